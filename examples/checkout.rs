@@ -1,0 +1,3 @@
+//! The seed service.
+
+fn main() {}

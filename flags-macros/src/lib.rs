@@ -1,0 +1,1 @@
+//! The `#[feature_gated]` attribute for flags-middleware.

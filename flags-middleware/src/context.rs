@@ -1,0 +1,169 @@
+//! The evaluation context: who is asking.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+/// Who is asking: the fields Unleash strategies and constraints look at.
+///
+/// Cheap to build and to clone (strings are shared).
+///
+/// ```
+/// use flags_middleware::Context;
+///
+/// let ctx = Context::new()
+///     .user_id("user_123")
+///     .property("beta", "true")
+///     .environment("production");
+/// assert_eq!(ctx.get("userId"), Some("user_123"));
+/// assert_eq!(ctx.get("beta"), Some("true"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub(crate) user_id: Option<Arc<str>>,
+    pub(crate) session_id: Option<Arc<str>>,
+    pub(crate) remote_address: Option<Arc<str>>,
+    pub(crate) remote_ip: Option<IpAddr>,
+    pub(crate) environment: Option<Arc<str>>,
+    pub(crate) app_name: Option<Arc<str>>,
+    pub(crate) current_time: Option<DateTime<Utc>>,
+    pub(crate) current_time_text: Option<Arc<str>>,
+    pub(crate) properties: Vec<(Arc<str>, Arc<str>)>,
+}
+
+impl Context {
+    /// An empty context: an anonymous caller with no properties.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the user id (sticky rollouts and user lists use it).
+    #[must_use]
+    pub fn user_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.user_id = Some(id.into());
+        self
+    }
+
+    /// Sets the session id (rollouts fall back to it when there is no user id).
+    #[must_use]
+    pub fn session_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// Sets the caller's IP address (text; parsed once here).
+    #[must_use]
+    pub fn remote_address(mut self, addr: impl Into<Arc<str>>) -> Self {
+        let addr = addr.into();
+        self.remote_ip = addr.trim().parse().ok();
+        self.remote_address = Some(addr);
+        self
+    }
+
+    /// Sets the environment (`production`, `staging`...).
+    #[must_use]
+    pub fn environment(mut self, env: impl Into<Arc<str>>) -> Self {
+        self.environment = Some(env.into());
+        self
+    }
+
+    /// Sets the application name.
+    #[must_use]
+    pub fn app_name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Pins the current time (date constraints use it; default: the clock).
+    #[must_use]
+    pub fn current_time(mut self, at: DateTime<Utc>) -> Self {
+        self.current_time_text = Some(at.to_rfc3339().into());
+        self.current_time = Some(at);
+        self
+    }
+
+    /// Adds or replaces a custom property (`beta`, `country`, `plan`...).
+    /// The standard field names (`userId`, `sessionId`, `remoteAddress`,
+    /// `environment`, `appName`, `currentTime`) set those fields instead.
+    #[must_use]
+    pub fn property(mut self, key: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
+        self.set(key, value);
+        self
+    }
+
+    /// Sets a field or property in place; see [`Context::property`].
+    pub fn set(&mut self, key: impl Into<Arc<str>>, value: impl Into<Arc<str>>) {
+        let key = key.into();
+        let value = value.into();
+        match &*key {
+            "userId" => self.user_id = Some(value),
+            "sessionId" => self.session_id = Some(value),
+            "remoteAddress" => {
+                self.remote_ip = value.trim().parse().ok();
+                self.remote_address = Some(value);
+            }
+            "environment" => self.environment = Some(value),
+            "appName" => self.app_name = Some(value),
+            "currentTime" => {
+                self.current_time = crate::engine::parse_date(&value);
+                self.current_time_text = Some(value);
+            }
+            _ => match self.properties.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => self.properties.push((key, value)),
+            },
+        }
+    }
+
+    /// The user id, if known.
+    pub fn get_user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// The session id, if known.
+    pub fn get_session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// The remote address as given, if known.
+    pub fn get_remote_address(&self) -> Option<&str> {
+        self.remote_address.as_deref()
+    }
+
+    /// The remote address, parsed, if it is an IP address.
+    pub fn remote_ip(&self) -> Option<IpAddr> {
+        self.remote_ip
+    }
+
+    /// The pinned current time, if any.
+    pub fn get_current_time(&self) -> Option<DateTime<Utc>> {
+        self.current_time
+    }
+
+    /// Any field by its Unleash name, custom properties included.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "userId" => self.user_id.as_deref(),
+            "sessionId" => self.session_id.as_deref(),
+            "remoteAddress" => self.remote_address.as_deref(),
+            "environment" => self.environment.as_deref(),
+            "appName" => self.app_name.as_deref(),
+            "currentTime" => self.current_time_text.as_deref(),
+            _ => self.property_value(name),
+        }
+    }
+
+    /// A custom property only.
+    pub fn property_value(&self, name: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// The custom properties, in insertion order.
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.iter().map(|(k, v)| (&**k, &**v))
+    }
+}

@@ -1,0 +1,298 @@
+//! Turning model flags into compiled flags, and the load-time checks that make
+//! a strict source (TOML, admin API) reject a bad change whole.
+
+use std::sync::Arc;
+
+use foldhash::HashMap;
+
+use super::constraint::CompiledConstraint;
+use super::strategy::{CompiledStrategy, Rule, UserSet};
+use super::variant::VariantSet;
+use crate::error::LoadError;
+use crate::model::{Constraint, Feature, Segment, Strategy};
+
+/// How forgiving a load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Reject anything this engine cannot evaluate as written: unknown
+    /// strategies or operators, bad operands, missing segments or parents.
+    /// For hand-written sources (TOML, admin API, database rows).
+    #[default]
+    Strict,
+    /// Load what an Unleash server sends as Unleash SDKs do: whatever cannot be
+    /// evaluated evaluates to off.
+    Lenient,
+}
+
+/// A compiled flag: the definition, plus everything evaluation needs.
+#[derive(Debug)]
+pub(crate) struct CompiledFlag {
+    pub(crate) def: Feature,
+    pub(crate) strategies: Vec<CompiledStrategy>,
+    pub(crate) variants: Option<VariantSet>,
+    pub(crate) deps: Vec<CompiledDep>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledDep {
+    pub(crate) parent: Box<str>,
+    pub(crate) enabled: bool,
+    pub(crate) variants: Vec<Box<str>>,
+}
+
+/// Compiled segments by id.
+pub(crate) type SegmentTable = HashMap<u32, (Segment, Arc<[CompiledConstraint]>)>;
+
+/// Shared settings and the error sink for one load.
+pub(crate) struct Compiler<'a> {
+    pub(crate) source: &'a str,
+    pub(crate) mode: Mode,
+    pub(crate) hostname: &'a str,
+    pub(crate) errors: Vec<LoadError>,
+}
+
+impl Compiler<'_> {
+    fn issue(&mut self, flag: &str, field: String, message: String) {
+        if self.mode == Mode::Strict {
+            self.errors
+                .push(LoadError::new(self.source, message).flag(flag).field(field));
+        }
+    }
+
+    fn constraints(
+        &mut self,
+        flag: &str,
+        path: &str,
+        list: &[Constraint],
+    ) -> Arc<[CompiledConstraint]> {
+        list.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (compiled, issue) = CompiledConstraint::compile(c);
+                if let Some(issue) = issue {
+                    self.issue(flag, format!("{path}[{i}].{}", issue.field), issue.message);
+                }
+                compiled
+            })
+            .collect()
+    }
+
+    pub(crate) fn segments(&mut self, segments: &[Segment]) -> SegmentTable {
+        let mut table = SegmentTable::default();
+        for s in segments {
+            let compiled = self.constraints("", "constraints", &s.constraints);
+            if table.insert(s.id, (s.clone(), compiled)).is_some() && self.mode == Mode::Strict {
+                self.errors.push(LoadError::new(
+                    self.source,
+                    format!("segment id {} is defined twice", s.id),
+                ));
+            }
+        }
+        table
+    }
+
+    pub(crate) fn flag(&mut self, def: &Feature, segments: &SegmentTable) -> CompiledFlag {
+        let name = def.name.as_str();
+        if name.is_empty() {
+            self.issue(name, "name".into(), "a flag needs a name".into());
+        }
+        let strategies = def
+            .strategies
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.strategy(def, i, s, segments))
+            .collect();
+        let variants = self.variants(name, "variants", &def.variants, name, None);
+        let deps = def
+            .dependencies
+            .iter()
+            .map(|d| CompiledDep {
+                parent: d.feature.as_str().into(),
+                enabled: d.enabled.unwrap_or(true),
+                variants: d
+                    .variants
+                    .iter()
+                    .flatten()
+                    .map(|v| Box::from(v.as_str()))
+                    .collect(),
+            })
+            .collect();
+        CompiledFlag {
+            def: def.clone(),
+            strategies,
+            variants,
+            deps,
+        }
+    }
+
+    fn variants(
+        &mut self,
+        flag: &str,
+        path: &str,
+        defs: &[crate::model::VariantDef],
+        group: &str,
+        stickiness: Option<&str>,
+    ) -> Option<VariantSet> {
+        if !defs.is_empty() && defs.iter().all(|v| v.weight == 0) {
+            self.issue(
+                flag,
+                path.into(),
+                "variants need a total weight above 0".into(),
+            );
+        }
+        for (i, v) in defs.iter().enumerate() {
+            if defs[..i].iter().any(|w| w.name == v.name) {
+                self.issue(
+                    flag,
+                    format!("{path}[{i}].name"),
+                    format!("variant `{}` is defined twice", v.name),
+                );
+            }
+        }
+        VariantSet::compile(defs, group, stickiness)
+    }
+
+    fn strategy(
+        &mut self,
+        def: &Feature,
+        i: usize,
+        s: &Strategy,
+        segments: &SegmentTable,
+    ) -> CompiledStrategy {
+        let flag = def.name.as_str();
+        let path = format!("strategies[{i}]");
+        let param = |k: &str| {
+            s.parameters
+                .get(k)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        let group = param("groupId").unwrap_or(flag).to_owned();
+
+        let mut constraints = Vec::new();
+        for (j, id) in s.segments.iter().enumerate() {
+            match segments.get(id) {
+                Some((_, compiled)) => constraints.push(compiled.clone()),
+                None => {
+                    self.issue(
+                        flag,
+                        format!("{path}.segments[{j}]"),
+                        format!("unknown segment {id}"),
+                    );
+                    // Unleash: a strategy whose segment is missing never matches.
+                    constraints.push(Arc::from(vec![never()]));
+                }
+            }
+        }
+        if !s.constraints.is_empty() {
+            constraints.push(self.constraints(
+                flag,
+                &format!("{path}.constraints"),
+                &s.constraints,
+            ));
+        }
+
+        let percent = |this: &mut Self, key: &str| -> Option<u32> {
+            let text = param(key).unwrap_or("");
+            match text.parse::<u32>() {
+                Ok(p) if p <= 100 => Some(p),
+                _ => {
+                    this.issue(
+                        flag,
+                        format!("{path}.parameters.{key}"),
+                        format!("{key} must be a whole percentage from 0 to 100, got `{text}`"),
+                    );
+                    None
+                }
+            }
+        };
+        let rule = match s.name.as_str() {
+            "default" => Rule::Always,
+            "userWithId" => Rule::Users(UserSet::new(
+                param("userIds")
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(Box::from),
+            )),
+            "flexibleRollout" => match percent(self, "rollout") {
+                Some(p) => Rule::rollout(p, param("stickiness"), &group),
+                None => Rule::Never,
+            },
+            "gradualRolloutUserId" => match percent(self, "percentage") {
+                Some(p) => Rule::rollout(p, Some("userId"), &group),
+                None => Rule::Never,
+            },
+            "gradualRolloutSessionId" => match percent(self, "percentage") {
+                Some(p) => Rule::rollout(p, Some("sessionId"), &group),
+                None => Rule::Never,
+            },
+            "gradualRolloutRandom" => match percent(self, "percentage") {
+                Some(p) => Rule::RandomPercent(p),
+                None => Rule::Never,
+            },
+            "remoteAddress" => Rule::remote_address(param("IPs").unwrap_or("")),
+            "applicationHostname" => {
+                let host = self.hostname;
+                let listed = param("hostNames")
+                    .unwrap_or("")
+                    .split(',')
+                    .any(|h| h.trim().eq_ignore_ascii_case(host));
+                if listed {
+                    Rule::Always
+                } else {
+                    Rule::Never
+                }
+            }
+            other => {
+                self.issue(
+                    flag,
+                    format!("{path}.name"),
+                    format!("unknown strategy `{other}`"),
+                );
+                Rule::Never
+            }
+        };
+        let rule = if s.disabled == Some(true) {
+            Rule::Never
+        } else {
+            rule
+        };
+        let targeted = !constraints.is_empty() || !matches!(rule, Rule::Always);
+        let variants = self.variants(
+            flag,
+            &format!("{path}.variants"),
+            &s.variants,
+            &group,
+            Some(param("stickiness").unwrap_or("default")),
+        );
+        CompiledStrategy {
+            constraints,
+            rule,
+            variants,
+            targeted,
+        }
+    }
+}
+
+fn never() -> CompiledConstraint {
+    let c = Constraint {
+        context_name: String::new(),
+        operator: String::new(),
+        ..Default::default()
+    };
+    CompiledConstraint::compile(&c).0
+}
+
+/// The machine's host name, for the `applicationHostname` strategy: the
+/// `HOSTNAME` variable if set, else the kernel's.
+pub(crate) fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,65 @@
+//! Context field names resolved once at load time, so evaluation does not
+//! compare strings to find a field.
+
+use crate::Context;
+
+/// A context field, as a constraint or a stickiness setting names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Field {
+    UserId,
+    SessionId,
+    RemoteAddress,
+    Environment,
+    AppName,
+    CurrentTime,
+    Property(Box<str>),
+}
+
+impl Field {
+    pub(crate) fn parse(name: &str) -> Field {
+        match name {
+            "userId" => Field::UserId,
+            "sessionId" => Field::SessionId,
+            "remoteAddress" => Field::RemoteAddress,
+            "environment" => Field::Environment,
+            "appName" => Field::AppName,
+            "currentTime" => Field::CurrentTime,
+            other => Field::Property(other.into()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get<'c>(&self, ctx: &'c Context) -> Option<&'c str> {
+        match self {
+            Field::UserId => ctx.user_id.as_deref(),
+            Field::SessionId => ctx.session_id.as_deref(),
+            Field::RemoteAddress => ctx.remote_address.as_deref(),
+            Field::Environment => ctx.environment.as_deref(),
+            Field::AppName => ctx.app_name.as_deref(),
+            Field::CurrentTime => ctx.current_time_text.as_deref(),
+            Field::Property(name) => ctx.property_value(name),
+        }
+    }
+}
+
+/// Where a sticky bucket's id comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stickiness {
+    /// User id, then session id, then random (rollouts); variants also try
+    /// the remote address before random.
+    Default,
+    /// A fresh random bucket each evaluation.
+    Random,
+    /// One field; no value means no match.
+    Field(Field),
+}
+
+impl Stickiness {
+    pub(crate) fn parse(name: Option<&str>) -> Stickiness {
+        match name.map(str::trim) {
+            None | Some("") | Some("default") => Stickiness::Default,
+            Some("random") => Stickiness::Random,
+            Some(other) => Stickiness::Field(Field::parse(other)),
+        }
+    }
+}

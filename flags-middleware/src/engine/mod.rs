@@ -1,0 +1,29 @@
+//! The evaluation engine: compiles a [`FlagSet`](crate::model::FlagSet) once
+//! into an immutable [`Snapshot`] and answers `is_enabled` / `variant` /
+//! `evaluate` with Unleash's semantics.
+
+mod bucket;
+mod compile;
+mod constraint;
+mod evaluation;
+mod field;
+mod snapshot;
+mod strategy;
+mod variant;
+
+pub use compile::Mode;
+pub(crate) use constraint::parse_date;
+pub use evaluation::{Decision, ErrorCode, Evaluation, Reason, Variant};
+pub use snapshot::{Change, FlagId, Snapshot};
+
+/// Unleash's `normalizedValue`: `murmur3_x86_32("{group}:{id}", seed) % normalizer + 1`.
+///
+/// Exposed so tools and tests can tell which bucket a user falls in.
+///
+/// ```
+/// // The value every Unleash SDK computes for user "123" in group "gr1".
+/// assert_eq!(flags_middleware::engine::normalized_value("123", "gr1", 100, 0), 73);
+/// ```
+pub fn normalized_value(id: &str, group: &str, normalizer: u32, seed: u32) -> u32 {
+    bucket::normalized_value(id, group, normalizer, seed)
+}

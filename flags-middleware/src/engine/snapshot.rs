@@ -1,0 +1,505 @@
+//! The immutable, compiled flag set that answers evaluations.
+
+use std::sync::Arc;
+
+use foldhash::HashMap;
+
+use super::compile::{hostname, CompiledFlag, Compiler, Mode, SegmentTable};
+use super::evaluation::{Decision, Evaluation, Reason, Variant, VariantPick};
+use super::variant::{Pick, VariantSet};
+use crate::error::{LoadError, LoadErrors};
+use crate::model::{Feature, FlagSet, Segment};
+use crate::Context;
+
+/// A compiled, immutable flag set. Evaluation never blocks, never panics, and
+/// on the common strategies never allocates.
+///
+/// ```
+/// use flags_middleware::{Context, Snapshot, model::FlagSet};
+///
+/// let set = FlagSet::from_unleash_json(r#"{"features": [
+///   {"name": "beta", "enabled": true, "strategies": [
+///     {"name": "userWithId", "parameters": {"userIds": "ann, bob"}}]}
+/// ]}"#).unwrap();
+/// let snap = Snapshot::compile(&set, Default::default(), "example").unwrap();
+/// assert!(snap.is_enabled("beta", &Context::new().user_id("ann")));
+/// assert!(!snap.is_enabled("beta", &Context::new().user_id("eve")));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    version: u64,
+    index: HashMap<Arc<str>, u32>,
+    flags: Vec<Arc<CompiledFlag>>,
+    segments: Arc<SegmentTable>,
+    hostname: Arc<str>,
+}
+
+/// One change to a flag set; see [`Snapshot::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Create a flag, or replace the flag of the same name.
+    Upsert(Feature),
+    /// Delete a flag.
+    Remove(String),
+    /// Create or replace a segment.
+    UpsertSegment(Segment),
+    /// Delete a segment.
+    RemoveSegment(u32),
+}
+
+/// A flag's position in one snapshot; cheap to store and compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlagId(u32);
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            version: 0,
+            index: HashMap::default(),
+            flags: Vec::new(),
+            segments: Arc::default(),
+            hostname: hostname().into(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// Compiles a whole flag set. `source` names it in errors.
+    ///
+    /// # Errors
+    /// Every problem found, when `mode` is [`Mode::Strict`]; a lenient load
+    /// fails only on duplicate flag names.
+    pub fn compile(set: &FlagSet, mode: Mode, source: &str) -> Result<Snapshot, LoadErrors> {
+        let host = hostname();
+        let mut c = Compiler {
+            source,
+            mode,
+            hostname: &host,
+            errors: Vec::new(),
+        };
+        let segments = c.segments(&set.segments);
+        let mut index = HashMap::default();
+        index.reserve(set.features.len());
+        let mut flags = Vec::with_capacity(set.features.len());
+        for def in &set.features {
+            let compiled = c.flag(def, &segments);
+            if index
+                .insert(Arc::from(def.name.as_str()), flags.len() as u32)
+                .is_some()
+            {
+                c.errors.push(
+                    LoadError::new(source, "flag is defined twice")
+                        .flag(&def.name)
+                        .field("name"),
+                );
+            }
+            flags.push(Arc::new(compiled));
+        }
+        let snap = Snapshot {
+            version: 0,
+            index,
+            flags,
+            segments: Arc::new(segments),
+            hostname: host.as_str().into(),
+        };
+        if mode == Mode::Strict {
+            for f in &snap.flags {
+                snap.check_dependencies(&f.def, source, &mut c.errors);
+            }
+        }
+        if c.errors.is_empty() {
+            Ok(snap)
+        } else {
+            Err(LoadErrors(c.errors))
+        }
+    }
+
+    /// A new snapshot with `changes` applied, recompiling only what they touch
+    /// (a segment change recompiles the flags that use the segment).
+    ///
+    /// # Errors
+    /// Every problem found; `self` is unchanged either way.
+    pub fn apply(
+        &self,
+        changes: &[Change],
+        mode: Mode,
+        source: &str,
+    ) -> Result<Snapshot, LoadErrors> {
+        let mut c = Compiler {
+            source,
+            mode,
+            hostname: &self.hostname,
+            errors: Vec::new(),
+        };
+        let mut next = self.clone();
+        let mut touched_segments = Vec::new();
+        let mut touched: Vec<String> = Vec::new();
+        let mut removed: Vec<String> = Vec::new();
+        for change in changes {
+            match change {
+                Change::UpsertSegment(s) => {
+                    let mut one = c.segments(std::slice::from_ref(s));
+                    if let Some(entry) = one.remove(&s.id) {
+                        Arc::make_mut(&mut next.segments).insert(s.id, entry);
+                    }
+                    touched_segments.push(s.id);
+                }
+                Change::RemoveSegment(id) => {
+                    Arc::make_mut(&mut next.segments).remove(id);
+                    touched_segments.push(*id);
+                }
+                Change::Upsert(def) => {
+                    let compiled = Arc::new(c.flag(def, &next.segments));
+                    match next.index.get(def.name.as_str()) {
+                        Some(&i) => next.flags[i as usize] = compiled,
+                        None => {
+                            next.index
+                                .insert(Arc::from(def.name.as_str()), next.flags.len() as u32);
+                            next.flags.push(compiled);
+                        }
+                    }
+                    touched.push(def.name.clone());
+                }
+                Change::Remove(name) => {
+                    if next.remove(name) {
+                        removed.push(name.clone());
+                    } else if mode == Mode::Strict {
+                        c.errors
+                            .push(LoadError::new(source, "no such flag").flag(name.as_str()));
+                    }
+                }
+            }
+        }
+        if !touched_segments.is_empty() {
+            for i in 0..next.flags.len() {
+                let uses = next.flags[i]
+                    .def
+                    .strategies
+                    .iter()
+                    .any(|s| s.segments.iter().any(|id| touched_segments.contains(id)));
+                if uses {
+                    let def = next.flags[i].def.clone();
+                    next.flags[i] = Arc::new(c.flag(&def, &next.segments));
+                    touched.push(def.name);
+                }
+            }
+        }
+        if mode == Mode::Strict {
+            for name in &touched {
+                if let Some(f) = next.flag_by_name(name) {
+                    next.check_dependencies(&f.def, source, &mut c.errors);
+                }
+            }
+            if !removed.is_empty() {
+                for f in &next.flags {
+                    for d in &f.def.dependencies {
+                        if removed.contains(&d.feature) {
+                            c.errors.push(
+                                LoadError::new(
+                                    source,
+                                    format!(
+                                        "cannot remove `{}`: `{}` depends on it",
+                                        d.feature, f.def.name
+                                    ),
+                                )
+                                .flag(d.feature.as_str()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if c.errors.is_empty() {
+            Ok(next)
+        } else {
+            Err(LoadErrors(c.errors))
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> bool {
+        let Some(i) = self.index.remove(name) else {
+            return false;
+        };
+        let i = i as usize;
+        self.flags.swap_remove(i);
+        if i < self.flags.len() {
+            let moved = self.flags[i].def.name.as_str();
+            if let Some(slot) = self.index.get_mut(moved) {
+                *slot = i as u32;
+            }
+        }
+        true
+    }
+
+    fn check_dependencies(&self, def: &Feature, source: &str, errors: &mut Vec<LoadError>) {
+        for (i, d) in def.dependencies.iter().enumerate() {
+            let err = |msg: String| {
+                LoadError::new(source, msg)
+                    .flag(def.name.as_str())
+                    .field(format!("dependencies[{i}].feature"))
+            };
+            if d.feature == def.name {
+                errors.push(err(
+                    "a flag cannot depend on itself (dependency cycle)".into()
+                ));
+                continue;
+            }
+            match self.flag_by_name(&d.feature) {
+                None => errors.push(err(format!("unknown parent flag `{}`", d.feature))),
+                Some(parent)
+                    if parent
+                        .def
+                        .dependencies
+                        .iter()
+                        .any(|p| p.feature == def.name) =>
+                {
+                    errors.push(err(format!(
+                        "dependency cycle: `{}` -> `{}` -> `{}`",
+                        def.name, d.feature, def.name
+                    )))
+                }
+                Some(parent) if !parent.def.dependencies.is_empty() => errors.push(err(format!(
+                    "parent `{}` has dependencies itself; Unleash allows one level",
+                    d.feature
+                ))),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Returns this snapshot with `version` set.
+    #[must_use]
+    pub fn with_version(mut self, version: u64) -> Snapshot {
+        self.version = version;
+        self
+    }
+
+    /// The version of the flag set (bumped by every accepted change).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// How many flags there are.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// Whether there are no flags.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
+    /// The definition of the flag `name`.
+    pub fn feature(&self, name: &str) -> Option<&Feature> {
+        self.flag_by_name(name).map(|f| &f.def)
+    }
+
+    /// Every flag's definition, in no particular order.
+    pub fn features(&self) -> impl Iterator<Item = &Feature> {
+        self.flags.iter().map(|f| &f.def)
+    }
+
+    /// The segments, in no particular order.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.segments.values().map(|(s, _)| s)
+    }
+
+    /// The whole set back as a model, flags sorted by name.
+    pub fn to_flag_set(&self) -> FlagSet {
+        let mut features: Vec<Feature> = self.features().cloned().collect();
+        features.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut segments: Vec<Segment> = self.segments().cloned().collect();
+        segments.sort_by_key(|s| s.id);
+        FlagSet {
+            version: 2,
+            features,
+            segments,
+        }
+    }
+
+    #[inline]
+    fn flag_by_name(&self, name: &str) -> Option<&CompiledFlag> {
+        self.index.get(name).map(|&i| &*self.flags[i as usize])
+    }
+
+    /// The position of `name`, for callers that memoize decisions.
+    #[inline]
+    pub fn lookup(&self, name: &str) -> Option<FlagId> {
+        self.index.get(name).map(|&i| FlagId(i))
+    }
+
+    /// Whether `name` is on for `ctx`. Unknown flags are off.
+    #[inline]
+    pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
+        match self.flag_by_name(name) {
+            Some(f) => self.decide_flag(f, ctx, false).enabled,
+            None => false,
+        }
+    }
+
+    /// The variant of `name` for `ctx` (`disabled` when none).
+    #[inline]
+    pub fn variant<'a>(&'a self, name: &str, ctx: &Context) -> Variant<'a> {
+        match self.flag_by_name(name) {
+            Some(f) => {
+                let d = self.decide_flag(f, ctx, true);
+                self.variant_of(f, &d)
+            }
+            None => Variant::none(false),
+        }
+    }
+
+    /// Everything about one evaluation: value, variant, reason, version.
+    pub fn evaluate<'a>(&'a self, name: &'a str, ctx: &Context) -> Evaluation<'a> {
+        let decision = self.decide(self.lookup(name), ctx);
+        self.evaluation(name, self.lookup(name), &decision)
+    }
+
+    /// Decides flag `id` (from [`Snapshot::lookup`]) for `ctx`, variant included.
+    pub fn decide(&self, id: Option<FlagId>, ctx: &Context) -> Decision {
+        match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
+            Some(f) => self.decide_flag(f, ctx, true),
+            None => Decision::NOT_FOUND,
+        }
+    }
+
+    /// Expands a [`Decision`] made by this snapshot into an [`Evaluation`].
+    pub fn evaluation<'a>(
+        &'a self,
+        key: &'a str,
+        id: Option<FlagId>,
+        d: &Decision,
+    ) -> Evaluation<'a> {
+        let variant = match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
+            Some(f) => self.variant_of(f, d),
+            None => Variant::none(false),
+        };
+        Evaluation {
+            key,
+            enabled: d.enabled,
+            variant,
+            reason: d.reason,
+            error: d.error,
+            random: d.random,
+            version: self.version,
+        }
+    }
+
+    fn variant_of<'a>(&'a self, f: &'a CompiledFlag, d: &Decision) -> Variant<'a> {
+        let Some(pick) = d.variant else {
+            return Variant::none(d.enabled);
+        };
+        let set = if pick.owner == u16::MAX {
+            f.variants.as_ref()
+        } else {
+            f.strategies
+                .get(pick.owner as usize)
+                .and_then(|s| s.variants.as_ref())
+        };
+        match set.and_then(|s| s.defs.get(pick.index as usize)) {
+            Some(v) => Variant {
+                name: &v.name,
+                enabled: true,
+                feature_enabled: true,
+                payload: v.payload.as_ref(),
+            },
+            None => Variant::none(d.enabled),
+        }
+    }
+
+    fn decide_flag(&self, f: &CompiledFlag, ctx: &Context, with_variant: bool) -> Decision {
+        let off = |reason| Decision {
+            enabled: false,
+            reason,
+            error: None,
+            random: false,
+            variant: None,
+        };
+        if !f.def.enabled {
+            return off(Reason::Disabled);
+        }
+        if !f.deps.is_empty() && !self.dependencies_met(f, ctx) {
+            return off(Reason::Default);
+        }
+        let (reason, random, owner) = if f.strategies.is_empty() {
+            (Reason::Static, false, None)
+        } else {
+            let mut found = None;
+            for (i, s) in f.strategies.iter().enumerate() {
+                if let Some(hit) = s.evaluate(ctx) {
+                    let reason = if hit.split {
+                        Reason::Split
+                    } else if s.targeted {
+                        Reason::TargetingMatch
+                    } else {
+                        Reason::Static
+                    };
+                    found = Some((reason, hit.random, Some(i)));
+                    break;
+                }
+            }
+            match found {
+                Some(found) => found,
+                None => return off(Reason::Default),
+            }
+        };
+        let mut d = Decision {
+            enabled: true,
+            reason,
+            error: None,
+            random,
+            variant: None,
+        };
+        if with_variant {
+            let (owner, set) =
+                match owner.and_then(|i| f.strategies[i].variants.as_ref().map(|v| (i, v))) {
+                    Some((i, v)) => (i as u16, Some(v)),
+                    None => (u16::MAX, f.variants.as_ref()),
+                };
+            if let Some(set) = set {
+                pick_variant(&mut d, owner, set, ctx);
+            }
+        }
+        d
+    }
+
+    fn dependencies_met(&self, f: &CompiledFlag, ctx: &Context) -> bool {
+        f.deps.iter().all(|dep| {
+            let Some(parent) = self.flag_by_name(&dep.parent) else {
+                return false;
+            };
+            // Unleash evaluates one level of dependencies only.
+            if !parent.deps.is_empty() {
+                return false;
+            }
+            let pd = self.decide_flag(parent, ctx, !dep.variants.is_empty());
+            if !dep.enabled {
+                return !pd.enabled;
+            }
+            if !pd.enabled {
+                return false;
+            }
+            dep.variants.is_empty() || {
+                let name = self.variant_of(parent, &pd).name;
+                dep.variants.iter().any(|v| &**v == name)
+            }
+        })
+    }
+}
+
+fn pick_variant(d: &mut Decision, owner: u16, set: &VariantSet, ctx: &Context) {
+    match set.pick(ctx) {
+        Some(Pick::Override(index)) => {
+            d.variant = Some(VariantPick { owner, index });
+            d.reason = Reason::TargetingMatch;
+        }
+        Some(Pick::Weighted { index, random }) => {
+            d.variant = Some(VariantPick { owner, index });
+            if set.defs.len() > 1 && d.reason != Reason::TargetingMatch {
+                d.reason = Reason::Split;
+            }
+            d.random |= random;
+        }
+        None => {}
+    }
+}

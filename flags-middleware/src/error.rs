@@ -1,0 +1,124 @@
+//! Load-time errors: each names the source, the flag, the field and, where the
+//! source is text, the line and column.
+
+use std::fmt;
+
+/// One problem found while loading or validating flags.
+///
+/// ```
+/// use flags_middleware::LoadError;
+///
+/// let err = LoadError::new("flags.toml", "rollout must be between 0 and 100, got 150")
+///     .flag("new_checkout_flow")
+///     .field("rollout")
+///     .at(3, 11);
+/// assert_eq!(
+///     err.to_string(),
+///     "flags.toml:3:11: flag `new_checkout_flow`, field `rollout`: rollout must be between 0 and 100, got 150"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoadError {
+    /// Where the flags came from: a file path, `unleash json`, `admin api`...
+    pub source: String,
+    /// The flag the problem is in, if it is in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    /// The field, as a dotted path inside the flag (`rules[0].when[1].value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// 1-based line, for text sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column, for text sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+impl LoadError {
+    /// A new error from `source` saying `message`.
+    pub fn new(source: impl Into<String>, message: impl Into<String>) -> Self {
+        LoadError {
+            source: source.into(),
+            flag: None,
+            field: None,
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// Names the flag.
+    #[must_use]
+    pub fn flag(mut self, flag: impl Into<String>) -> Self {
+        self.flag = Some(flag.into());
+        self
+    }
+
+    /// Names the field.
+    #[must_use]
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Sets the 1-based line and column.
+    #[must_use]
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)?;
+        if let (Some(line), Some(col)) = (self.line, self.column) {
+            write!(f, ":{line}:{col}")?;
+        }
+        f.write_str(": ")?;
+        match (&self.flag, &self.field) {
+            (Some(flag), Some(field)) => write!(f, "flag `{flag}`, field `{field}`: ")?,
+            (Some(flag), None) => write!(f, "flag `{flag}`: ")?,
+            (None, Some(field)) => write!(f, "field `{field}`: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Every problem found in one load; a load with any error changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl LoadErrors {
+    /// The individual errors, in source order.
+    pub fn errors(&self) -> &[LoadError] {
+        &self.0
+    }
+}
+
+impl From<LoadError> for LoadErrors {
+    fn from(e: LoadError) -> Self {
+        LoadErrors(vec![e])
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}

@@ -1,0 +1,19 @@
+//! Feature flags for axum and tower services.
+//!
+//! Flags follow Unleash's evaluation semantics (strategies, constraints,
+//! segments, variants, dependencies, murmur3 bucketing): the same user gets the
+//! same answer here as from any Unleash SDK.
+#![doc(html_root_url = "https://docs.rs/flags-middleware/0.1.0")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod context;
+pub mod engine;
+pub mod error;
+mod flags;
+pub mod model;
+
+pub use context::Context;
+pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
+pub use error::{LoadError, LoadErrors};
+pub use flags::{Flags, OwnedVariant};

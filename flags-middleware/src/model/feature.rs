@@ -1,0 +1,200 @@
+//! One flag and its parts, in Unleash's client-API vocabulary.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::params::{null_as_default, opt_scalar, scalar_map};
+
+/// A feature flag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feature {
+    /// Unique name; any UTF-8.
+    pub name: String,
+    /// What the flag is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The kill switch: `false` turns the flag off for everyone.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Who gets the flag: any strategy that matches turns it on. None means everyone.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub strategies: Vec<Strategy>,
+    /// Feature-level variants, used when no matching strategy has its own.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub variants: Vec<VariantDef>,
+    /// Parent flags this one needs.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub dependencies: Vec<Dependency>,
+    /// Unleash's impression-data switch; kept so a round trip is lossless.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub impression_data: bool,
+    /// Unleash's project; informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Unleash's flag type (release, experiment, kill-switch...); informational.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Unleash's stale marker; informational.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+}
+
+/// An activation strategy: constraints and segments narrow it, then its own
+/// rule (a user list, a percentage...) decides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Strategy {
+    /// `default`, `userWithId`, `flexibleRollout`, `gradualRolloutUserId`,
+    /// `gradualRolloutSessionId`, `gradualRolloutRandom`, `remoteAddress`,
+    /// `applicationHostname`; any other name evaluates to off.
+    pub name: String,
+    /// Strategy parameters (`rollout`, `stickiness`, `groupId`, `userIds`, `IPs`...).
+    #[serde(
+        default,
+        deserialize_with = "scalar_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub parameters: BTreeMap<String, String>,
+    /// All must hold for the strategy to apply.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub constraints: Vec<Constraint>,
+    /// Segment ids whose constraints must all hold too.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub segments: Vec<u32>,
+    /// Variants handed out when this strategy is the one that matched.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub variants: Vec<VariantDef>,
+    /// Unleash's disabled-strategy marker: a disabled strategy never matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// A condition on one context field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Constraint {
+    /// `userId`, `sessionId`, `remoteAddress`, `environment`, `appName`,
+    /// `currentTime`, or any custom property.
+    pub context_name: String,
+    /// `IN`, `NOT_IN`, `STR_CONTAINS`, `NUM_GT`, `SEMVER_LT`, `DATE_AFTER`, `REGEX`...
+    pub operator: String,
+    /// The operand list (set operators and string operators).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub values: Vec<String>,
+    /// The single operand (number, date, semver and regex operators).
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<String>,
+    /// Negates the result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inverted: bool,
+    /// Compares strings without regard to case.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub case_insensitive: bool,
+}
+
+/// A named, reusable list of constraints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    /// The id strategies refer to.
+    pub id: u32,
+    /// A human name (the TOML format refers to segments by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// All must hold.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub constraints: Vec<Constraint>,
+}
+
+/// One arm of an A/B test.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantDef {
+    /// The arm's name.
+    pub name: String,
+    /// Relative weight (Unleash uses a total of 1000).
+    #[serde(default)]
+    pub weight: u32,
+    /// `fix` or `variable`; informational here, weights arrive computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_type: Option<String>,
+    /// The context field that keeps a user on one arm (`default`: user id,
+    /// then session id, then remote address, then random).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<String>,
+    /// Data handed to the caller with the arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// Context values that force this arm.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub overrides: Vec<Override>,
+}
+
+/// A variant's payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// `string`, `json`, `csv` or `number`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The payload text.
+    pub value: String,
+}
+
+/// Forces a variant for some context values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Override {
+    /// The context field to look at.
+    pub context_name: String,
+    /// The values that select the variant.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// A parent flag this flag requires.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    /// The parent's name.
+    pub feature: String,
+    /// Whether the parent must be on (default) or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// If set, the parent must be on with one of these variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<String>>,
+}
