@@ -355,6 +355,25 @@ impl Snapshot {
         self.evaluation(name, self.lookup(name), &decision)
     }
 
+    /// Evaluates every flag for `ctx` (variants included), in no particular order.
+    pub fn evaluate_all<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> impl Iterator<Item = Evaluation<'a>> + 'a {
+        self.flags.iter().map(move |f| {
+            let d = self.decide_flag(f, ctx, true);
+            Evaluation {
+                key: &f.def.name,
+                enabled: d.enabled,
+                variant: self.variant_of(f, &d),
+                reason: d.reason,
+                error: d.error,
+                random: d.random,
+                version: self.version,
+            }
+        })
+    }
+
     /// Decides flag `id` (from [`Snapshot::lookup`]) for `ctx`, variant included.
     pub fn decide(&self, id: Option<FlagId>, ctx: &Context) -> Decision {
         match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
@@ -389,14 +408,15 @@ impl Snapshot {
         let Some(pick) = d.variant else {
             return Variant::none(d.enabled);
         };
-        let set = if pick.owner == u16::MAX {
-            f.variants.as_ref()
+        let defs = if pick.owner == u16::MAX {
+            Some(&f.def.variants)
         } else {
-            f.strategies
+            f.def
+                .strategies
                 .get(pick.owner as usize)
-                .and_then(|s| s.variants.as_ref())
+                .map(|s| &s.variants)
         };
-        match set.and_then(|s| s.defs.get(pick.index as usize)) {
+        match defs.and_then(|d| d.get(pick.index as usize)) {
             Some(v) => Variant {
                 name: &v.name,
                 enabled: true,
@@ -495,7 +515,7 @@ fn pick_variant(d: &mut Decision, owner: u16, set: &VariantSet, ctx: &Context) {
         }
         Some(Pick::Weighted { index, random }) => {
             d.variant = Some(VariantPick { owner, index });
-            if set.defs.len() > 1 && d.reason != Reason::TargetingMatch {
+            if set.len() > 1 && d.reason != Reason::TargetingMatch {
                 d.reason = Reason::Split;
             }
             d.random |= random;

@@ -9,7 +9,7 @@ use crate::Context;
 /// A compiled list of variants.
 #[derive(Debug, Clone)]
 pub(crate) struct VariantSet {
-    pub(crate) defs: Vec<VariantDef>,
+    /// The definitions stay in the flag's model; picks are indexes into them.
     overrides: Vec<(u16, Field, Vec<Box<str>>)>,
     weights: Vec<u32>,
     total: u32,
@@ -45,13 +45,17 @@ impl VariantSet {
         }
         let weights: Vec<u32> = defs.iter().map(|d| d.weight).collect();
         Some(VariantSet {
-            defs: defs.to_vec(),
             overrides,
             total: weights.iter().sum(),
             weights,
             stickiness,
             prefix: Prefix::new(group, VARIANT_SEED),
         })
+    }
+
+    /// How many variants there are.
+    pub(crate) fn len(&self) -> usize {
+        self.weights.len()
     }
 
     /// Picks the caller's variant, or `None` when every weight is zero.

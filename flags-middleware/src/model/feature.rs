@@ -1,10 +1,8 @@
 //! One flag and its parts, in Unleash's client-API vocabulary.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::params::{null_as_default, opt_scalar, scalar_map};
+use super::params::{null_as_default, opt_scalar, Parameters};
 
 /// A feature flag.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -59,12 +57,8 @@ pub struct Strategy {
     /// `applicationHostname`; any other name evaluates to off.
     pub name: String,
     /// Strategy parameters (`rollout`, `stickiness`, `groupId`, `userIds`, `IPs`...).
-    #[serde(
-        default,
-        deserialize_with = "scalar_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Parameters::is_empty")]
+    pub parameters: Parameters,
     /// All must hold for the strategy to apply.
     #[serde(
         default,

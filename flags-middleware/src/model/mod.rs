@@ -29,6 +29,7 @@ pub use delta::DeltaEvent;
 pub use feature::{
     Constraint, Dependency, Feature, Override, Payload, Segment, Strategy, VariantDef,
 };
+pub use params::Parameters;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,0 @@
-//! Evaluation benchmark (filled in by the engine work).
-
-fn main() {}
