@@ -29,7 +29,7 @@ pub enum Mode {
 pub(crate) struct CompiledFlag {
     pub(crate) def: Feature,
     pub(crate) strategies: Vec<CompiledStrategy>,
-    pub(crate) variants: Option<VariantSet>,
+    pub(crate) variants: Option<Box<VariantSet>>,
     pub(crate) deps: Vec<CompiledDep>,
 }
 
@@ -132,7 +132,7 @@ impl Compiler<'_> {
         defs: &[crate::model::VariantDef],
         group: &str,
         stickiness: Option<&str>,
-    ) -> Option<VariantSet> {
+    ) -> Option<Box<VariantSet>> {
         if !defs.is_empty() && defs.iter().all(|v| v.weight == 0) {
             self.issue(
                 flag,
@@ -149,7 +149,7 @@ impl Compiler<'_> {
                 );
             }
         }
-        VariantSet::compile(defs, group, stickiness)
+        VariantSet::compile(defs, group, stickiness).map(Box::new)
     }
 
     fn strategy(

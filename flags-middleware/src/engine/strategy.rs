@@ -18,7 +18,7 @@ pub(crate) struct CompiledStrategy {
     pub(crate) constraints: Vec<Arc<[CompiledConstraint]>>,
     pub(crate) rule: Rule,
     /// `Some` when the strategy carries its own variants.
-    pub(crate) variants: Option<VariantSet>,
+    pub(crate) variants: Option<Box<VariantSet>>,
     /// Whether anything about the caller narrows this strategy.
     pub(crate) targeted: bool,
 }
