@@ -328,6 +328,12 @@ impl Snapshot {
         self.index.get(name).map(|&i| FlagId(i))
     }
 
+    /// The name of flag `id` (from [`Snapshot::lookup`]).
+    #[inline]
+    pub fn name(&self, id: FlagId) -> Option<&str> {
+        self.flags.get(id.0 as usize).map(|f| f.def.name.as_str())
+    }
+
     /// Whether `name` is on for `ctx`. Unknown flags are off.
     #[inline]
     pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
