@@ -41,14 +41,16 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     let where_clause = &generics.where_clause;
     let handler = context.is_none();
 
-    // Each value is passed on under its binding; the argument's span is
-    // moved onto the type so a mismatch with a fallback's parameter is
-    // reported at the user's `Path<String>`.
+    // Each value is passed on under its binding, located at the argument's
+    // type so a mismatch with a fallback's parameter is reported at the
+    // user's `Path<String>`. The span keeps the expansion's context, which
+    // resolves the same name but tells rustc not to suggest edits to the
+    // user's signature (such as `body: String.into()`).
     let args_out: Vec<Ident> = params
         .iter()
         .map(|param| {
             let mut arg = param.binding.clone();
-            arg.set_span(param.binding.span().located_at(param.ty.span()));
+            arg.set_span(at(param.ty.span()));
             arg
         })
         .collect();
@@ -57,10 +59,10 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
         quote!(#(#attrs)* #binding: #ty)
     });
 
-    let returns_span = match output {
+    let returns_span = at(match output {
         ReturnType::Default => ident.span(),
         ReturnType::Type(_, ty) => ty.span(),
-    };
+    });
     let convert = |span: Span, call: TokenStream| -> TokenStream {
         if handler {
             quote_spanned!(span=> ::flags_middleware::__private::IntoResponse::into_response(#call))
@@ -72,13 +74,11 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     let turbofish = explicit_generic_args(generics);
     let new_arm = convert(
         returns_span,
-        quote!(__flags_new #turbofish (#(#args_out),*).await),
+        quote_spanned!(returns_span=> __flags_new #turbofish (#(#args_out),*).await),
     );
     let call_path = |path: &syn::Path| {
-        convert(
-            path.span(),
-            quote_spanned!(path.span()=> #path(#(#args_out),*).await),
-        )
+        let span = at(path.span());
+        convert(span, quote_spanned!(span=> #path(#(#args_out),*).await))
     };
     let fallback_arm = call_path(&args.fallback);
 
@@ -131,6 +131,11 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
             #dispatch
         }
     }
+}
+
+/// A span resolving like the generated code but shown at `user`'s tokens.
+fn at(user: Span) -> Span {
+    Span::call_site().located_at(user)
 }
 
 /// `::<T, N>` naming the type and const parameters, so a parameter used
