@@ -197,7 +197,10 @@ mod tests {
                 quote::quote!("f", variants(a = x), variants(b = y), fallback = z),
                 "`variants` specified more than once",
             ),
-            (quote::quote!("f", fallbak = x), "expected `fallback` or `variants`"),
+            (
+                quote::quote!("f", fallbak = x),
+                "expected `fallback` or `variants`",
+            ),
             (quote::quote!("f", variants(), fallback = z), "is empty"),
             (
                 quote::quote!("f", variants(a = x, a = y), fallback = z),

@@ -136,12 +136,14 @@ fn is_flag_context(ty: &Type) -> bool {
         Type::Reference(reference) => is_flag_context(&reference.elem),
         Type::Paren(inner) => is_flag_context(&inner.elem),
         Type::Group(inner) => is_flag_context(&inner.elem),
-        Type::Path(path) => path.qself.is_none()
-            && path
-                .path
-                .segments
-                .last()
-                .is_some_and(|last| last.ident == "FlagContext" && last.arguments.is_none()),
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == "FlagContext" && last.arguments.is_none())
+        }
         _ => false,
     }
 }

@@ -25,7 +25,7 @@ pub use flags::{Flags, OwnedVariant};
 pub use layer::FlagsLayer;
 
 mod gated;
-#[doc(hidden)]
-pub use gated::__private;
 #[doc(inline)]
 pub use flags_macros::feature_gated;
+#[doc(hidden)]
+pub use gated::__private;
