@@ -1,1 +1,230 @@
-//! The `#[feature_gated]` attribute for flags-middleware.
+//! The `#[feature_gated]` attribute for [flags-middleware]: route an axum
+//! handler between a new and a legacy implementation by a feature flag.
+//!
+//! Use it through its re-export, `flags_middleware::feature_gated`; the
+//! generated code names `::flags_middleware` paths, so the crate using the
+//! attribute must depend on `flags-middleware`.
+//!
+//! [flags-middleware]: https://docs.rs/flags-middleware
+//!
+//! # Example
+//!
+//! ```no_run
+//! use axum::{extract::{Path, State}, routing::get, Json, Router};
+//! use flags_middleware::{feature_gated, Flags, FlagsLayer};
+//! # #[derive(Clone)] struct Db;
+//! # #[derive(serde::Serialize)] struct Product { id: String }
+//! # #[derive(serde::Serialize)] struct ProductV2 { id: String, checkout: &'static str }
+//!
+//! /// The new implementation: runs for users in the `new_checkout_flow` rollout.
+//! #[feature_gated("new_checkout_flow", fallback = get_product_legacy)]
+//! async fn get_product(Path(id): Path<String>, State(db): State<Db>) -> Json<ProductV2> {
+//!     Json(ProductV2 { id, checkout: "v2" })
+//! }
+//!
+//! /// Everyone else, and everyone once the flag is killed.
+//! async fn get_product_legacy(Path(id): Path<String>, State(db): State<Db>) -> Json<Product> {
+//!     Json(Product { id })
+//! }
+//!
+//! # async fn run(flags: Flags) {
+//! let app = Router::new()
+//!     .route("/api/v1/products/{id}", get(get_product))
+//!     .with_state(Db)
+//!     .layer(FlagsLayer::new(flags));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+//!
+//! # What it expands to
+//!
+//! The example's handler becomes (paths shortened, `__private` is
+//! `::flags_middleware::__private`):
+//!
+//! ```text
+//! /// The new implementation: runs for users in the `new_checkout_flow` rollout.
+//! async fn get_product(
+//!     __flags_ctx: FlagContext,         // extracted from the request's parts
+//!     __flags_arg0: Path<String>,       // patterns get plain names...
+//!     __flags_arg1: State<Db>,
+//! ) -> Response {
+//!     // ...and the user's function, unchanged, does the destructuring.
+//!     async fn __flags_new(Path(id): Path<String>, State(db): State<Db>) -> Json<ProductV2> {
+//!         Json(ProductV2 { id, checkout: "v2" })
+//!     }
+//!
+//!     if __private::is_enabled(&__flags_ctx, "new_checkout_flow") {
+//!         IntoResponse::into_response(__flags_new(__flags_arg0, __flags_arg1).await)
+//!     } else {
+//!         IntoResponse::into_response(get_product_legacy(__flags_arg0, __flags_arg1).await)
+//!     }
+//! }
+//! ```
+//!
+//! which is the `if flags.is_enabled(..) { new } else { legacy }` one would
+//! write by hand: one decision through the request's [`FlagContext`] (so the
+//! request's pinned snapshot, the memoized decision and its one decision
+//! event), then one direct call. `__private::is_enabled` is an inlined call
+//! of `FlagContext::is_enabled`. The bench `flags-macros/benches/gated.rs`
+//! compares the two.
+//!
+//! With `variants(blue = checkout_blue, green = checkout_green)` the `if`
+//! becomes a `match` on the request's variant:
+//!
+//! ```text
+//! match __private::variant_arm(&__flags_ctx, "checkout_experiment", &["blue", "green"]) {
+//!     1 => IntoResponse::into_response(__flags_new(..).await),   // on, no listed variant
+//!     2 => IntoResponse::into_response(checkout_blue(..).await),
+//!     3 => IntoResponse::into_response(checkout_green(..).await),
+//!     _ => IntoResponse::into_response(checkout_control(..).await), // off
+//! }
+//! ```
+//!
+//! A function that already takes a `FlagContext` (service code, see
+//! [`feature_gated`]) keeps its signature: no context is added and the arms'
+//! results are returned as they are, without `IntoResponse`.
+//!
+//! [`FlagContext`]: https://docs.rs/flags-middleware/latest/flags_middleware/struct.FlagContext.html
+#![deny(rustdoc::broken_intra_doc_links)]
+
+use proc_macro::TokenStream;
+
+mod attr;
+mod expand;
+mod signature;
+
+/// Routes a function between a new implementation (its own body) and a
+/// `fallback`, by a feature flag, once per call.
+///
+/// ```text
+/// #[feature_gated("flag_name", fallback = legacy_fn)]
+/// #[feature_gated("flag_name", variants(blue = blue_fn, "green-2" = green_fn), fallback = control_fn)]
+/// ```
+///
+/// # Handlers
+///
+/// On an axum handler, the attribute produces an ordinary handler for
+/// `get(..)`, `post(..)` or any `MethodRouter`: it extracts the request's
+/// `FlagContext` (put there by `FlagsLayer`) before the handler's own
+/// arguments, asks it whether the flag is on, and runs the body or calls
+/// `fallback` with the same values. Any extractors work, including patterns
+/// (`Path(id): Path<String>`), `State` and a body extractor such as `Json`
+/// last. The two arms may return different types: each result is converted
+/// with `IntoResponse` and the generated handler returns
+/// `axum::response::Response`. Attributes, doc comments and visibility stay
+/// on the generated function.
+///
+/// `fallback` (and each variant's function) must take the same arguments as
+/// the gated function, in the same order, and be `async`; it is called, so a
+/// function that does not exist or takes other types fails to compile, at the
+/// argument that differs.
+///
+/// ```
+/// use axum::{extract::Path, routing::get, Json, Router};
+/// use flags_middleware::feature_gated;
+///
+/// #[feature_gated("new_checkout_flow", fallback = checkout_legacy)]
+/// async fn checkout(Path(cart): Path<u64>, Json(items): Json<Vec<String>>) -> String {
+///     format!("new checkout of cart {cart}: {} items", items.len())
+/// }
+///
+/// async fn checkout_legacy(Path(cart): Path<u64>, Json(items): Json<Vec<String>>) -> &'static str {
+///     "legacy checkout"
+/// }
+///
+/// let app: Router = Router::new().route("/carts/{cart}/checkout", get(checkout));
+/// ```
+///
+/// With axum-macros' `#[debug_handler]`, put it *below* `#[feature_gated]`,
+/// so it checks the generated handler (above, it would check the function
+/// before the gate adds its `FlagContext` argument).
+///
+/// # A/B variants
+///
+/// `variants(name = function, ..)` routes by the request's variant of the
+/// flag: a listed variant goes to its function; the flag on but no listed
+/// variant (for example no variants defined) runs the gated function's own
+/// body; the flag off goes to `fallback`. Names that are not Rust
+/// identifiers are written as strings: `"green-2" = green`. `fallback` is
+/// required here too: where requests go when the flag is killed is always
+/// spelled out.
+///
+/// ```
+/// use axum::{routing::post, Router};
+/// use flags_middleware::feature_gated;
+///
+/// #[feature_gated(
+///     "checkout_experiment",
+///     variants(blue = checkout_blue, green = checkout_green),
+///     fallback = checkout_control,
+/// )]
+/// async fn checkout(body: String) -> &'static str { "on, unlisted variant" }
+/// async fn checkout_blue(body: String) -> &'static str { "blue" }
+/// async fn checkout_green(body: String) -> &'static str { "green" }
+/// async fn checkout_control(body: String) -> &'static str { "control" }
+///
+/// let app: Router = Router::new().route("/checkout", post(checkout));
+/// ```
+///
+/// # Service code
+///
+/// Below the handler, gate an `async fn` that takes the request's context as
+/// an argument, `FlagContext` or `&FlagContext` (recognized by the type's
+/// name). The gate decides with that argument instead of adding one, keeps
+/// the signature as written, and returns each arm's result unchanged, so
+/// `fallback` takes the same arguments (context included) and returns the
+/// same type:
+///
+/// ```
+/// use flags_middleware::{feature_gated, FlagContext};
+///
+/// #[feature_gated("new_pricing", fallback = price_legacy)]
+/// async fn price(flags: &FlagContext, cents: u64) -> u64 {
+///     cents * 9 / 10
+/// }
+///
+/// async fn price_legacy(flags: &FlagContext, cents: u64) -> u64 {
+///     cents
+/// }
+///
+/// // In a handler: `async fn h(flags: FlagContext) -> String { price(&flags, 1000).await.to_string() }`
+/// ```
+///
+/// # Limits
+///
+/// - Only `async fn`s, without `self` receivers: gate a free function and
+///   call the method from both arms.
+/// - The body moves into a nested function, where `Self` and the generic
+///   parameters of an enclosing `impl` are not in scope: an associated
+///   function that names them must name the types instead.
+/// - One gate per function: gate the fallback itself to chain flags.
+/// - A handler has at most 15 arguments (axum's 16 extractors, less the
+///   context).
+#[proc_macro_attribute]
+pub fn feature_gated(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    match parse(attr, item) {
+        Ok((args, gated)) => expand::expand(args, gated),
+        Err(errors) => expand::original_with_errors(original, errors),
+    }
+    .into()
+}
+
+/// Parses the attribute's arguments and the function, reporting the problems
+/// of both at once.
+fn parse(
+    attr: TokenStream,
+    item: TokenStream,
+) -> syn::Result<(attr::GateArgs, signature::GatedFn)> {
+    let args = syn::parse::<attr::GateArgs>(attr);
+    let gated = signature::GatedFn::parse(item.into());
+    match (args, gated) {
+        (Ok(args), Ok(gated)) => Ok((args, gated)),
+        (Err(mut errors), Err(more)) => {
+            errors.combine(more);
+            Err(errors)
+        }
+        (Err(errors), Ok(_)) | (Ok(_), Err(errors)) => Err(errors),
+    }
+}

@@ -23,3 +23,9 @@ pub use error::{LoadError, LoadErrors};
 pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
 pub use layer::FlagsLayer;
+
+mod gated;
+#[doc(inline)]
+pub use flags_macros::feature_gated;
+#[doc(hidden)]
+pub use gated::__private;

@@ -1,0 +1,14 @@
+use flags_middleware::feature_gated;
+
+#[feature_gated("new_checkout_flow", fallback = legacy, fallback = legacy)]
+async fn handler() -> &'static str {
+    "new"
+}
+
+async fn legacy() -> &'static str {
+    "legacy"
+}
+
+fn main() {
+    let _ = (handler, legacy);
+}
