@@ -11,6 +11,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 mod flags;
+pub mod guard;
 pub mod model;
 
 pub use context::Context;
