@@ -239,7 +239,7 @@ pub enum Side {
 /// check) and must never block for long.
 pub trait CountSource: Send + Sync + 'static {
     /// The current totals of `flag`, split by `arm`; `None` when the source
-    /// knows nothing of the flag yet.
+    /// has counted nothing for the flag yet (read as zeros).
     fn read(&self, flag: &str, arm: &NewArm) -> Option<FlagCounts>;
 }
 

@@ -51,8 +51,8 @@ impl Window {
     /// The first read only sets the baseline. When a total went down (the
     /// counters were reset, e.g. the process's metrics were rebuilt) the read
     /// also only sets a new baseline: the window cannot know what happened in
-    /// between.
-    pub(crate) fn observe(&mut self, now: SystemTime, totals: FlagCounts) {
+    /// between. Returns the new arm's requests since the last read.
+    pub(crate) fn observe(&mut self, now: SystemTime, totals: FlagCounts) -> u64 {
         let delta = match &self.last {
             Some(last) => match (totals.new.since(&last.new), totals.old.since(&last.old)) {
                 (Some(new), Some(old)) => Some(FlagCounts { new, old }),
@@ -62,7 +62,8 @@ impl Window {
         };
         self.last = Some(totals);
         self.evict(now);
-        let Some(mut delta) = delta else { return };
+        let Some(mut delta) = delta else { return 0 };
+        let new_requests = delta.new.requests;
         if !self.keep_latency {
             delta.new.latency = Default::default();
             delta.old.latency = Default::default();
@@ -78,6 +79,7 @@ impl Window {
                 counts: delta,
             }),
         }
+        new_requests
     }
 
     /// Forgets the traffic seen so far (after a kill, so that the guard
@@ -162,7 +164,7 @@ mod tests {
         let mut w = Window::new(Duration::from_secs(60), Duration::from_secs(5), false);
         w.observe(t(0), totals((100, 10), (1000, 5)));
         assert_eq!(w.buckets().len(), 0);
-        w.observe(t(1), totals((110, 13), (1100, 5)));
+        assert_eq!(w.observe(t(1), totals((110, 13), (1100, 5))), 10);
         let sum = w.totals();
         assert_eq!((sum.new.requests, sum.new.errors), (10, 3));
         assert_eq!((sum.old.requests, sum.old.errors), (100, 0));
