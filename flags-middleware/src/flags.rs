@@ -32,6 +32,8 @@ struct Inner {
     current: ArcSwap<Snapshot>,
     /// Serializes writers so versions are assigned in order.
     write: std::sync::Mutex<()>,
+    /// Request counters per flag and arm, fed by the layer.
+    metrics: crate::metrics::Metrics,
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -54,6 +56,7 @@ impl Flags {
             inner: Arc::new(Inner {
                 current: ArcSwap::from_pointee(snapshot),
                 write: std::sync::Mutex::new(()),
+                metrics: crate::metrics::Metrics::default(),
             }),
         }
     }
@@ -105,6 +108,11 @@ impl Flags {
             feature_enabled: v.feature_enabled,
             payload: v.payload.cloned(),
         }
+    }
+
+    /// Request counters per flag and arm, fed by [`FlagsLayer`](crate::FlagsLayer).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// Replaces the whole set atomically; returns the new version.

@@ -10,11 +10,17 @@
 pub mod context;
 pub mod engine;
 pub mod error;
+mod extract;
 mod flags;
 pub mod guard;
+pub mod layer;
+pub mod metrics;
 pub mod model;
+pub mod testing;
 
 pub use context::Context;
 pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
 pub use error::{LoadError, LoadErrors};
+pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
+pub use layer::FlagsLayer;

@@ -328,6 +328,12 @@ impl Snapshot {
         self.index.get(name).map(|&i| FlagId(i))
     }
 
+    /// The name of flag `id` (from [`Snapshot::lookup`]).
+    #[inline]
+    pub fn name(&self, id: FlagId) -> Option<&str> {
+        self.flags.get(id.0 as usize).map(|f| f.def.name.as_str())
+    }
+
     /// Whether `name` is on for `ctx`. Unknown flags are off.
     #[inline]
     pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
@@ -425,22 +431,31 @@ impl Snapshot {
             (Reason::Static, false, None)
         } else {
             let mut found = None;
+            let mut rolled = false;
             for (i, s) in f.strategies.iter().enumerate() {
-                if let Some(hit) = s.evaluate(ctx) {
-                    let reason = if hit.split {
-                        Reason::Split
-                    } else if s.targeted {
-                        Reason::TargetingMatch
-                    } else {
-                        Reason::Static
-                    };
-                    found = Some((reason, hit.random, Some(i)));
-                    break;
-                }
+                let Some(hit) = s.evaluate(ctx) else {
+                    rolled = rolled || s.rolled_at_random(ctx);
+                    continue;
+                };
+                let reason = if hit.split {
+                    Reason::Split
+                } else if s.targeted {
+                    Reason::TargetingMatch
+                } else {
+                    Reason::Static
+                };
+                found = Some((reason, hit.random, Some(i)));
+                break;
             }
             match found {
                 Some(found) => found,
-                None => return off(Reason::Default),
+                // Off by a random roll is not "off for this caller": say so.
+                None => {
+                    return Decision {
+                        random: rolled,
+                        ..off(Reason::Default)
+                    }
+                }
             }
         };
         let mut d = Decision {

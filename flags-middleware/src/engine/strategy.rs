@@ -89,6 +89,30 @@ impl Rule {
 }
 
 impl CompiledStrategy {
+    /// Whether a miss of this strategy for `ctx` came from a random roll (no
+    /// sticky id), so the decision can say it was not sticky even when off.
+    pub(crate) fn rolled_at_random(&self, ctx: &Context) -> bool {
+        let random = match &self.rule {
+            Rule::RandomPercent(p) => *p > 0,
+            Rule::Rollout {
+                percent,
+                stickiness: Stickiness::Random,
+                ..
+            } => *percent > 0,
+            Rule::Rollout {
+                percent,
+                stickiness: Stickiness::Default,
+                ..
+            } => *percent > 0 && ctx.user_id.is_none() && ctx.session_id.is_none(),
+            _ => false,
+        };
+        random
+            && self
+                .constraints
+                .iter()
+                .all(|g| g.iter().all(|c| c.matches(ctx)))
+    }
+
     #[inline]
     pub(crate) fn evaluate(&self, ctx: &Context) -> Option<Hit> {
         for group in &self.constraints {

@@ -1,0 +1,3 @@
+//! Layer overhead benchmark (filled in below).
+
+fn main() {}

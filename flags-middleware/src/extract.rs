@@ -1,0 +1,220 @@
+//! [`FlagContext`]: the axum extractor handlers ask flags through.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::StatusCode;
+
+use crate::engine::{Evaluation, Snapshot, Variant};
+use crate::layer::config::Config;
+use crate::layer::request::{RequestHandle, RequestState};
+use crate::layer::resolve::{self, Resolved};
+use crate::testing::ForceFlags;
+use crate::{Context, Flags};
+
+/// The flags as one request sees them: one pinned version, the caller's
+/// context, and a memo so a flag asked twice answers the same.
+///
+/// Extract it in a handler (it needs [`FlagsLayer`](crate::FlagsLayer) on
+/// the router), then ask it; clone it (two `Arc`s) to pass it to code below
+/// the handler.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+///
+/// async fn checkout(flags: FlagContext) -> &'static str {
+///     if flags.is_enabled("new_checkout_flow") {
+///         "new checkout"
+///     } else {
+///         "legacy checkout"
+///     }
+/// }
+///
+/// # let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
+/// let app: Router = Router::new()
+///     .route("/checkout", get(checkout))
+///     .layer(FlagsLayer::new(flags));
+/// ```
+///
+/// Without the layer, extraction fails with
+/// [`FlagContextRejection::MissingLayer`] (a 500 that says to add it); take
+/// an `Option<FlagContext>` to handle that case yourself.
+#[derive(Clone)]
+pub struct FlagContext {
+    state: Arc<RequestState>,
+    resolved: Arc<Resolved>,
+}
+
+impl fmt::Debug for FlagContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlagContext")
+            .field("version", &self.version())
+            .field("context", &self.resolved.context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlagContext {
+    /// Whether `flag` is on for this request's caller (unknown flags: off).
+    pub fn is_enabled(&self, flag: &str) -> bool {
+        let (id, answer) = self.state.answer(&self.resolved, flag);
+        self.state
+            .variant(&self.resolved, flag, id, answer)
+            .feature_enabled
+    }
+
+    /// The caller's variant of `flag` (`disabled` when none).
+    pub fn variant(&self, flag: &str) -> Variant<'_> {
+        let (id, answer) = self.state.answer(&self.resolved, flag);
+        self.state.variant(&self.resolved, flag, id, answer)
+    }
+
+    /// Everything about the caller's answer for `flag`: value, variant,
+    /// reason, version.
+    pub fn details<'a>(&'a self, flag: &'a str) -> Evaluation<'a> {
+        let (id, answer) = self.state.answer(&self.resolved, flag);
+        self.state.evaluation(&self.resolved, flag, id, answer)
+    }
+
+    /// Who is asking, as the layer resolved it.
+    pub fn context(&self) -> &Context {
+        &self.resolved.context
+    }
+
+    /// The version of the flag set this request sees.
+    pub fn version(&self) -> u64 {
+        self.state.snapshot.version()
+    }
+
+    /// The snapshot this request sees.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.state.snapshot
+    }
+
+    /// A context outside any request, for unit tests of code that takes a
+    /// `FlagContext`: it answers from `flags`' current snapshot for `context`,
+    /// memoizes like a request, and emits decision events. Nothing global is
+    /// touched, so tests can run in parallel.
+    ///
+    /// ```
+    /// use flags_middleware::{testing::TestFlags, Context, FlagContext};
+    ///
+    /// let flags = TestFlags::new().on("new_checkout_flow").variant("exp", "blue").build();
+    /// let ctx = FlagContext::for_test(&flags, Context::new().user_id("u1"));
+    /// assert!(ctx.is_enabled("new_checkout_flow"));
+    /// assert_eq!(ctx.variant("exp").name, "blue");
+    /// ```
+    pub fn for_test(flags: &Flags, context: Context) -> FlagContext {
+        Self::for_test_forced(flags, context, None)
+    }
+
+    /// Like [`FlagContext::for_test`], with some flags forced.
+    pub fn for_test_forced(
+        flags: &Flags,
+        context: Context,
+        forced: impl Into<Option<ForceFlags>>,
+    ) -> FlagContext {
+        let state = RequestState::new(
+            flags.snapshot(),
+            Arc::new(Config::new(None)),
+            http::Method::GET,
+        );
+        FlagContext {
+            state: Arc::new(state),
+            resolved: Arc::new(Resolved {
+                context,
+                new_session: None,
+                forced: forced.into(),
+            }),
+        }
+    }
+
+    /// The request's context, resolving it on first use.
+    async fn from_parts(parts: &Parts) -> Option<FlagContext> {
+        let RequestHandle(state) = parts.extensions.get::<RequestHandle>()?.clone();
+        if state.route.get().is_none() {
+            if let Some(route) = parts.extensions.get::<MatchedPath>() {
+                let _ = state.route.set(route.clone());
+            }
+        }
+        let resolved = match state.resolved.get() {
+            Some(r) => Arc::clone(r),
+            None => {
+                let r = Arc::new(resolve::resolve(&state.config, parts).await);
+                // Whoever resolved first wins, so the request keeps one id.
+                Arc::clone(state.resolved.get_or_init(|| r))
+            }
+        };
+        Some(FlagContext { state, resolved })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for FlagContext {
+    type Rejection = FlagContextRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        FlagContext::from_parts(parts)
+            .await
+            .ok_or(FlagContextRejection::MissingLayer)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for FlagContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(FlagContext::from_parts(parts).await)
+    }
+}
+
+/// Why a [`FlagContext`] could not be extracted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlagContextRejection {
+    /// The router has no [`FlagsLayer`](crate::FlagsLayer) around this route.
+    MissingLayer,
+}
+
+impl FlagContextRejection {
+    /// The response status: 500, since this is a bug in the app's wiring.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The response body.
+    pub fn body_text(&self) -> &'static str {
+        match self {
+            FlagContextRejection::MissingLayer => {
+                "FlagContext needs FlagsLayer: add `.layer(FlagsLayer::new(flags))` to the router \
+                 (or `.route_layer(...)`) so it wraps this route"
+            }
+        }
+    }
+}
+
+impl fmt::Display for FlagContextRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.body_text())
+    }
+}
+
+impl std::error::Error for FlagContextRejection {}
+
+impl IntoResponse for FlagContextRejection {
+    fn into_response(self) -> Response {
+        tracing::error!(
+            target: "flags::rejection",
+            status = self.status().as_u16(),
+            body = self.body_text(),
+            "rejecting request: FlagContext used without FlagsLayer"
+        );
+        (self.status(), self.body_text()).into_response()
+    }
+}

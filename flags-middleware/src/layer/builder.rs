@@ -1,0 +1,204 @@
+//! [`FlagsLayer`] and its builder methods.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::HeaderName;
+use tower_layer::Layer;
+use tracing::Level;
+
+use super::config::{is_token, Config, ConfigError, IdLogging, SessionCookie};
+use super::resolve::{parse_nets, Resolver};
+use super::service::FlagsService;
+use crate::{Context, Flags};
+
+/// A tower [`Layer`] that gives every request one pinned version of the
+/// flags, resolves who is asking, and logs and counts decisions.
+///
+/// See the [module docs](crate::layer) for an example and the defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct FlagsLayer {
+    flags: Flags,
+    config: Arc<Config>,
+}
+
+impl FlagsLayer {
+    /// A layer serving `flags`, with the defaults: no user resolver (every
+    /// visitor is anonymous and gets the `flags_sid` session cookie),
+    /// decision and request events at `INFO`, user ids logged as they are,
+    /// counters on, overrides refused.
+    pub fn new(flags: Flags) -> Self {
+        let metrics = Some(flags.metrics().clone());
+        FlagsLayer {
+            flags,
+            config: Arc::new(Config::new(metrics)),
+        }
+    }
+
+    fn with(mut self, edit: impl FnOnce(&mut Config)) -> Self {
+        edit(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Resolves the user from a value of type `U` that an earlier middleware
+    /// (your authentication) put in the request extensions; `f` maps it to a
+    /// [`Context`] (or `None` to try the next resolver).
+    ///
+    /// Resolvers are tried in the order they are added; the first that
+    /// answers wins.
+    pub fn user<U, F, R>(self, f: F) -> Self
+    where
+        U: Send + Sync + 'static,
+        F: Fn(&U) -> R + Send + Sync + 'static,
+        R: Into<Option<Context>>,
+    {
+        self.with(|c| c.resolvers.push(Resolver::extension(f)))
+    }
+
+    /// Resolves the user id from a request header (e.g. `x-user-id`, set by
+    /// a gateway you trust).
+    ///
+    /// # Errors
+    /// When `name` is not a valid header name.
+    pub fn user_header(self, name: &str) -> Result<Self, ConfigError> {
+        let name = HeaderName::try_from(name)
+            .map_err(|_| ConfigError::new(format!("`{name}` is not a valid header name")))?;
+        Ok(self.with(|c| c.resolvers.push(Resolver::header(name))))
+    }
+
+    /// Resolves the user id from a cookie.
+    ///
+    /// # Errors
+    /// When `name` is not a valid cookie name.
+    pub fn user_cookie(self, name: &str) -> Result<Self, ConfigError> {
+        if !is_token(name) {
+            return Err(ConfigError::new(format!(
+                "`{name}` is not a valid cookie name"
+            )));
+        }
+        let name = name.to_owned();
+        Ok(self.with(|c| c.resolvers.push(Resolver::cookie(name))))
+    }
+
+    /// Resolves the user with any async function of the request parts (a
+    /// database or cache lookup). Take what you need from the parts before
+    /// the `async move` block, as the future must not borrow them:
+    ///
+    /// ```
+    /// # use flags_middleware::{Context, Flags, FlagsLayer};
+    /// # async fn is_beta(token: Option<String>) -> bool { token.is_some() }
+    /// # let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
+    /// let layer = FlagsLayer::new(flags).resolve_with(|parts: &http::request::Parts| {
+    ///     let token = parts.headers.get("authorization")
+    ///         .and_then(|v| v.to_str().ok())
+    ///         .map(str::to_owned);
+    ///     async move {
+    ///         let beta = is_beta(token).await;
+    ///         Context::new().user_id("u1").property("beta", beta.to_string())
+    ///     }
+    /// });
+    /// ```
+    ///
+    /// The function may return a [`Context`] or an `Option<Context>` (`None`:
+    /// try the next resolver).
+    pub fn resolve_with<F, Fut, R>(self, f: F) -> Self
+    where
+        F: Fn(&Parts) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: Into<Option<Context>>,
+    {
+        self.with(|c| c.resolvers.push(Resolver::with_fn(f)))
+    }
+
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` is believed.
+    ///
+    /// The remote address comes from axum's `ConnectInfo<SocketAddr>` (serve
+    /// with `into_make_service_with_connect_info`); when that peer is one of
+    /// these proxies, the address is the rightmost `X-Forwarded-For` entry
+    /// that is not. Default: none, so the header is ignored.
+    ///
+    /// # Errors
+    /// When an entry is neither an IP address nor a network.
+    pub fn trusted_proxies<I, S>(self, proxies: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let nets = parse_nets(proxies)?;
+        Ok(self.with(|c| c.trusted_proxies = nets))
+    }
+
+    /// The anonymous-visitor cookie (default: [`SessionCookie::default`]).
+    pub fn session_cookie(self, cookie: SessionCookie) -> Self {
+        self.with(|c| c.session = Some(cookie))
+    }
+
+    /// No anonymous-visitor cookie: a request with no user id and no
+    /// session id is bucketed at random, as Unleash does (decision events
+    /// then carry `feature_flag.result.random = true`).
+    pub fn without_session_cookie(self) -> Self {
+        self.with(|c| c.session = None)
+    }
+
+    /// The `environment` of every context the resolvers leave it unset in.
+    pub fn environment(self, env: impl Into<Arc<str>>) -> Self {
+        let env = env.into();
+        self.with(|c| c.environment = Some(env))
+    }
+
+    /// The `appName` of every context the resolvers leave it unset in.
+    pub fn app_name(self, name: impl Into<Arc<str>>) -> Self {
+        let name = name.into();
+        self.with(|c| c.app_name = Some(name))
+    }
+
+    /// The level of decision events (target `flags::decision`), or `None`
+    /// for none. Default `INFO`.
+    pub fn decision_events(self, level: impl Into<Option<Level>>) -> Self {
+        let level = level.into();
+        self.with(|c| c.decision_level = level)
+    }
+
+    /// The level of request events (target `flags::request`), or `None` for
+    /// none. Default `INFO`.
+    pub fn request_events(self, level: impl Into<Option<Level>>) -> Self {
+        let level = level.into();
+        self.with(|c| c.request_level = level)
+    }
+
+    /// How user and session ids appear in events. Default
+    /// [`IdLogging::Plain`].
+    pub fn log_ids(self, ids: IdLogging) -> Self {
+        self.with(|c| c.ids = ids)
+    }
+
+    /// Whether to count requests per flag and arm in
+    /// [`Flags::metrics`](crate::Flags::metrics). Default on.
+    pub fn metrics(self, on: bool) -> Self {
+        let metrics = on.then(|| self.flags.metrics().clone());
+        self.with(|c| c.metrics = metrics)
+    }
+
+    /// Whether requests may force flags, with a
+    /// [`ForceFlags`](crate::testing::ForceFlags) extension or the
+    /// [`FORCE_HEADER`](crate::testing::FORCE_HEADER) header. Default off:
+    /// turn it on in tests and internal environments only, since the
+    /// header lets any client choose its arms.
+    pub fn allow_overrides(self, allow: bool) -> Self {
+        self.with(|c| c.allow_overrides = allow)
+    }
+}
+
+impl<S> Layer<S> for FlagsLayer {
+    type Service = FlagsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FlagsService {
+            inner,
+            flags: self.flags.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}

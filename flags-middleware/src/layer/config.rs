@@ -1,0 +1,267 @@
+//! The layer's settings, shared by every request through one `Arc`.
+
+use std::fmt;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tracing::Level;
+
+use super::resolve::Resolver;
+use crate::metrics::Metrics;
+
+/// Everything [`FlagsLayer`](super::FlagsLayer)'s builder sets.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Tried in order; the first that answers wins.
+    pub(crate) resolvers: Vec<Resolver>,
+    pub(crate) session: Option<SessionCookie>,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) environment: Option<std::sync::Arc<str>>,
+    pub(crate) app_name: Option<std::sync::Arc<str>>,
+    /// `None`: no decision events.
+    pub(crate) decision_level: Option<Level>,
+    /// `None`: no request events.
+    pub(crate) request_level: Option<Level>,
+    pub(crate) ids: IdLogging,
+    pub(crate) allow_overrides: bool,
+    /// `None`: nothing counted.
+    pub(crate) metrics: Option<Metrics>,
+}
+
+impl Config {
+    pub(crate) fn new(metrics: Option<Metrics>) -> Config {
+        Config {
+            resolvers: Vec::new(),
+            session: Some(SessionCookie::default()),
+            trusted_proxies: Vec::new(),
+            environment: None,
+            app_name: None,
+            decision_level: Some(Level::INFO),
+            request_level: Some(Level::INFO),
+            ids: IdLogging::Plain,
+            allow_overrides: false,
+            metrics,
+        }
+    }
+}
+
+/// The cookie that keeps anonymous visitors sticky.
+///
+/// When a request that evaluates flags has no user id and no valid session
+/// cookie, the layer makes up a random session id, evaluates with it, and sets
+/// this cookie on the response, so the visitor's next requests land in the
+/// same rollout bucket and A/B arm.
+///
+/// Defaults: name `flags_sid`, `Path=/`, `Max-Age` one year, `HttpOnly`,
+/// `SameSite=Lax`, and **not** `Secure`: the id is a bucketing key, not a
+/// credential, and a `Secure` cookie is silently dropped on plain-HTTP origins,
+/// which would un-stick rollouts without any error. Turn it on with
+/// [`SessionCookie::secure`] when the site is HTTPS-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    pub(crate) name: String,
+    pub(crate) secure: bool,
+    pub(crate) max_age: Duration,
+    pub(crate) path: String,
+}
+
+impl Default for SessionCookie {
+    fn default() -> Self {
+        SessionCookie {
+            name: "flags_sid".to_owned(),
+            secure: false,
+            max_age: Duration::from_secs(365 * 24 * 3600),
+            path: "/".to_owned(),
+        }
+    }
+}
+
+impl SessionCookie {
+    /// The default cookie (`flags_sid`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renames the cookie.
+    ///
+    /// # Errors
+    /// When `name` is not a valid cookie name (an RFC 6265 token).
+    pub fn name(mut self, name: impl Into<String>) -> Result<Self, ConfigError> {
+        let name = name.into();
+        if !is_token(&name) {
+            return Err(ConfigError::new(format!(
+                "`{name}` is not a valid cookie name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            )));
+        }
+        self.name = name;
+        Ok(self)
+    }
+
+    /// Adds `Secure` (send over HTTPS only).
+    #[must_use]
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// How long the browser keeps the cookie (default one year).
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The cookie's `Path` (default `/`).
+    ///
+    /// # Errors
+    /// When `path` holds a control character or `;`.
+    pub fn path(mut self, path: impl Into<String>) -> Result<Self, ConfigError> {
+        let path = path.into();
+        if path.chars().any(|c| c.is_control() || c == ';') {
+            return Err(ConfigError::new(format!(
+                "cookie path `{}` holds `;` or a control character",
+                path.escape_debug()
+            )));
+        }
+        self.path = path;
+        Ok(self)
+    }
+
+    /// The `Set-Cookie` value carrying `id`.
+    pub(crate) fn set_cookie(&self, id: &str) -> String {
+        format!(
+            "{}={}; Path={}; Max-Age={}; HttpOnly; SameSite=Lax{}",
+            self.name,
+            id,
+            self.path,
+            self.max_age.as_secs(),
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+}
+
+/// RFC 6265 / RFC 7230 token characters.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// How user and session ids appear in events (`feature_flag.context.id`).
+///
+/// Flag evaluation always sees the real id; this only changes what is logged.
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IdLogging {
+    /// As they are (the default).
+    #[default]
+    Plain,
+    /// Replaced by a keyed hash (SipHash-2-4, 16 hex digits): stable across
+    /// processes and restarts for the same key, so `COUNT(DISTINCT ...)` and
+    /// joins still work, but not reversible without the key.
+    Hashed(IdHashKey),
+    /// Left out.
+    Omitted,
+}
+
+impl fmt::Debug for IdLogging {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdLogging::Plain => f.write_str("Plain"),
+            IdLogging::Hashed(_) => f.write_str("Hashed(..)"),
+            IdLogging::Omitted => f.write_str("Omitted"),
+        }
+    }
+}
+
+/// The secret key of [`IdLogging::Hashed`]; its `Debug` output hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdHashKey([u8; 16]);
+
+impl IdHashKey {
+    /// A key from 16 secret bytes (keep them out of the logs and the code).
+    pub fn new(key: [u8; 16]) -> Self {
+        IdHashKey(key)
+    }
+
+    /// The hash of `id` under this key, as 16 lowercase hex digits.
+    pub fn hash(&self, id: &str) -> String {
+        use std::hash::Hasher;
+        let mut h = siphasher::sip::SipHasher24::new_with_key(&self.0);
+        h.write(id.as_bytes());
+        format!("{:016x}", h.finish())
+    }
+}
+
+impl fmt::Debug for IdHashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdHashKey(..)")
+    }
+}
+
+/// A builder setting that cannot be used; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        let c = SessionCookie::new();
+        assert_eq!(
+            c.set_cookie("abc"),
+            "flags_sid=abc; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
+        );
+        let c = c
+            .secure(true)
+            .name("sid")
+            .unwrap()
+            .max_age(Duration::from_secs(60));
+        assert_eq!(
+            c.set_cookie("x"),
+            "sid=x; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
+    }
+
+    #[test]
+    fn bad_cookie_settings_are_errors() {
+        let err = SessionCookie::new().name("a b").unwrap_err();
+        assert!(
+            err.to_string().contains("`a b` is not a valid cookie name"),
+            "{err}"
+        );
+        assert!(SessionCookie::new().name("").is_err());
+        assert!(SessionCookie::new().path("/a;b").is_err());
+    }
+
+    #[test]
+    fn hashed_ids_are_keyed_and_stable() {
+        let k1 = IdHashKey::new([1; 16]);
+        let k2 = IdHashKey::new([2; 16]);
+        assert_eq!(k1.hash("user_123"), k1.hash("user_123"));
+        assert_ne!(k1.hash("user_123"), k1.hash("user_456"));
+        assert_ne!(k1.hash("user_123"), k2.hash("user_123"));
+        assert_eq!(k1.hash("user_123").len(), 16);
+        assert_eq!(format!("{k1:?}"), "IdHashKey(..)");
+    }
+}

@@ -1,0 +1,306 @@
+//! Who is asking: turning a request into an evaluation [`Context`].
+//!
+//! Resolution is lazy: it runs the first time a handler (or an extractor
+//! below the layer) asks for the [`FlagContext`](crate::FlagContext), with the
+//! request parts as they are *then*. So an auth middleware placed inside the
+//! flags layer has already put its user in the extensions, and a request that
+//! never looks at a flag never pays for a lookup.
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+use futures_util::future::BoxFuture;
+use http::request::Parts;
+use http::HeaderName;
+use ipnet::IpNet;
+
+use super::config::Config;
+use crate::testing::ForceFlags;
+use crate::Context;
+
+type SyncFn = dyn Fn(&Parts) -> Option<Context> + Send + Sync;
+type AsyncFn = dyn Fn(&Parts) -> BoxFuture<'static, Option<Context>> + Send + Sync;
+
+/// One way of finding the user; see the builder methods on
+/// [`FlagsLayer`](super::FlagsLayer).
+#[derive(Clone)]
+pub(crate) enum Resolver {
+    Sync(Arc<SyncFn>),
+    Async(Arc<AsyncFn>),
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Resolver::Sync(_) => "Resolver::Sync(..)",
+            Resolver::Async(_) => "Resolver::Async(..)",
+        })
+    }
+}
+
+impl Resolver {
+    /// A value of type `U` in the request extensions, mapped by `f`.
+    pub(crate) fn extension<U, F, R>(f: F) -> Resolver
+    where
+        U: Send + Sync + 'static,
+        F: Fn(&U) -> R + Send + Sync + 'static,
+        R: Into<Option<Context>>,
+    {
+        Resolver::Sync(Arc::new(move |parts: &Parts| {
+            parts.extensions.get::<U>().and_then(|u| f(u).into())
+        }))
+    }
+
+    /// The user id is the value of header `name`.
+    pub(crate) fn header(name: HeaderName) -> Resolver {
+        Resolver::Sync(Arc::new(move |parts: &Parts| {
+            let value = parts.headers.get(&name)?.to_str().ok()?.trim();
+            (!value.is_empty()).then(|| Context::new().user_id(value))
+        }))
+    }
+
+    /// The user id is the value of cookie `name`.
+    pub(crate) fn cookie(name: String) -> Resolver {
+        Resolver::Sync(Arc::new(move |parts: &Parts| {
+            let value = cookie(parts, &name)?;
+            (!value.is_empty()).then(|| Context::new().user_id(value))
+        }))
+    }
+
+    /// Any async function of the request parts.
+    pub(crate) fn with_fn<F, Fut, R>(f: F) -> Resolver
+    where
+        F: Fn(&Parts) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: Into<Option<Context>>,
+    {
+        Resolver::Async(Arc::new(move |parts: &Parts| {
+            let fut = f(parts);
+            Box::pin(async move { fut.await.into() })
+        }))
+    }
+}
+
+/// The outcome of resolution, fixed for the rest of the request.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    pub(crate) context: Context,
+    /// A session id made up for this request; the response sets the cookie.
+    pub(crate) new_session: Option<Arc<str>>,
+    /// Flags forced for this request (only when the layer allows it).
+    pub(crate) forced: Option<ForceFlags>,
+}
+
+/// Runs the resolvers over `parts`, then fills in what they left out: remote
+/// address, environment, app name, and the anonymous session id.
+pub(crate) async fn resolve(config: &Config, parts: &Parts) -> Resolved {
+    let mut found = None;
+    for resolver in &config.resolvers {
+        found = match resolver {
+            Resolver::Sync(f) => f(parts),
+            Resolver::Async(f) => f(parts).await,
+        };
+        if found.is_some() {
+            break;
+        }
+    }
+    let mut context = found.unwrap_or_default();
+    if context.get_remote_address().is_none() {
+        if let Some(ip) = remote_ip(parts, &config.trusted_proxies) {
+            context = context.remote_address(ip.to_string());
+        }
+    }
+    if context.get("environment").is_none() {
+        if let Some(env) = &config.environment {
+            context = context.environment(Arc::clone(env));
+        }
+    }
+    if context.get("appName").is_none() {
+        if let Some(app) = &config.app_name {
+            context = context.app_name(Arc::clone(app));
+        }
+    }
+    let mut new_session = None;
+    if context.get_user_id().is_none() && context.get_session_id().is_none() {
+        if let Some(session) = &config.session {
+            match cookie(parts, &session.name).filter(|v| super::session::is_valid_id(v)) {
+                Some(id) => context = context.session_id(id),
+                None => {
+                    let id: Arc<str> = super::session::new_id().into();
+                    context = context.session_id(Arc::clone(&id));
+                    new_session = Some(id);
+                }
+            }
+        }
+    }
+    let forced = if config.allow_overrides {
+        ForceFlags::from_request(parts)
+    } else {
+        None
+    };
+    Resolved {
+        context,
+        new_session,
+        forced,
+    }
+}
+
+/// The client's address: the peer from `ConnectInfo`, or, when the peer is a
+/// trusted proxy, the rightmost `X-Forwarded-For` entry that is not one.
+pub(crate) fn remote_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| canonical(addr.ip()))?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    // Entries are appended left to right by each hop, so walk from the right
+    // and stop at the first hop we do not trust: everything left of it could
+    // have been written by the client.
+    let mut client = peer;
+    let mut hops = Vec::new();
+    for value in parts.headers.get_all("x-forwarded-for") {
+        match value.to_str() {
+            Ok(text) => hops.extend(text.split(',')),
+            // Not text: unreadable, so we cannot see past this proxy.
+            Err(_) => return Some(client),
+        }
+    }
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !is_trusted(&client) {
+                    break;
+                }
+            }
+            // A malformed entry: we cannot see past it.
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) as plain IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+}
+
+/// Parses proxy addresses or networks (`10.0.0.0/8`, `127.0.0.1`, `::1`).
+pub(crate) fn parse_nets<I, S>(items: I) -> Result<Vec<IpNet>, super::ConfigError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    items
+        .into_iter()
+        .map(|s| {
+            let s = s.as_ref().trim();
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    super::ConfigError::new(format!(
+                        "trusted proxy `{s}` is neither an IP address nor a network (`10.0.0.0/8`)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(peer: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut req = http::Request::builder();
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let (mut parts, ()) = req.body(()).unwrap().into_parts();
+        if !peer.is_empty() {
+            parts
+                .extensions
+                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        }
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let trusted = parse_nets(["10.0.0.0/8", "127.0.0.1"]).unwrap();
+        let xff = [("x-forwarded-for", "6.6.6.6, 1.2.3.4, 10.0.0.7")];
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case<'_>] = &[
+            ("", &[], None),
+            ("9.9.9.9:1", &xff, Some("9.9.9.9")),
+            ("127.0.0.1:1", &xff, Some("1.2.3.4")),
+            ("10.1.1.1:1", &[], Some("10.1.1.1")),
+            (
+                "10.1.1.1:1",
+                &[("x-forwarded-for", "10.0.0.2")],
+                Some("10.0.0.2"),
+            ),
+            (
+                "10.1.1.1:1",
+                &[("x-forwarded-for", "junk, 10.0.0.2")],
+                Some("10.0.0.2"),
+            ),
+            (
+                "10.1.1.1:1",
+                &[
+                    ("x-forwarded-for", "5.5.5.5"),
+                    ("x-forwarded-for", "10.0.0.3"),
+                ],
+                Some("5.5.5.5"),
+            ),
+            ("[::ffff:127.0.0.1]:1", &xff, Some("1.2.3.4")),
+        ];
+        for (peer, headers, want) in cases {
+            let got = remote_ip(&parts(peer, headers), &trusted);
+            assert_eq!(
+                got.map(|ip| ip.to_string()).as_deref(),
+                *want,
+                "{peer} {headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_proxy_is_a_config_error() {
+        let err = parse_nets(["10.0.0.0/8", "localhost"]).unwrap_err();
+        assert!(err.to_string().contains("`localhost`"), "{err}");
+    }
+
+    #[test]
+    fn cookies_are_found_across_headers() {
+        let p = parts(
+            "",
+            &[("cookie", "a=1; flags_sid=xyz"), ("cookie", "b=\"2\"")],
+        );
+        assert_eq!(cookie(&p, "flags_sid"), Some("xyz"));
+        assert_eq!(cookie(&p, "b"), Some("2"));
+        assert_eq!(cookie(&p, "c"), None);
+    }
+}

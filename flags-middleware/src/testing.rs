@@ -1,0 +1,300 @@
+//! Helpers for tests: flag sets in one line, and flags forced for one request.
+//!
+//! Nothing here touches global state, so tests using it run in parallel.
+//!
+//! - For one test: build a [`Flags`] with [`TestFlags`] and give it to the
+//!   router under test, or make a [`FlagContext`](crate::FlagContext) with
+//!   [`FlagContext::for_test`](crate::FlagContext::for_test) to call a
+//!   function directly.
+//! - For one request: with [`FlagsLayer::allow_overrides`](crate::FlagsLayer::allow_overrides),
+//!   insert a [`ForceFlags`] extension (with `tower::ServiceExt::oneshot`), or
+//!   send the [`FORCE_HEADER`] header (over HTTP).
+//!
+//! ```
+//! use axum::{body::Body, routing::get, Router};
+//! use flags_middleware::testing::{ForceFlags, TestFlags};
+//! use flags_middleware::{FlagContext, FlagsLayer};
+//! use tower::ServiceExt;
+//!
+//! async fn page(flags: FlagContext) -> &'static str {
+//!     if flags.is_enabled("new_checkout_flow") { "new" } else { "old" }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let flags = TestFlags::new().off("new_checkout_flow").build();
+//! let app = Router::new()
+//!     .route("/", get(page))
+//!     .layer(FlagsLayer::new(flags).allow_overrides(true));
+//!
+//! let mut req = http::Request::new(Body::empty());
+//! req.extensions_mut().insert(ForceFlags::new().on("new_checkout_flow"));
+//! let res = app.oneshot(req).await.unwrap();
+//! let body = axum::body::to_bytes(res.into_body(), 64).await.unwrap();
+//! assert_eq!(&body[..], b"new");
+//! # });
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use http::request::Parts;
+
+use crate::model::{Feature, FlagSet, Strategy, VariantDef};
+use crate::Flags;
+
+/// The header that forces flags for one request when the layer allows it:
+/// `flag=on`, `flag=off` or `flag=<variant>`, comma-separated (a bare `flag`
+/// means `on`).
+pub const FORCE_HEADER: &str = "x-flags-force";
+
+/// Flags forced for one request; see the [module docs](self).
+///
+/// Forced answers show `feature_flag.forced = true` in decision events and
+/// are left out of [`Metrics`](crate::metrics::Metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForceFlags {
+    entries: Vec<(Arc<str>, Forced)>,
+}
+
+/// One forced answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Forced {
+    On,
+    Off,
+    Variant(Arc<str>),
+}
+
+impl ForceFlags {
+    /// Nothing forced yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forces `flag` on (no variant).
+    #[must_use]
+    pub fn on(self, flag: &str) -> Self {
+        self.with(flag, Forced::On)
+    }
+
+    /// Forces `flag` off.
+    #[must_use]
+    pub fn off(self, flag: &str) -> Self {
+        self.with(flag, Forced::Off)
+    }
+
+    /// Forces `flag` on with variant `variant` (with the payload the flag
+    /// defines for it, if it does).
+    #[must_use]
+    pub fn variant(self, flag: &str, variant: &str) -> Self {
+        self.with(flag, Forced::Variant(variant.into()))
+    }
+
+    fn with(mut self, flag: &str, forced: Forced) -> Self {
+        self.entries.retain(|(f, _)| &**f != flag);
+        self.entries.push((flag.into(), forced));
+        self
+    }
+
+    /// Parses a [`FORCE_HEADER`] value; empty entries are skipped.
+    pub fn parse(text: &str) -> Self {
+        text.split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .fold(ForceFlags::new(), |acc, entry| {
+                let (flag, value) = entry.split_once('=').unwrap_or((entry, "on"));
+                let (flag, value) = (flag.trim(), value.trim());
+                if flag.is_empty() {
+                    return acc;
+                }
+                match value {
+                    "on" | "true" => acc.on(flag),
+                    "off" | "false" => acc.off(flag),
+                    v => acc.variant(flag, v),
+                }
+            })
+    }
+
+    /// The [`FORCE_HEADER`] value that forces the same flags.
+    pub fn header_value(&self) -> String {
+        let mut out = String::new();
+        for (i, (flag, forced)) in self.entries.iter().enumerate() {
+            let value = match forced {
+                Forced::On => "on",
+                Forced::Off => "off",
+                Forced::Variant(v) => v,
+            };
+            let _ = write!(out, "{}{flag}={value}", if i > 0 { "," } else { "" });
+        }
+        out
+    }
+
+    /// The flags forced for a request: its extension, else its header.
+    pub(crate) fn from_request(parts: &Parts) -> Option<ForceFlags> {
+        if let Some(f) = parts.extensions.get::<ForceFlags>() {
+            return Some(f.clone());
+        }
+        let text = parts.headers.get(FORCE_HEADER)?.to_str().ok()?;
+        Some(ForceFlags::parse(text))
+    }
+
+    pub(crate) fn position(&self, flag: &str) -> Option<usize> {
+        self.entries.iter().position(|(f, _)| &**f == flag)
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&Forced> {
+        self.entries.get(i).map(|(_, f)| f)
+    }
+}
+
+/// A small flag set for tests, built in one expression.
+///
+/// ```
+/// use flags_middleware::{testing::TestFlags, Context};
+///
+/// let flags = TestFlags::new()
+///     .on("ai_recommendations")
+///     .off("legacy_api")
+///     .rollout("new_checkout_flow", 20)
+///     .variant("checkout_button", "green")
+///     .build();
+/// assert!(flags.is_enabled("ai_recommendations", &Context::new()));
+/// assert_eq!(flags.variant("checkout_button", &Context::new()).name, "green");
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct TestFlags {
+    set: FlagSet,
+}
+
+impl TestFlags {
+    /// No flags.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A flag on for everyone.
+    pub fn on(self, flag: &str) -> Self {
+        self.feature(flag, true, vec![strategy("default", &[])], vec![])
+    }
+
+    /// A flag off for everyone (its kill switch is off).
+    pub fn off(self, flag: &str) -> Self {
+        self.feature(flag, false, vec![strategy("default", &[])], vec![])
+    }
+
+    /// A flag on for `percent` of users, sticky per user (else session) id.
+    pub fn rollout(self, flag: &str, percent: u32) -> Self {
+        let percent = percent.min(100).to_string();
+        let s = strategy(
+            "flexibleRollout",
+            &[
+                ("rollout", &percent),
+                ("stickiness", "default"),
+                ("groupId", flag),
+            ],
+        );
+        self.feature(flag, true, vec![s], vec![])
+    }
+
+    /// A flag on for everyone with a single variant, `variant`.
+    pub fn variant(self, flag: &str, variant: &str) -> Self {
+        self.variants(flag, &[(variant, 1)])
+    }
+
+    /// A flag on for everyone, split between `variants` by relative weight.
+    pub fn variants(self, flag: &str, variants: &[(&str, u32)]) -> Self {
+        let total: u32 = variants.iter().map(|(_, w)| w).sum::<u32>().max(1);
+        let defs = variants
+            .iter()
+            .map(|(name, w)| VariantDef {
+                name: (*name).to_owned(),
+                weight: w * 1000 / total,
+                ..Default::default()
+            })
+            .collect();
+        self.feature(flag, true, vec![strategy("default", &[])], defs)
+    }
+
+    /// Adds (or replaces) a flag defined in full.
+    pub fn with_feature(mut self, feature: Feature) -> Self {
+        self.set.features.retain(|f| f.name != feature.name);
+        self.set.features.push(feature);
+        self
+    }
+
+    fn feature(
+        self,
+        flag: &str,
+        enabled: bool,
+        strategies: Vec<Strategy>,
+        variants: Vec<VariantDef>,
+    ) -> Self {
+        self.with_feature(Feature {
+            name: flag.to_owned(),
+            enabled,
+            strategies,
+            variants,
+            ..Default::default()
+        })
+    }
+
+    /// The flag set built so far.
+    pub fn flag_set(&self) -> &FlagSet {
+        &self.set
+    }
+
+    /// A fresh [`Flags`] handle serving the set (its own counters, version 1).
+    pub fn build(&self) -> Flags {
+        let snapshot = crate::Snapshot::compile(&self.set, crate::Mode::Lenient, "test flags")
+            .unwrap_or_default()
+            .with_version(1);
+        Flags::from_snapshot(snapshot)
+    }
+}
+
+fn strategy(name: &str, params: &[(&str, &str)]) -> Strategy {
+    Strategy {
+        name: name.to_owned(),
+        parameters: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Context;
+
+    #[test]
+    fn header_round_trips() {
+        let f = ForceFlags::parse(" a=on, b=off ,c=blue,d, =x,,e=true");
+        assert_eq!(f.header_value(), "a=on,b=off,c=blue,d=on,e=on");
+        assert_eq!(ForceFlags::parse(&f.header_value()), f);
+    }
+
+    #[test]
+    fn later_entries_replace_earlier_ones() {
+        let f = ForceFlags::new().on("a").variant("a", "x");
+        assert_eq!(f.header_value(), "a=x");
+    }
+
+    #[test]
+    fn test_flags_answer_as_built() {
+        let flags = TestFlags::new()
+            .on("a")
+            .off("b")
+            .rollout("c", 0)
+            .variants("d", &[("x", 1), ("y", 0)])
+            .build();
+        let ctx = Context::new().user_id("u");
+        assert!(flags.is_enabled("a", &ctx));
+        assert!(!flags.is_enabled("b", &ctx));
+        assert!(!flags.is_enabled("c", &ctx));
+        assert_eq!(flags.variant("d", &ctx).name, "x");
+        assert_eq!(flags.version(), 1);
+    }
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the layer tests: an event recorder and a tiny client.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+/// One recorded event.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub target: String,
+    pub level: Level,
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl Recorded {
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+
+    pub fn str(&self, name: &str) -> &str {
+        self.fields
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no string field {name} in {:?}", self.fields))
+    }
+}
+
+/// Records every event it sees, fields as JSON values.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Recorded>>>);
+
+impl Recorder {
+    /// Installs a recorder as this thread's default subscriber.
+    pub fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
+        let rec = Recorder::default();
+        let subscriber = tracing_subscriber::registry().with(rec.clone());
+        let guard = tracing::subscriber::set_default(subscriber);
+        (rec, guard)
+    }
+
+    pub fn events(&self) -> Vec<Recorded> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn with_target(&self, target: &str) -> Vec<Recorded> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.target == target)
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, Value>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), Value::from(format!("{value:?}")));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Recorder {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().push(Recorded {
+            target: event.metadata().target().to_owned(),
+            level: *event.metadata().level(),
+            fields,
+        });
+    }
+}
