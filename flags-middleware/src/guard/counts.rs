@@ -36,14 +36,10 @@ impl fmt::Display for NewArm {
 }
 
 /// Upper bounds of the latency histogram's bins, in milliseconds; a last bin
-/// holds everything slower.
-///
-/// Steps of 1.4 to 2.5 times: fine enough to tell a p95 of 100 ms from one of
-/// 150 ms, coarse enough that a window of histograms stays small.
-pub const LATENCY_BOUNDS_MS: [u64; 27] = [
-    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1_000, 1_500, 2_000,
-    3_000, 5_000, 7_000, 10_000, 15_000, 30_000, 60_000,
-];
+/// holds everything slower. The same bins as the layer's
+/// [metrics](crate::metrics::LATENCY_BUCKETS_MS), so its counts are read
+/// without loss.
+pub const LATENCY_BOUNDS_MS: [u64; 13] = crate::metrics::LATENCY_BUCKETS_MS;
 
 /// Number of bins: one per bound plus the overflow bin.
 const BINS: usize = LATENCY_BOUNDS_MS.len() + 1;
@@ -83,6 +79,14 @@ impl LatencyHistogram {
             .iter()
             .position(|&b| ms <= b as f64)
             .unwrap_or(BINS - 1)
+    }
+
+    /// The lower bound of `bin` (zero for the first).
+    pub fn lower(bin: usize) -> Duration {
+        match bin.checked_sub(1) {
+            Some(prev) => Duration::from_millis(LATENCY_BOUNDS_MS[prev.min(BINS - 2)]),
+            None => Duration::ZERO,
+        }
     }
 
     /// The upper bound of `bin` (`None` for the overflow bin).
@@ -241,11 +245,25 @@ pub trait CountSource: Send + Sync + 'static {
     /// The current totals of `flag`, split by `arm`; `None` when the source
     /// has counted nothing for the flag yet (read as zeros).
     fn read(&self, flag: &str, arm: &NewArm) -> Option<FlagCounts>;
+
+    /// The totals of several flags at once (one check reads every watched
+    /// flag this way); override it when one read of everything is cheaper
+    /// than one read per flag.
+    fn read_all(&self, flags: &[(&str, &NewArm)]) -> Vec<Option<FlagCounts>> {
+        flags
+            .iter()
+            .map(|(flag, arm)| self.read(flag, arm))
+            .collect()
+    }
 }
 
 impl<T: CountSource + ?Sized> CountSource for Arc<T> {
     fn read(&self, flag: &str, arm: &NewArm) -> Option<FlagCounts> {
         (**self).read(flag, arm)
+    }
+
+    fn read_all(&self, flags: &[(&str, &NewArm)]) -> Vec<Option<FlagCounts>> {
+        (**self).read_all(flags)
     }
 }
 
@@ -318,11 +336,11 @@ mod tests {
         assert_eq!(LatencyHistogram::bin(Duration::from_micros(500)), 0);
         assert_eq!(LatencyHistogram::bin(Duration::from_millis(1)), 0);
         assert_eq!(LatencyHistogram::bin(Duration::from_micros(1001)), 1);
-        assert_eq!(LatencyHistogram::bin(Duration::from_millis(120)), 12);
-        assert_eq!(
-            LatencyHistogram::bound(12),
-            Some(Duration::from_millis(150))
-        );
+        assert_eq!(LatencyHistogram::bin(Duration::from_millis(120)), 7);
+        assert_eq!(LatencyHistogram::bound(7), Some(Duration::from_millis(250)));
+        assert_eq!(LatencyHistogram::lower(7), Duration::from_millis(100));
+        assert_eq!(LatencyHistogram::lower(0), Duration::ZERO);
+        assert_eq!(LatencyHistogram::lower(BINS - 1), Duration::from_secs(10));
         assert_eq!(LatencyHistogram::bin(Duration::from_secs(3600)), BINS - 1);
         assert_eq!(LatencyHistogram::bound(BINS - 1), None);
     }

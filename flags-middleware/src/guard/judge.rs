@@ -159,18 +159,20 @@ fn latency(
     if old_window.latency.count() < min {
         return None;
     }
-    // The old arm's quantile over the window sets what "slow" means.
-    let old_q = old_window.latency.quantile(q)?;
-    if old_q == Duration::MAX {
-        return None;
-    }
+    // The old arm's quantile over the window sets what "slow" means. The
+    // histogram's bins are coarse (up to 2.5 times wide), so the quantile is
+    // taken at the low edge of its bin and the threshold rounded up to the
+    // next bin edge: "slow" is then past the bin holding the old arm's
+    // quantile whatever the factor, so the old arm's own slow share stays
+    // under 1 - quantile, and a slowdown of a bin or more is seen.
+    let old_bin = old_window.latency.quantile_bin(q)?;
+    // Past the last bound there is nothing slower to compare with.
+    LatencyHistogram::bound(old_bin)?;
+    let old_q = LatencyHistogram::lower(old_bin);
     let scaled = Duration::try_from_secs_f64(old_q.as_secs_f64() * rule.get_factor())
         .unwrap_or(Duration::MAX);
     let slow_after = scaled.max(old_q.saturating_add(rule.get_min_increase()));
-    // Requests in bins past the one holding the threshold are slow: a bin
-    // that straddles the threshold is not counted, so "slow" errs on the
-    // side of the new arm.
-    let bin = LatencyHistogram::bin(slow_after);
+    let bin = LatencyHistogram::bin(slow_after).max(old_bin);
     let cells: Vec<Cell> = buckets
         .iter()
         .map(|b| Cell {
@@ -206,7 +208,7 @@ fn latency(
         },
         p_value: e.p_value(),
         period_ms: e.buckets as u64,
-        threshold: Some(slow_after.as_secs_f64() * 1000.0),
+        threshold: LatencyHistogram::bound(bin).map(|d| d.as_secs_f64() * 1000.0),
         quantile: Some(q),
     };
     Some((finding, e.log_lr >= threshold))

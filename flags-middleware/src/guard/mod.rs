@@ -5,18 +5,25 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use flags_middleware::Flags;
-//! use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualCounts, Plan};
+//! use axum::{routing::get, Router};
+//! use flags_middleware::guard::{Guard, GuardConfig, Plan};
+//! use flags_middleware::{FlagContext, Flags, FlagsLayer};
+//!
+//! async fn checkout(flags: FlagContext) -> &'static str {
+//!     if flags.is_enabled("new_checkout_flow") { "new" } else { "legacy" }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let flags = Flags::from_unleash_json(r#"{"features": [
 //!   {"name": "new_checkout_flow", "enabled": true, "strategies": [{"name": "default"}]}
 //! ]}"#)?;
-//! // Where the guard reads requests and errors per arm: here counts fed by
-//! // hand; in an app, the layer's metrics.
-//! let counts = ManualCounts::new();
-//! let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+//! // The layer counts requests and 5xx per flag and arm...
+//! let app: Router = Router::new()
+//!     .route("/checkout", get(checkout))
+//!     .layer(FlagsLayer::new(flags.clone()));
+//! // ...and the guard reads those counters and changes `flags`.
+//! let guard = Guard::for_flags(&flags)
 //!     .interval(Duration::from_secs(1))
 //!     .plan(
 //!         "new_checkout_flow",
@@ -28,9 +35,13 @@
 //! # guard.check().await;
 //! # let snapshot = guard.snapshot();
 //! # assert_eq!(snapshot.flag("new_checkout_flow").unwrap().plan.as_ref().unwrap().percent, Some(5));
-//! # drop(task);
+//! # drop((task, app));
 //! # Ok(()) }
 //! ```
+//!
+//! Counts can come from elsewhere (any [`CountSource`], e.g.
+//! [`ManualCounts`]), and changes can go elsewhere (any [`Applier`]), through
+//! [`Guard::builder`].
 //!
 //! # How it decides
 //!
@@ -79,6 +90,7 @@ mod config;
 mod counts;
 mod event;
 mod judge;
+mod metrics_source;
 mod plan;
 mod runner;
 pub mod stats;

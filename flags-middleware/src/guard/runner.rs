@@ -11,12 +11,13 @@ use serde::Serialize;
 use super::action::{Action, Applier, ApplyError};
 use super::clock::{unix_millis, Clock, SystemClock};
 use super::config::{as_millis, GuardConfig};
-use super::counts::CountSource;
+use super::counts::{CountSource, NewArm};
 use super::event::{EventKind, GuardEvent};
 use super::judge::judge;
 use super::plan::{Due, Plan, PlanRun, PlanSnapshot, PlanStatus, Refused};
 use super::verdict::{ArmFigures, Finding, Status, Verdict, WindowFigures};
 use super::window::Window;
+use crate::Flags;
 
 /// How many events the guard keeps for its snapshot.
 const EVENTS_KEPT: usize = 256;
@@ -221,6 +222,16 @@ impl Guard {
         }
     }
 
+    /// A guard for `flags`: it reads the counters the layer keeps
+    /// ([`Flags::metrics`]) and applies its actions to `flags`
+    /// ([`FlagsApplier`](super::FlagsApplier)).
+    pub fn for_flags(flags: &Flags) -> GuardBuilder {
+        Guard::builder(
+            flags.metrics().clone(),
+            super::FlagsApplier::new(flags.clone()),
+        )
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.shared
             .state
@@ -285,11 +296,18 @@ impl Guard {
         let mut state = self.state();
         state.checks += 1;
         let mut pending = Vec::new();
-        for (flag, w) in &mut state.flags {
+        let keys: Vec<(String, NewArm)> = state
+            .flags
+            .iter()
+            .map(|(flag, w)| (flag.clone(), w.config.get_arm().clone()))
+            .collect();
+        let keys: Vec<(&str, &NewArm)> = keys.iter().map(|(f, a)| (f.as_str(), a)).collect();
+        let reads = source.read_all(&keys);
+        for ((flag, w), read) in state.flags.iter_mut().zip(reads) {
             // A source that has counted nothing for the flag yet has
             // counted zero: the first requests are then not lost in the
             // baseline.
-            let totals = source.read(flag, w.config.get_arm()).unwrap_or_default();
+            let totals = read.unwrap_or_default();
             let new_requests = w.window.observe(now, totals);
             if let Some(plan) = &mut w.plan {
                 plan.count(new_requests);
