@@ -93,6 +93,7 @@ mod judge;
 mod metrics_source;
 mod plan;
 mod runner;
+mod snapshot;
 pub mod stats;
 mod verdict;
 mod window;
@@ -106,5 +107,6 @@ pub use counts::{
 };
 pub use event::{EventKind, GuardEvent};
 pub use plan::{Plan, PlanSnapshot, PlanStatus, Step};
-pub use runner::{ControlError, FlagSnapshot, Guard, GuardBuilder, GuardSnapshot, GuardTask};
+pub use runner::{ControlError, Guard, GuardBuilder, GuardTask};
+pub use snapshot::{FlagSnapshot, GuardSnapshot};
 pub use verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};

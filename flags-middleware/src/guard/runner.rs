@@ -6,15 +6,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 use super::action::{Action, Applier, ApplyError};
 use super::clock::{unix_millis, Clock, SystemClock};
-use super::config::{as_millis, GuardConfig};
+use super::config::GuardConfig;
 use super::counts::{CountSource, NewArm};
 use super::event::{EventKind, GuardEvent};
 use super::judge::judge;
-use super::plan::{Due, Plan, PlanRun, PlanSnapshot, PlanStatus, Refused};
+use super::plan::{Due, Plan, PlanRun, PlanStatus, Refused};
+use super::snapshot::{FlagSnapshot, GuardSnapshot};
 use super::verdict::{ArmFigures, Finding, Status, Verdict, WindowFigures};
 use super::window::Window;
 use crate::Flags;
@@ -716,46 +715,6 @@ impl Drop for GuardTask {
     fn drop(&mut self) {
         self.handle.abort();
     }
-}
-
-/// The guard's state, for the admin API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GuardSnapshot {
-    /// When, in ms since the Unix epoch.
-    pub at_ms: u64,
-    /// How often the spawned task checks.
-    #[serde(rename = "interval_ms", serialize_with = "as_millis")]
-    pub interval: Duration,
-    /// Checks done so far.
-    pub checks: u64,
-    /// Each watched flag, by name.
-    pub flags: Vec<FlagSnapshot>,
-    /// Recent events, oldest first (the last 256).
-    pub events: Vec<GuardEvent>,
-}
-
-impl GuardSnapshot {
-    /// The flag named `flag`.
-    pub fn flag(&self, flag: &str) -> Option<&FlagSnapshot> {
-        self.flags.iter().find(|f| f.flag == flag)
-    }
-}
-
-/// One watched flag.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FlagSnapshot {
-    /// The flag.
-    pub flag: String,
-    /// Its guard settings.
-    pub config: GuardConfig,
-    /// Requests and errors per arm over the window now.
-    pub window: WindowFigures,
-    /// The last check's verdict.
-    pub last: Option<Verdict>,
-    /// Its plan, if any.
-    pub plan: Option<PlanSnapshot>,
-    /// How many times the guard killed it.
-    pub kills: u64,
 }
 
 #[cfg(test)]
