@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 mod extract;
 mod flags;
+pub mod guard;
 pub mod layer;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,121 @@
+//! Injectable time, so that a plan step of two days runs in a test in
+//! microseconds.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where the guard reads the time.
+///
+/// Wall-clock time rather than a monotonic instant: plan steps last days and
+/// their start times are shown (and, with a store, kept) across restarts.
+pub trait Clock: Send + Sync + fmt::Debug + 'static {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that moves only when told to; clones share the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let start = clock.now();
+/// clock.advance(Duration::from_secs(2 * 86_400));
+/// assert_eq!(clock.now().duration_since(start).unwrap(), Duration::from_secs(2 * 86_400));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    /// Microseconds since the Unix epoch.
+    micros: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock stopped at 2025-01-01T00:00:00Z (a fixed start keeps test
+    /// output reproducible).
+    pub fn new() -> ManualClock {
+        ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_735_689_600))
+    }
+
+    /// A clock stopped at `at` (clamped to the Unix epoch).
+    pub fn at(at: SystemTime) -> ManualClock {
+        let micros = at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros();
+        ManualClock {
+            micros: Arc::new(AtomicU64::new(u64::try_from(micros).unwrap_or(u64::MAX))),
+        }
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_micros()).unwrap_or(u64::MAX);
+        self.micros.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_micros(self.micros.load(Ordering::SeqCst))
+    }
+}
+
+/// Milliseconds since the Unix epoch, for snapshots and events.
+pub(crate) fn unix_millis(at: SystemTime) -> u64 {
+    u64::try_from(
+        at.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
+/// `b - a`, or zero when the clock went backwards.
+pub(crate) fn elapsed(a: SystemTime, b: SystemTime) -> Duration {
+    b.duration_since(a).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_time() {
+        let a = ManualClock::new();
+        let b = a.clone();
+        let t0 = b.now();
+        a.advance(Duration::from_millis(1500));
+        assert_eq!(elapsed(t0, b.now()), Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn elapsed_is_zero_when_time_goes_back() {
+        let c = ManualClock::new();
+        let later = c.now() + Duration::from_secs(5);
+        assert_eq!(elapsed(later, c.now()), Duration::ZERO);
+    }
+
+    #[test]
+    fn unix_millis_of_fixed_start() {
+        assert_eq!(unix_millis(ManualClock::new().now()), 1_735_689_600_000);
+    }
+}

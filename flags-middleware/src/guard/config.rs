@@ -1,0 +1,370 @@
+//! Per-flag guard settings.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::counts::NewArm;
+
+/// A setting that cannot work, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The setting, as its TOML key under `guard` (`min_difference`,
+    /// `latency.factor`...) or `plan`.
+    pub field: &'static str,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn rate(field: &'static str, v: f64, zero_ok: bool) -> Result<f64, ConfigError> {
+    let ok = v.is_finite() && v < 1.0 && (v > 0.0 || (zero_ok && v == 0.0));
+    if ok {
+        Ok(v)
+    } else {
+        let range = if zero_ok { "0 <= x < 1" } else { "0 < x < 1" };
+        Err(ConfigError::new(
+            field,
+            format!("must be a fraction with {range} (e.g. 0.01 for 1%), got {v}"),
+        ))
+    }
+}
+
+/// Serializes a duration as whole milliseconds.
+pub(crate) fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// How the guard judges one flag. Every setting has a default; see each
+/// setter.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{GuardConfig, LatencyRule};
+///
+/// # fn main() -> Result<(), flags_middleware::guard::ConfigError> {
+/// let config = GuardConfig::new()
+///     .min_requests(100)
+///     .min_difference(0.02)?                      // 2 percentage points
+///     .window(Duration::from_secs(600), Duration::from_secs(10))?
+///     .latency(LatencyRule::new().factor(2.0)?);
+/// assert_eq!(config.get_min_requests(), 100);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardConfig {
+    arm: NewArm,
+    min_requests: u64,
+    min_difference: f64,
+    max_error_rate: f64,
+    alpha: f64,
+    #[serde(rename = "window_ms", serialize_with = "as_millis")]
+    window: Duration,
+    #[serde(rename = "bucket_ms", serialize_with = "as_millis")]
+    bucket: Duration,
+    latency: Option<LatencyRule>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            arm: NewArm::Enabled,
+            min_requests: 50,
+            min_difference: 0.01,
+            max_error_rate: 0.25,
+            alpha: 1e-6,
+            window: Duration::from_secs(300),
+            bucket: Duration::from_secs(5),
+            latency: None,
+        }
+    }
+}
+
+impl GuardConfig {
+    /// The defaults.
+    pub fn new() -> GuardConfig {
+        GuardConfig::default()
+    }
+
+    /// Which requests are the new arm. Default: those for which the flag is on.
+    #[must_use]
+    pub fn arm(mut self, arm: NewArm) -> Self {
+        self.arm = arm;
+        self
+    }
+
+    /// The fewest new-arm requests (and, to compare, old-arm requests) the
+    /// guard needs before it judges. Default 50: enough that a kill rests on
+    /// more than a handful of requests, few enough that at 10 new-arm
+    /// requests a second the guard can act within 5 seconds.
+    #[must_use]
+    pub fn min_requests(mut self, n: u64) -> Self {
+        self.min_requests = n.max(1);
+        self
+    }
+
+    /// How much higher (absolute) the new arm's observed error rate must be
+    /// than the old arm's for a kill; below it a difference is tolerated even
+    /// when it is real. Default 0.01 (one percentage point).
+    ///
+    /// # Errors
+    /// Unless `0 <= d < 1`.
+    pub fn min_difference(mut self, d: f64) -> Result<Self, ConfigError> {
+        self.min_difference = rate("min_difference", d, true)?;
+        Ok(self)
+    }
+
+    /// An error rate the new arm must never exceed, whatever the old arm
+    /// does: the rule that still acts when there is no old arm to compare
+    /// with (a plan at 100%). It is not applied while the old arm fails as
+    /// often, since then the flag is not what is broken. Default 0.25.
+    ///
+    /// # Errors
+    /// Unless `0 < r < 1`.
+    pub fn max_error_rate(mut self, r: f64) -> Result<Self, ConfigError> {
+        self.max_error_rate = rate("max_error_rate", r, false)?;
+        Ok(self)
+    }
+
+    /// The evidence needed to kill, as the always-valid p-value the evidence
+    /// must reach (see [`stats`](super::stats)). Default 10⁻⁶: with 5 s
+    /// buckets, fewer than one false kill in 58 days of healthy traffic.
+    ///
+    /// # Errors
+    /// Unless `0 < alpha < 1`.
+    pub fn alpha(mut self, alpha: f64) -> Result<Self, ConfigError> {
+        self.alpha = rate("alpha", alpha, false)?;
+        Ok(self)
+    }
+
+    /// The sliding window's span and bucket width. Default 5 minutes in
+    /// buckets of 5 seconds. A longer window lets a flag with little traffic
+    /// reach the minimum sample; a narrower bucket costs memory
+    /// (span / bucket buckets per flag) and raises the false-kill bound.
+    ///
+    /// # Errors
+    /// When the bucket is under 100 ms, longer than the span, or the window
+    /// would need more than 10,000 buckets.
+    pub fn window(mut self, span: Duration, bucket: Duration) -> Result<Self, ConfigError> {
+        if bucket < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "bucket",
+                format!("must be at least 100ms, got {bucket:?}"),
+            ));
+        }
+        if span < bucket {
+            return Err(ConfigError::new(
+                "window",
+                format!("must be at least one bucket ({bucket:?}), got {span:?}"),
+            ));
+        }
+        if span.as_nanos() / bucket.as_nanos() > 10_000 {
+            return Err(ConfigError::new(
+                "window",
+                format!("{span:?} in buckets of {bucket:?} is more than 10,000 buckets"),
+            ));
+        }
+        self.window = span;
+        self.bucket = bucket;
+        Ok(self)
+    }
+
+    /// Also kill when the new arm is slower (see [`LatencyRule`]). Default: off.
+    #[must_use]
+    pub fn latency(mut self, rule: LatencyRule) -> Self {
+        self.latency = Some(rule);
+        self
+    }
+
+    /// Which requests are the new arm.
+    pub fn get_arm(&self) -> &NewArm {
+        &self.arm
+    }
+
+    /// See [`min_requests`](Self::min_requests).
+    pub fn get_min_requests(&self) -> u64 {
+        self.min_requests
+    }
+
+    /// See [`min_difference`](Self::min_difference).
+    pub fn get_min_difference(&self) -> f64 {
+        self.min_difference
+    }
+
+    /// See [`max_error_rate`](Self::max_error_rate).
+    pub fn get_max_error_rate(&self) -> f64 {
+        self.max_error_rate
+    }
+
+    /// See [`alpha`](Self::alpha).
+    pub fn get_alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The window's span.
+    pub fn get_window(&self) -> Duration {
+        self.window
+    }
+
+    /// The window's bucket width.
+    pub fn get_bucket(&self) -> Duration {
+        self.bucket
+    }
+
+    /// The latency rule, if any.
+    pub fn get_latency(&self) -> Option<&LatencyRule> {
+        self.latency.as_ref()
+    }
+}
+
+/// Kill when a quantile of the new arm's latency is clearly above the old
+/// arm's.
+///
+/// The old arm's quantile over the window sets a threshold,
+/// `max(q × factor, q + min_increase)`; requests slower than that are
+/// "slow", and the new arm is killed when it has more slow requests than the
+/// old arm with the same confidence as for errors (so a slow quantile on a
+/// handful of requests is not enough), and more than `1 − quantile` of its
+/// requests are slow (its own quantile is past the threshold).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyRule {
+    quantile: f64,
+    factor: f64,
+    #[serde(rename = "min_increase_ms", serialize_with = "as_millis")]
+    min_increase: Duration,
+}
+
+impl Default for LatencyRule {
+    fn default() -> Self {
+        LatencyRule {
+            quantile: 0.95,
+            factor: 1.5,
+            min_increase: Duration::from_millis(50),
+        }
+    }
+}
+
+impl LatencyRule {
+    /// p95, 1.5 times and at least 50 ms slower.
+    pub fn new() -> LatencyRule {
+        LatencyRule::default()
+    }
+
+    /// The quantile compared. Default 0.95.
+    ///
+    /// # Errors
+    /// Unless `0 < q < 1`.
+    pub fn quantile(mut self, q: f64) -> Result<Self, ConfigError> {
+        self.quantile = rate("latency.quantile", q, false)?;
+        Ok(self)
+    }
+
+    /// How many times the old arm's quantile counts as slow. Default 1.5.
+    ///
+    /// # Errors
+    /// Unless `factor >= 1`.
+    pub fn factor(mut self, factor: f64) -> Result<Self, ConfigError> {
+        if !(factor.is_finite() && factor >= 1.0) {
+            return Err(ConfigError::new(
+                "latency.factor",
+                format!("must be at least 1 (e.g. 1.5), got {factor}"),
+            ));
+        }
+        self.factor = factor;
+        Ok(self)
+    }
+
+    /// The smallest slowdown that counts, however fast the old arm is.
+    /// Default 50 ms.
+    #[must_use]
+    pub fn min_increase(mut self, d: Duration) -> Self {
+        self.min_increase = d;
+        self
+    }
+
+    /// See [`quantile`](Self::quantile).
+    pub fn get_quantile(&self) -> f64 {
+        self.quantile
+    }
+
+    /// See [`factor`](Self::factor).
+    pub fn get_factor(&self) -> f64 {
+        self.factor
+    }
+
+    /// See [`min_increase`](Self::min_increase).
+    pub fn get_min_increase(&self) -> Duration {
+        self.min_increase
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_name_their_field() {
+        let e = GuardConfig::new().min_difference(1.5).unwrap_err();
+        assert_eq!(e.field, "min_difference");
+        assert!(e.to_string().contains("got 1.5"), "{e}");
+        assert_eq!(GuardConfig::new().alpha(0.0).unwrap_err().field, "alpha");
+        assert_eq!(
+            GuardConfig::new()
+                .max_error_rate(f64::NAN)
+                .unwrap_err()
+                .field,
+            "max_error_rate"
+        );
+        let e = GuardConfig::new()
+            .window(Duration::from_secs(1), Duration::from_secs(5))
+            .unwrap_err();
+        assert_eq!(e.field, "window");
+        let e = GuardConfig::new()
+            .window(Duration::from_secs(3600), Duration::from_millis(10))
+            .unwrap_err();
+        assert_eq!(e.field, "bucket");
+        let e = GuardConfig::new()
+            .window(Duration::from_secs(86_400), Duration::from_millis(100))
+            .unwrap_err();
+        assert!(e.message.contains("10,000"), "{e}");
+        assert_eq!(
+            LatencyRule::new().factor(0.5).unwrap_err().field,
+            "latency.factor"
+        );
+        assert_eq!(
+            LatencyRule::new().quantile(1.0).unwrap_err().field,
+            "latency.quantile"
+        );
+    }
+
+    #[test]
+    fn zero_difference_is_allowed() {
+        let c = GuardConfig::new().min_difference(0.0).unwrap();
+        assert_eq!(c.get_min_difference(), 0.0);
+    }
+
+    #[test]
+    fn serializes_durations_as_millis() {
+        let v = serde_json::to_value(GuardConfig::new()).unwrap();
+        assert_eq!(v["window_ms"], 300_000);
+        assert_eq!(v["bucket_ms"], 5_000);
+        assert_eq!(v["arm"], "enabled");
+    }
+}

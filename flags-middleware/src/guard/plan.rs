@@ -1,0 +1,546 @@
+//! Progressive plans: a flag's rollout in steps that advance only while the
+//! guard finds the new arm healthy.
+//!
+//! The state machine here is pure (time comes in as an argument, changes to
+//! the flag go out as a percentage to apply); the [runner](super::Guard)
+//! applies the percentages and commits a transition only once it is applied.
+//!
+//! ```text
+//!            advance (step time passed, healthy, enough traffic)
+//!          ┌───────┐
+//!          ▼       │
+//! Pending ─► Running ──────────────► Completed (after the last step)
+//!          │  ▲    │ guard kill
+//!    pause │  │    ▼
+//!          ▼  │  Halted ── restart ─► Running (first step)
+//!         Paused
+//!  (abandon from any state but Completed ─► Abandoned)
+//! ```
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::clock::{elapsed, unix_millis};
+use super::config::{as_millis, ConfigError};
+use super::verdict::Status;
+
+/// One step of a plan: a rollout percentage held for at least a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Percent of users (sticky by user id: raising it keeps the users who
+    /// had it, and going back to it later gives the same users).
+    pub percent: u32,
+    /// How long the step lasts at least, healthy, before the next.
+    #[serde(rename = "min_duration_ms", serialize_with = "as_millis")]
+    pub min_duration: Duration,
+}
+
+/// A rollout in steps.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::Plan;
+///
+/// const DAY: Duration = Duration::from_secs(86_400);
+/// # fn main() -> Result<(), flags_middleware::guard::ConfigError> {
+/// let plan = Plan::new()
+///     .step(5, DAY)?
+///     .step(25, 2 * DAY)?
+///     .step(50, 2 * DAY)?
+///     .step(100, Duration::ZERO)?;
+/// assert_eq!(plan, Plan::gradual());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    steps: Vec<Step>,
+}
+
+impl Plan {
+    /// A plan without steps; add them with [`step`](Self::step).
+    pub fn new() -> Plan {
+        Plan::default()
+    }
+
+    /// 5% for a day, 25% for two, 50% for two, then 100%: the classic
+    /// "day 1, day 3, day 5, day 7".
+    pub fn gradual() -> Plan {
+        const DAY: Duration = Duration::from_secs(86_400);
+        Plan {
+            steps: vec![
+                Step {
+                    percent: 5,
+                    min_duration: DAY,
+                },
+                Step {
+                    percent: 25,
+                    min_duration: 2 * DAY,
+                },
+                Step {
+                    percent: 50,
+                    min_duration: 2 * DAY,
+                },
+                Step {
+                    percent: 100,
+                    min_duration: Duration::ZERO,
+                },
+            ],
+        }
+    }
+
+    /// Adds a step.
+    ///
+    /// # Errors
+    /// When `percent` is not in `1..=100`, or not above the previous step's.
+    pub fn step(mut self, percent: u32, min_duration: Duration) -> Result<Self, ConfigError> {
+        if !(1..=100).contains(&percent) {
+            return Err(ConfigError::new(
+                "plan",
+                format!("a step's percent must be between 1 and 100, got {percent}"),
+            ));
+        }
+        if let Some(prev) = self.steps.last() {
+            if percent <= prev.percent {
+                return Err(ConfigError::new(
+                    "plan",
+                    format!("steps must go up: {percent}% comes after {}%", prev.percent),
+                ));
+            }
+        }
+        self.steps.push(Step {
+            percent,
+            min_duration,
+        });
+        Ok(self)
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+}
+
+/// Where a plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Configured; the first step is applied at the guard's next check.
+    Pending,
+    /// On a step, advancing when due.
+    Running,
+    /// Held by an operator; the time in the step does not run.
+    Paused,
+    /// Stopped by a guard kill; only a restart goes on.
+    Halted,
+    /// The last step's time passed healthy.
+    Completed,
+    /// Given up by an operator; the flag stays as it was.
+    Abandoned,
+}
+
+/// What a plan wants done next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Apply this step's percentage, then [`PlanRun::enter`] it.
+    Step(usize),
+    /// Nothing to apply: [`PlanRun::complete`].
+    Complete,
+}
+
+/// Why a control operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused(pub(crate) String);
+
+/// A plan in progress.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanRun {
+    plan: Plan,
+    status: PlanStatus,
+    step: usize,
+    /// When the current step began, moved forward by pauses.
+    step_started: SystemTime,
+    paused_at: Option<SystemTime>,
+    /// New-arm requests seen during the current step.
+    step_requests: u64,
+    halted: Option<String>,
+}
+
+impl PlanRun {
+    /// A plan whose first step is yet to be applied.
+    pub(crate) fn pending(plan: Plan, now: SystemTime) -> PlanRun {
+        PlanRun {
+            plan,
+            status: PlanStatus::Pending,
+            step: 0,
+            step_started: now,
+            paused_at: None,
+            step_requests: 0,
+            halted: None,
+        }
+    }
+
+    pub(crate) fn status(&self) -> PlanStatus {
+        self.status
+    }
+
+    pub(crate) fn step_index(&self) -> usize {
+        self.step
+    }
+
+    /// The percentage of step `i`.
+    pub(crate) fn percent(&self, i: usize) -> u32 {
+        self.plan.steps.get(i).map_or(0, |s| s.percent)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.plan.steps.len()
+    }
+
+    /// Counts new-arm traffic toward the current step.
+    pub(crate) fn count(&mut self, new_requests: u64) {
+        if self.status == PlanStatus::Running {
+            self.step_requests = self.step_requests.saturating_add(new_requests);
+        }
+    }
+
+    /// What is due at `now` given the guard's verdict, if anything.
+    ///
+    /// A running plan advances when the step's time has passed, the verdict
+    /// is [`Status::Healthy`] (not merely "no data"), and the step has seen
+    /// `min_requests` new-arm requests: a step nobody used proves nothing.
+    pub(crate) fn due(&self, now: SystemTime, verdict: Status, min_requests: u64) -> Option<Due> {
+        match self.status {
+            PlanStatus::Pending if !self.plan.steps.is_empty() => Some(Due::Step(0)),
+            PlanStatus::Pending => Some(Due::Complete),
+            PlanStatus::Running => {
+                let step = self.plan.steps.get(self.step)?;
+                let ready = elapsed(self.step_started, now) >= step.min_duration
+                    && verdict == Status::Healthy
+                    && self.step_requests >= min_requests;
+                if !ready {
+                    None
+                } else if self.step + 1 < self.plan.steps.len() {
+                    Some(Due::Step(self.step + 1))
+                } else {
+                    Some(Due::Complete)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Step `i` was applied at `now`.
+    pub(crate) fn enter(&mut self, i: usize, now: SystemTime) {
+        self.status = PlanStatus::Running;
+        self.step = i.min(self.plan.steps.len().saturating_sub(1));
+        self.step_started = now;
+        self.paused_at = None;
+        self.step_requests = 0;
+        self.halted = None;
+    }
+
+    pub(crate) fn complete(&mut self) {
+        self.status = PlanStatus::Completed;
+    }
+
+    /// The guard killed the flag.
+    pub(crate) fn halt(&mut self, reason: String) {
+        if matches!(
+            self.status,
+            PlanStatus::Pending | PlanStatus::Running | PlanStatus::Paused
+        ) {
+            self.status = PlanStatus::Halted;
+            self.halted = Some(reason);
+        }
+    }
+
+    pub(crate) fn pause(&mut self, now: SystemTime) -> Result<(), Refused> {
+        match self.status {
+            PlanStatus::Running => {
+                self.status = PlanStatus::Paused;
+                self.paused_at = Some(now);
+                Ok(())
+            }
+            other => Err(Refused(format!(
+                "only a running plan can be paused; it is {}",
+                name(other)
+            ))),
+        }
+    }
+
+    pub(crate) fn resume(&mut self, now: SystemTime) -> Result<(), Refused> {
+        match (self.status, self.paused_at) {
+            (PlanStatus::Paused, Some(at)) => {
+                // The step's clock stood still while paused.
+                self.step_started += elapsed(at, now);
+                self.paused_at = None;
+                self.status = PlanStatus::Running;
+                Ok(())
+            }
+            (PlanStatus::Halted, _) => Err(Refused(
+                "the guard halted this plan; restart it once the new arm is fixed".into(),
+            )),
+            (other, _) => Err(Refused(format!(
+                "only a paused plan can be resumed; it is {}",
+                name(other)
+            ))),
+        }
+    }
+
+    /// Checks that a restart is possible (the runner then applies the first
+    /// step and calls [`enter`](Self::enter)`(0, ..)`).
+    pub(crate) fn can_restart(&self) -> Result<(), Refused> {
+        if self.plan.steps.is_empty() {
+            return Err(Refused("the plan has no steps".into()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn abandon(&mut self) -> Result<(), Refused> {
+        match self.status {
+            PlanStatus::Completed | PlanStatus::Abandoned => Err(Refused(format!(
+                "the plan is already {}",
+                name(self.status)
+            ))),
+            _ => {
+                self.status = PlanStatus::Abandoned;
+                self.paused_at = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// A serializable view at `now`.
+    pub(crate) fn snapshot(&self, now: SystemTime) -> PlanSnapshot {
+        let step = self.plan.steps.get(self.step).copied();
+        let until = self.paused_at.unwrap_or(now);
+        let in_step = elapsed(self.step_started, until);
+        let running = matches!(self.status, PlanStatus::Running | PlanStatus::Paused);
+        PlanSnapshot {
+            status: self.status,
+            steps: self.plan.steps.clone(),
+            step: self.step,
+            percent: match self.status {
+                PlanStatus::Pending => None,
+                _ => step.map(|s| s.percent),
+            },
+            step_started_ms: running.then(|| unix_millis(self.step_started)),
+            time_in_step_ms: running.then(|| millis(in_step)),
+            time_left_ms: match (running, step) {
+                (true, Some(s)) => Some(millis(s.min_duration.saturating_sub(in_step))),
+                _ => None,
+            },
+            step_requests: self.step_requests,
+            halted_by: self.halted.clone(),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn name(s: PlanStatus) -> &'static str {
+    match s {
+        PlanStatus::Pending => "pending",
+        PlanStatus::Running => "running",
+        PlanStatus::Paused => "paused",
+        PlanStatus::Halted => "halted",
+        PlanStatus::Completed => "completed",
+        PlanStatus::Abandoned => "abandoned",
+    }
+}
+
+/// Where a plan stands, for the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanSnapshot {
+    /// The plan's state.
+    pub status: PlanStatus,
+    /// All the steps.
+    pub steps: Vec<Step>,
+    /// The current step's index in `steps`.
+    pub step: usize,
+    /// The current step's percentage, once applied.
+    pub percent: Option<u32>,
+    /// When the current step began (moved forward by pauses), ms since the
+    /// Unix epoch.
+    pub step_started_ms: Option<u64>,
+    /// Time spent in the step, not counting pauses.
+    pub time_in_step_ms: Option<u64>,
+    /// Time until the step may advance (0 when only health or traffic is
+    /// awaited).
+    pub time_left_ms: Option<u64>,
+    /// New-arm requests seen during the step.
+    pub step_requests: u64,
+    /// The kill message, when the guard halted the plan.
+    pub halted_by: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::Clock;
+    use crate::guard::ManualClock;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn running(clock: &ManualClock) -> PlanRun {
+        let mut run = PlanRun::pending(Plan::gradual(), clock.now());
+        assert_eq!(run.due(clock.now(), Status::NoData, 50), Some(Due::Step(0)));
+        run.enter(0, clock.now());
+        run
+    }
+
+    #[test]
+    fn steps_must_go_up_within_bounds() {
+        assert!(Plan::new().step(0, DAY).is_err());
+        assert!(Plan::new().step(101, DAY).is_err());
+        let e = Plan::new().step(25, DAY).unwrap().step(5, DAY).unwrap_err();
+        assert_eq!(e.message, "steps must go up: 5% comes after 25%");
+    }
+
+    #[test]
+    fn advances_only_when_time_health_and_traffic_allow() {
+        let clock = ManualClock::new();
+        let mut run = running(&clock);
+        run.count(1_000);
+        clock.advance(DAY - Duration::from_secs(1));
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None, "too early");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            run.due(clock.now(), Status::Watching, 50),
+            None,
+            "not healthy"
+        );
+        assert_eq!(run.due(clock.now(), Status::NoData, 50), None, "no data");
+        assert_eq!(
+            run.due(clock.now(), Status::Healthy, 50),
+            Some(Due::Step(1))
+        );
+        run.enter(1, clock.now());
+        assert_eq!(run.percent(run.step_index()), 25);
+        // The new step needs its own traffic.
+        clock.advance(2 * DAY);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None);
+        run.count(49);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None);
+        run.count(1);
+        assert_eq!(
+            run.due(clock.now(), Status::Healthy, 50),
+            Some(Due::Step(2))
+        );
+    }
+
+    #[test]
+    fn the_last_step_completes() {
+        let clock = ManualClock::new();
+        let mut run = running(&clock);
+        for i in 1..4 {
+            run.count(100);
+            clock.advance(2 * DAY);
+            assert_eq!(
+                run.due(clock.now(), Status::Healthy, 50),
+                Some(Due::Step(i))
+            );
+            run.enter(i, clock.now());
+        }
+        run.count(100);
+        assert_eq!(
+            run.due(clock.now(), Status::Healthy, 50),
+            Some(Due::Complete)
+        );
+        run.complete();
+        assert_eq!(run.status(), PlanStatus::Completed);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None);
+    }
+
+    #[test]
+    fn a_pause_stops_the_steps_clock() {
+        let clock = ManualClock::new();
+        let mut run = running(&clock);
+        run.count(100);
+        clock.advance(DAY / 2);
+        run.pause(clock.now()).unwrap();
+        assert!(run.pause(clock.now()).is_err());
+        clock.advance(10 * DAY);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None, "paused");
+        assert_eq!(
+            run.snapshot(clock.now()).time_in_step_ms,
+            Some(millis(DAY / 2))
+        );
+        run.resume(clock.now()).unwrap();
+        assert_eq!(
+            run.due(clock.now(), Status::Healthy, 50),
+            None,
+            "half a day left"
+        );
+        assert_eq!(
+            run.snapshot(clock.now()).time_left_ms,
+            Some(millis(DAY / 2))
+        );
+        clock.advance(DAY / 2);
+        assert_eq!(
+            run.due(clock.now(), Status::Healthy, 50),
+            Some(Due::Step(1))
+        );
+    }
+
+    #[test]
+    fn a_halted_plan_needs_a_restart() {
+        let clock = ManualClock::new();
+        let mut run = running(&clock);
+        run.enter(2, clock.now());
+        run.halt("guard: new arm ...".into());
+        assert_eq!(run.status(), PlanStatus::Halted);
+        let e = run.resume(clock.now()).unwrap_err();
+        assert!(e.0.contains("restart"), "{e:?}");
+        clock.advance(10 * DAY);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None);
+        run.can_restart().unwrap();
+        run.enter(0, clock.now());
+        assert_eq!(
+            (run.status(), run.percent(run.step_index())),
+            (PlanStatus::Running, 5)
+        );
+        assert_eq!(run.snapshot(clock.now()).halted_by, None);
+    }
+
+    #[test]
+    fn abandon_stops_everything_but_a_finished_plan() {
+        let clock = ManualClock::new();
+        let mut run = running(&clock);
+        run.abandon().unwrap();
+        assert!(run.abandon().is_err());
+        clock.advance(10 * DAY);
+        run.count(1000);
+        assert_eq!(run.due(clock.now(), Status::Healthy, 50), None);
+        run.halt("x".into());
+        assert_eq!(
+            run.status(),
+            PlanStatus::Abandoned,
+            "a kill does not revive it"
+        );
+    }
+
+    #[test]
+    fn snapshot_shows_the_position() {
+        let clock = ManualClock::new();
+        let mut run = PlanRun::pending(Plan::gradual(), clock.now());
+        let s = run.snapshot(clock.now());
+        assert_eq!(
+            (s.status, s.percent, s.time_left_ms),
+            (PlanStatus::Pending, None, None)
+        );
+        run.enter(1, clock.now());
+        clock.advance(DAY);
+        run.count(7);
+        let s = run.snapshot(clock.now());
+        assert_eq!(s.percent, Some(25));
+        assert_eq!(s.time_left_ms, Some(millis(DAY)));
+        assert_eq!(s.step_requests, 7);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["status"], "running");
+        assert_eq!(json["steps"][1]["min_duration_ms"], 2 * 86_400_000u64);
+    }
+}

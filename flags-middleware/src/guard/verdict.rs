@@ -1,0 +1,274 @@
+//! What the guard concluded about a flag, with the figures behind it.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The guard's conclusion about one flag at one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Too little new-arm traffic in the window to judge.
+    NoData,
+    /// Nothing against the new arm.
+    Healthy,
+    /// The new arm looks worse than allowed, without the evidence for a
+    /// kill yet: a plan does not advance.
+    Watching,
+    /// The new arm is worse with the configured confidence: kill the flag.
+    Kill,
+}
+
+/// Which rule a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    /// The new arm's error rate against the old arm's.
+    ErrorRate,
+    /// The new arm's error rate against the fixed ceiling.
+    MaxErrorRate,
+    /// A latency quantile of the new arm against the old arm's.
+    Latency,
+}
+
+/// The traffic of one arm over the period a figure covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ArmFigures {
+    /// Requests served.
+    pub requests: u64,
+    /// Failed requests (for the latency rule: slow requests).
+    pub bad: u64,
+    /// `bad / requests`.
+    pub rate: f64,
+    /// The configured latency quantile, as the upper bound of its histogram
+    /// bin, in ms; `None` without a latency rule or without data.
+    pub latency_ms: Option<u64>,
+}
+
+impl ArmFigures {
+    pub(crate) fn new(requests: u64, bad: u64) -> ArmFigures {
+        ArmFigures {
+            requests,
+            bad,
+            rate: if requests == 0 {
+                0.0
+            } else {
+                bad as f64 / requests as f64
+            },
+            latency_ms: None,
+        }
+    }
+}
+
+/// Evidence against the new arm, as found over the most telling recent
+/// period of the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The rule.
+    pub criterion: Criterion,
+    /// The new arm over the period.
+    pub new: ArmFigures,
+    /// The old arm over the period.
+    pub old: ArmFigures,
+    /// The always-valid p-value (see [`stats`](super::stats)).
+    pub p_value: f64,
+    /// How far back the period reaches, in ms (whole buckets).
+    pub period_ms: u64,
+    /// The error-rate ceiling ([`Criterion::MaxErrorRate`]), the latency
+    /// threshold in ms ([`Criterion::Latency`]).
+    pub threshold: Option<f64>,
+    /// The quantile compared ([`Criterion::Latency`]).
+    pub quantile: Option<f64>,
+}
+
+impl Finding {
+    /// The one-line summary used in audit entries and log events, e.g.
+    /// `guard: new arm 31.2% errors over 412 requests vs 0.4% over 7,803, p < 0.001`.
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = p_value(self.p_value);
+        match self.criterion {
+            Criterion::ErrorRate => write!(
+                f,
+                "guard: new arm {} errors over {} requests vs {} over {}, {p}",
+                percent(self.new.rate),
+                thousands(self.new.requests),
+                percent(self.old.rate),
+                thousands(self.old.requests),
+            ),
+            Criterion::MaxErrorRate => write!(
+                f,
+                "guard: new arm {} errors over {} requests, above the {} ceiling, {p}",
+                percent(self.new.rate),
+                thousands(self.new.requests),
+                percent(self.threshold.unwrap_or(0.0)),
+            ),
+            Criterion::Latency => {
+                let q = (self.quantile.unwrap_or(0.95) * 100.0).round();
+                write!(
+                    f,
+                    "guard: new arm p{q} {} over {} requests vs {} over {}, {p}",
+                    latency(self.new.latency_ms),
+                    thousands(self.new.requests),
+                    latency(self.old.latency_ms),
+                    thousands(self.old.requests),
+                )
+            }
+        }
+    }
+}
+
+/// Both arms over the whole window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WindowFigures {
+    /// The new arm.
+    pub new: ArmFigures,
+    /// The old arm.
+    pub old: ArmFigures,
+    /// The window's span, in ms.
+    pub span_ms: u64,
+}
+
+/// The result of one check of one flag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The conclusion.
+    pub status: Status,
+    /// Error counts over the whole window.
+    pub window: WindowFigures,
+    /// For [`Status::Kill`], what triggered it; for [`Status::Watching`],
+    /// the figures that hold the flag back.
+    pub finding: Option<Finding>,
+}
+
+impl Verdict {
+    /// The kill message, when the verdict is a kill.
+    pub fn kill_message(&self) -> Option<String> {
+        match (&self.status, &self.finding) {
+            (Status::Kill, Some(f)) => Some(f.message()),
+            _ => None,
+        }
+    }
+}
+
+/// `0.4%`, `31.2%`, `0.04%` (two decimals below 0.1% so small rates are not
+/// shown as zero).
+pub(crate) fn percent(rate: f64) -> String {
+    let pct = rate * 100.0;
+    if pct > 0.0 && pct < 0.1 {
+        format!("{pct:.2}%")
+    } else {
+        format!("{pct:.1}%")
+    }
+}
+
+/// `7,803`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `p < 0.001` below a thousandth (the guard's kills are all there with the
+/// default α), `p = 0.012` above.
+pub(crate) fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_owned()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+/// `200 ms`, `1.5 s`, `> 60 s` (the overflow bin).
+fn latency(ms: Option<u64>) -> String {
+    match ms {
+        None => "n/a".to_owned(),
+        Some(u64::MAX) => {
+            let last = super::counts::LATENCY_BOUNDS_MS[super::counts::LATENCY_BOUNDS_MS.len() - 1];
+            format!("> {} s", last / 1000)
+        }
+        Some(ms) if ms < 1000 => format!("{ms} ms"),
+        Some(ms) => format!("{} s", Duration::from_millis(ms).as_secs_f64()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(412), "412");
+        assert_eq!(thousands(7803), "7,803");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(percent(0.312), "31.2%");
+        assert_eq!(percent(0.004), "0.4%");
+        assert_eq!(percent(0.0004), "0.04%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(p_value(1e-12), "p < 0.001");
+        assert_eq!(p_value(0.0123), "p = 0.012");
+        assert_eq!(latency(Some(150)), "150 ms");
+        assert_eq!(latency(Some(1500)), "1.5 s");
+        assert_eq!(latency(Some(u64::MAX)), "> 10 s");
+    }
+
+    #[test]
+    fn error_rate_message_reads_as_documented() {
+        let f = Finding {
+            criterion: Criterion::ErrorRate,
+            new: ArmFigures::new(412, 128),
+            old: ArmFigures::new(7803, 31),
+            p_value: 1e-30,
+            period_ms: 40_000,
+            threshold: None,
+            quantile: None,
+        };
+        assert_eq!(
+            f.message(),
+            "guard: new arm 31.1% errors over 412 requests vs 0.4% over 7,803, p < 0.001"
+        );
+    }
+
+    #[test]
+    fn ceiling_and_latency_messages() {
+        let mut f = Finding {
+            criterion: Criterion::MaxErrorRate,
+            new: ArmFigures::new(200, 80),
+            old: ArmFigures::default(),
+            p_value: 1e-9,
+            period_ms: 5_000,
+            threshold: Some(0.25),
+            quantile: None,
+        };
+        assert_eq!(
+            f.message(),
+            "guard: new arm 40.0% errors over 200 requests, above the 25.0% ceiling, p < 0.001"
+        );
+        f.criterion = Criterion::Latency;
+        f.new.latency_ms = Some(1500);
+        f.old = ArmFigures {
+            latency_ms: Some(200),
+            ..ArmFigures::new(7803, 0)
+        };
+        f.quantile = Some(0.95);
+        assert_eq!(
+            f.message(),
+            "guard: new arm p95 1.5 s over 200 requests vs 200 ms over 7,803, p < 0.001"
+        );
+    }
+}
