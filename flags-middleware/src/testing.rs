@@ -34,7 +34,6 @@
 //! # });
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -259,7 +258,7 @@ fn strategy(name: &str, params: &[(&str, &str)]) -> Strategy {
         parameters: params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
         ..Default::default()
     }
 }

@@ -184,13 +184,13 @@ pub(crate) fn with_rollout(feature: &Feature, percent: u32) -> Feature {
             name: "flexibleRollout".into(),
             ..Strategy::default()
         };
-        rollout.parameters.insert("rollout".into(), percent);
+        rollout.parameters.insert("rollout", percent);
         rollout
             .parameters
-            .insert("stickiness".into(), "default".into());
+            .insert("stickiness", "default");
         rollout
             .parameters
-            .insert("groupId".into(), feature.name.clone());
+            .insert("groupId", feature.name.clone());
         next.strategies.push(rollout);
     }
     next

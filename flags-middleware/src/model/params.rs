@@ -143,3 +143,17 @@ impl<'de> Deserialize<'de> for Parameters {
         Ok(scalar_map(d)?.into_iter().collect())
     }
 }
+
+/// Like a map's index: the value of `key`.
+///
+/// # Panics
+/// When `key` is not set; use [`Parameters::get`] where it may not be.
+impl std::ops::Index<&str> for Parameters {
+    type Output = String;
+    fn index(&self, key: &str) -> &String {
+        match self.get(key) {
+            Some(v) => v,
+            None => panic!("no parameter `{key}`"),
+        }
+    }
+}
