@@ -417,3 +417,26 @@ async fn test_flags_and_for_test_need_no_server() {
     );
     assert_eq!(checkout_label(&forced), "new");
 }
+
+#[tokio::test]
+async fn any_body_type_and_plain_tower_services() {
+    // Not axum: a tower service over `Request<String>`, reading the context
+    // from the extensions through the extractor API.
+    use axum::extract::FromRequestParts;
+    let svc = tower::ServiceBuilder::new()
+        .layer(FlagsLayer::new(seed()).user_header("x-user-id").unwrap())
+        .service_fn(|req: Request<String>| async move {
+            let (mut parts, body) = req.into_parts();
+            let ctx = FlagContext::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            let text = format!("{body} {}", ctx.is_enabled("ai_recommendations"));
+            Ok::<_, std::convert::Infallible>(axum::http::Response::new(text))
+        });
+    let req = req("/")
+        .header("x-user-id", "user_456")
+        .body("hello".to_owned())
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.into_body(), "hello true");
+}

@@ -255,6 +255,13 @@ mod tests {
     }
 
     #[test]
+    fn hashed_ids_are_siphash_2_4() {
+        // The reference vector of the SipHash paper: key 00..0f, empty input.
+        let key = IdHashKey::new(std::array::from_fn(|i| i as u8));
+        assert_eq!(key.hash(""), "726fdb47dd0e0e31");
+    }
+
+    #[test]
     fn hashed_ids_are_keyed_and_stable() {
         let k1 = IdHashKey::new([1; 16]);
         let k2 = IdHashKey::new([2; 16]);
