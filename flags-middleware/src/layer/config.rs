@@ -57,6 +57,10 @@ impl Config {
 /// credential, and a `Secure` cookie is silently dropped on plain-HTTP origins,
 /// which would un-stick rollouts without any error. Turn it on with
 /// [`SessionCookie::secure`] when the site is HTTPS-only.
+///
+/// A visitor's first requests, if sent in parallel before any cookie is
+/// stored, may each get a different id; the last cookie stored wins and the
+/// visitor is sticky from then on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionCookie {
     pub(crate) name: String,

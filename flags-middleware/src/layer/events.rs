@@ -110,7 +110,8 @@ pub(crate) fn request(
         http.route = state.route.get().map(MatchedPath::as_str),
         http.response.status_code = status,
         error = status >= 500,
-        latency_ms = latency.as_secs_f64() * 1000.0,
+        // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
+        latency_ms = latency.as_micros() as f64 / 1000.0,
         feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
         feature_flag.context.kind = id_kind(&resolved.context),
         feature_flag.version = state.snapshot.version(),
