@@ -137,8 +137,10 @@ mod signature;
 /// ```
 ///
 /// With axum-macros' `#[debug_handler]`, put it *below* `#[feature_gated]`,
-/// so it checks the generated handler (above, it would check the function
-/// before the gate adds its `FlagContext` argument).
+/// so it checks the generated handler. Above, it checks the function as
+/// written, calls it with one argument too few (the gate's `FlagContext`),
+/// and the build fails with "this function takes 2 arguments but 1 argument
+/// was supplied".
 ///
 /// # A/B variants
 ///
