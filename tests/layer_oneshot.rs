@@ -417,3 +417,73 @@ async fn test_flags_and_for_test_need_no_server() {
     );
     assert_eq!(checkout_label(&forced), "new");
 }
+
+#[tokio::test]
+async fn any_body_type_and_plain_tower_services() {
+    // Not axum: a tower service over `Request<String>`, reading the context
+    // from the extensions through the extractor API.
+    use axum::extract::FromRequestParts;
+    let svc = tower::ServiceBuilder::new()
+        .layer(FlagsLayer::new(seed()).user_header("x-user-id").unwrap())
+        .service_fn(|req: Request<String>| async move {
+            let (mut parts, body) = req.into_parts();
+            let ctx = FlagContext::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            let text = format!("{body} {}", ctx.is_enabled("ai_recommendations"));
+            Ok::<_, std::convert::Infallible>(axum::http::Response::new(text))
+        });
+    let req = req("/")
+        .header("x-user-id", "user_456")
+        .body("hello".to_owned())
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.into_body(), "hello true");
+}
+
+#[tokio::test]
+async fn environment_and_app_name_fill_what_resolvers_leave_out() {
+    async fn handler(ctx: FlagContext) -> String {
+        let c = ctx.context();
+        format!(
+            "{} {} {}",
+            c.get("environment").unwrap_or("-"),
+            c.get("appName").unwrap_or("-"),
+            c.get_user_id().unwrap_or("-")
+        )
+    }
+    let layer = FlagsLayer::new(seed())
+        .environment("production")
+        .app_name("shop")
+        .resolve_with(|parts: &axum::http::request::Parts| {
+            let staging = parts.headers.contains_key("x-staging");
+            async move { staging.then(|| Context::new().user_id("tester").environment("staging")) }
+        });
+    let app = Router::new().route("/", get(handler)).layer(layer);
+    let (_, text) = get_text(&app, req("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(text, "production shop -");
+    let (_, text) = get_text(
+        &app,
+        req("/")
+            .header("x-staging", "1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        text, "staging shop tester",
+        "the resolver's environment wins"
+    );
+}
+
+#[test]
+fn bad_builder_settings_are_errors_not_panics() {
+    let err = FlagsLayer::new(seed()).user_header("x user").unwrap_err();
+    assert_eq!(err.to_string(), "`x user` is not a valid header name");
+    let err = FlagsLayer::new(seed()).user_cookie("a;b").unwrap_err();
+    assert_eq!(err.to_string(), "`a;b` is not a valid cookie name");
+    let err = FlagsLayer::new(seed())
+        .trusted_proxies(["10.0.0.0/33"])
+        .unwrap_err();
+    assert!(err.to_string().contains("`10.0.0.0/33`"), "{err}");
+}

@@ -1,3 +1,392 @@
-//! Layer overhead benchmark (filled in below).
+//! What the layer costs a request.
+//!
+//! In one run, over `tower::ServiceExt::oneshot`:
+//! - `baseline`: a router without the layer, handler with 3 hard-coded branches;
+//! - `layer/no_flags_asked`: the layer, a handler that asks no flag;
+//! - `layer/events_filtered`: the layer, a handler asking 3 flags, with a JSON
+//!   subscriber whose filter turns the `flags` events off;
+//! - `layer/events_json`: the same with decision and request events written
+//!   as JSON to `io::sink()`.
+//!
+//! Then a summary with the added nanoseconds and ratios, and a loopback HTTP
+//! throughput comparison (with and without the layer) from a small load
+//! generator (skip it with `FLAGS_BENCH_NO_HTTP=1`).
+//!
+//! Run: `cargo bench -p flags-middleware --bench layer`.
 
-fn main() {}
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::routing::get;
+use axum::Router;
+use criterion::Criterion;
+use flags_middleware::{FlagContext, Flags, FlagsLayer};
+use futures_util::FutureExt;
+use http::Request;
+use tower::ServiceExt;
+use tracing::Dispatch;
+
+const SEED: &str = r#"{"features": [
+  {"name": "new_checkout_flow", "enabled": true, "strategies": [
+    {"name": "flexibleRollout", "parameters": {"rollout": "20", "stickiness": "default", "groupId": "new_checkout_flow"}}]},
+  {"name": "ai_recommendations", "enabled": true, "strategies": [
+    {"name": "userWithId", "parameters": {"userIds": "user_123, user_456"}}]},
+  {"name": "beta_search", "enabled": true, "strategies": [
+    {"name": "default", "constraints": [{"contextName": "beta", "operator": "IN", "values": ["true"]}]}]}
+]}"#;
+
+async fn with_flags(flags: FlagContext) -> &'static str {
+    match (
+        flags.is_enabled("new_checkout_flow"),
+        flags.is_enabled("ai_recommendations"),
+        flags.is_enabled("beta_search"),
+    ) {
+        (true, true, true) => "all",
+        (false, false, false) => "none",
+        _ => "some",
+    }
+}
+
+async fn hard_coded() -> &'static str {
+    match (black_box(true), black_box(false), black_box(false)) {
+        (true, true, true) => "all",
+        (false, false, false) => "none",
+        _ => "some",
+    }
+}
+
+async fn no_flags() -> &'static str {
+    black_box("none")
+}
+
+fn flags_router() -> Router {
+    let flags = Flags::from_unleash_json(SEED).expect("seed flags");
+    Router::new()
+        .route("/api/v1/products/{id}", get(with_flags))
+        .route("/static/{id}", get(no_flags))
+        .layer(
+            FlagsLayer::new(flags)
+                .user_header("x-user-id")
+                .expect("valid header name"),
+        )
+}
+
+fn baseline_router() -> Router {
+    Router::new().route("/api/v1/products/{id}", get(hard_coded))
+}
+
+fn request(path: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header("x-user-id", "user_123")
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// One request through `app`. The routers here answer without waiting, so
+/// one poll finishes the future and no executor is measured.
+fn once(app: &Router, path: &str) {
+    let res = app
+        .clone()
+        .oneshot(request(path))
+        .now_or_never()
+        .expect("answered in one poll")
+        .expect("infallible");
+    black_box(res);
+}
+
+fn json_subscriber(filter: &str) -> Dispatch {
+    Dispatch::new(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(std::io::sink)
+            .with_env_filter(filter)
+            .finish(),
+    )
+}
+
+struct Case {
+    name: &'static str,
+    app: Router,
+    path: &'static str,
+    /// The subscriber's filter. Each case makes its own subscriber when it
+    /// runs and drops it after, so (as in an app with one global subscriber)
+    /// callsites see only that subscriber's interest.
+    filter: &'static str,
+}
+
+impl Case {
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let dispatch = json_subscriber(self.filter);
+        tracing::dispatcher::with_default(&dispatch, f)
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "baseline",
+            app: baseline_router(),
+            path: "/api/v1/products/42",
+            filter: "flags=off,info",
+        },
+        Case {
+            name: "layer/no_flags_asked",
+            app: flags_router(),
+            path: "/static/42",
+            filter: "flags=off,info",
+        },
+        Case {
+            name: "layer/events_filtered",
+            app: flags_router(),
+            path: "/api/v1/products/42",
+            filter: "flags=off,info",
+        },
+        Case {
+            name: "layer/events_json",
+            app: flags_router(),
+            path: "/api/v1/products/42",
+            filter: "flags=info",
+        },
+    ]
+}
+
+fn criterion_benches(c: &mut Criterion, cases: &[Case]) {
+    let mut group = c.benchmark_group("oneshot");
+    for case in cases {
+        case.run(|| {
+            group.bench_function(case.name, |b| b.iter(|| once(&case.app, case.path)));
+        });
+    }
+    group.finish();
+}
+
+/// Median of several timed batches, in ns per request.
+fn measure(case: &Case) -> f64 {
+    case.run(|| {
+        let batch = 20_000;
+        let mut samples: Vec<f64> = (0..15)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..batch {
+                    once(&case.app, case.path);
+                }
+                start.elapsed().as_nanos() as f64 / f64::from(batch)
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    })
+}
+
+fn summary(cases: &[Case]) {
+    // Interleave the cases so machine noise hits them alike.
+    let mut totals = vec![Vec::new(); cases.len()];
+    for _ in 0..3 {
+        for (i, case) in cases.iter().enumerate() {
+            totals[i].push(measure(case));
+        }
+    }
+    let medians: Vec<f64> = totals
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect();
+    let base = medians[0];
+    println!("\nsummary (median ns per request over oneshot)");
+    for (case, ns) in cases.iter().zip(&medians) {
+        println!(
+            "  {:<24} {:>8.0} ns   added {:>6.0} ns   ratio {:.2}",
+            case.name,
+            ns,
+            ns - base,
+            ns / base
+        );
+    }
+}
+
+/// CPU time a thread has used so far, in clock ticks (utime + stime from
+/// `/proc/self/task/<tid>/stat`; Linux only, `None` elsewhere).
+fn thread_cpu_ticks(thread_name: &str) -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        if comm.trim() != thread_name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+        // Fields after the parenthesized name; utime and stime are 14 and 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        return Some(utime + stime);
+    }
+    None
+}
+
+/// Requests per second over loopback HTTP/1.1 keep-alive from `conns`
+/// concurrent connections for `secs`, and the server thread's CPU time per
+/// request in microseconds (a figure other load on the machine barely moves).
+async fn throughput(addr: SocketAddr, server_thread: &str, conns: usize, secs: f64) -> (f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let req = Request::builder()
+                    .uri("/api/v1/products/42")
+                    .header("host", "bench")
+                    .header("x-user-id", "user_123")
+                    .body(http_body_util::Empty::<Bytes>::new())
+                    .expect("request");
+                send.ready().await.expect("ready");
+                let res = send.send_request(req).await.expect("response");
+                let body = http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .expect("body");
+                black_box(body);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs * 0.2)).await;
+    let start_count = done.load(Ordering::Relaxed);
+    let start_cpu = thread_cpu_ticks(server_thread);
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let n = done.load(Ordering::Relaxed) - start_count;
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = match (start_cpu, thread_cpu_ticks(server_thread)) {
+        // Linux reports ticks of 1/100 s.
+        (Some(a), Some(b)) => (b - a) as f64 * 10_000.0 / n.max(1) as f64,
+        _ => f64::NAN,
+    };
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    (n as f64 / elapsed, cpu)
+}
+
+/// Serves `app` on 127.0.0.1:0 from its own one-worker runtime (thread
+/// `name`) that logs through a JSON subscriber with `filter`.
+fn serve(app: Router, filter: &'static str, name: &str) -> (SocketAddr, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(name)
+        .enable_all()
+        .on_thread_start(move || {
+            // The thread's default subscriber for its whole life.
+            std::mem::forget(tracing::dispatcher::set_default(&json_subscriber(filter)));
+        })
+        .build()
+        .expect("server runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    rt.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, rt)
+}
+
+fn http_comparison() {
+    let servers = [
+        (
+            "without layer",
+            "srv-base",
+            baseline_router(),
+            "flags=off,info",
+        ),
+        (
+            "layer, events filtered",
+            "srv-filtered",
+            flags_router(),
+            "flags=off,info",
+        ),
+        (
+            "layer, events JSON",
+            "srv-json",
+            flags_router(),
+            "flags=info",
+        ),
+    ]
+    .map(|(label, thread, app, filter)| (label, thread, serve(app, filter, thread)));
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let rounds = 3;
+    let mut results = vec![Vec::new(); servers.len()];
+    // Alternate, so drift on a shared machine hits all alike.
+    for _ in 0..rounds {
+        for (i, (_, thread, (addr, _))) in servers.iter().enumerate() {
+            results[i].push(client.block_on(throughput(*addr, thread, 16, 2.0)));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\nloopback HTTP/1.1, 16 keep-alive connections, server on 1 worker thread, median of {rounds} x 2 s"
+    );
+    let (mut base_rate, mut base_cpu) = (0.0, 0.0);
+    for (i, (label, _, _)) in servers.iter().enumerate() {
+        let rate = median(results[i].iter().map(|r| r.0).collect());
+        let cpu = median(results[i].iter().map(|r| r.1).collect());
+        if i == 0 {
+            (base_rate, base_cpu) = (rate, cpu);
+        }
+        println!(
+            "  {label:<24} {rate:>9.0} req/s ({:+5.1}%)   server CPU {cpu:>5.1} us/req ({:+5.1}%)",
+            (rate / base_rate - 1.0) * 100.0,
+            (cpu / base_cpu - 1.0) * 100.0,
+        );
+    }
+}
+
+fn main() {
+    let cases = cases();
+    // `FLAGS_BENCH_COUNT=<case>:<n>`: run one case n times and exit, for an
+    // instruction counter (`valgrind --tool=callgrind`), which a loaded
+    // machine cannot disturb; the difference between two values of n gives
+    // instructions per request.
+    if let Some(spec) = std::env::var_os("FLAGS_BENCH_COUNT") {
+        let spec = spec.to_string_lossy().into_owned();
+        let (name, n) = spec.rsplit_once(':').expect("FLAGS_BENCH_COUNT=<case>:<n>");
+        let n: u32 = n.parse().expect("a count");
+        let case = cases.iter().find(|c| c.name == name).expect("a case name");
+        case.run(|| (0..n).for_each(|_| once(&case.app, case.path)));
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    criterion_benches(&mut c, &cases);
+    c.final_summary();
+    // `--profile-time` runs are for a profiler: just the chosen bench.
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
+    summary(&cases);
+    if std::env::var_os("FLAGS_BENCH_NO_HTTP").is_none() {
+        http_comparison();
+    }
+}

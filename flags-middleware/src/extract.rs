@@ -61,10 +61,8 @@ impl fmt::Debug for FlagContext {
 impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
     pub fn is_enabled(&self, flag: &str) -> bool {
-        let (id, answer) = self.state.answer(&self.resolved, flag);
-        self.state
-            .variant(&self.resolved, flag, id, answer)
-            .feature_enabled
+        let (_, answer) = self.state.answer(&self.resolved, flag);
+        self.state.enabled(&self.resolved, answer)
     }
 
     /// The caller's variant of `flag` (`disabled` when none).

@@ -68,9 +68,10 @@ struct Table {
     pairs: usize,
 }
 
+/// The request count is the sum of the buckets: one atomic addition fewer
+/// per flag per request.
 #[derive(Default)]
 struct ArmCounters {
-    requests: AtomicU64,
     errors: AtomicU64,
     latency_sum_us: AtomicU64,
     latency: [AtomicU64; BUCKETS],
@@ -110,25 +111,31 @@ impl Metrics {
     /// Records one request that got `arm` of `flag` and answered `status`
     /// (5xx counts as an error) after `latency`.
     pub fn record(&self, flag: &str, arm: &str, status: u16, latency: Duration) {
-        let counters = match self.find(flag, arm) {
-            Some(c) => c,
-            None => match self.insert(flag, arm) {
-                Some(c) => c,
-                None => {
-                    self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-            },
-        };
-        counters.record(status, latency);
+        self.record_each([(flag, arm)], status, latency);
     }
 
-    fn find(&self, flag: &str, arm: &str) -> Option<Arc<ArmCounters>> {
+    /// Records one request under several flag/arm pairs at once (the
+    /// layer's case: every flag the request evaluated).
+    pub fn record_each<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        status: u16,
+        latency: Duration,
+    ) {
+        let sample = Sample::new(status, latency);
         let table = self.inner.table.load();
-        let arms = table.flags.get(flag)?;
-        arms.iter()
-            .find(|(name, _)| &**name == arm)
-            .map(|(_, c)| Arc::clone(c))
+        for (flag, arm) in pairs {
+            // The common case: the pair exists; no lock, no reference counting.
+            match Table::find(&table, flag, arm) {
+                Some(c) => c.add(&sample),
+                None => match self.insert(flag, arm) {
+                    Some(c) => c.add(&sample),
+                    None => {
+                        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+            }
+        }
     }
 
     /// Adds a pair under the write lock; `None` when the table is full.
@@ -139,11 +146,11 @@ impl Metrics {
             .write
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        // Another writer may have added it while we waited.
-        if let Some(c) = self.find(flag, arm) {
-            return Some(c);
-        }
         let current = self.inner.table.load_full();
+        // Another writer may have added it while we waited.
+        if let Some(c) = Table::find(&current, flag, arm) {
+            return Some(Arc::clone(c));
+        }
         if current.pairs >= self.inner.capacity {
             return None;
         }
@@ -181,32 +188,57 @@ impl Metrics {
     }
 }
 
-impl ArmCounters {
-    fn record(&self, status: u16, latency: Duration) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        if status >= 500 {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+impl Table {
+    fn find<'t>(&'t self, flag: &str, arm: &str) -> Option<&'t Arc<ArmCounters>> {
+        let arms = self.flags.get(flag)?;
+        arms.iter().find(|(name, _)| &**name == arm).map(|(_, c)| c)
+    }
+}
+
+/// One request's outcome, in the form the counters add.
+struct Sample {
+    error: bool,
+    latency_us: u64,
+    bucket: usize,
+}
+
+impl Sample {
+    fn new(status: u16, latency: Duration) -> Sample {
+        let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let bucket = LATENCY_BUCKETS_MS
             .iter()
-            .position(|&le_ms| us <= le_ms.saturating_mul(1000))
+            .position(|&le_ms| latency_us <= le_ms.saturating_mul(1000))
             .unwrap_or(BUCKETS - 1);
-        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        Sample {
+            error: status >= 500,
+            latency_us,
+            bucket,
+        }
+    }
+}
+
+impl ArmCounters {
+    fn add(&self, s: &Sample) {
+        self.latency[s.bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add(s.latency_us, Ordering::Relaxed);
+        if s.error {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn read(&self, arm: &str) -> ArmStats {
+        let latency_buckets: Vec<u64> = self
+            .latency
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
         ArmStats {
             arm: arm.to_string(),
-            requests: self.requests.load(Ordering::Relaxed),
+            requests: latency_buckets.iter().sum(),
             errors: self.errors.load(Ordering::Relaxed),
             latency_sum_us: self.latency_sum_us.load(Ordering::Relaxed),
-            latency_buckets: self
-                .latency
-                .iter()
-                .map(|b| b.load(Ordering::Relaxed))
-                .collect(),
+            latency_buckets,
         }
     }
 }

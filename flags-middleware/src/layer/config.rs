@@ -57,6 +57,10 @@ impl Config {
 /// credential, and a `Secure` cookie is silently dropped on plain-HTTP origins,
 /// which would un-stick rollouts without any error. Turn it on with
 /// [`SessionCookie::secure`] when the site is HTTPS-only.
+///
+/// A visitor's first requests, if sent in parallel before any cookie is
+/// stored, may each get a different id; the last cookie stored wins and the
+/// visitor is sticky from then on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionCookie {
     pub(crate) name: String,
@@ -252,6 +256,13 @@ mod tests {
         );
         assert!(SessionCookie::new().name("").is_err());
         assert!(SessionCookie::new().path("/a;b").is_err());
+    }
+
+    #[test]
+    fn hashed_ids_are_siphash_2_4() {
+        // The reference vector of the SipHash paper: key 00..0f, empty input.
+        let key = IdHashKey::new(std::array::from_fn(|i| i as u8));
+        assert_eq!(key.hash(""), "726fdb47dd0e0e31");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::MatchedPath;
 use tracing::Level;
 
 use super::config::IdLogging;
-use super::request::{arm, RequestState};
+use super::request::{arm, Memo, RequestState};
 use super::resolve::Resolved;
 use crate::engine::{ErrorCode, Evaluation};
 use crate::Context;
@@ -39,16 +39,34 @@ macro_rules! event_at {
     };
 }
 
-/// Emits the decision event for the first evaluation of a flag.
-pub(crate) fn decision(
-    state: &RequestState,
-    resolved: &Resolved,
-    eval: &Evaluation<'_>,
+/// `tracing::enabled!` at a level chosen at run time.
+macro_rules! enabled_at {
+    ($level:expr, target: $target:literal) => {
+        match $level {
+            Level::ERROR => tracing::enabled!(target: $target, Level::ERROR),
+            Level::WARN => tracing::enabled!(target: $target, Level::WARN),
+            Level::INFO => tracing::enabled!(target: $target, Level::INFO),
+            Level::DEBUG => tracing::enabled!(target: $target, Level::DEBUG),
+            _ => tracing::enabled!(target: $target, Level::TRACE),
+        }
+    };
+}
+
+/// Emits the decision event for the first evaluation of a flag; `eval`
+/// builds the evaluation, and runs only when a subscriber wants the event.
+pub(crate) fn decision<'a>(
+    state: &'a RequestState,
+    resolved: &'a Resolved,
     forced: bool,
+    eval: impl FnOnce() -> Evaluation<'a>,
 ) {
     let Some(level) = state.config.decision_level else {
         return;
     };
+    if !enabled_at!(level, target: "flags::decision") {
+        return;
+    }
+    let eval = &eval();
     // Field values are computed only when a subscriber wants the event.
     event_at!(
         level,
@@ -75,10 +93,15 @@ pub(crate) fn request(
     resolved: &Resolved,
     status: u16,
     latency: Duration,
-    decisions: &[(&str, &str)],
+    memo: &[Memo],
 ) {
     let Some(level) = state.config.request_level else {
         return;
+    };
+    let decisions = Decisions {
+        state,
+        resolved,
+        memo,
     };
     event_at!(
         level,
@@ -87,11 +110,12 @@ pub(crate) fn request(
         http.route = state.route.get().map(MatchedPath::as_str),
         http.response.status_code = status,
         error = status >= 500,
-        latency_ms = latency.as_secs_f64() * 1000.0,
+        // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
+        latency_ms = latency.as_micros() as f64 / 1000.0,
         feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
         feature_flag.context.kind = id_kind(&resolved.context),
         feature_flag.version = state.snapshot.version(),
-        feature_flag.decisions = %Decisions(decisions),
+        feature_flag.decisions = %decisions,
         "request finished"
     );
 }
@@ -118,16 +142,23 @@ fn id_kind(ctx: &Context) -> &'static str {
     }
 }
 
-/// `flag=arm,flag=arm`, written without an intermediate `String`.
-struct Decisions<'a>(&'a [(&'a str, &'a str)]);
+/// `flag=arm,flag=arm`, written straight into the event (no `String`, and
+/// nothing at all when the event is filtered out).
+struct Decisions<'a> {
+    state: &'a RequestState,
+    resolved: &'a Resolved,
+    memo: &'a [Memo],
+}
 
 impl fmt::Display for Decisions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (flag, arm)) in self.0.iter().enumerate() {
+        for (i, m) in self.memo.iter().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{flag}={arm}")?;
+            let name = self.state.memo_name(m);
+            let arm = arm(&self.state.variant(self.resolved, name, m.id, m.answer));
+            write!(f, "{name}={arm}")?;
         }
         Ok(())
     }

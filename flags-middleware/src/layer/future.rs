@@ -83,18 +83,17 @@ pub(crate) fn settle(state: &RequestState, status: u16, headers: Option<&mut Hea
         return;
     }
     let latency = state.started.elapsed();
-    let mut decisions: Vec<(&str, &str)> = Vec::with_capacity(memo.len());
-    for m in memo.iter() {
-        let name = state.memo_name(m);
-        let arm = arm(&state.variant(resolved, name, m.id, m.answer));
-        // Forced answers are test traffic, and unknown flags are typos:
-        // neither says anything about how an arm performs.
-        if let (Some(metrics), Answer::Decided(_), Some(_)) =
-            (&state.config.metrics, m.answer, m.id)
-        {
-            metrics.record(name, arm, status, latency);
-        }
-        decisions.push((name, arm));
+    if let Some(metrics) = &state.config.metrics {
+        let pairs = memo.iter().filter_map(|m| {
+            // Forced answers are test traffic, and unknown flags are typos:
+            // neither says anything about how an arm performs.
+            let (Answer::Decided(_), Some(id)) = (m.answer, m.id) else {
+                return None;
+            };
+            let name = state.snapshot.name(id)?;
+            Some((name, arm(&state.variant(resolved, name, m.id, m.answer))))
+        });
+        metrics.record_each(pairs, status, latency);
     }
-    events::request(state, resolved, status, latency, &decisions);
+    events::request(state, resolved, status, latency, &memo);
 }

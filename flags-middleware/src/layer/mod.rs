@@ -94,8 +94,8 @@
 //! `feature_flag.decisions`. With `tracing_subscriber::fmt().json()`:
 //!
 //! ```text
-//! {"timestamp":"2025-05-02T10:14:07.191Z","level":"INFO","fields":{"message":"flag decision","feature_flag.key":"new_checkout_flow","feature_flag.result.variant":"on","feature_flag.result.reason":"split","feature_flag.result.value":true,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"http.request.method":"GET","http.route":"/api/v1/products/{id}"},"target":"flags::decision"}
-//! {"timestamp":"2025-05-02T10:14:07.193Z","level":"INFO","fields":{"message":"request finished","http.request.method":"GET","http.route":"/api/v1/products/{id}","http.response.status_code":200,"error":false,"latency_ms":1.92,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"feature_flag.decisions":"new_checkout_flow=on"},"target":"flags::request"}
+//! {"timestamp":"2026-05-02T10:14:07.191342Z","level":"INFO","fields":{"message":"flag decision","feature_flag.key":"new_checkout_flow","feature_flag.result.variant":"on","feature_flag.result.reason":"split","feature_flag.result.value":true,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"http.request.method":"GET","http.route":"/api/v1/products/{id}"},"target":"flags::decision"}
+//! {"timestamp":"2026-05-02T10:14:07.193263Z","level":"INFO","fields":{"message":"request finished","http.request.method":"GET","http.route":"/api/v1/products/{id}","http.response.status_code":200,"error":false,"latency_ms":1.92,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"feature_flag.decisions":"new_checkout_flow=on"},"target":"flags::request"}
 //! ```
 
 mod builder;

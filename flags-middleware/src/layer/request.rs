@@ -85,11 +85,21 @@ impl RequestState {
             answer,
         });
         drop(memo);
-        if self.config.decision_level.is_some() {
-            let eval = self.evaluation(resolved, flag, id, answer);
-            events::decision(self, resolved, &eval, forced.is_some());
-        }
+        events::decision(self, resolved, forced.is_some(), || {
+            self.evaluation(resolved, flag, id, answer)
+        });
         (id, answer)
+    }
+
+    /// Whether `answer` is "on", without building the variant.
+    pub(crate) fn enabled(&self, resolved: &Resolved, answer: Answer) -> bool {
+        match answer {
+            Answer::Decided(d) => d.enabled,
+            Answer::Forced(i) => !matches!(
+                resolved.forced.as_ref().and_then(|f| f.get(i)),
+                Some(Forced::Off)
+            ),
+        }
     }
 
     /// The whole evaluation behind `answer`.
