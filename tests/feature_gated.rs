@@ -5,6 +5,8 @@
 //! engine's own evaluation (`Flags::is_enabled` / `Flags::variant`), so the
 //! tests check the routing, not a hard-coded list.
 
+mod support;
+
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
@@ -20,6 +22,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
+use support::Recorder;
+use tower::ServiceExt;
 
 const FLAGS: &str = r#"{"version": 2, "features": [
   {"name": "new_checkout_flow", "enabled": true, "strategies": [
@@ -433,4 +437,74 @@ async fn service_code_gated_below_the_handler_decides_with_the_handlers_context(
         metrics.arm("new_pricing", "off").map(|a| a.requests),
         Some(1)
     );
+}
+
+#[tokio::test]
+async fn a_gated_request_makes_one_decision_and_its_request_event_names_the_arm() {
+    let flags = flags();
+    let app = app(&flags);
+    let (events, _guard) = Recorder::install();
+
+    // One user of each arm of the rollout, and one of each variant.
+    let pick = |want: bool| {
+        (0..USERS)
+            .map(user)
+            .find(|u| {
+                flags.is_enabled("new_checkout_flow", &Context::new().user_id(u.as_str())) == want
+            })
+            .unwrap()
+    };
+    let variant_of = |u: &str| {
+        flags
+            .variant("checkout_experiment", &Context::new().user_id(u))
+            .name
+    };
+    let cases = [
+        (
+            "/api/v1/products/p-1",
+            pick(true),
+            "new_checkout_flow",
+            "on".to_owned(),
+        ),
+        (
+            "/api/v1/products/p-1",
+            pick(false),
+            "new_checkout_flow",
+            "off".to_owned(),
+        ),
+        (
+            "/checkout/7",
+            user(1),
+            "checkout_experiment",
+            variant_of(&user(1)),
+        ),
+        (
+            "/checkout/7",
+            user(2),
+            "checkout_experiment",
+            variant_of(&user(2)),
+        ),
+    ];
+    for (path, who, flag, arm) in cases {
+        events.clear();
+        let req = Request::builder()
+            .uri(path)
+            .header("x-user-id", who.as_str())
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let decisions = events.with_target("flags::decision");
+        assert_eq!(decisions.len(), 1, "{path} as {who}: {decisions:?}");
+        assert_eq!(decisions[0].str("feature_flag.key"), flag);
+        assert_eq!(decisions[0].str("feature_flag.result.variant"), arm);
+
+        let requests = events.with_target("flags::request");
+        assert_eq!(requests.len(), 1, "{path} as {who}: {requests:?}");
+        assert_eq!(
+            requests[0].str("feature_flag.decisions"),
+            format!("{flag}={arm}")
+        );
+    }
 }

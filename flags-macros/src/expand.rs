@@ -164,3 +164,146 @@ pub(crate) fn original_with_errors(item: TokenStream, errors: syn::Error) -> Tok
     let errors = errors.into_compile_error();
     quote!(#item #errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::{FnArg, Item, Stmt};
+
+    fn gate(attr: TokenStream, item: TokenStream) -> ItemFn {
+        let args: GateArgs = syn::parse2(attr).expect("arguments parse");
+        let gated = GatedFn::parse(item).expect("function checks");
+        syn::parse2(expand(args, gated)).expect("the expansion is one fn")
+    }
+
+    fn inputs(item: &ItemFn) -> Vec<String> {
+        item.sig
+            .inputs
+            .iter()
+            .map(|input| input.to_token_stream().to_string())
+            .collect()
+    }
+
+    fn returns(item: &ItemFn) -> String {
+        item.sig.output.to_token_stream().to_string()
+    }
+
+    /// The nested copy of the user's function and the dispatch expression.
+    fn body(item: &ItemFn) -> (&ItemFn, String) {
+        let [Stmt::Item(Item::Fn(new)), dispatch] = &item.block.stmts[..] else {
+            panic!(
+                "expected a nested fn then the dispatch: {}",
+                item.to_token_stream()
+            );
+        };
+        (new, dispatch.to_token_stream().to_string())
+    }
+
+    #[test]
+    fn a_handler_gets_the_context_plain_arguments_and_a_response() {
+        let item = gate(
+            quote!("new_checkout_flow", fallback = get_product_legacy),
+            quote! {
+                /// Docs.
+                #[inline]
+                pub async fn get_product(Path(id): Path<String>, db: State<Db>) -> Json<ProductV2> {
+                    Json(ProductV2 { id })
+                }
+            },
+        );
+        assert_eq!(item.sig.ident, "get_product");
+        assert!(matches!(item.vis, syn::Visibility::Public(_)));
+        assert_eq!(item.attrs.len(), 2, "doc comment and #[inline] kept");
+        assert_eq!(
+            inputs(&item),
+            [
+                "__flags_ctx : :: flags_middleware :: __private :: FlagContext",
+                "__flags_arg0 : Path < String >",
+                "db : State < Db >",
+            ]
+        );
+        assert_eq!(
+            returns(&item),
+            "-> :: flags_middleware :: __private :: Response"
+        );
+
+        let (new, dispatch) = body(&item);
+        assert_eq!(new.sig.ident, "__flags_new");
+        assert_eq!(
+            inputs(new),
+            ["Path (id) : Path < String >", "db : State < Db >"]
+        );
+        assert_eq!(returns(new), "-> Json < ProductV2 >");
+        assert!(dispatch.starts_with(
+            "if :: flags_middleware :: __private :: is_enabled (& __flags_ctx , \"new_checkout_flow\")"
+        ));
+        assert!(dispatch.contains("into_response (__flags_new (__flags_arg0 , db) . await)"));
+        assert!(dispatch.contains("into_response (get_product_legacy (__flags_arg0 , db) . await)"));
+    }
+
+    #[test]
+    fn service_code_keeps_its_signature_and_decides_with_its_context() {
+        let item = gate(
+            quote!("new_pricing", fallback = pricing::legacy),
+            quote! {
+                async fn price(cents: u64, flags: &FlagContext) -> u64 { cents }
+            },
+        );
+        assert_eq!(inputs(&item), ["cents : u64", "flags : & FlagContext"]);
+        assert_eq!(returns(&item), "-> u64");
+        let (_, dispatch) = body(&item);
+        assert!(dispatch.contains("is_enabled (& flags , \"new_pricing\")"));
+        assert!(dispatch.contains("pricing :: legacy (cents , flags) . await"));
+        assert!(!dispatch.contains("into_response"));
+    }
+
+    #[test]
+    fn variants_match_on_the_arm_index() {
+        let item = gate(
+            quote!("exp", variants(blue = b, "green-2" = g), fallback = c),
+            quote!(
+                async fn h(body: String) -> String {
+                    body
+                }
+            ),
+        );
+        let (_, dispatch) = body(&item);
+        assert!(dispatch.starts_with(
+            "match :: flags_middleware :: __private :: variant_arm (& __flags_ctx , \"exp\" , & [\"blue\" , \"green-2\"])"
+        ));
+        for arm in ["1 => ", "2 => ", "3 => ", "_ => "] {
+            assert!(dispatch.contains(arm), "{arm} in {dispatch}");
+        }
+        let order: Vec<usize> = ["__flags_new (body)", "b (body)", "g (body)", "c (body)"]
+            .iter()
+            .map(|call| {
+                dispatch
+                    .find(call)
+                    .unwrap_or_else(|| panic!("{call} in {dispatch}"))
+            })
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{dispatch}");
+    }
+
+    #[test]
+    fn generic_parameters_are_passed_explicitly_except_lifetimes() {
+        let item = gate(
+            quote!("f", fallback = l),
+            quote!(
+                async fn make<'a, T: Default, const N: usize>(flags: &'a FlagContext) -> [T; N] {
+                    todo!()
+                }
+            ),
+        );
+        let (new, dispatch) = body(&item);
+        assert_eq!(new.sig.generics.params.len(), 3);
+        assert!(
+            dispatch.contains("__flags_new :: < T , N > (flags)"),
+            "{dispatch}"
+        );
+        let FnArg::Typed(first) = &item.sig.inputs[0] else {
+            panic!("typed")
+        };
+        assert_eq!(first.ty.to_token_stream().to_string(), "& 'a FlagContext");
+    }
+}

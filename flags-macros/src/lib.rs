@@ -67,7 +67,9 @@
 //! request's pinned snapshot, the memoized decision and its one decision
 //! event), then one direct call. `__private::is_enabled` is an inlined call
 //! of `FlagContext::is_enabled`. The bench `flags-macros/benches/gated.rs`
-//! compares the two.
+//! compares the two behind `FlagsLayer` over `oneshot`: the gated handler
+//! took 0.99 to 1.01 times as long as the hand-written one (flag on, off,
+//! and at a 20% rollout), which is within noise.
 //!
 //! With `variants(blue = checkout_blue, green = checkout_green)` the `if`
 //! becomes a `match` on the request's variant:
@@ -115,6 +117,11 @@ mod signature;
 /// `axum::response::Response`. Attributes, doc comments and visibility stay
 /// on the generated function.
 ///
+/// A handler that wants the context in its body too takes a `FlagContext`
+/// argument; it is then gated as service code (below): same signature, and
+/// both arms return the declared type (declare `Response` and call
+/// `into_response()` when they differ).
+///
 /// `fallback` (and each variant's function) must take the same arguments as
 /// the gated function, in the same order, and be `async`; it is called, so a
 /// function that does not exist or takes other types fails to compile, at the
@@ -137,8 +144,10 @@ mod signature;
 /// ```
 ///
 /// With axum-macros' `#[debug_handler]`, put it *below* `#[feature_gated]`,
-/// so it checks the generated handler (above, it would check the function
-/// before the gate adds its `FlagContext` argument).
+/// so it checks the generated handler. Above, it checks the function as
+/// written, calls it with one argument too few (the gate's `FlagContext`),
+/// and the build fails with "this function takes 2 arguments but 1 argument
+/// was supplied".
 ///
 /// # A/B variants
 ///
