@@ -7,11 +7,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod audit;
 pub mod context;
 pub mod engine;
 pub mod error;
 mod flags;
 pub mod model;
+pub mod store;
 
 pub use context::Context;
 pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
