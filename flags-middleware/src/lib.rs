@@ -12,6 +12,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 mod flags;
+pub mod format;
 pub mod model;
 pub mod store;
 

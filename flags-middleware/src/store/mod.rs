@@ -42,13 +42,13 @@ use crate::error::LoadErrors;
 use crate::model::FlagSet;
 
 mod control;
-// mod file;
+mod file;
 mod memory;
-// mod watch;
+mod watch;
 
 pub(crate) use control::Control;
 pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
-// pub use file::FileStore;
+pub use file::FileStore;
 pub use memory::MemoryStore;
 
 /// A boxed, sendable future: what [`Store`] methods return.
@@ -161,6 +161,12 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+impl From<crate::error::LoadError> for StoreError {
+    fn from(e: crate::error::LoadError) -> Self {
+        StoreError::Invalid(LoadErrors::from(e))
+    }
+}
 
 impl From<LoadErrors> for StoreError {
     fn from(e: LoadErrors) -> Self {
