@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod admin;
 pub mod audit;
 pub mod context;
 pub mod engine;

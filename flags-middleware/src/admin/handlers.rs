@@ -1,0 +1,556 @@
+//! The admin API's handlers.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::{header, HeaderValue};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::error::AdminError;
+use crate::engine::Change;
+use crate::format::toml as toml_format;
+use crate::model::{Feature, Segment, Strategy};
+use crate::store::{CommitError, Edit};
+use crate::{Flags, Snapshot};
+
+/// How often a write without `If-Match` is retried when another write
+/// lands between reading the flag and committing the change.
+const RETRIES: usize = 8;
+
+/// One flag as the API shows it.
+fn view(snap: &Snapshot, segments: &[Segment], f: &Feature) -> Value {
+    json!({
+        "name": f.name,
+        "enabled": f.enabled,
+        "description": f.description,
+        "definition": toml_format::feature_to_json(f, segments).unwrap_or(Value::Null),
+        "unleash": f,
+        "counters": counters(snap, &f.name),
+    })
+}
+
+/// Live counters per arm.
+///
+/// HOOK(metrics): the request layer's `Flags::metrics()` fills this in once
+/// it lands; until then it is an empty object, so clients can already read
+/// the field.
+fn counters(_snap: &Snapshot, _flag: &str) -> Value {
+    json!({})
+}
+
+fn segments(snap: &Snapshot) -> Vec<Segment> {
+    snap.segments().cloned().collect()
+}
+
+fn with_etag(version: u64, body: Value) -> Response {
+    let mut resp = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// `If-Match: "7"` (also `W/"7"`, `7`; `*` matches any version).
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = raw
+        .to_str()
+        .map_err(|_| AdminError::BadRequest("If-Match is not text".into()))?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<u64>().map(Some).map_err(|_| {
+        AdminError::BadRequest(format!(
+            "If-Match must be a version from an ETag (\"7\"), got `{text}`"
+        ))
+    })
+}
+
+/// `GET /`: every flag, with the version they are at.
+pub(crate) async fn list(State(flags): State<Flags>) -> Response {
+    let snap = flags.snapshot();
+    let segs = segments(&snap);
+    let mut features: Vec<&Feature> = snap.features().collect();
+    features.sort_by(|a, b| a.name.cmp(&b.name));
+    let list: Vec<Value> = features.iter().map(|f| view(&snap, &segs, f)).collect();
+    with_etag(
+        snap.version(),
+        json!({ "version": snap.version(), "flags": list }),
+    )
+}
+
+/// `GET /{name}`.
+pub(crate) async fn get_one(
+    State(flags): State<Flags>,
+    Path(name): Path<String>,
+) -> Result<Response, AdminError> {
+    let snap = flags.snapshot();
+    let f = snap
+        .feature(&name)
+        .ok_or_else(|| AdminError::NotFound(name.clone()))?;
+    let body = json!({ "version": snap.version(), "flag": view(&snap, &segments(&snap), f) });
+    Ok(with_etag(snap.version(), body))
+}
+
+/// Reads the flag, lets `modify` change it, commits. Without `If-Match`,
+/// a race with another writer is retried on the newer flag; with it, a
+/// race is a 412.
+async fn modify(
+    flags: &Flags,
+    caller: &Caller,
+    headers: &HeaderMap,
+    name: &str,
+    action: &str,
+    modify: impl Fn(&mut Feature) -> Result<(), AdminError>,
+) -> Result<Response, AdminError> {
+    let expected = if_match(headers)?;
+    for _ in 0..RETRIES {
+        let snap = flags.snapshot();
+        if let Some(v) = expected {
+            if v != snap.version() {
+                return Err(AdminError::VersionMismatch {
+                    expected: v,
+                    current: snap.version(),
+                });
+            }
+        }
+        let before = snap
+            .feature(name)
+            .ok_or_else(|| AdminError::NotFound(name.to_owned()))?;
+        let mut after = before.clone();
+        modify(&mut after)?;
+        if after == *before {
+            let body = json!({
+                "version": snap.version(),
+                "changed": false,
+                "flag": view(&snap, &segments(&snap), before),
+            });
+            return Ok(with_etag(snap.version(), body));
+        }
+        let edit = Edit::new(caller.name.as_str(), action, vec![Change::Upsert(after)])
+            .expect_version(snap.version());
+        match flags.commit(edit).await {
+            Ok(done) => return Ok(written(&done.snapshot, done.version, Some(name))),
+            Err(CommitError::VersionMismatch { .. }) if expected.is_none() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AdminError::Unavailable(
+        "too many concurrent changes; retry".into(),
+    ))
+}
+
+fn written(snap: &Snapshot, version: u64, name: Option<&str>) -> Response {
+    let flag = name
+        .and_then(|n| snap.feature(n))
+        .map(|f| view(snap, &segments(snap), f));
+    with_etag(
+        version,
+        json!({ "version": version, "changed": true, "flag": flag }),
+    )
+}
+
+/// `POST /{name}/kill`: off for everyone, now.
+pub(crate) async fn kill(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    modify(&flags, &caller, &headers, &name, "kill", |f| {
+        f.enabled = false;
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /{name}/enable`: on again, for whoever its strategies pick.
+pub(crate) async fn enable(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    modify(&flags, &caller, &headers, &name, "enable", |f| {
+        f.enabled = true;
+        Ok(())
+    })
+    .await
+}
+
+fn json_body(body: &Bytes) -> Result<Value, AdminError> {
+    serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("invalid JSON: {e}")))
+}
+
+const ROLLOUT_STRATEGIES: &[&str] = &[
+    "flexibleRollout",
+    "gradualRolloutUserId",
+    "gradualRolloutSessionId",
+    "gradualRolloutRandom",
+];
+
+/// Sets the flag's one rollout percentage; a flag on for everyone (a
+/// `default` strategy) becomes a sticky rollout, and a flag without any
+/// rollout gets one.
+fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), AdminError> {
+    let rollouts: Vec<usize> = f
+        .strategies
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| ROLLOUT_STRATEGIES.contains(&s.name.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let text = percent.to_string();
+    match rollouts.as_slice() {
+        [i] => {
+            let s = &mut f.strategies[*i];
+            let key = if s.name == "flexibleRollout" {
+                "rollout"
+            } else {
+                "percentage"
+            };
+            s.parameters.insert(key.into(), text);
+        }
+        [] => {
+            let params = [
+                ("rollout".to_owned(), text),
+                ("stickiness".to_owned(), "default".to_owned()),
+                ("groupId".to_owned(), f.name.clone()),
+            ]
+            .into_iter()
+            .collect();
+            match f.strategies.iter_mut().find(|s| s.name == "default") {
+                Some(s) => {
+                    s.name = "flexibleRollout".into();
+                    s.parameters = params;
+                }
+                None => f.strategies.push(Strategy {
+                    name: "flexibleRollout".into(),
+                    parameters: params,
+                    ..Strategy::default()
+                }),
+            }
+        }
+        many => {
+            return Err(AdminError::field(
+                &f.name,
+                "rollout",
+                format!(
+                    "the flag has {} rollout rules; replace its definition to change them",
+                    many.len()
+                ),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `PUT /{name}/rollout` with `{"percent": 25}`.
+pub(crate) async fn rollout(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let raw = body.get("percent").unwrap_or(&body);
+    let percent = match raw.as_u64() {
+        Some(p) if p <= 100 => p as u32,
+        Some(p) => {
+            return Err(AdminError::field(
+                &name,
+                "percent",
+                format!("a percentage must be between 0 and 100, got {p}"),
+            ))
+        }
+        None => {
+            return Err(AdminError::field(
+                &name,
+                "percent",
+                format!("expected a whole percentage from 0 to 100, got {raw}"),
+            ))
+        }
+    };
+    let action = format!("rollout {percent}%");
+    modify(&flags, &caller, &headers, &name, &action, |f| {
+        set_rollout(f, percent)
+    })
+    .await
+}
+
+/// `PUT /{name}/users` with `{"users": ["user_123"]}`.
+pub(crate) async fn users(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let list = body
+        .get("users")
+        .unwrap_or(&body)
+        .as_array()
+        .ok_or_else(|| AdminError::field(&name, "users", "expected an array of user ids"))?;
+    let mut ids = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let id = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(AdminError::field(
+                    &name,
+                    &format!("users[{i}]"),
+                    format!("expected a user id, got {other}"),
+                ))
+            }
+        };
+        if id.is_empty() || id.contains(',') || id.trim() != id {
+            return Err(AdminError::field(
+                &name,
+                &format!("users[{i}]"),
+                "a user id cannot be empty, contain a comma, or start or end with spaces",
+            ));
+        }
+        ids.push(id);
+    }
+    let joined = ids.join(",");
+    modify(&flags, &caller, &headers, &name, "users", |f| {
+        let lists: Vec<usize> = f
+            .strategies
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.name == "userWithId")
+            .map(|(i, _)| i)
+            .collect();
+        match lists.as_slice() {
+            [i] => {
+                f.strategies[*i]
+                    .parameters
+                    .insert("userIds".into(), joined.clone());
+            }
+            [] => f.strategies.insert(
+                0,
+                Strategy {
+                    name: "userWithId".into(),
+                    parameters: [("userIds".to_owned(), joined.clone())]
+                        .into_iter()
+                        .collect(),
+                    ..Strategy::default()
+                },
+            ),
+            many => {
+                return Err(AdminError::field(
+                    &f.name,
+                    "users",
+                    format!(
+                        "the flag has {} user lists; replace its definition to change them",
+                        many.len()
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A definition from a request body: Unleash's feature JSON (it has
+/// `strategies`) or the TOML format's shape (`{"rollout": 20}`).
+fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Feature, AdminError> {
+    let Some(obj) = body.as_object_mut() else {
+        return Err(AdminError::BadRequest(
+            "expected a JSON object: a flag definition".into(),
+        ));
+    };
+    if let Some(given) = obj.get("name") {
+        if given.as_str() != Some(name) {
+            return Err(AdminError::field(
+                name,
+                "name",
+                format!("the body names flag {given}, the path `{name}`"),
+            ));
+        }
+    }
+    if obj.contains_key("strategies") {
+        obj.insert("name".into(), Value::String(name.to_owned()));
+        return serde_json::from_value::<Feature>(body)
+            .map_err(|e| AdminError::field(name, "", format!("not an Unleash feature: {e}")));
+    }
+    obj.remove("name");
+    toml_format::feature_from_json(name, &body.to_string(), &segments(snap), "admin api")
+        .map_err(AdminError::Invalid)
+}
+
+async fn commit_one(
+    flags: &Flags,
+    caller: &Caller,
+    headers: &HeaderMap,
+    action: &str,
+    change: Change,
+    name: &str,
+) -> Result<Response, AdminError> {
+    let mut edit = Edit::new(caller.name.as_str(), action, vec![change]);
+    edit.expected_version = if_match(headers)?;
+    let done = flags.commit(edit).await?;
+    let shown = (action != "delete").then_some(name);
+    Ok(written(&done.snapshot, done.version, shown))
+}
+
+/// `PUT /{name}`: replaces a definition.
+pub(crate) async fn replace(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let snap = flags.snapshot();
+    if snap.feature(&name).is_none() {
+        return Err(AdminError::NotFound(name));
+    }
+    let f = definition(&name, json_body(&body)?, &snap)?;
+    commit_one(
+        &flags,
+        &caller,
+        &headers,
+        "replace",
+        Change::Upsert(f),
+        &name,
+    )
+    .await
+}
+
+/// `POST /` with a definition that has a `name`: creates a flag.
+pub(crate) async fn create(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| AdminError::BadRequest("a new flag needs a `name`".into()))?
+        .to_owned();
+    let snap = flags.snapshot();
+    if snap.feature(&name).is_some() {
+        return Err(AdminError::Exists(name));
+    }
+    let f = definition(&name, body, &snap)?;
+    let resp = commit_one(
+        &flags,
+        &caller,
+        &headers,
+        "create",
+        Change::Upsert(f),
+        &name,
+    )
+    .await?;
+    Ok((http::StatusCode::CREATED, resp).into_response())
+}
+
+/// `DELETE /{name}`.
+pub(crate) async fn delete(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    if flags.snapshot().feature(&name).is_none() {
+        return Err(AdminError::NotFound(name));
+    }
+    commit_one(
+        &flags,
+        &caller,
+        &headers,
+        "delete",
+        Change::Remove(name.clone()),
+        &name,
+    )
+    .await
+}
+
+/// `GET /_status`: source, version, last reload error.
+pub(crate) async fn status(State(flags): State<Flags>) -> Response {
+    let status = flags.status();
+    with_etag(status.version, json!(status))
+}
+
+/// Paging for `GET /_audit`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Page {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+/// `GET /_audit?limit=50&offset=0`: newest first.
+pub(crate) async fn audit(
+    State(flags): State<Flags>,
+    Query(page): Query<Page>,
+) -> Result<Response, AdminError> {
+    let limit = page.limit.min(1000);
+    let entries = tokio::task::spawn_blocking(move || flags.audit_log(page.offset, limit))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Unavailable(format!("cannot read the audit log: {e}")))?;
+    Ok(Json(json!({ "offset": page.offset, "limit": limit, "entries": entries })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(toml: &str) -> Feature {
+        toml_format::parse(toml, "x").unwrap().features.remove(0)
+    }
+
+    #[test]
+    fn rollout_edits_the_one_rollout_or_turns_everyone_into_one() {
+        let mut f = feature("[a]\nrollout = 20\nwhen = { beta = true }\n");
+        set_rollout(&mut f, 25).unwrap();
+        assert_eq!(f, feature("[a]\nrollout = 25\nwhen = { beta = true }\n"));
+
+        let mut f = feature("[a]\n");
+        set_rollout(&mut f, 5).unwrap();
+        assert_eq!(f, feature("[a]\nrollout = 5\n"));
+
+        let mut f = feature("[a]\nusers = [\"u\"]\n");
+        set_rollout(&mut f, 5).unwrap();
+        assert_eq!(f, feature("[a]\nusers = [\"u\"]\nrollout = 5\n"));
+
+        let mut f = feature("[a]\n[[a.rules]]\nrollout = 1\n[[a.rules]]\nrollout = 2\n");
+        assert!(set_rollout(&mut f, 5).is_err());
+    }
+
+    #[test]
+    fn if_match_reads_etags() {
+        let mut h = HeaderMap::new();
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
+        assert_eq!(if_match(&h).unwrap(), Some(7));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"8\""));
+        assert_eq!(if_match(&h).unwrap(), Some(8));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("abc"));
+        assert!(if_match(&h).is_err());
+    }
+}
