@@ -683,8 +683,9 @@ fn merge_table(user: &mut Table, old: &Table, new: &Table) {
         .filter(|k| !new.contains_key(k))
         .collect();
     for k in stale {
-        // `enabled = false` flipped back on: keep the user's line, as `true`.
-        if k == "enabled" {
+        // `enabled = false` flipped back on: a line the user commented stays,
+        // as `true`; a bare one (say, from an earlier kill) goes.
+        if k == "enabled" && has_comment(user, &k) {
             if let Some(u) = user.get_mut(&k).and_then(Item::as_value_mut) {
                 let decor = u.decor().clone();
                 *u = Value::from(true);
@@ -694,4 +695,20 @@ fn merge_table(user: &mut Table, old: &Table, new: &Table) {
         }
         user.remove(&k);
     }
+}
+
+/// Whether the user wrote a comment on or above `key`.
+fn has_comment(table: &Table, key: &str) -> bool {
+    let hash = |raw: Option<&toml_edit::RawString>| {
+        raw.and_then(toml_edit::RawString::as_str)
+            .is_some_and(|s| s.contains('#'))
+    };
+    let above = table
+        .key(key)
+        .is_some_and(|k| hash(k.leaf_decor().prefix()));
+    let after = table
+        .get(key)
+        .and_then(Item::as_value)
+        .is_some_and(|v| hash(v.decor().suffix()));
+    above || after
 }
