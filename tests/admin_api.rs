@@ -342,7 +342,8 @@ async fn writes_persist_with_comments_and_survive_a_restart() {
     let text = std::fs::read_to_string(&e.path).unwrap();
     let expected = FILE
         .replace("rollout = 20     ", "rollout = 25     ")
-        .replace("enabled = false", "enabled = true")
+        // A bare `enabled = false` goes when the flag is enabled again.
+        .replace("[legacy_api]\nenabled = false\n", "[legacy_api]\n")
         .replace("\"user_456\"]", "\"user_789\"]")
         .replace("[beta_search]\nwhen = { beta = true }\n\n", "")
         + "\n[dark_mode]\nvariants = { dark = 50, light = 50 }\n";

@@ -110,7 +110,7 @@ async fn modify<F>(
     modify: F,
 ) -> Result<Response, AdminError>
 where
-    F: FnOnce(&mut Feature) -> Result<(), LoadError> + Send + 'static,
+    F: FnOnce(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
 {
     let expected = if_match(headers)?;
     if flags.snapshot().feature(name).is_none() {
@@ -194,7 +194,7 @@ const ROLLOUT_STRATEGIES: &[&str] = &[
 /// Sets the flag's one rollout percentage; a flag on for everyone (a
 /// `default` strategy) becomes a sticky rollout, and a flag without any
 /// rollout gets one.
-fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadError> {
+fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
     let rollouts: Vec<usize> = f
         .strategies
         .iter()
@@ -242,7 +242,8 @@ fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadError> {
                 ),
             )
             .flag(f.name.as_str())
-            .field("rollout"))
+            .field("rollout")
+            .into())
         }
     }
     Ok(())
@@ -350,7 +351,8 @@ pub(crate) async fn users(
                     ),
                 )
                 .flag(f.name.as_str())
-                .field("users"))
+                .field("users")
+                .into())
             }
         }
         Ok(())

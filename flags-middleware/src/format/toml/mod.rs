@@ -247,7 +247,7 @@ pub fn write(set: &FlagSet) -> Result<String, LoadErrors> {
 ///
 /// # Errors
 /// When the flag cannot be expressed in the format.
-pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::Value, LoadError> {
+pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::Value, LoadErrors> {
     let table = write::feature_table(f, segments)?;
     Ok(json::item_to_json(&toml_edit::Item::Table(table)))
 }

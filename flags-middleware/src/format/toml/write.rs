@@ -62,8 +62,9 @@ const STYLES: [Style; 4] = [
 /// # Errors
 /// When `f` cannot be expressed in the format (a segment without a name,
 /// a variant weight above 100%, a flag named `segments`...).
-pub(crate) fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadError> {
-    let problem = |msg: String| LoadError::new("toml writer", msg).flag(f.name.as_str());
+pub(crate) fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadErrors> {
+    let problem =
+        |msg: String| LoadErrors::from(LoadError::new("toml writer", msg).flag(f.name.as_str()));
     if f.name == SEGMENTS {
         return Err(problem(
             "a flag cannot be named `segments` in TOML (the name is reserved)".into(),
@@ -110,7 +111,7 @@ pub(crate) fn document(set: &FlagSet) -> Result<DocumentMut, LoadErrors> {
             Ok(t) => {
                 doc.insert(&f.name, Item::Table(t));
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e.0),
         }
     }
     if errors.is_empty() {
@@ -585,7 +586,7 @@ pub(crate) fn edit_document(
                 let new = match feature_table(f, &after.segments) {
                     Ok(t) => t,
                     Err(e) => {
-                        errors.push(e);
+                        errors.extend(e.0);
                         continue;
                     }
                 };
