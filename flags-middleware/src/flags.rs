@@ -34,6 +34,19 @@ struct Inner {
     write: std::sync::Mutex<()>,
     /// Request counters per flag and arm, fed by the layer.
     metrics: crate::metrics::Metrics,
+    /// Where changes are persisted (see [`crate::store`]); set by
+    /// `from_file`/`with_store`, or an in-memory store on first use.
+    control: std::sync::OnceLock<Arc<crate::store::Control>>,
+}
+
+/// A handle that does not keep the flags alive (for background threads).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakFlags(std::sync::Weak<Inner>);
+
+impl WeakFlags {
+    pub(crate) fn upgrade(&self) -> Option<Flags> {
+        self.0.upgrade().map(|inner| Flags { inner })
+    }
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -57,6 +70,7 @@ impl Flags {
                 current: ArcSwap::from_pointee(snapshot),
                 write: std::sync::Mutex::new(()),
                 metrics: crate::metrics::Metrics::default(),
+                control: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -149,5 +163,31 @@ impl Flags {
         let next = build(&cur)?.with_version(version);
         self.inner.current.store(Arc::new(next));
         Ok(version)
+    }
+}
+
+impl Flags {
+    /// The store side of this handle (an in-memory store unless one was attached).
+    pub(crate) fn control(&self) -> &Arc<crate::store::Control> {
+        self.inner.control.get_or_init(|| {
+            let set = self.snapshot().to_flag_set();
+            Arc::new(crate::store::Control::new(
+                Arc::new(crate::store::MemoryStore::new(set)),
+                None,
+            ))
+        })
+    }
+
+    /// Installs `control` unless one is already set; returns the one in use.
+    pub(crate) fn set_control(
+        &self,
+        control: crate::store::Control,
+    ) -> &Arc<crate::store::Control> {
+        let _ = self.inner.control.set(Arc::new(control));
+        self.control()
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakFlags {
+        WeakFlags(Arc::downgrade(&self.inner))
     }
 }

@@ -7,15 +7,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod admin;
+pub mod audit;
 pub mod context;
 pub mod engine;
 pub mod error;
 mod extract;
 mod flags;
+pub mod format;
 pub mod guard;
 pub mod layer;
 pub mod metrics;
 pub mod model;
+pub mod store;
 pub mod testing;
 
 pub use context::Context;

@@ -27,3 +27,12 @@ pub use snapshot::{Change, FlagId, Snapshot};
 pub fn normalized_value(id: &str, group: &str, normalizer: u32, seed: u32) -> u32 {
     bucket::normalized_value(id, group, normalizer, seed)
 }
+
+/// Checks one constraint's operator and operands the way a strict load does:
+/// `Some((field, message))` when it is wrong (`field` is `operator`, `value`
+/// or `values`). Lets text formats point at the exact operand.
+pub(crate) fn check_constraint(c: &crate::model::Constraint) -> Option<(&'static str, String)> {
+    constraint::CompiledConstraint::compile(c)
+        .1
+        .map(|issue| (issue.field, issue.message))
+}

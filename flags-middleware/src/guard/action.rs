@@ -185,12 +185,8 @@ pub(crate) fn with_rollout(feature: &Feature, percent: u32) -> Feature {
             ..Strategy::default()
         };
         rollout.parameters.insert("rollout", percent);
-        rollout
-            .parameters
-            .insert("stickiness", "default");
-        rollout
-            .parameters
-            .insert("groupId", feature.name.clone());
+        rollout.parameters.insert("stickiness", "default");
+        rollout.parameters.insert("groupId", feature.name.clone());
         next.strategies.push(rollout);
     }
     next

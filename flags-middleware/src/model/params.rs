@@ -95,6 +95,11 @@ impl Parameters {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
+    /// The keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
     /// How many parameters there are.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -1,0 +1,256 @@
+//! Bearer tokens with a name and a role, checked in constant time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, Method};
+use subtle::{Choice, ConstantTimeEq};
+
+use super::error::AdminError;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// List flags, read definitions, status and the audit log.
+    Read,
+    /// Everything `Read` may, plus every change.
+    Write,
+}
+
+/// Who may use the admin API: bearer tokens, each with a name (recorded in
+/// the audit log) and a [`Role`].
+///
+/// The API is never open by accident: with no tokens it answers 503 to
+/// everything, unless the app calls [`AdminConfig::allow_without_auth`].
+///
+/// ```
+/// use flags_middleware::admin::{AdminConfig, Role};
+///
+/// let config = AdminConfig::new()
+///     .token("ops", "s3cret-write-token", Role::Write)
+///     .token("dashboard", "s3cret-read-token", Role::Read);
+/// ```
+#[derive(Clone, Default)]
+pub struct AdminConfig {
+    tokens: Vec<Token>,
+    open: bool,
+}
+
+#[derive(Clone)]
+struct Token {
+    name: String,
+    secret: Vec<u8>,
+    role: Role,
+}
+
+/// A token definition that could not be read (see [`AdminConfig::from_env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print secrets.
+        let tokens: Vec<(&str, Role)> = self
+            .tokens
+            .iter()
+            .map(|t| (t.name.as_str(), t.role))
+            .collect();
+        f.debug_struct("AdminConfig")
+            .field("tokens", &tokens)
+            .field("open", &self.open)
+            .finish()
+    }
+}
+
+impl AdminConfig {
+    /// No tokens yet: add some with [`AdminConfig::token`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a token: requests bearing `secret` act as `name` with `role`.
+    #[must_use]
+    pub fn token(mut self, name: impl Into<String>, secret: impl AsRef<[u8]>, role: Role) -> Self {
+        self.tokens.push(Token {
+            name: name.into(),
+            secret: secret.as_ref().to_vec(),
+            role,
+        });
+        self
+    }
+
+    /// Tokens from an environment variable holding `name:role:secret`
+    /// entries separated by commas (`ops:write:abc,grafana:read:def`).
+    ///
+    /// # Errors
+    /// When the variable is missing or an entry is malformed.
+    pub fn from_env(var: &str) -> Result<Self, ConfigError> {
+        let text = std::env::var(var).map_err(|e| ConfigError(format!("{var}: {e}")))?;
+        Self::parse(&text).map_err(|e| ConfigError(format!("{var}: {}", e.0)))
+    }
+
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        let mut config = AdminConfig::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(name), Some(role), Some(secret)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(ConfigError(format!(
+                    "`{}` is not name:role:secret",
+                    entry.split(':').next().unwrap_or("")
+                )));
+            };
+            let role = match role {
+                "read" => Role::Read,
+                "write" => Role::Write,
+                other => {
+                    return Err(ConfigError(format!(
+                        "token `{name}`: role is read or write, not `{other}`"
+                    )))
+                }
+            };
+            if secret.len() < 16 {
+                return Err(ConfigError(format!(
+                    "token `{name}`: a secret needs at least 16 characters"
+                )));
+            }
+            config = config.token(name, secret, role);
+        }
+        Ok(config)
+    }
+
+    /// Whether no request can ever pass (no tokens, no opt-out).
+    pub(crate) fn refuses_everyone(&self) -> bool {
+        self.tokens.is_empty() && !self.open
+    }
+
+    /// Serves the admin API without authentication: every request acts as
+    /// `anonymous` with [`Role::Write`]. Only for a listener nobody else can
+    /// reach (a unix socket, a sidecar); the app must ask for it by name.
+    #[must_use]
+    pub fn allow_without_auth(mut self) -> Self {
+        self.open = true;
+        self
+    }
+}
+
+/// The caller, as the auth check found it; handlers read it from the
+/// request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) name: String,
+}
+
+/// Checks the bearer token against every configured token, without
+/// stopping early, so the time taken does not tell how much of a secret
+/// matched.
+fn authenticate<'a>(config: &'a AdminConfig, presented: &[u8]) -> Option<&'a Token> {
+    let mut found = None;
+    for t in &config.tokens {
+        if bool::from(constant_time_eq(&t.secret, presented)) {
+            found = Some(t);
+        }
+    }
+    found
+}
+
+/// Equality whose time depends only on the presented length.
+fn constant_time_eq(secret: &[u8], presented: &[u8]) -> Choice {
+    if secret.is_empty() {
+        return Choice::from(0);
+    }
+    let mut same = (secret.len() as u64).ct_eq(&(presented.len() as u64));
+    for (i, b) in presented.iter().enumerate() {
+        same &= b.ct_eq(&secret[i % secret.len()]);
+    }
+    same
+}
+
+/// The middleware: 401 without a valid token, 403 for a read token on a
+/// write, 503 when no tokens are configured.
+pub(crate) async fn require_token(
+    State(config): State<Arc<AdminConfig>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let caller = if config.open {
+        Caller {
+            name: "anonymous".into(),
+        }
+    } else {
+        if config.tokens.is_empty() {
+            return AdminError::Disabled.into_response();
+        }
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let Some(token) = presented.and_then(|p| authenticate(&config, p.as_bytes())) else {
+            return AdminError::Unauthorized.into_response();
+        };
+        let needs = if matches!(*req.method(), Method::GET | Method::HEAD) {
+            Role::Read
+        } else {
+            Role::Write
+        };
+        if token.role < needs {
+            return AdminError::Forbidden(token.name.clone()).into_response();
+        }
+        Caller {
+            name: token.name.clone(),
+        }
+    };
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_exactly() {
+        let c = AdminConfig::new()
+            .token("ops", "0123456789abcdef", Role::Write)
+            .token("ro", "fedcba9876543210", Role::Read);
+        assert_eq!(
+            authenticate(&c, b"0123456789abcdef").map(|t| t.name.as_str()),
+            Some("ops")
+        );
+        assert_eq!(
+            authenticate(&c, b"fedcba9876543210").map(|t| t.role),
+            Some(Role::Read)
+        );
+        assert!(authenticate(&c, b"0123456789abcde").is_none());
+        assert!(authenticate(&c, b"0123456789abcdef0123456789abcdef").is_none());
+        assert!(authenticate(&c, b"").is_none());
+    }
+
+    #[test]
+    fn env_format_is_name_role_secret() {
+        let c = AdminConfig::parse("ops:write:0123456789abcdef, grafana:read:fedcba9876543210")
+            .unwrap();
+        assert_eq!(c.tokens.len(), 2);
+        assert_eq!(c.tokens[1].role, Role::Read);
+        assert!(AdminConfig::parse("ops:admin:0123456789abcdef").is_err());
+        assert!(AdminConfig::parse("ops:write:short").is_err());
+        assert!(AdminConfig::parse("just-a-secret").is_err());
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

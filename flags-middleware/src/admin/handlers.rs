@@ -1,0 +1,602 @@
+//! The admin API's handlers.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::{header, HeaderValue};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::error::AdminError;
+use crate::engine::Change;
+use crate::error::{LoadError, LoadErrors};
+use crate::format::toml as toml_format;
+use crate::metrics::MetricsSnapshot;
+use crate::model::{Feature, Segment, Strategy};
+use crate::store::Edit;
+use crate::{Flags, Snapshot};
+
+/// One flag as the API shows it.
+fn view(segments: &[Segment], f: &Feature, stats: Option<&MetricsSnapshot>) -> Value {
+    json!({
+        "name": f.name,
+        "enabled": f.enabled,
+        "description": f.description,
+        "definition": toml_format::feature_to_json(f, segments).unwrap_or(Value::Null),
+        "unleash": f,
+        "counters": stats.map(|s| counters(s, &f.name)).unwrap_or_else(|| json!({})),
+    })
+}
+
+/// Live counters per arm (`on`, `off` or a variant name), from the layer's
+/// in-process metrics: requests, 5xx responses, error rate, p95 latency.
+fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
+    let Some(flag) = stats.flag(flag) else {
+        return json!({});
+    };
+    flag.arms
+        .iter()
+        .map(|a| {
+            (
+                a.arm.clone(),
+                json!({
+                    "requests": a.requests,
+                    "errors": a.errors,
+                    "error_rate": a.error_rate(),
+                    "p95_ms": a.latency_quantile_ms(0.95),
+                }),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn segments(snap: &Snapshot) -> Vec<Segment> {
+    snap.segments().cloned().collect()
+}
+
+fn with_etag(version: u64, body: Value) -> Response {
+    let mut resp = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// `If-Match: "7"` (also `W/"7"`, `7`; `*` matches any version).
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = raw
+        .to_str()
+        .map_err(|_| AdminError::BadRequest("If-Match is not text".into()))?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<u64>().map(Some).map_err(|_| {
+        AdminError::BadRequest(format!(
+            "If-Match must be a version from an ETag (\"7\"), got `{text}`"
+        ))
+    })
+}
+
+/// `GET /`: every flag, with the version they are at.
+pub(crate) async fn list(State(flags): State<Flags>) -> Response {
+    let snap = flags.snapshot();
+    let segs = segments(&snap);
+    let mut features: Vec<&Feature> = snap.features().collect();
+    features.sort_by(|a, b| a.name.cmp(&b.name));
+    let stats = flags.metrics().snapshot();
+    let list: Vec<Value> = features
+        .iter()
+        .map(|f| view(&segs, f, Some(&stats)))
+        .collect();
+    with_etag(
+        snap.version(),
+        json!({ "version": snap.version(), "flags": list }),
+    )
+}
+
+/// `GET /{name}`.
+pub(crate) async fn get_one(
+    State(flags): State<Flags>,
+    Path(name): Path<String>,
+) -> Result<Response, AdminError> {
+    let snap = flags.snapshot();
+    let f = snap
+        .feature(&name)
+        .ok_or_else(|| AdminError::NotFound(name.clone()))?;
+    let stats = flags.metrics().snapshot();
+    let body =
+        json!({ "version": snap.version(), "flag": view(&segments(&snap), f, Some(&stats)) });
+    Ok(with_etag(snap.version(), body))
+}
+
+/// Lets `modify` change the live definition of `name` and commits it; the
+/// change is computed while other edits wait, so concurrent writes to the
+/// same flag all land, one after the other. With `If-Match`, a write
+/// against an older version is a 412.
+async fn modify<F>(
+    flags: &Flags,
+    caller: &Caller,
+    headers: &HeaderMap,
+    name: &str,
+    action: &str,
+    modify: F,
+) -> Result<Response, AdminError>
+where
+    F: FnOnce(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
+{
+    let expected = if_match(headers)?;
+    if flags.snapshot().feature(name).is_none() {
+        return Err(AdminError::NotFound(name.to_owned()));
+    }
+    let flag = name.to_owned();
+    let done = flags
+        .commit_with(caller.name.as_str(), action, expected, move |snap| {
+            let before = snap.feature(&flag).ok_or_else(|| {
+                LoadError::new("admin api", "no such flag (deleted meanwhile)").flag(flag.as_str())
+            })?;
+            let mut after = before.clone();
+            modify(&mut after)?;
+            Ok(if after == *before {
+                Vec::new()
+            } else {
+                vec![Change::Upsert(after)]
+            })
+        })
+        .await?;
+    if done.changed {
+        return Ok(written(&done.snapshot, done.version, Some(name)));
+    }
+    let snap = &done.snapshot;
+    let flag = snap.feature(name).map(|f| view(&segments(snap), f, None));
+    Ok(with_etag(
+        done.version,
+        json!({ "version": done.version, "changed": false, "flag": flag }),
+    ))
+}
+
+fn written(snap: &Snapshot, version: u64, name: Option<&str>) -> Response {
+    let flag = name
+        .and_then(|n| snap.feature(n))
+        .map(|f| view(&segments(snap), f, None));
+    with_etag(
+        version,
+        json!({ "version": version, "changed": true, "flag": flag }),
+    )
+}
+
+/// `POST /{name}/kill`: off for everyone, now.
+pub(crate) async fn kill(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    modify(&flags, &caller, &headers, &name, "kill", |f| {
+        f.enabled = false;
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /{name}/enable`: on again, for whoever its strategies pick.
+pub(crate) async fn enable(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    modify(&flags, &caller, &headers, &name, "enable", |f| {
+        f.enabled = true;
+        Ok(())
+    })
+    .await
+}
+
+fn json_body(body: &Bytes) -> Result<Value, AdminError> {
+    serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("invalid JSON: {e}")))
+}
+
+const ROLLOUT_STRATEGIES: &[&str] = &[
+    "flexibleRollout",
+    "gradualRolloutUserId",
+    "gradualRolloutSessionId",
+    "gradualRolloutRandom",
+];
+
+/// Sets the flag's one rollout percentage; a flag on for everyone (a
+/// `default` strategy) becomes a sticky rollout, and a flag without any
+/// rollout gets one.
+fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
+    let rollouts: Vec<usize> = f
+        .strategies
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| ROLLOUT_STRATEGIES.contains(&s.name.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let text = percent.to_string();
+    match rollouts.as_slice() {
+        [i] => {
+            let s = &mut f.strategies[*i];
+            let key = if s.name == "flexibleRollout" {
+                "rollout"
+            } else {
+                "percentage"
+            };
+            s.parameters.insert(key, text);
+        }
+        [] => {
+            let params = [
+                ("rollout".to_owned(), text),
+                ("stickiness".to_owned(), "default".to_owned()),
+                ("groupId".to_owned(), f.name.clone()),
+            ]
+            .into_iter()
+            .collect();
+            match f.strategies.iter_mut().find(|s| s.name == "default") {
+                Some(s) => {
+                    s.name = "flexibleRollout".into();
+                    s.parameters = params;
+                }
+                None => f.strategies.push(Strategy {
+                    name: "flexibleRollout".into(),
+                    parameters: params,
+                    ..Strategy::default()
+                }),
+            }
+        }
+        many => {
+            return Err(LoadError::new(
+                "admin api",
+                format!(
+                    "the flag has {} rollout rules; replace its definition to change them",
+                    many.len()
+                ),
+            )
+            .flag(f.name.as_str())
+            .field("rollout")
+            .into())
+        }
+    }
+    Ok(())
+}
+
+/// `PUT /{name}/rollout` with `{"percent": 25}`.
+pub(crate) async fn rollout(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let raw = body.get("percent").unwrap_or(&body);
+    let percent = match raw.as_u64() {
+        Some(p) if p <= 100 => p as u32,
+        Some(p) => {
+            return Err(AdminError::field(
+                &name,
+                "percent",
+                format!("a percentage must be between 0 and 100, got {p}"),
+            ))
+        }
+        None => {
+            return Err(AdminError::field(
+                &name,
+                "percent",
+                format!("expected a whole percentage from 0 to 100, got {raw}"),
+            ))
+        }
+    };
+    let action = format!("rollout {percent}%");
+    modify(&flags, &caller, &headers, &name, &action, move |f| {
+        set_rollout(f, percent)
+    })
+    .await
+}
+
+/// `PUT /{name}/users` with `{"users": ["user_123"]}`.
+pub(crate) async fn users(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let list = body
+        .get("users")
+        .unwrap_or(&body)
+        .as_array()
+        .ok_or_else(|| AdminError::field(&name, "users", "expected an array of user ids"))?;
+    let mut ids = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let id = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(AdminError::field(
+                    &name,
+                    &format!("users[{i}]"),
+                    format!("expected a user id, got {other}"),
+                ))
+            }
+        };
+        if id.is_empty() || id.contains(',') || id.trim() != id {
+            return Err(AdminError::field(
+                &name,
+                &format!("users[{i}]"),
+                "a user id cannot be empty, contain a comma, or start or end with spaces",
+            ));
+        }
+        ids.push(id);
+    }
+    let joined = ids.join(",");
+    modify(&flags, &caller, &headers, &name, "users", move |f| {
+        let lists: Vec<usize> = f
+            .strategies
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.name == "userWithId")
+            .map(|(i, _)| i)
+            .collect();
+        match lists.as_slice() {
+            [i] => {
+                f.strategies[*i].parameters.insert("userIds", joined);
+            }
+            [] => f.strategies.insert(
+                0,
+                Strategy {
+                    name: "userWithId".into(),
+                    parameters: [("userIds".to_owned(), joined.clone())]
+                        .into_iter()
+                        .collect(),
+                    ..Strategy::default()
+                },
+            ),
+            many => {
+                return Err(LoadError::new(
+                    "admin api",
+                    format!(
+                        "the flag has {} user lists; replace its definition to change them",
+                        many.len()
+                    ),
+                )
+                .flag(f.name.as_str())
+                .field("users")
+                .into())
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A definition from a request body: Unleash's feature JSON (it has
+/// `strategies`) or the TOML format's shape (`{"rollout": 20}`).
+fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Definition, AdminError> {
+    let Some(obj) = body.as_object_mut() else {
+        return Err(AdminError::BadRequest(
+            "expected a JSON object: a flag definition".into(),
+        ));
+    };
+    if let Some(given) = obj.get("name") {
+        if given.as_str() != Some(name) {
+            return Err(AdminError::field(
+                name,
+                "name",
+                format!("the body names flag {given}, the path `{name}`"),
+            ));
+        }
+    }
+    if obj.contains_key("strategies") {
+        obj.insert("name".into(), Value::String(name.to_owned()));
+        return serde_json::from_value::<Feature>(body)
+            .map(|feature| Definition {
+                feature,
+                spans: None,
+            })
+            .map_err(|e| AdminError::field(name, "", format!("not an Unleash feature: {e}")));
+    }
+    obj.remove("name");
+    let (feature, spans) =
+        toml_format::feature_from_json_spans(name, &body.to_string(), &segments(snap), "admin api")
+            .map_err(AdminError::Invalid)?;
+    Ok(Definition {
+        feature,
+        spans: Some(spans),
+    })
+}
+
+/// A definition from a body, and (for the TOML shape) where each model
+/// field came from, so engine errors name the field the caller wrote.
+struct Definition {
+    feature: Feature,
+    spans: Option<toml_format::SpanMap>,
+}
+
+impl Definition {
+    fn explain(&self, e: AdminError) -> AdminError {
+        let (AdminError::Invalid(LoadErrors(errors)), Some(spans)) = (&e, &self.spans) else {
+            return e;
+        };
+        let mapped = errors
+            .iter()
+            .cloned()
+            .map(|mut err| {
+                if let (Some(flag), Some(field)) = (&err.flag, &err.field) {
+                    if let Some((path, _)) = spans.locate(flag, field) {
+                        if !path.is_empty() {
+                            err.field = Some(path.clone());
+                        }
+                    }
+                }
+                err
+            })
+            .collect();
+        AdminError::Invalid(LoadErrors(mapped))
+    }
+}
+
+async fn commit_one(
+    flags: &Flags,
+    caller: &Caller,
+    headers: &HeaderMap,
+    action: &str,
+    change: Change,
+    name: &str,
+) -> Result<Response, AdminError> {
+    let mut edit = Edit::new(caller.name.as_str(), action, vec![change]);
+    edit.expected_version = if_match(headers)?;
+    let done = flags.commit(edit).await?;
+    let shown = (action != "delete").then_some(name);
+    Ok(written(&done.snapshot, done.version, shown))
+}
+
+/// `PUT /{name}`: replaces a definition.
+pub(crate) async fn replace(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let snap = flags.snapshot();
+    if snap.feature(&name).is_none() {
+        return Err(AdminError::NotFound(name));
+    }
+    let def = definition(&name, json_body(&body)?, &snap)?;
+    let change = Change::Upsert(def.feature.clone());
+    commit_one(&flags, &caller, &headers, "replace", change, &name)
+        .await
+        .map_err(|e| def.explain(e))
+}
+
+/// `POST /` with a definition that has a `name`: creates a flag.
+pub(crate) async fn create(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let body = json_body(&body)?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| AdminError::BadRequest("a new flag needs a `name`".into()))?
+        .to_owned();
+    let snap = flags.snapshot();
+    if snap.feature(&name).is_some() {
+        return Err(AdminError::Exists(name));
+    }
+    let def = definition(&name, body, &snap)?;
+    let change = Change::Upsert(def.feature.clone());
+    let resp = commit_one(&flags, &caller, &headers, "create", change, &name)
+        .await
+        .map_err(|e| def.explain(e))?;
+    Ok((http::StatusCode::CREATED, resp).into_response())
+}
+
+/// `DELETE /{name}`.
+pub(crate) async fn delete(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    if flags.snapshot().feature(&name).is_none() {
+        return Err(AdminError::NotFound(name));
+    }
+    commit_one(
+        &flags,
+        &caller,
+        &headers,
+        "delete",
+        Change::Remove(name.clone()),
+        &name,
+    )
+    .await
+}
+
+/// `GET /_status`: source, version, last reload error.
+pub(crate) async fn status(State(flags): State<Flags>) -> Response {
+    let status = flags.status();
+    with_etag(status.version, json!(status))
+}
+
+/// Paging for `GET /_audit`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Page {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+/// `GET /_audit?limit=50&offset=0`: newest first.
+pub(crate) async fn audit(
+    State(flags): State<Flags>,
+    Query(page): Query<Page>,
+) -> Result<Response, AdminError> {
+    let limit = page.limit.min(1000);
+    let entries = tokio::task::spawn_blocking(move || flags.audit_log(page.offset, limit))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Unavailable(format!("cannot read the audit log: {e}")))?;
+    Ok(Json(json!({ "offset": page.offset, "limit": limit, "entries": entries })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(toml: &str) -> Feature {
+        toml_format::parse(toml, "x").unwrap().features.remove(0)
+    }
+
+    #[test]
+    fn rollout_edits_the_one_rollout_or_turns_everyone_into_one() {
+        let mut f = feature("[a]\nrollout = 20\nwhen = { beta = true }\n");
+        set_rollout(&mut f, 25).unwrap();
+        assert_eq!(f, feature("[a]\nrollout = 25\nwhen = { beta = true }\n"));
+
+        let mut f = feature("[a]\n");
+        set_rollout(&mut f, 5).unwrap();
+        assert_eq!(f, feature("[a]\nrollout = 5\n"));
+
+        let mut f = feature("[a]\nusers = [\"u\"]\n");
+        set_rollout(&mut f, 5).unwrap();
+        assert_eq!(f, feature("[a]\nusers = [\"u\"]\nrollout = 5\n"));
+
+        let mut f = feature("[a]\n[[a.rules]]\nrollout = 1\n[[a.rules]]\nrollout = 2\n");
+        assert!(set_rollout(&mut f, 5).is_err());
+    }
+
+    #[test]
+    fn if_match_reads_etags() {
+        let mut h = HeaderMap::new();
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
+        assert_eq!(if_match(&h).unwrap(), Some(7));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"8\""));
+        assert_eq!(if_match(&h).unwrap(), Some(8));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("abc"));
+        assert!(if_match(&h).is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! The admin API: change flags without a deploy.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::Router;
+//! use flags_middleware::Flags;
+//! use flags_middleware::admin::{AdminConfig, Role};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 5\n", "flags.toml")?;
+//! let app: Router = Router::new().nest(
+//!     "/admin/flags",
+//!     flags.admin_router(AdminConfig::new().token("ops", "a-long-random-secret", Role::Write)),
+//! );
+//! # Ok(()) }
+//! ```
+//!
+//! # Endpoints
+//!
+//! Paths are relative to where the router is nested. Every request needs
+//! `Authorization: Bearer <token>`; `GET`s need a read or write token, the
+//! rest a write token. JSON in and out.
+//!
+//! | method and path | does | body |
+//! |---|---|---|
+//! | `GET /` | every flag: definition (TOML shape and Unleash shape), counters per arm | |
+//! | `POST /` | creates a flag (201; 409 if it exists) | `{"name": "x", "rollout": 5}` or an Unleash feature |
+//! | `GET /{name}` | one flag | |
+//! | `PUT /{name}` | replaces its definition | `{"rollout": 20, "when": {"beta": true}}` or an Unleash feature (`{"strategies": [..]}`) |
+//! | `DELETE /{name}` | deletes it (400 while others require it) | |
+//! | `POST /{name}/kill` | off for everyone, now | |
+//! | `POST /{name}/enable` | on again | |
+//! | `PUT /{name}/rollout` | sets the rollout percentage | `{"percent": 25}` |
+//! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
+//! | `GET /_status` | source, watch mode, version, last reload error | |
+//! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
+//!
+//! Responses carry the flag-set version in the body and as an `ETag`
+//! (`"7"`). Writes take `If-Match: "7"` and answer **412** if the flags
+//! moved on; without `If-Match`, single-field writes (kill, enable,
+//! rollout, users) are re-applied to the newest definition. Errors are
+//! `{"error": code, "message": ..}`; validation errors (**400**) add
+//! `errors`, each with `flag`, `field` and `message`. **401** without or with
+//! an unknown token, **403** for a read token on a write, **409** while the
+//! flags file holds an edit that has not loaded, **503** when no tokens are
+//! configured.
+//!
+//! ```text
+//! $ curl -s -X PUT localhost:3000/admin/flags/new_checkout_flow/rollout \
+//!     -H "Authorization: Bearer $FLAGS_TOKEN" -d '{"percent": 150}'
+//! {"error":"invalid","message":"admin api: flag `new_checkout_flow`, field `percent`: a percentage must be between 0 and 100, got 150","errors":[...]}
+//! ```
+
+mod auth;
+mod error;
+mod handlers;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+pub use auth::{AdminConfig, ConfigError, Role};
+
+use crate::Flags;
+
+impl Flags {
+    /// The admin API for these flags, to nest where the app likes
+    /// (`.nest("/admin/flags", flags.admin_router(config))`). See
+    /// [`crate::admin`] for the endpoints.
+    ///
+    /// With no tokens in `config` (and no
+    /// [`allow_without_auth`](AdminConfig::allow_without_auth)) every request
+    /// is refused with 503, and an error is logged now.
+    pub fn admin_router<S>(&self, config: AdminConfig) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let config = Arc::new(config);
+        if config.refuses_everyone() {
+            tracing::error!(
+                target: "flags::admin",
+                "the admin API has no tokens configured: every request will be refused"
+            );
+        }
+        Router::new()
+            .route("/", get(handlers::list).post(handlers::create))
+            .route("/_status", get(handlers::status))
+            .route("/_audit", get(handlers::audit))
+            .route(
+                "/{name}",
+                get(handlers::get_one)
+                    .put(handlers::replace)
+                    .delete(handlers::delete),
+            )
+            .route("/{name}/kill", post(handlers::kill))
+            .route("/{name}/enable", post(handlers::enable))
+            .route("/{name}/rollout", put(handlers::rollout))
+            .route("/{name}/users", put(handlers::users))
+            .layer(axum::middleware::from_fn_with_state(
+                config,
+                auth::require_token,
+            ))
+            .with_state(self.clone())
+    }
+}

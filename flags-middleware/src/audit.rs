@@ -1,0 +1,258 @@
+//! The audit log: who changed which flag, when, and from what to what.
+//!
+//! Every accepted change (an admin call, a hand edit of the flags file, the
+//! rollout guard) is appended as one JSON line per flag to a file beside the
+//! flags file (`flags.toml` → `flags.audit.jsonl`), synced before the change
+//! is acknowledged, and emitted as a `tracing` event at target `flags::audit`:
+//!
+//! ```text
+//! INFO flags::audit: flag changed actor="ops" action="kill" flag="new_checkout_flow" version=7
+//! ```
+//!
+//! The admin API serves it newest first, paged (`GET /_audit?limit=50&offset=0`).
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One accepted change to one flag (or segment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When the change was accepted.
+    pub at: DateTime<Utc>,
+    /// Who made it: an admin token's name, `file edit`, `guard`.
+    pub actor: String,
+    /// What was done: `kill`, `enable`, `rollout`, `users`, `replace`,
+    /// `create`, `delete`, `file edit`...
+    pub action: String,
+    /// The flag changed (`segment:<id>` for a segment).
+    pub flag: String,
+    /// The flag-set version the change produced.
+    pub version: u64,
+    /// The definition before (Unleash JSON shape); `null` when created.
+    pub before: Option<serde_json::Value>,
+    /// The definition after; `null` when deleted.
+    pub after: Option<serde_json::Value>,
+}
+
+/// Entries kept in memory when there is no file.
+const MEMORY_ENTRIES: usize = 10_000;
+
+/// Where audit entries go: a JSONL file, or (without one) the most recent
+/// entries in memory.
+#[derive(Debug)]
+pub(crate) struct AuditLog {
+    path: Option<PathBuf>,
+    memory: Mutex<VecDeque<AuditEntry>>,
+}
+
+impl AuditLog {
+    /// A log appending to `path`, or kept in memory when `None`.
+    pub(crate) fn new(path: Option<PathBuf>) -> Self {
+        AuditLog {
+            path,
+            memory: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The JSONL file beside a flags file: `dir/flags.toml` → `dir/flags.audit.jsonl`.
+    pub(crate) fn beside(flags_file: &Path) -> PathBuf {
+        let stem = flags_file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "flags".to_owned());
+        flags_file.with_file_name(format!("{stem}.audit.jsonl"))
+    }
+
+    /// The file entries are appended to, if any.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Appends `entries` (synced to disk when there is a file) and emits one
+    /// tracing event each.
+    ///
+    /// # Errors
+    /// When the file cannot be written; the entries are still logged.
+    pub(crate) fn append(&self, entries: &[AuditEntry]) -> std::io::Result<()> {
+        for e in entries {
+            tracing::info!(
+                target: "flags::audit",
+                actor = %e.actor,
+                action = %e.action,
+                flag = %e.flag,
+                version = e.version,
+                before = %json_or_null(&e.before),
+                after = %json_or_null(&e.after),
+                "flag changed"
+            );
+        }
+        let Some(path) = &self.path else {
+            let mut mem = self.lock_memory();
+            for e in entries {
+                if mem.len() == MEMORY_ENTRIES {
+                    mem.pop_front();
+                }
+                mem.push_back(e.clone());
+            }
+            return Ok(());
+        };
+        let mut buf = Vec::new();
+        for e in entries {
+            serde_json::to_writer(&mut buf, e).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        // The memory lock also serializes writers of the file.
+        let _guard = self.lock_memory();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        file.write_all(&buf)?;
+        file.sync_data()
+    }
+
+    /// Entries newest first, skipping `offset`, at most `limit`.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub(crate) fn page(&self, offset: usize, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
+        let Some(path) = &self.path else {
+            let mem = self.lock_memory();
+            return Ok(mem.iter().rev().skip(offset).take(limit).cloned().collect());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        // A line cut short by a crash is skipped rather than failing the page.
+        Ok(text
+            .lines()
+            .rev()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .skip(offset)
+            .take(limit)
+            .collect())
+    }
+
+    fn lock_memory(&self) -> std::sync::MutexGuard<'_, VecDeque<AuditEntry>> {
+        self.memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn json_or_null(v: &Option<serde_json::Value>) -> String {
+    v.as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "null".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(version: u64) -> AuditEntry {
+        AuditEntry {
+            at: Utc::now(),
+            actor: "ops".into(),
+            action: "kill".into(),
+            flag: "a".into(),
+            version,
+            before: None,
+            after: Some(serde_json::json!({"name": "a"})),
+        }
+    }
+
+    #[test]
+    fn file_log_pages_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(Some(AuditLog::beside(&dir.path().join("flags.toml"))));
+        assert!(log.path().unwrap().ends_with("flags.audit.jsonl"));
+        for v in 1..=5 {
+            log.append(&[entry(v)]).unwrap();
+        }
+        let page: Vec<u64> = log.page(1, 2).unwrap().iter().map(|e| e.version).collect();
+        assert_eq!(page, vec![4, 3]);
+    }
+
+    /// Records (target, level, fields) of every event.
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<Mutex<Vec<(String, tracing::Level, String)>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Fields(String);
+            impl tracing::field::Visit for Fields {
+                fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                    self.0.push_str(&format!("{}={:?} ", f.name(), v));
+                }
+            }
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            let meta = event.metadata();
+            self.0
+                .lock()
+                .unwrap()
+                .push((meta.target().to_owned(), *meta.level(), fields.0));
+        }
+    }
+
+    #[test]
+    fn each_entry_is_a_tracing_event_at_flags_audit() {
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            AuditLog::new(None).append(&[entry(7)]).unwrap();
+        });
+        let events = capture.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        let (target, level, fields) = &events[0];
+        assert_eq!(target, "flags::audit");
+        assert_eq!(*level, tracing::Level::INFO);
+        for want in [
+            "actor=ops",
+            "action=kill",
+            "flag=a",
+            "version=7",
+            "before=null",
+            "after={\"name\":\"a\"}",
+        ] {
+            assert!(fields.contains(want), "{want} not in {fields}");
+        }
+    }
+
+    #[test]
+    fn memory_log_pages_newest_first() {
+        let log = AuditLog::new(None);
+        log.append(&[entry(1), entry(2)]).unwrap();
+        let page: Vec<u64> = log.page(0, 10).unwrap().iter().map(|e| e.version).collect();
+        assert_eq!(page, vec![2, 1]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.audit.jsonl");
+        let log = AuditLog::new(Some(path.clone()));
+        log.append(&[entry(1)]).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"at\":")
+            .unwrap();
+        assert_eq!(log.page(0, 10).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,446 @@
+//! [`FileStore`]: a TOML file as the source of truth.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use toml_edit::DocumentMut;
+
+use super::memory::apply_changes;
+use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+use crate::audit::AuditLog;
+use crate::engine::{Change, Snapshot};
+use crate::error::{LoadError, LoadErrors};
+use crate::format::toml as toml_format;
+use crate::model::{Feature, FlagSet};
+use crate::Flags;
+
+/// A watched TOML file (see [`crate::format::toml`]).
+///
+/// * Outside edits are picked up by [`watch`](Store::watch) (inotify through
+///   `notify`, plus a slow poll as a safety net; polling alone without the
+///   `file-watch` feature). An edit that does not parse or validate changes
+///   nothing, and an empty file is taken for an editor's half-done save.
+/// * Changes are written back into the user's document, key by key, so
+///   their comments and layout stay; atomically (a temporary file, fsync,
+///   rename, fsync of the directory); one at a time; and acknowledged only
+///   once on disk.
+/// * A change is refused ([`StoreError::Conflict`]) while the file holds an
+///   edit that has not been loaded (say, a broken hand edit being fixed), so
+///   an admin call never overwrites someone's typing.
+///
+/// ```no_run
+/// # fn main() -> Result<(), flags_middleware::LoadErrors> {
+/// let flags = flags_middleware::Flags::from_file("flags.toml")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    source: String,
+    state: Mutex<State>,
+}
+
+/// What the file holds, as far as this process knows.
+#[derive(Debug)]
+struct State {
+    /// The text last loaded or written.
+    text: String,
+    /// That text as an editable document.
+    doc: DocumentMut,
+    /// That text as flags.
+    set: FlagSet,
+}
+
+impl FileStore {
+    /// Reads and checks the file at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or any error in it (with line and column).
+    pub fn open(path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            LoadError::new(source.as_str(), format!("cannot read the flags file: {e}"))
+        })?;
+        let (set, _) = toml_format::parse_compiled(&text, &source)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| LoadError::new(source.as_str(), e.to_string()))?;
+        // Watch and write through an absolute path, so a later change of the
+        // working directory does not move the file.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Ok(FileStore {
+            inner: Arc::new(Inner {
+                path,
+                source,
+                state: Mutex::new(State { text, doc, set }),
+            }),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The flags the file holds (as last loaded or written).
+    pub fn flag_set(&self) -> FlagSet {
+        self.inner.lock().set.clone()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn read(&self) -> Result<String, StoreError> {
+        std::fs::read_to_string(&self.path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", self.source)))
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if self.read()? != state.text {
+            return Err(StoreError::Conflict(format!(
+                "{} was edited and the edit is not loaded yet (or is invalid: see the status); \
+                 fix or save the file, then retry",
+                self.source
+            )));
+        }
+        let mut after = state.set.clone();
+        apply_changes(&mut after, changes);
+        let (text, doc, set) = self.render(&state, &after, changes)?;
+        write_atomically(&self.path, text.as_bytes())
+            .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
+        *state = State { text, doc, set };
+        Ok(())
+    }
+
+    /// The new text: the user's document edited in place; if that does not
+    /// read back as `after` (a flag written in an unusual shape), the changed
+    /// flags' tables are rewritten whole.
+    fn render(
+        &self,
+        state: &State,
+        after: &FlagSet,
+        changes: &[Change],
+    ) -> Result<(String, DocumentMut, FlagSet), StoreError> {
+        let mut doc = state.doc.clone();
+        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
+        if let Some(set) = self.reads_as(&doc, after) {
+            return Ok((doc.to_string(), doc, set));
+        }
+        let mut doc = state.doc.clone();
+        for change in changes {
+            if let Change::Upsert(f) = change {
+                if let Some(item) = doc.get_mut(&f.name) {
+                    let table = crate::format::toml::write_feature_table(f, &after.segments)?;
+                    toml_format::replace_table(item, table);
+                }
+            }
+        }
+        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
+        match self.reads_as(&doc, after) {
+            Some(set) => Ok((doc.to_string(), doc, set)),
+            None => Err(StoreError::Invalid(LoadErrors::from(LoadError::new(
+                self.source.as_str(),
+                "the change cannot be written to the TOML file so that it reads back the same",
+            )))),
+        }
+    }
+
+    fn reads_as(&self, doc: &DocumentMut, want: &FlagSet) -> Option<FlagSet> {
+        let (set, _) = toml_format::parse_compiled(&doc.to_string(), &self.source).ok()?;
+        same_flags(&set, want).then_some(set)
+    }
+
+    fn refresh(&self) -> Result<Option<Update>, StoreError> {
+        let mut state = self.lock();
+        let text = self.read()?;
+        if text == state.text {
+            return Ok(None);
+        }
+        if text.trim().is_empty() {
+            // Editors that truncate, then write, leave an empty file for a
+            // moment: never take it for "no flags".
+            return Err(StoreError::Invalid(LoadErrors::from(LoadError::new(
+                self.source.as_str(),
+                "the file is empty; keeping the last good flags (write a comment to empty it on purpose)",
+            ))));
+        }
+        let (set, _) = toml_format::parse_compiled(&text, &self.source)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
+        *state = State {
+            text,
+            doc,
+            set: set.clone(),
+        };
+        Ok(Some(Update::Replace(set)))
+    }
+}
+
+/// Same flags and segments, in any order.
+fn same_flags(a: &FlagSet, b: &FlagSet) -> bool {
+    fn sorted(s: &FlagSet) -> (Vec<&Feature>, Vec<&crate::model::Segment>) {
+        let mut f: Vec<&Feature> = s.features.iter().collect();
+        f.sort_by(|x, y| x.name.cmp(&y.name));
+        let mut g: Vec<_> = s.segments.iter().collect();
+        g.sort_by_key(|x| x.id);
+        (f, g)
+    }
+    sorted(a) == sorted(b)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it
+/// over `path` and syncs the directory: after a crash the file is either
+/// the old one or the new one, never a mix.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        // Keep the permissions the user gave the file.
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename is durable once the directory is synced (where the
+        // platform allows opening a directory).
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+impl Store for FileStore {
+    fn describe(&self) -> String {
+        format!("file {}", self.inner.source)
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let text = inner.read()?;
+            let (set, _) = toml_format::parse_compiled(&text, &inner.source)?;
+            let doc = text
+                .parse::<DocumentMut>()
+                .map_err(|e| LoadError::new(inner.source.as_str(), e.to_string()))?;
+            *inner.lock() = State {
+                text,
+                doc,
+                set: set.clone(),
+            };
+            Ok(set)
+        })
+    }
+
+    fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        let inner = self.inner.clone();
+        let changes = write.changes.to_vec();
+        Box::pin(async move {
+            // File I/O and fsync off the async workers; the write finishes
+            // even if the caller stops waiting.
+            tokio::task::spawn_blocking(move || inner.apply(&changes))
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("write task failed: {e}")))?
+        })
+    }
+
+    fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> {
+        super::watch::watch_file(&self.inner.path, wake)
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || inner.refresh())
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+        })
+    }
+}
+
+impl Flags {
+    /// Serves the flags in a TOML file and keeps them in step with it: a saved
+    /// edit is live within a second; an edit with errors changes nothing (the
+    /// errors are logged and shown by [`Flags::status`] until a good edit
+    /// replaces it). Changes made through [`Flags::commit`] and the admin API
+    /// are written back into the file, keeping its comments, and appended to
+    /// the audit log beside it (`flags.toml` → `flags.audit.jsonl`).
+    ///
+    /// Works inside or outside a tokio runtime (watching runs on its own thread).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), flags_middleware::LoadErrors> {
+    /// use flags_middleware::{Context, Flags};
+    ///
+    /// let flags = Flags::from_file("flags.toml")?;
+    /// let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When the file cannot be read, or any error in it (with line and column).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Flags, LoadErrors> {
+        let store = FileStore::open(path)?;
+        let source = store.describe();
+        let snap =
+            Snapshot::compile(&store.flag_set(), crate::Mode::Strict, &source)?.with_version(1);
+        let audit = AuditLog::beside(store.path());
+        let flags = Flags::from_snapshot(snap);
+        flags
+            .attach(super::Control::new(Arc::new(store), Some(audit)))
+            .map_err(|e| LoadError::new(source, e.to_string()))?;
+        Ok(flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(text: &str) -> (tempfile::TempDir, FileStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.toml");
+        std::fs::write(&path, text).unwrap();
+        let store = FileStore::open(&path).unwrap();
+        (dir, store)
+    }
+
+    fn killed(store: &FileStore, name: &str) -> Change {
+        let mut f = store.flag_set().feature(name).unwrap().clone();
+        f.enabled = false;
+        Change::Upsert(f)
+    }
+
+    #[test]
+    fn a_change_keeps_comments_and_layout() {
+        let text = "# Our flags.\n\n[new_checkout_flow]\ndescription = \"New checkout\"  # why\nrollout = 20   # % of users\n\n# The old API.\n[legacy_api]\n";
+        let (_dir, store) = store_with(text);
+        let mut f = store
+            .flag_set()
+            .feature("new_checkout_flow")
+            .unwrap()
+            .clone();
+        f.strategies[0].parameters.insert("rollout", "25");
+        store.inner.apply(&[Change::Upsert(f)]).unwrap();
+        let after = std::fs::read_to_string(store.path()).unwrap();
+        assert_eq!(after, text.replace("rollout = 20", "rollout = 25"));
+
+        store.inner.apply(&[killed(&store, "legacy_api")]).unwrap();
+        let after = std::fs::read_to_string(store.path()).unwrap();
+        assert!(
+            after.ends_with("# The old API.\n[legacy_api]\nenabled = false\n"),
+            "{after}"
+        );
+        assert!(after.starts_with("# Our flags.\n"));
+    }
+
+    #[test]
+    fn enabling_again_flips_the_users_line() {
+        let (_dir, store) = store_with("[a]\nenabled = false # off for now\n");
+        let mut f = store.flag_set().feature("a").unwrap().clone();
+        f.enabled = true;
+        store.inner.apply(&[Change::Upsert(f)]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(store.path()).unwrap(),
+            "[a]\nenabled = true # off for now\n"
+        );
+    }
+
+    #[test]
+    fn create_and_delete_touch_only_their_table() {
+        let (_dir, store) = store_with("[a] # keep\nrollout = 5\n\n[b]\nusers = [\"x\"]\n");
+        let new = crate::format::toml::parse("[c]\nwhen = { beta = true }\n", "x").unwrap();
+        store
+            .inner
+            .apply(&[
+                Change::Upsert(new.features[0].clone()),
+                Change::Remove("b".into()),
+            ])
+            .unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert_eq!(
+            text,
+            "[a] # keep\nrollout = 5\n\n[c]\nwhen = { beta = true }\n"
+        );
+    }
+
+    #[test]
+    fn a_hand_edit_not_yet_loaded_blocks_writes() {
+        let (_dir, store) = store_with("[a]\n");
+        std::fs::write(store.path(), "[a]\nrollout = \n").unwrap();
+        let err = store.inner.apply(&[killed(&store, "a")]).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(store.path()).unwrap(),
+            "[a]\nrollout = \n"
+        );
+    }
+
+    #[test]
+    fn refresh_sees_outside_edits_and_ignores_bad_and_empty_ones() {
+        let (_dir, store) = store_with("[a]\n");
+        assert_eq!(store.inner.refresh().unwrap(), None);
+        std::fs::write(store.path(), "").unwrap();
+        assert!(matches!(store.inner.refresh(), Err(StoreError::Invalid(_))));
+        std::fs::write(store.path(), "[a]\nrollout = 500\n").unwrap();
+        let Err(StoreError::Invalid(e)) = store.inner.refresh() else {
+            panic!("expected an invalid edit")
+        };
+        assert_eq!(e.errors()[0].line, Some(2));
+        assert!(store.flag_set().feature("a").is_some());
+        std::fs::write(store.path(), "[b]\n").unwrap();
+        let Ok(Some(Update::Replace(set))) = store.inner.refresh() else {
+            panic!("expected the new set")
+        };
+        assert_eq!(set.features[0].name, "b");
+        // Our own write is not an outside change.
+        store.inner.apply(&[Change::Remove("b".into())]).unwrap();
+        assert_eq!(store.inner.refresh().unwrap(), None);
+    }
+
+    #[test]
+    fn unusual_shapes_are_rewritten_whole_and_still_read_back() {
+        // A user list written as an explicit rule; setting a rollout on it
+        // changes the shape, so the flag's table is rewritten.
+        let (_dir, store) =
+            store_with("# top\n[a]\n[[a.rules]]\nstrategy = \"userWithId\"\nparameters = { userIds = \"x\" }\n");
+        let f = crate::format::toml::parse("[a]\nrollout = 5\n", "x")
+            .unwrap()
+            .features[0]
+            .clone();
+        store.inner.apply(&[Change::Upsert(f.clone())]).unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.starts_with("# top\n[a]\nrollout = 5\n"), "{text}");
+        assert_eq!(store.flag_set().features, vec![f]);
+    }
+}

@@ -1,0 +1,81 @@
+//! [`MemoryStore`]: a store that keeps nothing across restarts.
+
+use std::sync::Mutex;
+
+use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+use crate::engine::Change;
+use crate::model::FlagSet;
+
+/// A store that lives in memory only: changes apply, and are gone after a
+/// restart. Flags built in code ([`Flags::new`](crate::Flags::new)) use one
+/// when a change is committed through the admin API or the guard.
+///
+/// ```
+/// use std::sync::Arc;
+/// use flags_middleware::store::{MemoryStore, Store};
+/// use flags_middleware::model::FlagSet;
+///
+/// let store = MemoryStore::new(FlagSet::default());
+/// assert_eq!(store.describe(), "memory");
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    set: Mutex<FlagSet>,
+}
+
+impl MemoryStore {
+    /// A store holding `set`.
+    pub fn new(set: FlagSet) -> Self {
+        MemoryStore {
+            set: Mutex::new(set),
+        }
+    }
+
+    fn with_set<T>(&self, f: impl FnOnce(&mut FlagSet) -> T) -> T {
+        let mut set = self
+            .set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut set)
+    }
+}
+
+impl Store for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".to_owned()
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> {
+        let set = self.with_set(|s| s.clone());
+        Box::pin(async move { Ok(set) })
+    }
+
+    fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.with_set(|set| apply_changes(set, write.changes));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn watch(&self, _wake: Wake) -> Result<WatchGuard, StoreError> {
+        Ok(WatchGuard::none())
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Applies `changes` to a model set the way [`Snapshot::apply`](crate::Snapshot::apply)
+/// applies them to a compiled one.
+pub(crate) fn apply_changes(set: &mut FlagSet, changes: &[Change]) {
+    for change in changes {
+        match change {
+            Change::Upsert(f) => set.upsert(f.clone()),
+            Change::Remove(name) => set.features.retain(|f| &f.name != name),
+            Change::UpsertSegment(s) => match set.segments.iter_mut().find(|x| x.id == s.id) {
+                Some(slot) => *slot = s.clone(),
+                None => set.segments.push(s.clone()),
+            },
+            Change::RemoveSegment(id) => set.segments.retain(|s| s.id != *id),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Stores: where flags live durably, and the one path every change takes.
+//!
+//! A [`Store`] holds the flag set somewhere that survives a restart (a TOML
+//! file, a database table) and tells the running process when someone else
+//! changed it. Every change (the admin API, the rollout guard, a hand edit)
+//! goes through [`Flags::commit`](crate::Flags::commit), which validates it
+//! against the live snapshot, hands it to the store, and swaps the new
+//! snapshot in only once the store says it is durable.
+//!
+//! Implementations in this crate: [`FileStore`] (a watched TOML file, the
+//! embedded default) and [`MemoryStore`] (nothing durable; for tests and for
+//! flags built in code). A PostgreSQL store (LISTEN/NOTIFY) implements the
+//! same trait.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::sync::Arc;
+//! use flags_middleware::{Context, Flags};
+//! use flags_middleware::store::{MemoryStore, Store};
+//!
+//! let set = flags_middleware::format::toml::parse("[legacy_api]\n", "example").unwrap();
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new(set));
+//! let flags = Flags::with_store(store, None).await.unwrap();
+//! let done = flags
+//!     .commit_with("ops", "kill", None, |snap| {
+//!         let mut f = snap.feature("legacy_api").unwrap().clone();
+//!         f.enabled = false;
+//!         Ok(vec![flags_middleware::engine::Change::Upsert(f)])
+//!     })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(done.version, 2);
+//! assert!(!flags.is_enabled("legacy_api", &Context::new()));
+//! assert_eq!(flags.audit_log(0, 10).unwrap()[0].action, "kill");
+//! # }
+//! ```
+//!
+//! # Writing a store
+//!
+//! The trait is object safe: futures are boxed ([`BoxFuture`]), so stores are
+//! held as `Arc<dyn Store>`.
+//!
+//! * [`Store::load`] returns the whole set. The caller compiles it strictly.
+//! * [`Store::apply`] makes a change durable. The change is already validated;
+//!   the store must refuse it with [`StoreError::Conflict`] if its durable
+//!   state moved since it last reported it (a hand edit the watcher has not
+//!   delivered yet, another process's write), so nobody's change is silently
+//!   overwritten. Calls are serialized by the caller: a store never sees two
+//!   `apply` calls, or an `apply` and a `refresh`, at the same time.
+//! * [`Store::watch`] starts noticing outside changes and calls the
+//!   [`Wake`] callback (from any thread) whenever the durable state may have
+//!   changed. Spurious wake-ups are fine; changes the store made itself must
+//!   not be reported as outside changes.
+//! * [`Store::refresh`] is called after a wake-up and returns what changed
+//!   (or `None`), or [`StoreError::Invalid`] for a bad outside edit, which
+//!   changes nothing.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::engine::Change;
+use crate::error::LoadErrors;
+use crate::model::FlagSet;
+
+mod control;
+mod file;
+mod memory;
+mod watch;
+
+pub(crate) use control::Control;
+pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+/// A boxed, sendable future: what [`Store`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Called by a store's watcher, from any thread, when its durable state may
+/// have changed outside this process.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// Durable storage for a flag set. See the [module docs](self).
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Names the store in logs, errors and the admin status: `file flags.toml`.
+    fn describe(&self) -> String;
+
+    /// Reads the whole flag set.
+    fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>>;
+
+    /// Makes a validated change durable; returns only once it is (a restart
+    /// after `Ok` must see the change).
+    fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Starts watching for outside changes; `wake` is called whenever one may
+    /// have happened. Watching stops when the guard is dropped.
+    fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError>;
+
+    /// What changed outside since the last `load`, `apply` or `refresh`:
+    /// `Ok(None)` when nothing did.
+    fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>>;
+}
+
+/// A validated change handed to [`Store::apply`].
+#[derive(Debug, Clone, Copy)]
+pub struct StoreWrite<'a> {
+    /// The changes, in order.
+    pub changes: &'a [Change],
+    /// The flag-set version the changes were validated against; the change
+    /// becomes version `base_version + 1`.
+    pub base_version: u64,
+    /// Who made the change: an admin token's name, `file edit`, `guard`.
+    pub actor: &'a str,
+}
+
+/// An outside change found by [`Store::refresh`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// The whole set, as it now is (a file was edited).
+    Replace(FlagSet),
+    /// Individual changes (a database row changed).
+    Changes(Vec<Change>),
+}
+
+/// Keeps a store's watcher alive; dropping it stops watching.
+pub struct WatchGuard {
+    _inner: Box<dyn Send + Sync>,
+    mode: &'static str,
+}
+
+impl WatchGuard {
+    /// Wraps whatever keeps a watcher running (a thread handle, a
+    /// `notify` watcher, a task's abort handle); `mode` says how the store
+    /// watches (`inotify`, `polling`, `listen/notify`).
+    pub fn new(inner: impl Send + Sync + 'static, mode: &'static str) -> Self {
+        WatchGuard {
+            _inner: Box::new(inner),
+            mode,
+        }
+    }
+
+    /// A guard for a store that never changes outside this process.
+    pub fn none() -> Self {
+        Self::new((), "none")
+    }
+
+    /// How the store watches.
+    pub fn mode(&self) -> &'static str {
+        self.mode
+    }
+}
+
+impl fmt::Debug for WatchGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchGuard")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a store could not load, apply or refresh.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The durable state changed since the store last reported it; the change
+    /// was not made. (The admin API answers 412.)
+    Conflict(String),
+    /// The stored flags are invalid: a bad hand edit, a bad row. Nothing
+    /// changed.
+    Invalid(LoadErrors),
+    /// Reading or writing failed: I/O, a lost connection.
+    Unavailable(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Conflict(m) => write!(f, "conflict: {m}"),
+            StoreError::Invalid(e) => write!(f, "{e}"),
+            StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<crate::error::LoadError> for StoreError {
+    fn from(e: crate::error::LoadError) -> Self {
+        StoreError::Invalid(LoadErrors::from(e))
+    }
+}
+
+impl From<LoadErrors> for StoreError {
+    fn from(e: LoadErrors) -> Self {
+        StoreError::Invalid(e)
+    }
+}
