@@ -186,7 +186,8 @@ impl Flags {
         audit_log: Option<PathBuf>,
     ) -> Result<Flags, StoreError> {
         let set = store.load().await?;
-        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?.with_version(1);
+        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?
+            .with_version(store.version().unwrap_or(1));
         let flags = Flags::from_snapshot(snap);
         flags.attach(Control::new(store, audit_log))?;
         Ok(flags)
@@ -258,15 +259,22 @@ impl Flags {
         let next = cur
             .apply(&edit.changes, Mode::Strict, &source)
             .map_err(CommitError::Invalid)?;
-        control
+        let written = control
             .store
             .apply(StoreWrite {
                 changes: &edit.changes,
                 base_version: cur.version(),
                 actor: &edit.actor,
+                action: &edit.action,
             })
-            .await
-            .map_err(CommitError::Store)?;
+            .await;
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Conflict(m)) => {
+                return Err(self.catch_up(&control, cur.version(), m).await)
+            }
+            Err(e) => return Err(CommitError::Store(e)),
+        }
         let version = self.install(&cur, next, &edit.changes, &source);
         let snapshot = self.snapshot();
         let entries = audit_entries(&cur, &snapshot, &edit.changes, &edit.actor, &edit.action);
@@ -278,17 +286,40 @@ impl Flags {
     /// (`Flags::apply`), re-applies the changes to what is live instead.
     fn install(&self, base: &Snapshot, next: Snapshot, changes: &[Change], source: &str) -> u64 {
         let mut next = Some(next);
-        let swapped = self.swap_in(|now| match next.take() {
+        let version = self.control().store.version();
+        let swapped = self.swap_in_at(version, |now| match next.take() {
             Some(n) if now.version() == base.version() => Ok(n),
             _ => now.apply(changes, Mode::Lenient, source),
         });
         swapped.unwrap_or_else(|_| self.version())
     }
 
+    /// The store refused a write because its durable state moved (another
+    /// instance wrote first): load what it holds now, under the commit lock,
+    /// so the caller can retry on it. A version mismatch if the flags moved
+    /// on; else the store's conflict as it is (say, a broken hand edit).
+    async fn catch_up(&self, control: &Arc<Control>, base: u64, conflict: String) -> CommitError {
+        self.reload_locked(control).await;
+        let current = self.version();
+        if current == base {
+            CommitError::Store(StoreError::Conflict(conflict))
+        } else {
+            CommitError::VersionMismatch {
+                expected: base,
+                current,
+            }
+        }
+    }
+
     /// Asks the store what changed outside and makes it live, or records why not.
     pub(crate) async fn reload(&self) {
         let control = self.control().clone();
         let _serial = control.lock.lock().await;
+        self.reload_locked(&control).await;
+    }
+
+    /// [`reload`](Self::reload), with the commit lock held.
+    async fn reload_locked(&self, control: &Arc<Control>) {
         let source = control.store.describe();
         let update = match control.store.refresh().await {
             Ok(None) => {
@@ -299,7 +330,7 @@ impl Flags {
                 return;
             }
             Ok(Some(update)) => update,
-            Err(e) => return reject(&control, &source, e),
+            Err(e) => return reject(control, &source, e),
         };
         let cur = self.snapshot();
         let built = match &update {
@@ -308,11 +339,11 @@ impl Flags {
         };
         let next = match built {
             Ok(next) => next,
-            Err(e) => return reject(&control, &source, StoreError::Invalid(e)),
+            Err(e) => return reject(control, &source, StoreError::Invalid(e)),
         };
-        let version = match self.swap_in(|_| Ok(next)) {
+        let version = match self.swap_in_at(control.store.version(), |_| Ok(next)) {
             Ok(v) => v,
-            Err(e) => return reject(&control, &source, StoreError::Invalid(e)),
+            Err(e) => return reject(control, &source, StoreError::Invalid(e)),
         };
         {
             let mut status = control.status_mut();
@@ -327,7 +358,7 @@ impl Flags {
                 audit_entries(&cur, &snapshot, changes, "outside change", "update")
             }
         };
-        record(&control, entries).await;
+        record(control, entries).await;
     }
 
     /// Where the flags come from, the live version, and the last reload error.
