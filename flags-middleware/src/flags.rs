@@ -127,7 +127,7 @@ impl Flags {
     /// Every problem in `set`; the current flags keep serving.
     pub fn replace(&self, set: &FlagSet, mode: Mode, source: &str) -> Result<u64, LoadErrors> {
         let next = Snapshot::compile(set, mode, source)?;
-        Ok(self.swap_in(|_| Ok(next))?)
+        self.swap_in(|_| Ok(next))
     }
 
     /// Applies `changes` atomically (recompiling only what they touch);

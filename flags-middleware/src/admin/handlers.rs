@@ -12,14 +12,11 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::error::AdminError;
 use crate::engine::Change;
+use crate::error::{LoadError, LoadErrors};
 use crate::format::toml as toml_format;
 use crate::model::{Feature, Segment, Strategy};
-use crate::store::{CommitError, Edit};
+use crate::store::Edit;
 use crate::{Flags, Snapshot};
-
-/// How often a write without `If-Match` is retried when another write
-/// lands between reading the flag and committing the change.
-const RETRIES: usize = 8;
 
 /// One flag as the API shows it.
 fn view(snap: &Snapshot, segments: &[Segment], f: &Feature) -> Value {
@@ -100,51 +97,48 @@ pub(crate) async fn get_one(
     Ok(with_etag(snap.version(), body))
 }
 
-/// Reads the flag, lets `modify` change it, commits. Without `If-Match`,
-/// a race with another writer is retried on the newer flag; with it, a
-/// race is a 412.
-async fn modify(
+/// Lets `modify` change the live definition of `name` and commits it; the
+/// change is computed while other edits wait, so concurrent writes to the
+/// same flag all land, one after the other. With `If-Match`, a write
+/// against an older version is a 412.
+async fn modify<F>(
     flags: &Flags,
     caller: &Caller,
     headers: &HeaderMap,
     name: &str,
     action: &str,
-    modify: impl Fn(&mut Feature) -> Result<(), AdminError>,
-) -> Result<Response, AdminError> {
+    modify: F,
+) -> Result<Response, AdminError>
+where
+    F: FnOnce(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
+{
     let expected = if_match(headers)?;
-    for _ in 0..RETRIES {
-        let snap = flags.snapshot();
-        if let Some(v) = expected {
-            if v != snap.version() {
-                return Err(AdminError::VersionMismatch {
-                    expected: v,
-                    current: snap.version(),
-                });
-            }
-        }
-        let before = snap
-            .feature(name)
-            .ok_or_else(|| AdminError::NotFound(name.to_owned()))?;
-        let mut after = before.clone();
-        modify(&mut after)?;
-        if after == *before {
-            let body = json!({
-                "version": snap.version(),
-                "changed": false,
-                "flag": view(&snap, &segments(&snap), before),
-            });
-            return Ok(with_etag(snap.version(), body));
-        }
-        let edit = Edit::new(caller.name.as_str(), action, vec![Change::Upsert(after)])
-            .expect_version(snap.version());
-        match flags.commit(edit).await {
-            Ok(done) => return Ok(written(&done.snapshot, done.version, Some(name))),
-            Err(CommitError::VersionMismatch { .. }) if expected.is_none() => continue,
-            Err(e) => return Err(e.into()),
-        }
+    if flags.snapshot().feature(name).is_none() {
+        return Err(AdminError::NotFound(name.to_owned()));
     }
-    Err(AdminError::Unavailable(
-        "too many concurrent changes; retry".into(),
+    let flag = name.to_owned();
+    let done = flags
+        .commit_with(caller.name.as_str(), action, expected, move |snap| {
+            let before = snap.feature(&flag).ok_or_else(|| {
+                LoadError::new("admin api", "no such flag (deleted meanwhile)").flag(flag.as_str())
+            })?;
+            let mut after = before.clone();
+            modify(&mut after)?;
+            Ok(if after == *before {
+                Vec::new()
+            } else {
+                vec![Change::Upsert(after)]
+            })
+        })
+        .await?;
+    if done.changed {
+        return Ok(written(&done.snapshot, done.version, Some(name)));
+    }
+    let snap = &done.snapshot;
+    let flag = snap.feature(name).map(|f| view(snap, &segments(snap), f));
+    Ok(with_etag(
+        done.version,
+        json!({ "version": done.version, "changed": false, "flag": flag }),
     ))
 }
 
@@ -200,7 +194,7 @@ const ROLLOUT_STRATEGIES: &[&str] = &[
 /// Sets the flag's one rollout percentage; a flag on for everyone (a
 /// `default` strategy) becomes a sticky rollout, and a flag without any
 /// rollout gets one.
-fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), AdminError> {
+fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
     let rollouts: Vec<usize> = f
         .strategies
         .iter()
@@ -240,14 +234,16 @@ fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), AdminError> {
             }
         }
         many => {
-            return Err(AdminError::field(
-                &f.name,
-                "rollout",
+            return Err(LoadError::new(
+                "admin api",
                 format!(
                     "the flag has {} rollout rules; replace its definition to change them",
                     many.len()
                 ),
-            ))
+            )
+            .flag(f.name.as_str())
+            .field("rollout")
+            .into())
         }
     }
     Ok(())
@@ -281,7 +277,7 @@ pub(crate) async fn rollout(
         }
     };
     let action = format!("rollout {percent}%");
-    modify(&flags, &caller, &headers, &name, &action, |f| {
+    modify(&flags, &caller, &headers, &name, &action, move |f| {
         set_rollout(f, percent)
     })
     .await
@@ -324,7 +320,7 @@ pub(crate) async fn users(
         ids.push(id);
     }
     let joined = ids.join(",");
-    modify(&flags, &caller, &headers, &name, "users", |f| {
+    modify(&flags, &caller, &headers, &name, "users", move |f| {
         let lists: Vec<usize> = f
             .strategies
             .iter()
@@ -334,9 +330,7 @@ pub(crate) async fn users(
             .collect();
         match lists.as_slice() {
             [i] => {
-                f.strategies[*i]
-                    .parameters
-                    .insert("userIds".into(), joined.clone());
+                f.strategies[*i].parameters.insert("userIds".into(), joined);
             }
             [] => f.strategies.insert(
                 0,
@@ -349,14 +343,16 @@ pub(crate) async fn users(
                 },
             ),
             many => {
-                return Err(AdminError::field(
-                    &f.name,
-                    "users",
+                return Err(LoadError::new(
+                    "admin api",
                     format!(
                         "the flag has {} user lists; replace its definition to change them",
                         many.len()
                     ),
-                ))
+                )
+                .flag(f.name.as_str())
+                .field("users")
+                .into())
             }
         }
         Ok(())
@@ -366,7 +362,7 @@ pub(crate) async fn users(
 
 /// A definition from a request body: Unleash's feature JSON (it has
 /// `strategies`) or the TOML format's shape (`{"rollout": 20}`).
-fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Feature, AdminError> {
+fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Definition, AdminError> {
     let Some(obj) = body.as_object_mut() else {
         return Err(AdminError::BadRequest(
             "expected a JSON object: a flag definition".into(),
@@ -384,11 +380,50 @@ fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Feature, A
     if obj.contains_key("strategies") {
         obj.insert("name".into(), Value::String(name.to_owned()));
         return serde_json::from_value::<Feature>(body)
+            .map(|feature| Definition {
+                feature,
+                spans: None,
+            })
             .map_err(|e| AdminError::field(name, "", format!("not an Unleash feature: {e}")));
     }
     obj.remove("name");
-    toml_format::feature_from_json(name, &body.to_string(), &segments(snap), "admin api")
-        .map_err(AdminError::Invalid)
+    let (feature, spans) =
+        toml_format::feature_from_json_spans(name, &body.to_string(), &segments(snap), "admin api")
+            .map_err(AdminError::Invalid)?;
+    Ok(Definition {
+        feature,
+        spans: Some(spans),
+    })
+}
+
+/// A definition from a body, and (for the TOML shape) where each model
+/// field came from, so engine errors name the field the caller wrote.
+struct Definition {
+    feature: Feature,
+    spans: Option<toml_format::SpanMap>,
+}
+
+impl Definition {
+    fn explain(&self, e: AdminError) -> AdminError {
+        let (AdminError::Invalid(LoadErrors(errors)), Some(spans)) = (&e, &self.spans) else {
+            return e;
+        };
+        let mapped = errors
+            .iter()
+            .cloned()
+            .map(|mut err| {
+                if let (Some(flag), Some(field)) = (&err.flag, &err.field) {
+                    if let Some((path, _)) = spans.locate(flag, field) {
+                        if !path.is_empty() {
+                            err.field = Some(path.clone());
+                        }
+                    }
+                }
+                err
+            })
+            .collect();
+        AdminError::Invalid(LoadErrors(mapped))
+    }
 }
 
 async fn commit_one(
@@ -418,16 +453,11 @@ pub(crate) async fn replace(
     if snap.feature(&name).is_none() {
         return Err(AdminError::NotFound(name));
     }
-    let f = definition(&name, json_body(&body)?, &snap)?;
-    commit_one(
-        &flags,
-        &caller,
-        &headers,
-        "replace",
-        Change::Upsert(f),
-        &name,
-    )
-    .await
+    let def = definition(&name, json_body(&body)?, &snap)?;
+    let change = Change::Upsert(def.feature.clone());
+    commit_one(&flags, &caller, &headers, "replace", change, &name)
+        .await
+        .map_err(|e| def.explain(e))
 }
 
 /// `POST /` with a definition that has a `name`: creates a flag.
@@ -448,16 +478,11 @@ pub(crate) async fn create(
     if snap.feature(&name).is_some() {
         return Err(AdminError::Exists(name));
     }
-    let f = definition(&name, body, &snap)?;
-    let resp = commit_one(
-        &flags,
-        &caller,
-        &headers,
-        "create",
-        Change::Upsert(f),
-        &name,
-    )
-    .await?;
+    let def = definition(&name, body, &snap)?;
+    let change = Change::Upsert(def.feature.clone());
+    let resp = commit_one(&flags, &caller, &headers, "create", change, &name)
+        .await
+        .map_err(|e| def.explain(e))?;
     Ok((http::StatusCode::CREATED, resp).into_response())
 }
 

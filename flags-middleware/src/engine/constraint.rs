@@ -199,7 +199,7 @@ fn clean_values(c: &Constraint) -> Vec<Box<str>> {
 }
 
 /// The single operand: `value`, or the first of `values`.
-fn single_value<'c>(c: &'c Constraint) -> Result<&'c str, ConstraintIssue> {
+fn single_value(c: &Constraint) -> Result<&str, ConstraintIssue> {
     c.value
         .as_deref()
         .or_else(|| c.values.first().map(String::as_str))

@@ -65,7 +65,12 @@ pub struct Committed {
     pub version: u64,
     /// The snapshot serving it.
     pub snapshot: Arc<Snapshot>,
+    /// Whether anything changed (see [`Flags::commit_with`]).
+    pub changed: bool,
 }
+
+/// Computes an edit's changes from the live snapshot.
+type Build = Box<dyn FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send>;
 
 /// Why [`Flags::commit`] refused an edit. Nothing changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,8 +239,71 @@ impl Flags {
     /// # Errors
     /// [`CommitError`]; nothing changed.
     pub async fn commit(&self, edit: Edit) -> Result<Committed, CommitError> {
+        let changes = edit.changes;
+        self.run_commit(
+            edit.actor,
+            edit.action,
+            edit.expected_version,
+            Box::new(move |_| Ok(changes)),
+        )
+        .await
+    }
+
+    /// Like [`Flags::commit`], but the changes are computed by `build` from
+    /// the live snapshot while edits are held off, so a change derived from
+    /// the current definition ("kill this flag", "set its rollout to 25%")
+    /// never overwrites a concurrent edit and never needs a retry. `build`
+    /// returning no changes commits nothing (`Committed::changed` is false).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{Flags, engine::Change};
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
+    /// let done = flags
+    ///     .commit_with("guard", "kill", None, |snap| {
+    ///         let mut f = snap.feature("legacy_api").cloned().into_iter().collect::<Vec<_>>();
+    ///         f.iter_mut().for_each(|f| f.enabled = false);
+    ///         Ok(f.into_iter().map(Change::Upsert).collect())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(done.changed);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`CommitError`]; what `build` returns becomes [`CommitError::Invalid`].
+    pub async fn commit_with<F>(
+        &self,
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        expected_version: Option<u64>,
+        build: F,
+    ) -> Result<Committed, CommitError>
+    where
+        F: FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
+    {
+        self.run_commit(
+            actor.into(),
+            action.into(),
+            expected_version,
+            Box::new(build),
+        )
+        .await
+    }
+
+    async fn run_commit(
+        &self,
+        actor: String,
+        action: String,
+        expected: Option<u64>,
+        build: Build,
+    ) -> Result<Committed, CommitError> {
         let flags = self.clone();
-        match tokio::spawn(async move { flags.commit_now(edit).await }).await {
+        let task =
+            tokio::spawn(async move { flags.commit_now(actor, action, expected, build).await });
+        match task.await {
             Ok(result) => result,
             Err(e) => Err(CommitError::Store(StoreError::Unavailable(format!(
                 "commit task failed: {e}"
@@ -243,11 +311,17 @@ impl Flags {
         }
     }
 
-    async fn commit_now(&self, edit: Edit) -> Result<Committed, CommitError> {
+    async fn commit_now(
+        &self,
+        actor: String,
+        action: String,
+        expected: Option<u64>,
+        build: Build,
+    ) -> Result<Committed, CommitError> {
         let control = self.control().clone();
         let _serial = control.lock.lock().await;
         let cur = self.snapshot();
-        if let Some(expected) = edit.expected_version {
+        if let Some(expected) = expected {
             if expected != cur.version() {
                 return Err(CommitError::VersionMismatch {
                     expected,
@@ -255,17 +329,25 @@ impl Flags {
                 });
             }
         }
-        let source = format!("{} ({})", edit.actor, edit.action);
+        let changes = build(&cur).map_err(CommitError::Invalid)?;
+        if changes.is_empty() {
+            return Ok(Committed {
+                version: cur.version(),
+                snapshot: cur,
+                changed: false,
+            });
+        }
+        let source = format!("{actor} ({action})");
         let next = cur
-            .apply(&edit.changes, Mode::Strict, &source)
+            .apply(&changes, Mode::Strict, &source)
             .map_err(CommitError::Invalid)?;
         let written = control
             .store
             .apply(StoreWrite {
-                changes: &edit.changes,
+                changes: &changes,
                 base_version: cur.version(),
-                actor: &edit.actor,
-                action: &edit.action,
+                actor: &actor,
+                action: &action,
             })
             .await;
         match written {
@@ -275,11 +357,15 @@ impl Flags {
             }
             Err(e) => return Err(CommitError::Store(e)),
         }
-        let version = self.install(&cur, next, &edit.changes, &source);
+        let version = self.install(&cur, next, &changes, &source);
         let snapshot = self.snapshot();
-        let entries = audit_entries(&cur, &snapshot, &edit.changes, &edit.actor, &edit.action);
+        let entries = audit_entries(&cur, &snapshot, &changes, &actor, &action);
         record(&control, entries).await;
-        Ok(Committed { version, snapshot })
+        Ok(Committed {
+            version,
+            snapshot,
+            changed: true,
+        })
     }
 
     /// Swaps `next` in; if someone changed the flags around the store

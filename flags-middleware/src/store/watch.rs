@@ -117,3 +117,38 @@ fn poll(path: &Path, wake: Wake, every: Duration) -> Result<StopOnDrop, StoreErr
         .map_err(|e| StoreError::Unavailable(format!("cannot start the poll thread: {e}")))?;
     Ok(StopOnDrop(stop))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[test]
+    fn polling_wakes_on_a_content_change_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.toml");
+        std::fs::write(&path, "[a]\n").unwrap();
+        let woken = Arc::new(AtomicUsize::new(0));
+        let counter = woken.clone();
+        let guard = poll(
+            &path,
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+            Duration::from_millis(5),
+        )
+        .unwrap();
+        // Rewriting the same bytes is not a change.
+        std::fs::write(&path, "[a]\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(woken.load(Ordering::SeqCst), 0);
+        std::fs::write(&path, "[b]\n").unwrap();
+        let start = std::time::Instant::now();
+        while woken.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never woken");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        drop(guard);
+    }
+}

@@ -162,6 +162,7 @@ use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
 use crate::Flags;
 
+pub(crate) use read::SpanMap;
 pub(crate) use write::{edit_document, feature_table as write_feature_table, replace_table};
 
 /// Parses and checks a TOML flags file. `source_name` (a path, usually)
@@ -246,7 +247,7 @@ pub fn write(set: &FlagSet) -> Result<String, LoadErrors> {
 ///
 /// # Errors
 /// When the flag cannot be expressed in the format.
-pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::Value, LoadError> {
+pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::Value, LoadErrors> {
     let table = write::feature_table(f, segments)?;
     Ok(json::item_to_json(&toml_edit::Item::Table(table)))
 }
@@ -270,6 +271,16 @@ pub fn feature_from_json(
     segments: &[Segment],
     source: &str,
 ) -> Result<Feature, LoadErrors> {
+    feature_from_json_spans(name, text, segments, source).map(|(f, _)| f)
+}
+
+/// [`feature_from_json`], plus where each model field came from.
+pub(crate) fn feature_from_json_spans(
+    name: &str,
+    text: &str,
+    segments: &[Segment],
+    source: &str,
+) -> Result<(Feature, SpanMap), LoadErrors> {
     let value = json::json_text_to_value(text).map_err(|e| {
         let mut err = LoadError::new(source, format!("invalid JSON: {e}")).flag(name);
         err.line = Some(e.line());
@@ -278,7 +289,7 @@ pub fn feature_from_json(
     })?;
     let mut reader = read::Reader::new(source, None).with_segments(segments);
     match reader.flag(name, None, node::Node::value(&value)) {
-        Some(f) if reader.errors.is_empty() => Ok(f),
+        Some(f) if reader.errors.is_empty() => Ok((f, reader.spans)),
         _ => Err(LoadErrors(reader.errors)),
     }
 }

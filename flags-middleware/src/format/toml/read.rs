@@ -16,9 +16,12 @@ use crate::model::{
 /// Where a model field came from: the TOML path the user wrote and its span.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpanMap {
-    /// (flag, model path) → (TOML path, span).
-    entries: HashMap<(String, String), (String, Option<Range<usize>>)>,
+    /// (flag, model path) → origin.
+    entries: HashMap<(String, String), Origin>,
 }
+
+/// The TOML path a model field came from, and its span in the text.
+pub(crate) type Origin = (String, Option<Range<usize>>);
 
 impl SpanMap {
     fn record(&mut self, flag: &str, model: String, toml: &str, span: Option<Range<usize>>) {
@@ -906,8 +909,20 @@ impl<'t> Reader<'t> {
             .map(|(v, _)| v.weight)
             .sum();
         let n = fixed.iter().filter(|f| !**f).count() as u32;
-        if n > 0 {
-            if fixed_total > 1000 {
+        let remaining = 1000u32.checked_sub(fixed_total);
+        if let (Some(share), Some(remaining)) =
+            (remaining.and_then(|r| r.checked_div(n)), remaining)
+        {
+            let extra = remaining % n;
+            let mut k = 0;
+            for (v, f) in out.iter_mut().zip(&fixed) {
+                if !*f {
+                    v.weight = share + u32::from(k < extra);
+                    k += 1;
+                }
+            }
+        } else if n > 0 {
+            {
                 self.error(
                     path,
                     node.span(),
@@ -916,16 +931,6 @@ impl<'t> Reader<'t> {
                         percent_text(fixed_total)
                     ),
                 );
-            } else {
-                let remaining = 1000 - fixed_total;
-                let (share, extra) = (remaining / n, remaining % n);
-                let mut k = 0;
-                for (v, f) in out.iter_mut().zip(&fixed) {
-                    if !*f {
-                        v.weight = share + u32::from(k < extra);
-                        k += 1;
-                    }
-                }
             }
         }
         (self.errors.len() == errors_before).then_some(out)

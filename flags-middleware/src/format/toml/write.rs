@@ -62,8 +62,9 @@ const STYLES: [Style; 4] = [
 /// # Errors
 /// When `f` cannot be expressed in the format (a segment without a name,
 /// a variant weight above 100%, a flag named `segments`...).
-pub(crate) fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadError> {
-    let problem = |msg: String| LoadError::new("toml writer", msg).flag(f.name.as_str());
+pub(crate) fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadErrors> {
+    let problem =
+        |msg: String| LoadErrors::from(LoadError::new("toml writer", msg).flag(f.name.as_str()));
     if f.name == SEGMENTS {
         return Err(problem(
             "a flag cannot be named `segments` in TOML (the name is reserved)".into(),
@@ -110,7 +111,7 @@ pub(crate) fn document(set: &FlagSet) -> Result<DocumentMut, LoadErrors> {
             Ok(t) => {
                 doc.insert(&f.name, Item::Table(t));
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e.0),
         }
     }
     if errors.is_empty() {
@@ -585,7 +586,7 @@ pub(crate) fn edit_document(
                 let new = match feature_table(f, &after.segments) {
                     Ok(t) => t,
                     Err(e) => {
-                        errors.push(e);
+                        errors.extend(e.0);
                         continue;
                     }
                 };
@@ -683,8 +684,9 @@ fn merge_table(user: &mut Table, old: &Table, new: &Table) {
         .filter(|k| !new.contains_key(k))
         .collect();
     for k in stale {
-        // `enabled = false` flipped back on: keep the user's line, as `true`.
-        if k == "enabled" {
+        // `enabled = false` flipped back on: a line the user commented stays,
+        // as `true`; a bare one (say, from an earlier kill) goes.
+        if k == "enabled" && has_comment(user, &k) {
             if let Some(u) = user.get_mut(&k).and_then(Item::as_value_mut) {
                 let decor = u.decor().clone();
                 *u = Value::from(true);
@@ -694,4 +696,20 @@ fn merge_table(user: &mut Table, old: &Table, new: &Table) {
         }
         user.remove(&k);
     }
+}
+
+/// Whether the user wrote a comment on or above `key`.
+fn has_comment(table: &Table, key: &str) -> bool {
+    let hash = |raw: Option<&toml_edit::RawString>| {
+        raw.and_then(toml_edit::RawString::as_str)
+            .is_some_and(|s| s.contains('#'))
+    };
+    let above = table
+        .key(key)
+        .is_some_and(|k| hash(k.leaf_decor().prefix()));
+    let after = table
+        .get(key)
+        .and_then(Item::as_value)
+        .is_some_and(|v| hash(v.decor().suffix()));
+    above || after
 }

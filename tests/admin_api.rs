@@ -1,0 +1,557 @@
+//! The admin API against a real flags file in a temp dir: auth, validation,
+//! optimistic concurrency, persistence with comments, the audit log.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use flags_middleware::admin::{AdminConfig, Role};
+use flags_middleware::{Context, Flags};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const WRITE: &str = "write-token-0123456789";
+const READ: &str = "read-token-0123456789";
+
+const FILE: &str = r#"# Flags for the shop.
+
+[new_checkout_flow]
+description = "New checkout redesign - gradual rollout"
+rollout = 20                       # percent of users, sticky per user id
+
+[ai_recommendations]
+users = ["user_123", "user_456"]   # try it on staff first
+
+[beta_search]
+when = { beta = true }
+
+# Deprecated: keep off.
+[legacy_api]
+enabled = false
+"#;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    flags: Flags,
+    app: Router,
+}
+
+fn config() -> AdminConfig {
+    AdminConfig::new()
+        .token("ops", WRITE, Role::Write)
+        .token("dashboard", READ, Role::Read)
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, FILE).unwrap();
+    let flags = Flags::from_file(&path).unwrap();
+    let app = Router::new().nest("/admin/flags", flags.admin_router(config()));
+    Env {
+        _dir: dir,
+        path,
+        flags,
+        app,
+    }
+}
+
+async fn call(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> (StatusCode, Value, Option<String>) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(v) = if_match {
+        req = req.header(header::IF_MATCH, v);
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let etag = resp
+        .headers()
+        .get(header::ETAG)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json, etag)
+}
+
+#[tokio::test]
+async fn auth_matrix() {
+    let e = env();
+    let cases = [
+        (None, Method::GET, "/admin/flags", StatusCode::UNAUTHORIZED),
+        (
+            Some("wrong-token-0123456789"),
+            Method::GET,
+            "/admin/flags",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(READ), Method::GET, "/admin/flags", StatusCode::OK),
+        (Some(WRITE), Method::GET, "/admin/flags", StatusCode::OK),
+        (
+            None,
+            Method::POST,
+            "/admin/flags/beta_search/kill",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some("wrong"),
+            Method::POST,
+            "/admin/flags/beta_search/kill",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(READ),
+            Method::POST,
+            "/admin/flags/beta_search/kill",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some(READ),
+            Method::GET,
+            "/admin/flags/_audit",
+            StatusCode::OK,
+        ),
+        (
+            Some(READ),
+            Method::DELETE,
+            "/admin/flags/beta_search",
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (token, method, path, want) in cases {
+        let (status, body, _) = call(&e.app, method.clone(), path, token, None, None).await;
+        assert_eq!(status, want, "{method} {path} with {token:?}: {body}");
+    }
+    // Refused requests changed nothing.
+    assert_eq!(e.flags.version(), 1);
+    let (status, _, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags/beta_search/kill",
+        Some(WRITE),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(e.flags.version(), 2);
+}
+
+#[tokio::test]
+async fn unauthorized_says_how_to_authenticate() {
+    let e = env();
+    let req = Request::get("/admin/flags").body(Body::empty()).unwrap();
+    let resp = e.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"flags\""
+    );
+}
+
+#[tokio::test]
+async fn no_tokens_means_no_access_unless_opted_out() {
+    let flags = Flags::from_toml_str("[a]\n", "x").unwrap();
+    let closed: Router = Router::new().nest("/f", flags.admin_router(AdminConfig::new()));
+    let (status, body, _) = call(&closed, Method::GET, "/f", Some("anything"), None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "disabled");
+
+    let open: Router = Router::new().nest(
+        "/f",
+        flags.admin_router(AdminConfig::new().allow_without_auth()),
+    );
+    let (status, _, _) = call(&open, Method::POST, "/f/a/kill", None, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!flags.is_enabled("a", &Context::new()));
+    assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, "anonymous");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_and_change_nothing() {
+    let e = env();
+    let cases = [
+        (
+            Method::PUT,
+            "/admin/flags/new_checkout_flow/rollout",
+            json!({"percent": 150}),
+            "percent",
+        ),
+        (
+            Method::PUT,
+            "/admin/flags/new_checkout_flow",
+            json!({"rollout": 20, "requires": "no_such_flag"}),
+            "requires",
+        ),
+        (
+            Method::PUT,
+            "/admin/flags/beta_search",
+            json!({"when": {"email": {"op": "regex", "value": "(unclosed"}}}),
+            "when.email.value",
+        ),
+        (
+            Method::PUT,
+            "/admin/flags/beta_search",
+            json!({"rolout": 5}),
+            "rolout",
+        ),
+        (
+            Method::POST,
+            "/admin/flags",
+            json!({"name": "fresh", "rollout": -3}),
+            "rollout",
+        ),
+        (
+            Method::PUT,
+            "/admin/flags/ai_recommendations/users",
+            json!({"users": ["a,b"]}),
+            "users[0]",
+        ),
+        (
+            Method::PUT,
+            "/admin/flags/beta_search",
+            json!({"name": "beta_search", "enabled": true, "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "150"}}]}),
+            "strategies[0].parameters.rollout",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let (status, got, _) = call(
+            &e.app,
+            method.clone(),
+            path,
+            Some(WRITE),
+            Some(body.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {got}"
+        );
+        assert_eq!(got["error"], "invalid", "{got}");
+        let fields: Vec<&str> = got["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            fields.contains(&field),
+            "{method} {path}: want field {field}, got {got}"
+        );
+    }
+    let (status, got, _) = call(
+        &e.app,
+        Method::PUT,
+        "/admin/flags/beta_search",
+        Some(WRITE),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    let (status, _, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags/no_such_flag/kill",
+        Some(WRITE),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    assert_eq!(e.flags.version(), 1);
+    assert_eq!(std::fs::read_to_string(&e.path).unwrap(), FILE);
+    assert!(e.flags.audit_log(0, 10).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn writes_persist_with_comments_and_survive_a_restart() {
+    let e = env();
+    let (s, body, etag) = call(
+        &e.app,
+        Method::PUT,
+        "/admin/flags/new_checkout_flow/rollout",
+        Some(WRITE),
+        Some(json!({"percent": 25})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(etag.as_deref(), Some("\"2\""));
+    assert_eq!(body["flag"]["definition"]["rollout"], 25);
+    let (s, _, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags/legacy_api/enable",
+        Some(WRITE),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(
+        &e.app,
+        Method::PUT,
+        "/admin/flags/ai_recommendations/users",
+        Some(WRITE),
+        Some(json!({"users": ["user_123", "user_789"]})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags",
+        Some(WRITE),
+        Some(json!({"name": "dark_mode", "variants": {"dark": 50, "light": 50}})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, _, _) = call(
+        &e.app,
+        Method::DELETE,
+        "/admin/flags/beta_search",
+        Some(WRITE),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let text = std::fs::read_to_string(&e.path).unwrap();
+    let expected = FILE
+        .replace("rollout = 20     ", "rollout = 25     ")
+        // A bare `enabled = false` goes when the flag is enabled again.
+        .replace("[legacy_api]\nenabled = false\n", "[legacy_api]\n")
+        .replace("\"user_456\"]", "\"user_789\"]")
+        .replace("[beta_search]\nwhen = { beta = true }\n\n", "")
+        + "\n[dark_mode]\nvariants = { dark = 50, light = 50 }\n";
+    assert_eq!(text, expected);
+
+    // A fresh process reads the same flags.
+    let live = e.flags.snapshot().to_flag_set();
+    drop(e.app);
+    drop(e.flags);
+    let again = Flags::from_file(&e.path).unwrap();
+    assert_eq!(again.snapshot().to_flag_set(), live);
+    assert!(again.is_enabled("legacy_api", &Context::new()));
+
+    // Every change is in the audit log beside the file, newest first.
+    let entries = again.audit_log(0, 10).unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.flag.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("delete", "beta_search"),
+            ("create", "dark_mode"),
+            ("users", "ai_recommendations"),
+            ("enable", "legacy_api"),
+            ("rollout 25%", "new_checkout_flow"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e.actor == "ops"));
+    assert_eq!(entries[3].before.as_ref().unwrap()["enabled"], false);
+    assert_eq!(entries[3].after.as_ref().unwrap()["enabled"], true);
+    assert!(entries[0].after.is_none());
+    assert!(e.path.with_file_name("flags.audit.jsonl").exists());
+}
+
+#[tokio::test]
+async fn stale_if_match_is_412_and_changes_nothing() {
+    let e = env();
+    let (_, _, etag) = call(
+        &e.app,
+        Method::GET,
+        "/admin/flags/legacy_api",
+        Some(READ),
+        None,
+        None,
+    )
+    .await;
+    let etag = etag.unwrap();
+    let (s, _, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags/legacy_api/enable",
+        Some(WRITE),
+        None,
+        Some(&etag),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Someone else's write moved the version on: the same ETag is stale now.
+    let text = std::fs::read_to_string(&e.path).unwrap();
+    let (s, body, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags/legacy_api/kill",
+        Some(WRITE),
+        None,
+        Some(&etag),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{body}");
+    assert_eq!(body["current_version"], 2);
+    let (s, _, _) = call(
+        &e.app,
+        Method::PUT,
+        "/admin/flags/legacy_api",
+        Some(WRITE),
+        Some(json!({"enabled": false})),
+        Some(&etag),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert!(e.flags.is_enabled("legacy_api", &Context::new()));
+    assert_eq!(std::fs::read_to_string(&e.path).unwrap(), text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_are_serialized() {
+    let e = env();
+    let mut tasks = Vec::new();
+    for i in 0..24u32 {
+        let app = e.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let (path, body) = match i % 3 {
+                0 => (
+                    "/admin/flags/new_checkout_flow/rollout".to_owned(),
+                    Some(json!({"percent": i})),
+                ),
+                1 => (
+                    "/admin/flags/ai_recommendations/users".to_owned(),
+                    Some(json!({"users": [format!("u{i}")]})),
+                ),
+                _ => ("/admin/flags/legacy_api/enable".to_owned(), None),
+            };
+            let method = if body.is_some() {
+                Method::PUT
+            } else {
+                Method::POST
+            };
+            call(&app, method, &path, Some(WRITE), body, None).await
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        let (s, body, _) = t.await.unwrap();
+        assert_eq!(s, StatusCode::OK, "{body}");
+        if body["changed"] == true {
+            versions.push(body["version"].as_u64().unwrap());
+        }
+    }
+    versions.sort_unstable();
+    // Each accepted write got its own version, with no gaps.
+    let expect: Vec<u64> = (2..2 + versions.len() as u64).collect();
+    assert_eq!(versions, expect);
+    // What is live is what is on disk.
+    let on_disk =
+        flags_middleware::format::toml::parse(&std::fs::read_to_string(&e.path).unwrap(), "x")
+            .unwrap();
+    let mut live = e.flags.snapshot().to_flag_set();
+    let mut disk = on_disk.clone();
+    live.features.sort_by(|a, b| a.name.cmp(&b.name));
+    disk.features.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(live, disk);
+    assert!(std::fs::read_to_string(&e.path)
+        .unwrap()
+        .contains("# Deprecated: keep off."));
+}
+
+#[tokio::test]
+async fn status_and_definitions() {
+    let e = env();
+    let (s, body, _) = call(
+        &e.app,
+        Method::GET,
+        "/admin/flags/_status",
+        Some(READ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["version"], 1);
+    assert!(body["source"].as_str().unwrap().ends_with("flags.toml"));
+    assert!(body["last_error"].is_null());
+
+    let (s, body, _) = call(&e.app, Method::GET, "/admin/flags", Some(READ), None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ai_recommendations",
+            "beta_search",
+            "legacy_api",
+            "new_checkout_flow"
+        ]
+    );
+    assert_eq!(
+        body["flags"][1]["definition"],
+        json!({"when": {"beta": true}})
+    );
+    assert_eq!(
+        body["flags"][3]["unleash"]["strategies"][0]["name"],
+        "flexibleRollout"
+    );
+    assert!(body["flags"][0]["counters"].is_object());
+
+    // Unleash's shape is accepted for a replace too.
+    let unleash = json!({"name": "beta_search", "enabled": true, "strategies": [
+        {"name": "userWithId", "parameters": {"userIds": "ann"}}]});
+    let (s, body, _) = call(
+        &e.app,
+        Method::PUT,
+        "/admin/flags/beta_search",
+        Some(WRITE),
+        Some(unleash),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["flag"]["definition"], json!({"users": ["ann"]}));
+    assert!(e
+        .flags
+        .is_enabled("beta_search", &Context::new().user_id("ann")));
+
+    let (s, _, _) = call(
+        &e.app,
+        Method::POST,
+        "/admin/flags",
+        Some(WRITE),
+        Some(json!({"name": "beta_search"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}

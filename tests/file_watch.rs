@@ -1,0 +1,167 @@
+//! A watched flags file in a temp dir: hand edits go live, broken ones are
+//! reported and ignored, half-written saves never flap the flags.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flags_middleware::{Context, Flags};
+
+const FILE: &str =
+    "# Shop flags.\n[new_checkout_flow]\nrollout = 20   # day 1\n\n[legacy_api]\nenabled = false\n";
+
+/// Waits (up to a generous limit, so a slow machine does not fail the test)
+/// until `done` holds; returns how long it took.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    start.elapsed()
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf, Flags) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, FILE).unwrap();
+    let flags = Flags::from_file(&path).unwrap();
+    (dir, path, flags)
+}
+
+fn rollout(flags: &Flags) -> String {
+    flags
+        .snapshot()
+        .feature("new_checkout_flow")
+        .unwrap()
+        .strategies[0]
+        .parameters["rollout"]
+        .clone()
+}
+
+#[test]
+fn a_hand_edit_goes_live() {
+    let (_dir, path, flags) = setup();
+    assert_eq!(flags.status().watching, "inotify");
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 50")).unwrap();
+    wait_until("the edit", || flags.version() == 2);
+    assert_eq!(rollout(&flags), "50");
+    let entries = flags.audit_log(0, 10).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, "file edit");
+    assert_eq!(entries[0].flag, "new_checkout_flow");
+    assert_eq!(entries[0].version, 2);
+}
+
+#[test]
+fn a_save_by_rename_goes_live() {
+    let (_dir, path, flags) = setup();
+    let tmp = path.with_extension("swp");
+    std::fs::write(&tmp, FILE.replace("enabled = false", "enabled = true")).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    wait_until("the renamed file", || flags.version() == 2);
+    assert!(flags.is_enabled("legacy_api", &Context::new()));
+}
+
+#[test]
+fn a_broken_edit_is_reported_ignored_then_fixed() {
+    let (_dir, path, flags) = setup();
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 150")).unwrap();
+    wait_until("the error", || flags.status().last_error.is_some());
+    let status = flags.status();
+    let err = &status.last_error.unwrap().errors[0];
+    assert_eq!(err.flag.as_deref(), Some("new_checkout_flow"));
+    assert_eq!(err.field.as_deref(), Some("rollout"));
+    assert_eq!((err.line, err.column), (Some(3), Some(11)));
+    assert!(err.source.ends_with("flags.toml"));
+    // The last good flags keep serving.
+    assert_eq!(flags.version(), 1);
+    assert_eq!(rollout(&flags), "20");
+
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 15")).unwrap();
+    wait_until("the fix", || flags.version() == 2);
+    assert_eq!(rollout(&flags), "15");
+    assert!(flags.status().last_error.is_none());
+}
+
+/// Editors that truncate the file and then write it (in one or several
+/// pieces) leave it empty or half-written for a moment: the flags must not
+/// change until the whole file is there.
+#[test]
+fn half_written_saves_never_flap() {
+    let (_dir, path, flags) = setup();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (flags, stop) = (flags.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut samples = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let snap = flags.snapshot();
+                // Both flags, with a rollout from a complete file, always.
+                assert_eq!(snap.len(), 2, "flags flapped at version {}", snap.version());
+                let f = snap.feature("new_checkout_flow").unwrap();
+                let pct = &f.strategies[0].parameters["rollout"];
+                assert!(
+                    pct == "20" || pct.starts_with('3'),
+                    "half-read rollout {pct}"
+                );
+                samples += 1;
+            }
+            samples
+        })
+    };
+    for i in 0..8 {
+        let full = FILE.replace("rollout = 20", &format!("rollout = 3{i}"));
+        // Truncate, pause long enough for the watcher to read the empty file.
+        std::fs::write(&path, "").unwrap();
+        std::thread::sleep(Duration::from_millis(120));
+        // Half a file that does not parse, then the rest.
+        let cut = full.find("rollout = 3").unwrap() + "rollout = ".len();
+        std::fs::write(&path, &full[..cut]).unwrap();
+        std::thread::sleep(Duration::from_millis(120));
+        std::fs::write(&path, &full).unwrap();
+        let want = format!("3{i}");
+        wait_until("the complete file", || rollout(&flags) == want);
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(sampler.join().unwrap() > 100);
+    // Each complete save is one version; the empty and partial ones none.
+    assert_eq!(flags.version(), 9);
+    assert!(flags.status().last_error.is_none());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Measured, not asserted: how long from a save to the flags serving it.
+#[test]
+fn measure_save_to_visible() {
+    let (_dir, path, flags) = setup();
+    let mut took = Vec::new();
+    for i in 0..100u64 {
+        let text = FILE.replace("rollout = 20", &format!("rollout = {}", 40 + i % 2));
+        let before = flags.version();
+        let start = Instant::now();
+        write_file(&path, &text);
+        wait_until("the save", || flags.version() > before);
+        took.push(start.elapsed());
+    }
+    took.sort();
+    println!(
+        "file save -> visible over {} edits: median {:?}, p99 {:?}, max {:?}",
+        took.len(),
+        percentile(&took, 0.5),
+        percentile(&took, 0.99),
+        took.last().unwrap()
+    );
+}
+
+fn write_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
