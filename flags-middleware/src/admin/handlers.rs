@@ -107,10 +107,10 @@ async fn modify<F>(
     headers: &HeaderMap,
     name: &str,
     action: &str,
-    modify: F,
+    mut modify: F,
 ) -> Result<Response, AdminError>
 where
-    F: FnOnce(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
+    F: FnMut(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
 {
     let expected = if_match(headers)?;
     if flags.snapshot().feature(name).is_none() {
@@ -330,7 +330,9 @@ pub(crate) async fn users(
             .collect();
         match lists.as_slice() {
             [i] => {
-                f.strategies[*i].parameters.insert("userIds".into(), joined);
+                f.strategies[*i]
+                    .parameters
+                    .insert("userIds".into(), joined.clone());
             }
             [] => f.strategies.insert(
                 0,

@@ -70,7 +70,13 @@ pub struct Committed {
 }
 
 /// Computes an edit's changes from the live snapshot.
-type Build = Box<dyn FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send>;
+/// Called again on the newer snapshot when another instance committed first
+/// (a shared store), unless the edit is a fixed list of changes.
+type Build = Box<dyn FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send>;
+
+/// How many times a derived edit is rebuilt after losing a race to
+/// another instance before the caller is told (a version mismatch).
+const REBUILDS: usize = 5;
 
 /// Why [`Flags::commit`] refused an edit. Nothing changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,12 +245,15 @@ impl Flags {
     /// # Errors
     /// [`CommitError`]; nothing changed.
     pub async fn commit(&self, edit: Edit) -> Result<Committed, CommitError> {
-        let changes = edit.changes;
+        // Fixed changes are never rebuilt: re-applied on a newer snapshot
+        // they could undo what the other writer did.
+        let mut changes = Some(edit.changes);
         self.run_commit(
             edit.actor,
             edit.action,
             edit.expected_version,
-            Box::new(move |_| Ok(changes)),
+            Box::new(move |_| Ok(changes.take().unwrap_or_default())),
+            false,
         )
         .await
     }
@@ -254,6 +263,9 @@ impl Flags {
     /// the current definition ("kill this flag", "set its rollout to 25%")
     /// never overwrites a concurrent edit and never needs a retry. `build`
     /// returning no changes commits nothing (`Committed::changed` is false).
+    /// With a store shared by several instances (PostgreSQL), an edit that
+    /// loses a race to another instance is rebuilt on the newer snapshot,
+    /// unless `expected_version` is set.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -282,13 +294,14 @@ impl Flags {
         build: F,
     ) -> Result<Committed, CommitError>
     where
-        F: FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
+        F: FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
     {
         self.run_commit(
             actor.into(),
             action.into(),
             expected_version,
             Box::new(build),
+            true,
         )
         .await
     }
@@ -299,10 +312,14 @@ impl Flags {
         action: String,
         expected: Option<u64>,
         build: Build,
+        rebuild: bool,
     ) -> Result<Committed, CommitError> {
         let flags = self.clone();
-        let task =
-            tokio::spawn(async move { flags.commit_now(actor, action, expected, build).await });
+        let task = tokio::spawn(async move {
+            flags
+                .commit_now(actor, action, expected, build, rebuild)
+                .await
+        });
         match task.await {
             Ok(result) => result,
             Err(e) => Err(CommitError::Store(StoreError::Unavailable(format!(
@@ -316,10 +333,36 @@ impl Flags {
         actor: String,
         action: String,
         expected: Option<u64>,
-        build: Build,
+        mut build: Build,
+        rebuild: bool,
     ) -> Result<Committed, CommitError> {
         let control = self.control().clone();
         let _serial = control.lock.lock().await;
+        let mut rebuilds = if rebuild && expected.is_none() {
+            REBUILDS
+        } else {
+            0
+        };
+        loop {
+            match self
+                .commit_once(&control, &actor, &action, expected, &mut build)
+                .await
+            {
+                Err(CommitError::VersionMismatch { .. }) if rebuilds > 0 => rebuilds -= 1,
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt at a commit, with the commit lock held.
+    async fn commit_once(
+        &self,
+        control: &Arc<Control>,
+        actor: &str,
+        action: &str,
+        expected: Option<u64>,
+        build: &mut Build,
+    ) -> Result<Committed, CommitError> {
         let cur = self.snapshot();
         if let Some(expected) = expected {
             if expected != cur.version() {
@@ -346,21 +389,21 @@ impl Flags {
             .apply(StoreWrite {
                 changes: &changes,
                 base_version: cur.version(),
-                actor: &actor,
-                action: &action,
+                actor,
+                action,
             })
             .await;
         match written {
             Ok(()) => {}
             Err(StoreError::Conflict(m)) => {
-                return Err(self.catch_up(&control, cur.version(), m).await)
+                return Err(self.catch_up(control, cur.version(), m).await)
             }
             Err(e) => return Err(CommitError::Store(e)),
         }
         let version = self.install(&cur, next, &changes, &source);
         let snapshot = self.snapshot();
-        let entries = audit_entries(&cur, &snapshot, &changes, &actor, &action);
-        record(&control, entries).await;
+        let entries = audit_entries(&cur, &snapshot, &changes, actor, action);
+        record(control, entries).await;
         Ok(Committed {
             version,
             snapshot,
