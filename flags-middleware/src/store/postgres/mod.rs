@@ -1,62 +1,5 @@
 //! [`PostgresStore`]: flags in a PostgreSQL database shared by every
 //! instance of a service, changes pushed with `LISTEN`/`NOTIFY`.
-//!
-//! # Example
-//!
-//! ```no_run
-//! use flags_middleware::store::PostgresConfig;
-//! use flags_middleware::{Context, Flags};
-//!
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = PostgresConfig::new("host=db.internal user=app dbname=app")?
-//!     .instance("web-1")
-//!     .seed_file("flags.toml")                          // first start only
-//!     .last_known_good("/var/lib/app/flags.last-good.json");
-//! let flags = Flags::from_postgres(config).await?;
-//! let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
-//! # Ok(()) }
-//! ```
-//!
-//! # How it works
-//!
-//! * **Tables.** The store creates and migrates its own tables
-//!   (`flag_namespaces`, `flag_definitions`, `flag_segments`, `flag_audit`,
-//!   `flag_schema_migrations`). A namespace's row holds the flag-set
-//!   version; each flag's row holds its definition (Unleash JSON) and the
-//!   version that last changed it. A new namespace is seeded once from the
-//!   seed file, if one is configured.
-//! * **Writes** ([`Flags::commit`], the admin API) run in one transaction:
-//!   bump the version *if it is still the one this instance synced*
-//!   (optimistic concurrency), write the rows and the audit entries (with
-//!   this instance's name), `NOTIFY`, commit. A writer that lost the race
-//!   gets [`StoreError::Conflict`]; the handle then syncs and reports a
-//!   version mismatch (the admin API answers 412, or retries a single-field
-//!   change on the newer flag when the caller sent no `If-Match`).
-//! * **Reads** are pushed: every instance `LISTEN`s on a dedicated
-//!   connection and, on a change it did not make, reads the namespace and
-//!   swaps the new snapshot in. Every instance serves the database's
-//!   version number, so versions agree across instances.
-//!
-//! # When the database is away
-//!
-//! * Requests never wait on the database: they read the in-memory snapshot,
-//!   which keeps serving the last good flags.
-//! * The listener reconnects with backoff (100 ms doubling to 5 s, with
-//!   jitter) and resyncs in full after each reconnect, so a change made
-//!   while it was away is not missed. A heartbeat query every 5 s notices
-//!   a connection that died silently.
-//! * Writes fail with [`StoreError::Unavailable`] (the admin API answers 503).
-//! * At startup, with a [last-known-good file](PostgresConfig::last_known_good)
-//!   (rewritten atomically after every sync) the instance starts from it and
-//!   catches up once the database is back; without one, or with
-//!   [`refuse_without_database`](PostgresConfig::refuse_without_database),
-//!   it refuses to start.
-//!
-//! ```text
-//! WARN flags::postgres: lost the database connection; serving the last good flags and reconnecting database="db.internal:5432/app" error="database: connection closed"
-//! INFO flags::postgres: listening for flag changes database="db.internal:5432/app"
-//! INFO flags::reload: flags reloaded source="postgres db.internal:5432/app (default)" version=42
-//! ```
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,12 +22,71 @@ mod sql;
 pub use config::{PostgresConfig, PostgresConfigError};
 pub use sql::PostgresAuditEntry;
 
-/// Flags in PostgreSQL, shared by every instance, pushed with
-/// `LISTEN`/`NOTIFY`. See the [module docs](self).
+/// Flags in PostgreSQL, shared by every instance of a service, changes
+/// pushed with `LISTEN`/`NOTIFY`.
 ///
 /// Cloning is cheap and shares the connections. Built with
 /// [`PostgresStore::connect`] (or [`Flags::from_postgres`]), inside a tokio
 /// runtime: its connections and listener run as tasks of that runtime.
+///
+/// # Example
+///
+/// ```no_run
+/// use flags_middleware::store::PostgresConfig;
+/// use flags_middleware::{Context, Flags};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = PostgresConfig::new("host=db.internal user=app dbname=app")?
+///     .instance("web-1")
+///     .seed_file("flags.toml")                          // first start only
+///     .last_known_good("/var/lib/app/flags.last-good.json");
+/// let flags = Flags::from_postgres(config).await?;
+/// let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
+/// # Ok(()) }
+/// ```
+///
+/// # How it works
+///
+/// * **Tables.** The store creates and migrates its own tables
+///   (`flag_namespaces`, `flag_definitions`, `flag_segments`, `flag_audit`,
+///   `flag_schema_migrations`). A namespace's row holds the flag-set
+///   version; each flag's row holds its definition (Unleash JSON) and the
+///   version that last changed it. A new namespace is seeded once from the
+///   seed file, if one is configured.
+/// * **Writes** ([`Flags::commit`], the admin API) run in one transaction:
+///   bump the version *if it is still the one this instance synced*
+///   (optimistic concurrency), write the rows and the audit entries (with
+///   this instance's name), `NOTIFY`, commit. A writer that lost the race
+///   gets [`StoreError::Conflict`]; the handle then syncs at once and
+///   either rebuilds the edit on the newer flags (an edit derived from the
+///   live definition, [`Flags::commit_with`], such as the admin API's kill
+///   or rollout without `If-Match`) or reports a version mismatch (with
+///   `If-Match`, or a fixed [`Flags::commit`]: the admin API answers 412).
+/// * **Reads** are pushed: every instance `LISTEN`s on a dedicated
+///   connection and, on a change it did not make, reads the namespace and
+///   swaps the new snapshot in. Every instance serves the database's
+///   version number, so versions agree across instances.
+///
+/// # When the database is away
+///
+/// * Requests never wait on the database: they read the in-memory snapshot,
+///   which keeps serving the last good flags.
+/// * The listener reconnects with backoff (100 ms doubling to 5 s, with
+///   jitter) and resyncs in full after each reconnect, so a change made
+///   while it was away is not missed. A heartbeat query every 5 s notices
+///   a connection that died silently.
+/// * Writes fail with [`StoreError::Unavailable`] (the admin API answers 503).
+/// * At startup, with a [last-known-good file](PostgresConfig::last_known_good)
+///   (rewritten atomically after every sync) the instance starts from it and
+///   catches up once the database is back; without one, or with
+///   [`refuse_without_database`](PostgresConfig::refuse_without_database),
+///   it refuses to start.
+///
+/// ```text
+/// WARN flags::postgres: lost the database connection; serving the last good flags and reconnecting database="db.internal:5432/app" error="database error 57P01: terminating connection due to administrator command"
+/// INFO flags::postgres: listening for flag changes database="db.internal:5432/app"
+/// INFO flags::reload: flags reloaded source="postgres db.internal:5432/app (default)" version=42
+/// ```
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,
