@@ -15,7 +15,7 @@ use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
 use crate::format::toml as toml_format;
 use crate::model::{Feature, Segment, Strategy};
-use crate::store::Edit;
+use crate::store::{Edit, StoreError};
 use crate::{Flags, Snapshot};
 
 /// One flag as the API shows it.
@@ -534,10 +534,13 @@ pub(crate) async fn audit(
     Query(page): Query<Page>,
 ) -> Result<Response, AdminError> {
     let limit = page.limit.min(1000);
-    let entries = tokio::task::spawn_blocking(move || flags.audit_log(page.offset, limit))
+    let entries = flags
+        .audit_page(page.offset, limit)
         .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-        .map_err(|e| AdminError::Unavailable(format!("cannot read the audit log: {e}")))?;
+        .map_err(|e| match e {
+            StoreError::Unavailable(m) => AdminError::Unavailable(m),
+            other => AdminError::Internal(other.to_string()),
+        })?;
     Ok(Json(json!({ "offset": page.offset, "limit": limit, "entries": entries })).into_response())
 }
 

@@ -517,6 +517,27 @@ impl Flags {
     pub fn audit_log(&self, offset: usize, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
         self.control().audit().page(offset, limit)
     }
+
+    /// The audit log, newest first, from where it is kept: the store's own
+    /// when it keeps one (a database every instance writes to, so the
+    /// entries name the instance), else this handle's file or memory.
+    ///
+    /// # Errors
+    /// When the log cannot be read.
+    pub async fn audit_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let control = self.control().clone();
+        if let Some(page) = control.store.audit(offset, limit) {
+            return page.await;
+        }
+        tokio::task::spawn_blocking(move || control.audit().page(offset, limit))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")))
+    }
 }
 
 fn reject(control: &Control, source: &str, error: StoreError) {
@@ -568,6 +589,7 @@ fn entry(actor: &str, action: &str, flag: String, version: u64) -> AuditEntry {
         version,
         before: None,
         after: None,
+        instance: None,
     }
 }
 

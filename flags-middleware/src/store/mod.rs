@@ -53,7 +53,7 @@ pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresAuditEntry, PostgresConfig, PostgresConfigError, PostgresStore};
+pub use postgres::{PostgresConfig, PostgresConfigError, PostgresStore};
 
 /// A boxed, sendable future: what [`Store`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,6 +88,19 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// instance reports the same version for the same flags. `None` (the
     /// default): the handle counts versions itself.
     fn version(&self) -> Option<u64> {
+        None
+    }
+
+    /// The audit log, newest first (`limit` entries after skipping
+    /// `offset`), for a store that keeps it itself (a database every
+    /// instance writes to). `None` (the default): the handle's own log is
+    /// the audit log.
+    fn audit(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<crate::audit::AuditEntry>, StoreError>>> {
+        let _ = (offset, limit);
         None
     }
 }

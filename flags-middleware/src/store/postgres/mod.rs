@@ -9,6 +9,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+use crate::audit::AuditEntry;
 use crate::engine::Snapshot;
 use crate::model::FlagSet;
 use crate::{Flags, Mode};
@@ -20,7 +21,6 @@ mod schema;
 mod sql;
 
 pub use config::{PostgresConfig, PostgresConfigError};
-pub use sql::PostgresAuditEntry;
 
 /// Flags in PostgreSQL, shared by every instance of a service, changes
 /// pushed with `LISTEN`/`NOTIFY`.
@@ -171,15 +171,16 @@ impl PostgresStore {
     }
 
     /// The namespace's audit log, newest first: `limit` entries after
-    /// skipping `offset`, each naming the instance that made the change.
+    /// skipping `offset`, each naming the instance that made the change
+    /// (what [`Flags::audit_page`] and the admin API's `GET /_audit` serve).
     ///
     /// # Errors
     /// When the database cannot be reached.
-    pub async fn audit(
+    pub async fn audit_log(
         &self,
         offset: usize,
         limit: usize,
-    ) -> Result<Vec<PostgresAuditEntry>, StoreError> {
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let inner = self.inner.clone();
         inner
             .clone()
@@ -436,6 +437,14 @@ impl Store for PostgresStore {
 
     fn version(&self) -> Option<u64> {
         Some(self.inner.synced_version())
+    }
+
+    fn audit(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>> {
+        Some(Box::pin(self.audit_log(offset, limit)))
     }
 }
 

@@ -384,24 +384,13 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
-/// An audit entry as stored: [`AuditEntry`] plus the instance that wrote it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PostgresAuditEntry {
-    /// The instance that made the change (see
-    /// [`PostgresConfig::instance`](super::PostgresConfig::instance)).
-    pub instance: String,
-    /// The change.
-    #[serde(flatten)]
-    pub entry: AuditEntry,
-}
-
 /// The namespace's audit log, newest first.
 pub(super) async fn audit_page(
     client: &Client,
     config: &PostgresConfig,
     offset: usize,
     limit: usize,
-) -> Result<Vec<PostgresAuditEntry>, StoreError> {
+) -> Result<Vec<AuditEntry>, StoreError> {
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = client
@@ -418,17 +407,15 @@ pub(super) async fn audit_page(
         .map_err(db_error)?;
     Ok(rows
         .iter()
-        .map(|r| PostgresAuditEntry {
-            instance: r.get(1),
-            entry: AuditEntry {
-                at: r.get(0),
-                actor: r.get(2),
-                action: r.get(3),
-                flag: r.get(4),
-                version: to_u64(r.get(5)),
-                before: r.get(6),
-                after: r.get(7),
-            },
+        .map(|r| AuditEntry {
+            at: r.get(0),
+            instance: Some(r.get(1)),
+            actor: r.get(2),
+            action: r.get(3),
+            flag: r.get(4),
+            version: to_u64(r.get(5)),
+            before: r.get(6),
+            after: r.get(7),
         })
         .collect())
 }
