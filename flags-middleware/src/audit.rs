@@ -186,6 +186,58 @@ mod tests {
         assert_eq!(page, vec![4, 3]);
     }
 
+    /// Records (target, level, fields) of every event.
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<Mutex<Vec<(String, tracing::Level, String)>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Fields(String);
+            impl tracing::field::Visit for Fields {
+                fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                    self.0.push_str(&format!("{}={:?} ", f.name(), v));
+                }
+            }
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            let meta = event.metadata();
+            self.0
+                .lock()
+                .unwrap()
+                .push((meta.target().to_owned(), *meta.level(), fields.0));
+        }
+    }
+
+    #[test]
+    fn each_entry_is_a_tracing_event_at_flags_audit() {
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            AuditLog::new(None).append(&[entry(7)]).unwrap();
+        });
+        let events = capture.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        let (target, level, fields) = &events[0];
+        assert_eq!(target, "flags::audit");
+        assert_eq!(*level, tracing::Level::INFO);
+        for want in [
+            "actor=ops",
+            "action=kill",
+            "flag=a",
+            "version=7",
+            "before=null",
+            "after={\"name\":\"a\"}",
+        ] {
+            assert!(fields.contains(want), "{want} not in {fields}");
+        }
+    }
+
     #[test]
     fn memory_log_pages_newest_first() {
         let log = AuditLog::new(None);

@@ -12,6 +12,31 @@
 //! flags built in code). A PostgreSQL store (LISTEN/NOTIFY) implements the
 //! same trait.
 //!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::sync::Arc;
+//! use flags_middleware::{Context, Flags};
+//! use flags_middleware::store::{MemoryStore, Store};
+//!
+//! let set = flags_middleware::format::toml::parse("[legacy_api]\n", "example").unwrap();
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new(set));
+//! let flags = Flags::with_store(store, None).await.unwrap();
+//! let done = flags
+//!     .commit_with("ops", "kill", None, |snap| {
+//!         let mut f = snap.feature("legacy_api").unwrap().clone();
+//!         f.enabled = false;
+//!         Ok(vec![flags_middleware::engine::Change::Upsert(f)])
+//!     })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(done.version, 2);
+//! assert!(!flags.is_enabled("legacy_api", &Context::new()));
+//! assert_eq!(flags.audit_log(0, 10).unwrap()[0].action, "kill");
+//! # }
+//! ```
+//!
 //! # Writing a store
 //!
 //! The trait is object safe: futures are boxed ([`BoxFuture`]), so stores are
