@@ -78,6 +78,7 @@ pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PostgresConfig, PostgresConfigError, PostgresStore};
 
 /// A boxed, sendable future: what [`Store`] methods return.

@@ -465,6 +465,7 @@ impl Flags {
     ///
     /// # Errors
     /// See [`PostgresStore::connect`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn from_postgres(config: PostgresConfig) -> Result<Flags, StoreError> {
         let store = PostgresStore::connect(config).await?;
         Flags::with_store(Arc::new(store), None).await
