@@ -37,6 +37,10 @@ pub struct AuditEntry {
     pub before: Option<serde_json::Value>,
     /// The definition after; `null` when deleted.
     pub after: Option<serde_json::Value>,
+    /// The instance that made the change, when several share one store (a
+    /// database); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Entries kept in memory when there is no file.
@@ -166,6 +170,7 @@ mod tests {
             version,
             before: None,
             after: Some(serde_json::json!({"name": "a"})),
+            instance: None,
         }
     }
 

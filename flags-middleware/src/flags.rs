@@ -153,13 +153,24 @@ impl Flags {
         &self,
         build: impl FnOnce(&Snapshot) -> Result<Snapshot, LoadErrors>,
     ) -> Result<u64, LoadErrors> {
+        self.swap_in_at(None, build)
+    }
+
+    /// [`swap_in`](Self::swap_in), numbering the new snapshot `version` when
+    /// given (a store that numbers versions itself, shared by several
+    /// instances), else the next version.
+    pub(crate) fn swap_in_at(
+        &self,
+        version: Option<u64>,
+        build: impl FnOnce(&Snapshot) -> Result<Snapshot, LoadErrors>,
+    ) -> Result<u64, LoadErrors> {
         let _guard = self
             .inner
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cur = self.inner.current.load_full();
-        let version = cur.version() + 1;
+        let version = version.unwrap_or(cur.version() + 1);
         let next = build(&cur)?.with_version(version);
         self.inner.current.store(Arc::new(next));
         Ok(version)

@@ -16,7 +16,7 @@ use crate::error::{LoadError, LoadErrors};
 use crate::format::toml as toml_format;
 use crate::metrics::MetricsSnapshot;
 use crate::model::{Feature, Segment, Strategy};
-use crate::store::Edit;
+use crate::store::{Edit, StoreError};
 use crate::{Flags, Snapshot};
 
 /// One flag as the API shows it.
@@ -128,10 +128,10 @@ async fn modify<F>(
     headers: &HeaderMap,
     name: &str,
     action: &str,
-    modify: F,
+    mut modify: F,
 ) -> Result<Response, AdminError>
 where
-    F: FnOnce(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
+    F: FnMut(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
 {
     let expected = if_match(headers)?;
     if flags.snapshot().feature(name).is_none() {
@@ -351,7 +351,9 @@ pub(crate) async fn users(
             .collect();
         match lists.as_slice() {
             [i] => {
-                f.strategies[*i].parameters.insert("userIds", joined);
+                f.strategies[*i]
+                    .parameters
+                    .insert("userIds", joined.clone());
             }
             [] => f.strategies.insert(
                 0,
@@ -553,10 +555,13 @@ pub(crate) async fn audit(
     Query(page): Query<Page>,
 ) -> Result<Response, AdminError> {
     let limit = page.limit.min(1000);
-    let entries = tokio::task::spawn_blocking(move || flags.audit_log(page.offset, limit))
+    let entries = flags
+        .audit_page(page.offset, limit)
         .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-        .map_err(|e| AdminError::Unavailable(format!("cannot read the audit log: {e}")))?;
+        .map_err(|e| match e {
+            StoreError::Unavailable(m) => AdminError::Unavailable(m),
+            other => AdminError::Internal(other.to_string()),
+        })?;
     Ok(Json(json!({ "offset": page.offset, "limit": limit, "entries": entries })).into_response())
 }
 

@@ -70,7 +70,13 @@ pub struct Committed {
 }
 
 /// Computes an edit's changes from the live snapshot.
-type Build = Box<dyn FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send>;
+/// Called again on the newer snapshot when another instance committed first
+/// (a shared store), unless the edit is a fixed list of changes.
+type Build = Box<dyn FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send>;
+
+/// How many times a derived edit is rebuilt after losing a race to
+/// another instance before the caller is told (a version mismatch).
+const REBUILDS: usize = 5;
 
 /// Why [`Flags::commit`] refused an edit. Nothing changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +197,8 @@ impl Flags {
         audit_log: Option<PathBuf>,
     ) -> Result<Flags, StoreError> {
         let set = store.load().await?;
-        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?.with_version(1);
+        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?
+            .with_version(store.version().unwrap_or(1));
         let flags = Flags::from_snapshot(snap);
         flags.attach(Control::new(store, audit_log))?;
         Ok(flags)
@@ -238,12 +245,15 @@ impl Flags {
     /// # Errors
     /// [`CommitError`]; nothing changed.
     pub async fn commit(&self, edit: Edit) -> Result<Committed, CommitError> {
-        let changes = edit.changes;
+        // Fixed changes are never rebuilt: re-applied on a newer snapshot
+        // they could undo what the other writer did.
+        let mut changes = Some(edit.changes);
         self.run_commit(
             edit.actor,
             edit.action,
             edit.expected_version,
-            Box::new(move |_| Ok(changes)),
+            Box::new(move |_| Ok(changes.take().unwrap_or_default())),
+            false,
         )
         .await
     }
@@ -253,6 +263,9 @@ impl Flags {
     /// the current definition ("kill this flag", "set its rollout to 25%")
     /// never overwrites a concurrent edit and never needs a retry. `build`
     /// returning no changes commits nothing (`Committed::changed` is false).
+    /// With a store shared by several instances (PostgreSQL), an edit that
+    /// loses a race to another instance is rebuilt on the newer snapshot,
+    /// unless `expected_version` is set.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -281,13 +294,14 @@ impl Flags {
         build: F,
     ) -> Result<Committed, CommitError>
     where
-        F: FnOnce(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
+        F: FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
     {
         self.run_commit(
             actor.into(),
             action.into(),
             expected_version,
             Box::new(build),
+            true,
         )
         .await
     }
@@ -298,10 +312,14 @@ impl Flags {
         action: String,
         expected: Option<u64>,
         build: Build,
+        rebuild: bool,
     ) -> Result<Committed, CommitError> {
         let flags = self.clone();
-        let task =
-            tokio::spawn(async move { flags.commit_now(actor, action, expected, build).await });
+        let task = tokio::spawn(async move {
+            flags
+                .commit_now(actor, action, expected, build, rebuild)
+                .await
+        });
         match task.await {
             Ok(result) => result,
             Err(e) => Err(CommitError::Store(StoreError::Unavailable(format!(
@@ -315,10 +333,36 @@ impl Flags {
         actor: String,
         action: String,
         expected: Option<u64>,
-        build: Build,
+        mut build: Build,
+        rebuild: bool,
     ) -> Result<Committed, CommitError> {
         let control = self.control().clone();
         let _serial = control.lock.lock().await;
+        let mut rebuilds = if rebuild && expected.is_none() {
+            REBUILDS
+        } else {
+            0
+        };
+        loop {
+            match self
+                .commit_once(&control, &actor, &action, expected, &mut build)
+                .await
+            {
+                Err(CommitError::VersionMismatch { .. }) if rebuilds > 0 => rebuilds -= 1,
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt at a commit, with the commit lock held.
+    async fn commit_once(
+        &self,
+        control: &Arc<Control>,
+        actor: &str,
+        action: &str,
+        expected: Option<u64>,
+        build: &mut Build,
+    ) -> Result<Committed, CommitError> {
         let cur = self.snapshot();
         if let Some(expected) = expected {
             if expected != cur.version() {
@@ -340,19 +384,26 @@ impl Flags {
         let next = cur
             .apply(&changes, Mode::Strict, &source)
             .map_err(CommitError::Invalid)?;
-        control
+        let written = control
             .store
             .apply(StoreWrite {
                 changes: &changes,
                 base_version: cur.version(),
-                actor: &actor,
+                actor,
+                action,
             })
-            .await
-            .map_err(CommitError::Store)?;
+            .await;
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Conflict(m)) => {
+                return Err(self.catch_up(control, cur.version(), m).await)
+            }
+            Err(e) => return Err(CommitError::Store(e)),
+        }
         let version = self.install(&cur, next, &changes, &source);
         let snapshot = self.snapshot();
-        let entries = audit_entries(&cur, &snapshot, &changes, &actor, &action);
-        record(&control, entries).await;
+        let entries = audit_entries(&cur, &snapshot, &changes, actor, action);
+        record(control, entries).await;
         Ok(Committed {
             version,
             snapshot,
@@ -364,17 +415,40 @@ impl Flags {
     /// (`Flags::apply`), re-applies the changes to what is live instead.
     fn install(&self, base: &Snapshot, next: Snapshot, changes: &[Change], source: &str) -> u64 {
         let mut next = Some(next);
-        let swapped = self.swap_in(|now| match next.take() {
+        let version = self.control().store.version();
+        let swapped = self.swap_in_at(version, |now| match next.take() {
             Some(n) if now.version() == base.version() => Ok(n),
             _ => now.apply(changes, Mode::Lenient, source),
         });
         swapped.unwrap_or_else(|_| self.version())
     }
 
+    /// The store refused a write because its durable state moved (another
+    /// instance wrote first): load what it holds now, under the commit lock,
+    /// so the caller can retry on it. A version mismatch if the flags moved
+    /// on; else the store's conflict as it is (say, a broken hand edit).
+    async fn catch_up(&self, control: &Arc<Control>, base: u64, conflict: String) -> CommitError {
+        self.reload_locked(control).await;
+        let current = self.version();
+        if current == base {
+            CommitError::Store(StoreError::Conflict(conflict))
+        } else {
+            CommitError::VersionMismatch {
+                expected: base,
+                current,
+            }
+        }
+    }
+
     /// Asks the store what changed outside and makes it live, or records why not.
     pub(crate) async fn reload(&self) {
         let control = self.control().clone();
         let _serial = control.lock.lock().await;
+        self.reload_locked(&control).await;
+    }
+
+    /// [`reload`](Self::reload), with the commit lock held.
+    async fn reload_locked(&self, control: &Arc<Control>) {
         let source = control.store.describe();
         let update = match control.store.refresh().await {
             Ok(None) => {
@@ -385,7 +459,7 @@ impl Flags {
                 return;
             }
             Ok(Some(update)) => update,
-            Err(e) => return reject(&control, &source, e),
+            Err(e) => return reject(control, &source, e),
         };
         let cur = self.snapshot();
         let built = match &update {
@@ -394,11 +468,11 @@ impl Flags {
         };
         let next = match built {
             Ok(next) => next,
-            Err(e) => return reject(&control, &source, StoreError::Invalid(e)),
+            Err(e) => return reject(control, &source, StoreError::Invalid(e)),
         };
-        let version = match self.swap_in(|_| Ok(next)) {
+        let version = match self.swap_in_at(control.store.version(), |_| Ok(next)) {
             Ok(v) => v,
-            Err(e) => return reject(&control, &source, StoreError::Invalid(e)),
+            Err(e) => return reject(control, &source, StoreError::Invalid(e)),
         };
         {
             let mut status = control.status_mut();
@@ -413,7 +487,7 @@ impl Flags {
                 audit_entries(&cur, &snapshot, changes, "outside change", "update")
             }
         };
-        record(&control, entries).await;
+        record(control, entries).await;
     }
 
     /// Where the flags come from, the live version, and the last reload error.
@@ -442,6 +516,27 @@ impl Flags {
     /// When the audit file cannot be read.
     pub fn audit_log(&self, offset: usize, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
         self.control().audit().page(offset, limit)
+    }
+
+    /// The audit log, newest first, from where it is kept: the store's own
+    /// when it keeps one (a database every instance writes to, so the
+    /// entries name the instance), else this handle's file or memory.
+    ///
+    /// # Errors
+    /// When the log cannot be read.
+    pub async fn audit_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let control = self.control().clone();
+        if let Some(page) = control.store.audit(offset, limit) {
+            return page.await;
+        }
+        tokio::task::spawn_blocking(move || control.audit().page(offset, limit))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")))
     }
 }
 
@@ -494,6 +589,7 @@ fn entry(actor: &str, action: &str, flag: String, version: u64) -> AuditEntry {
         version,
         before: None,
         after: None,
+        instance: None,
     }
 }
 

@@ -69,12 +69,17 @@ use crate::model::FlagSet;
 mod control;
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod watch;
 
 pub(crate) use control::Control;
 pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresConfig, PostgresConfigError, PostgresStore};
 
 /// A boxed, sendable future: what [`Store`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,6 +107,28 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// What changed outside since the last `load`, `apply` or `refresh`:
     /// `Ok(None)` when nothing did.
     fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>>;
+
+    /// The version of the durable state as of the last `load`, `apply` or
+    /// `refresh`, for a store that numbers versions itself (a database that
+    /// several instances share): the handle then serves that number, so every
+    /// instance reports the same version for the same flags. `None` (the
+    /// default): the handle counts versions itself.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
+    /// The audit log, newest first (`limit` entries after skipping
+    /// `offset`), for a store that keeps it itself (a database every
+    /// instance writes to). `None` (the default): the handle's own log is
+    /// the audit log.
+    fn audit(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<crate::audit::AuditEntry>, StoreError>>> {
+        let _ = (offset, limit);
+        None
+    }
 }
 
 /// A validated change handed to [`Store::apply`].
@@ -114,6 +141,9 @@ pub struct StoreWrite<'a> {
     pub base_version: u64,
     /// Who made the change: an admin token's name, `file edit`, `guard`.
     pub actor: &'a str,
+    /// What was done, for a store that keeps its own audit log: `kill`,
+    /// `rollout`...
+    pub action: &'a str,
 }
 
 /// An outside change found by [`Store::refresh`].
