@@ -150,6 +150,7 @@ async fn two_stores_writing_from_the_same_version_one_wins_one_conflicts() {
             base_version: 1,
             actor: "ops",
             action: "edit",
+            message: None,
         }
     }
     let kill = [killed(&a, "legacy_api")];
