@@ -555,3 +555,235 @@ async fn status_and_definitions() {
     .await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
+
+mod guard {
+    //! `GET /_guard` and `POST /{name}/plan/{op}`, with a guard on a fake
+    //! clock and hand-fed counts, over the same file-backed flags.
+
+    use std::time::Duration;
+
+    use flags_middleware::guard::{
+        FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Plan, Side,
+    };
+
+    use super::*;
+
+    const FLAG: &str = "new_checkout_flow";
+
+    struct GuardEnv {
+        env: Env,
+        guard: Guard,
+        counts: ManualCounts,
+        clock: ManualClock,
+    }
+
+    async fn guard_env() -> GuardEnv {
+        let env = env();
+        let counts = ManualCounts::new();
+        let clock = ManualClock::new();
+        let guard = Guard::builder(counts.clone(), FlagsApplier::new(env.flags.clone()))
+            .clock(clock.clone())
+            .plan(FLAG, GuardConfig::new(), Plan::gradual())
+            .build();
+        // The first check applies the plan's first step (5%).
+        guard.check().await;
+        let app = Router::new().nest(
+            "/admin/flags",
+            env.flags.admin_router(config().guard(guard.clone())),
+        );
+        GuardEnv {
+            env: Env { app, ..env },
+            guard,
+            counts,
+            clock,
+        }
+    }
+
+    async fn plan_op(g: &GuardEnv, flag: &str, op: &str, token: &str) -> (StatusCode, Value) {
+        let path = format!("/admin/flags/{flag}/plan/{op}");
+        let (status, body, _) =
+            call(&g.env.app, Method::POST, &path, Some(token), None, None).await;
+        (status, body)
+    }
+
+    async fn state(g: &GuardEnv, token: &str) -> (StatusCode, Value) {
+        let (status, body, _) = call(
+            &g.env.app,
+            Method::GET,
+            "/admin/flags/_guard",
+            Some(token),
+            None,
+            None,
+        )
+        .await;
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn guard_state_shows_window_verdict_and_plan() {
+        let g = guard_env().await;
+        g.counts.add(FLAG, Side::New, 80, 1);
+        g.counts.add(FLAG, Side::Old, 1520, 8);
+        g.clock.advance(Duration::from_secs(5));
+        g.guard.check().await;
+
+        assert_eq!(state(&g, "nope").await.0, StatusCode::UNAUTHORIZED);
+        let (status, body) = state(&g, READ).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let flags = body["flags"].as_array().unwrap();
+        assert_eq!(flags.len(), 1);
+        let f = &flags[0];
+        assert_eq!(f["flag"], FLAG);
+        assert_eq!(f["window"]["new"]["requests"], 80);
+        assert_eq!(f["window"]["new"]["bad"], 1);
+        assert_eq!(f["window"]["old"]["requests"], 1520);
+        assert_eq!(f["last"]["status"], json!("healthy"), "{f}");
+        assert_eq!(f["plan"]["status"], "running");
+        assert_eq!(f["plan"]["percent"], 5);
+        assert_eq!(f["plan"]["step"], 0);
+        assert_eq!(body["checks"], 2);
+        assert!(body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "advanced" && e["to"] == 5));
+    }
+
+    #[tokio::test]
+    async fn plan_control_needs_a_write_token_and_a_plan_in_the_right_state() {
+        let g = guard_env().await;
+        let (status, _) = plan_op(&g, FLAG, "pause", READ).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (status, body) = plan_op(&g, FLAG, "pause", WRITE).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["event"]["kind"], "paused");
+        assert_eq!(body["plan"]["status"], "paused");
+        // A paused plan does not advance, however long it waits.
+        g.clock.advance(Duration::from_secs(10 * 86_400));
+        g.counts.add(FLAG, Side::New, 5000, 0);
+        g.counts.add(FLAG, Side::Old, 5000, 0);
+        g.guard.check().await;
+        assert_eq!(state(&g, READ).await.1["flags"][0]["plan"]["percent"], 5);
+
+        let (status, body) = plan_op(&g, FLAG, "resume", WRITE).await;
+        assert_eq!(
+            (status, body["plan"]["status"].clone()),
+            (StatusCode::OK, json!("running"))
+        );
+        let (status, body) = plan_op(&g, FLAG, "resume", WRITE).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+        let (status, body) = plan_op(&g, "legacy_api", "pause", WRITE).await;
+        assert_eq!(
+            (status, body["error"].clone()),
+            (StatusCode::NOT_FOUND, json!("not_guarded"))
+        );
+        let (status, _) = plan_op(&g, FLAG, "explode", WRITE).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, body) = plan_op(&g, FLAG, "abandon", WRITE).await;
+        assert_eq!(
+            (status, body["plan"]["status"].clone()),
+            (StatusCode::OK, json!("abandoned"))
+        );
+        let (status, _) = plan_op(&g, FLAG, "pause", WRITE).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+
+    /// The incident path: the guard kills (through the store, so the file
+    /// says so and the audit log has the figures), the plan halts, and a
+    /// restart through the API brings the flag back at the first step.
+    #[tokio::test]
+    async fn a_kill_halts_the_plan_and_a_restart_brings_the_first_step_back() {
+        let g = guard_env().await;
+        let mut killed = false;
+        for _ in 0..30 {
+            g.counts.add(FLAG, Side::New, 10, 3);
+            g.counts.add(FLAG, Side::Old, 190, 1);
+            g.clock.advance(Duration::from_secs(1));
+            g.guard.check().await;
+            if !g.env.flags.snapshot().feature(FLAG).unwrap().enabled {
+                killed = true;
+                break;
+            }
+        }
+        assert!(killed, "the guard kills the flag");
+        let (_, body) = state(&g, READ).await;
+        assert_eq!(body["flags"][0]["plan"]["status"], "halted");
+        assert_eq!(body["flags"][0]["kills"], 1);
+        assert_eq!(body["flags"][0]["last"]["status"], "kill");
+        let on_disk = std::fs::read_to_string(&g.env.path).unwrap();
+        assert!(on_disk.contains("enabled = false"), "{on_disk}");
+
+        let (_, audit, _) = call(
+            &g.env.app,
+            Method::GET,
+            "/admin/flags/_audit",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        let kill = &audit["entries"][0];
+        assert_eq!(
+            (kill["actor"].clone(), kill["action"].clone()),
+            (json!("guard"), json!("kill"))
+        );
+        let message = kill["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("guard: new arm 30.0% errors over "),
+            "{message}"
+        );
+
+        let (status, body) = plan_op(&g, FLAG, "restart", WRITE).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["plan"]["status"], "running");
+        assert_eq!(body["plan"]["percent"], 5);
+        let snap = g.env.flags.snapshot();
+        let f = snap.feature(FLAG).unwrap();
+        assert!(f.enabled);
+        let (_, audit, _) = call(
+            &g.env.app,
+            Method::GET,
+            "/admin/flags/_audit",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(audit["entries"][0]["action"], "rollout");
+        assert_eq!(audit["entries"][0]["actor"], "guard");
+    }
+
+    #[tokio::test]
+    async fn without_a_guard_the_endpoints_say_so() {
+        let e = env();
+        let (status, body, _) = call(
+            &e.app,
+            Method::GET,
+            "/admin/flags/_guard",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].clone()),
+            (StatusCode::NOT_FOUND, json!("no_guard"))
+        );
+        let (status, body, _) = call(
+            &e.app,
+            Method::POST,
+            &format!("/admin/flags/{FLAG}/plan/pause"),
+            Some(WRITE),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].clone()),
+            (StatusCode::NOT_FOUND, json!("no_guard"))
+        );
+    }
+}

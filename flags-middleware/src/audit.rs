@@ -41,6 +41,11 @@ pub struct AuditEntry {
     /// database); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Why, when the actor said: for the rollout guard, the figures that
+    /// triggered a kill (`guard: new arm 31.2% errors over 412 requests vs
+    /// 0.4% over 7,803, p < 0.001`) or the plan step taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Entries kept in memory when there is no file.
@@ -92,6 +97,7 @@ impl AuditLog {
                 version = e.version,
                 before = %json_or_null(&e.before),
                 after = %json_or_null(&e.after),
+                reason = e.message.as_deref().unwrap_or(""),
                 "flag changed"
             );
         }
@@ -171,6 +177,7 @@ mod tests {
             before: None,
             after: Some(serde_json::json!({"name": "a"})),
             instance: None,
+            message: None,
         }
     }
 

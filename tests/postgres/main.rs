@@ -93,6 +93,41 @@ async fn a_kill_through_a_is_served_by_b_and_audited_with_the_instance() {
     assert_eq!(log.iter().filter(|e| e.action == "seed").count(), 3);
 }
 
+/// The rollout guard's kill goes through the store: instance B stops
+/// serving the arm A's guard killed, and the database's audit log carries
+/// the figures as the entry's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_kill_on_a_reaches_b_with_its_figures_in_the_audit_log() {
+    use flags_middleware::guard::{Action, Applier, FlagsApplier};
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+    let (a, _) = instance(&db, "a").await;
+    let (b, b_store) = instance(&db, "b").await;
+    eventually("b listens", || b_store.is_listening()).await;
+    let figures = "guard: new arm 30.0% errors over 412 requests vs 0.5% over 7,803, p < 0.001";
+    FlagsApplier::new(a.clone())
+        .apply(&Action::Kill {
+            flag: "legacy_api".into(),
+            reason: figures.into(),
+        })
+        .await
+        .unwrap();
+    eventually("b serves the guard's kill", || {
+        !b.is_enabled("legacy_api", &anyone())
+    })
+    .await;
+    let newest = &b.audit_page(0, 1).await.unwrap()[0];
+    assert_eq!(
+        (
+            newest.instance.as_deref(),
+            newest.actor.as_str(),
+            newest.action.as_str(),
+            newest.message.as_deref()
+        ),
+        (Some("a"), "guard", "kill", Some(figures))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_file_is_loaded_once_into_an_empty_namespace() {
     let _server = share_server().await;
@@ -150,6 +185,7 @@ async fn two_stores_writing_from_the_same_version_one_wins_one_conflicts() {
             base_version: 1,
             actor: "ops",
             action: "edit",
+            message: None,
         }
     }
     let kill = [killed(&a, "legacy_api")];

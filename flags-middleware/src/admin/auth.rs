@@ -37,6 +37,7 @@ pub enum Role {
 pub struct AdminConfig {
     tokens: Vec<Token>,
     open: bool,
+    pub(crate) guard: Option<crate::guard::Guard>,
 }
 
 #[derive(Clone)]
@@ -69,6 +70,7 @@ impl fmt::Debug for AdminConfig {
         f.debug_struct("AdminConfig")
             .field("tokens", &tokens)
             .field("open", &self.open)
+            .field("guard", &self.guard.is_some())
             .finish()
     }
 }
@@ -141,6 +143,31 @@ impl AdminConfig {
     #[must_use]
     pub fn allow_without_auth(mut self) -> Self {
         self.open = true;
+        self
+    }
+
+    /// Serves `guard`'s state (`GET /_guard`) and plan control
+    /// (`POST /{name}/plan/{pause|resume|restart|abandon}`, write role).
+    /// Without it those endpoints answer 404 (`no_guard`).
+    ///
+    /// ```
+    /// use flags_middleware::admin::{AdminConfig, Role};
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags)
+    ///     .watch("new_checkout_flow", GuardConfig::new())
+    ///     .build();
+    /// let admin: axum::Router = flags.admin_router(
+    ///     AdminConfig::new()
+    ///         .token("ops", "a-long-random-secret", Role::Write)
+    ///         .guard(guard.clone()),
+    /// );
+    /// ```
+    #[must_use]
+    pub fn guard(mut self, guard: crate::guard::Guard) -> Self {
+        self.guard = Some(guard);
         self
     }
 }

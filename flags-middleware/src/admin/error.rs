@@ -20,6 +20,10 @@ pub(crate) enum AdminError {
     Disabled,
     /// 404.
     NotFound(String),
+    /// 404: the router was given no rollout guard.
+    NoGuard,
+    /// 404: the guard does not watch this flag.
+    NotGuarded(String),
     /// 409: create of a flag that exists.
     Exists(String),
     /// 400: a malformed request (bad JSON, bad header).
@@ -85,6 +89,18 @@ impl IntoResponse for AdminError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("no flag named `{name}`"),
+                json!({}),
+            ),
+            AdminError::NoGuard => (
+                StatusCode::NOT_FOUND,
+                "no_guard",
+                "no rollout guard is attached to the admin API".to_owned(),
+                json!({}),
+            ),
+            AdminError::NotGuarded(name) => (
+                StatusCode::NOT_FOUND,
+                "not_guarded",
+                format!("flag `{name}` is not watched by the rollout guard"),
                 json!({}),
             ),
             AdminError::Exists(name) => (

@@ -35,6 +35,8 @@
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
 //! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
+//! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
+//! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
 //!
 //! Responses carry the flag-set version in the body and as an `ETag`
 //! (`"7"`). Writes take `If-Match: "7"` and answer **412** if the flags
@@ -46,6 +48,12 @@
 //! flags file holds an edit that has not loaded, **503** when no tokens are
 //! configured.
 //!
+//! The guard endpoints need a running [`Guard`](crate::guard::Guard) given
+//! with [`AdminConfig::guard`]; without one they answer **404**
+//! (`no_guard`). A flag the guard does not watch is **404**
+//! (`not_guarded`); an operation the plan's state does not allow (resume a
+//! plan that is not paused, anything on a flag without a plan) is **409**.
+//!
 //! ```text
 //! $ curl -s -X PUT localhost:3000/admin/flags/new_checkout_flow/rollout \
 //!     -H "Authorization: Bearer $FLAGS_TOKEN" -d '{"percent": 150}'
@@ -54,6 +62,7 @@
 
 mod auth;
 mod error;
+mod guard;
 mod handlers;
 
 use std::sync::Arc;
@@ -84,6 +93,10 @@ impl Flags {
                 "the admin API has no tokens configured: every request will be refused"
             );
         }
+        let guarded = Router::new()
+            .route("/_guard", get(guard::snapshot))
+            .route("/{name}/plan/{op}", post(guard::plan))
+            .with_state(config.guard.clone());
         Router::new()
             .route("/", get(handlers::list).post(handlers::create))
             .route("/_status", get(handlers::status))
@@ -98,6 +111,7 @@ impl Flags {
             .route("/{name}/enable", post(handlers::enable))
             .route("/{name}/rollout", put(handlers::rollout))
             .route("/{name}/users", put(handlers::users))
+            .merge(guarded)
             .layer(axum::middleware::from_fn_with_state(
                 config,
                 auth::require_token,

@@ -1,9 +1,9 @@
 //! What the guard does to a flag, and the one place that does it.
 //!
 //! The guard decides; an [`Applier`] changes the flag. [`FlagsApplier`]
-//! changes the in-process [`Flags`] handle; a store-backed applier (so that
-//! every instance stops serving a killed arm, and the change is audited)
-//! implements the same trait.
+//! commits the change through the [`Flags`] handle's store, so that every
+//! instance sharing it stops serving a killed arm, and the change is
+//! audited with its reason.
 
 use std::fmt;
 use std::future::Future;
@@ -11,8 +11,9 @@ use std::pin::Pin;
 
 use serde::Serialize;
 
-use crate::engine::{Change, Mode};
+use crate::engine::Change;
 use crate::model::{Feature, Strategy};
+use crate::store::Edit;
 use crate::Flags;
 
 /// A change the guard wants made to a flag.
@@ -91,8 +92,15 @@ pub trait Applier: Send + Sync + 'static {
     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a>;
 }
 
-/// Applies actions to an in-process [`Flags`] handle, as `Change::Upsert` of
-/// the edited flag.
+/// Applies actions to a [`Flags`] handle through its store
+/// ([`Flags::commit_edit_with`]), as actor `guard`: with a shared store
+/// (PostgreSQL) every instance stops serving a killed arm, with a file
+/// store the kill survives a restart, and each action is in the audit log
+/// with its reason (for a kill, the figures that triggered it) as the
+/// entry's [`message`](crate::audit::AuditEntry::message).
+///
+/// The edit is computed from the live definition while other edits are held
+/// off, so a kill never overwrites a concurrent admin change.
 ///
 /// ```
 /// use flags_middleware::{Context, Flags};
@@ -107,6 +115,9 @@ pub trait Applier: Send + Sync + 'static {
 ///     .await
 ///     .unwrap();
 /// assert!(!flags.is_enabled("new_checkout_flow", &Context::new()));
+/// let entry = &flags.audit_log(0, 1).unwrap()[0];
+/// assert_eq!((entry.actor.as_str(), entry.action.as_str()), ("guard", "kill"));
+/// assert_eq!(entry.message.as_deref(), Some("test"));
 /// # });
 /// ```
 #[derive(Debug, Clone)]
@@ -121,27 +132,39 @@ impl FlagsApplier {
     }
 }
 
+/// The actor the guard's changes are audited under.
+const GUARD_ACTOR: &str = "guard";
+
 impl Applier for FlagsApplier {
     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
         Box::pin(async move {
             let flag = action.flag();
-            let snapshot = self.flags.snapshot();
-            let current = snapshot.feature(flag).ok_or_else(|| ApplyError {
+            let error = |message: String| ApplyError {
                 flag: flag.to_owned(),
-                message: "no such flag".into(),
-            })?;
-            // Lenient: a kill must not be refused because of something
-            // unrelated elsewhere in the flag's definition.
-            self.flags
-                .apply(
-                    &[Change::Upsert(action.edit(current))],
-                    Mode::Lenient,
-                    "guard",
-                )
-                .map_err(|e| ApplyError {
-                    flag: flag.to_owned(),
-                    message: e.to_string(),
+                message,
+            };
+            let verb = match action {
+                Action::Kill { .. } => "kill",
+                Action::SetRollout { .. } => "rollout",
+            };
+            let edit = Edit::new(GUARD_ACTOR, verb, Vec::new()).message(action.reason());
+            let owned = action.clone();
+            let done = self
+                .flags
+                .commit_edit_with(edit, None, move |snap| {
+                    // A flag deleted meanwhile: nothing to do (reported below).
+                    Ok(snap
+                        .feature(owned.flag())
+                        .map(|current| Change::Upsert(owned.edit(current)))
+                        .into_iter()
+                        .collect())
                 })
+                .await
+                .map_err(|e| error(e.to_string()))?;
+            if !done.changed && done.snapshot.feature(flag).is_none() {
+                return Err(error("no such flag".into()));
+            }
+            Ok(done.version)
         })
     }
 }

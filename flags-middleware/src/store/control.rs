@@ -37,6 +37,8 @@ pub struct Edit {
     /// When set, the change is refused unless the live version is this one
     /// (optimistic concurrency: the admin API's `If-Match`).
     pub expected_version: Option<u64>,
+    /// Why, for the audit log ([`AuditEntry::message`]).
+    pub message: Option<String>,
 }
 
 impl Edit {
@@ -47,7 +49,16 @@ impl Edit {
             action: action.into(),
             changes,
             expected_version: None,
+            message: None,
         }
+    }
+
+    /// Says why, for the audit log: the rollout guard puts the figures
+    /// that triggered a kill here.
+    #[must_use]
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
     }
 
     /// Refuses the edit unless the live version is `version`.
@@ -139,6 +150,14 @@ pub struct ReloadError {
     pub at: DateTime<Utc>,
     /// Every problem in it.
     pub errors: Vec<LoadError>,
+}
+
+/// Who commits, what, and why: an [`Edit`] without its changes.
+#[derive(Debug)]
+struct About {
+    actor: String,
+    action: String,
+    message: Option<String>,
 }
 
 /// The store side of a [`Flags`] handle.
@@ -248,9 +267,13 @@ impl Flags {
         // Fixed changes are never rebuilt: re-applied on a newer snapshot
         // they could undo what the other writer did.
         let mut changes = Some(edit.changes);
+        let about = About {
+            actor: edit.actor,
+            action: edit.action,
+            message: edit.message,
+        };
         self.run_commit(
-            edit.actor,
-            edit.action,
+            about,
             edit.expected_version,
             Box::new(move |_| Ok(changes.take().unwrap_or_default())),
             false,
@@ -296,30 +319,65 @@ impl Flags {
     where
         F: FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
     {
-        self.run_commit(
-            actor.into(),
-            action.into(),
-            expected_version,
-            Box::new(build),
-            true,
-        )
-        .await
+        let edit = Edit::new(actor, action, Vec::new());
+        self.commit_edit_with(edit, expected_version, build).await
+    }
+
+    /// [`Flags::commit_with`], with who, what and why (its
+    /// [`message`](Edit::message), for the audit log) taken from `edit`;
+    /// `edit.changes` is ignored (`build` computes them), and
+    /// `expected_version` wins over `edit.expected_version`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{Flags, engine::Change};
+    /// use flags_middleware::store::Edit;
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
+    /// let why = Edit::new("guard", "kill", vec![]).message("new arm 30% errors vs 0.5%");
+    /// flags
+    ///     .commit_edit_with(why, None, |snap| {
+    ///         let mut f = snap.feature("legacy_api").unwrap().clone();
+    ///         f.enabled = false;
+    ///         Ok(vec![Change::Upsert(f)])
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// let entry = &flags.audit_log(0, 1).unwrap()[0];
+    /// assert_eq!(entry.message.as_deref(), Some("new arm 30% errors vs 0.5%"));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Flags::commit_with`].
+    pub async fn commit_edit_with<F>(
+        &self,
+        edit: Edit,
+        expected_version: Option<u64>,
+        build: F,
+    ) -> Result<Committed, CommitError>
+    where
+        F: FnMut(&Snapshot) -> Result<Vec<Change>, LoadErrors> + Send + 'static,
+    {
+        let about = About {
+            actor: edit.actor,
+            action: edit.action,
+            message: edit.message,
+        };
+        self.run_commit(about, expected_version, Box::new(build), true)
+            .await
     }
 
     async fn run_commit(
         &self,
-        actor: String,
-        action: String,
+        about: About,
         expected: Option<u64>,
         build: Build,
         rebuild: bool,
     ) -> Result<Committed, CommitError> {
         let flags = self.clone();
-        let task = tokio::spawn(async move {
-            flags
-                .commit_now(actor, action, expected, build, rebuild)
-                .await
-        });
+        let task =
+            tokio::spawn(async move { flags.commit_now(about, expected, build, rebuild).await });
         match task.await {
             Ok(result) => result,
             Err(e) => Err(CommitError::Store(StoreError::Unavailable(format!(
@@ -330,8 +388,7 @@ impl Flags {
 
     async fn commit_now(
         &self,
-        actor: String,
-        action: String,
+        about: About,
         expected: Option<u64>,
         mut build: Build,
         rebuild: bool,
@@ -345,7 +402,7 @@ impl Flags {
         };
         loop {
             match self
-                .commit_once(&control, &actor, &action, expected, &mut build)
+                .commit_once(&control, &about, expected, &mut build)
                 .await
             {
                 Err(CommitError::VersionMismatch { .. }) if rebuilds > 0 => rebuilds -= 1,
@@ -358,11 +415,11 @@ impl Flags {
     async fn commit_once(
         &self,
         control: &Arc<Control>,
-        actor: &str,
-        action: &str,
+        about: &About,
         expected: Option<u64>,
         build: &mut Build,
     ) -> Result<Committed, CommitError> {
+        let (actor, action) = (about.actor.as_str(), about.action.as_str());
         let cur = self.snapshot();
         if let Some(expected) = expected {
             if expected != cur.version() {
@@ -391,6 +448,7 @@ impl Flags {
                 base_version: cur.version(),
                 actor,
                 action,
+                message: about.message.as_deref(),
             })
             .await;
         match written {
@@ -402,7 +460,10 @@ impl Flags {
         }
         let version = self.install(&cur, next, &changes, &source);
         let snapshot = self.snapshot();
-        let entries = audit_entries(&cur, &snapshot, &changes, actor, action);
+        let mut entries = audit_entries(&cur, &snapshot, &changes, actor, action);
+        for e in &mut entries {
+            e.message.clone_from(&about.message);
+        }
         record(control, entries).await;
         Ok(Committed {
             version,
@@ -590,6 +651,7 @@ fn entry(actor: &str, action: &str, flag: String, version: u64) -> AuditEntry {
         before: None,
         after: None,
         instance: None,
+        message: None,
     }
 }
 

@@ -144,6 +144,8 @@ pub struct StoreWrite<'a> {
     /// What was done, for a store that keeps its own audit log: `kill`,
     /// `rollout`...
     pub action: &'a str,
+    /// Why, when the actor said (the guard's figures), for the audit log.
+    pub message: Option<&'a str>,
 }
 
 /// An outside change found by [`Store::refresh`].

@@ -403,3 +403,62 @@ async fn the_spawned_task_kills() {
     assert!(!flags.is_enabled(FLAG, &Context::new().user_id("u1")));
     task.stop();
 }
+
+/// A kill goes through the store: the flags file says `enabled = false`
+/// afterwards (so it survives a restart), and the audit log beside it has
+/// the kill by `guard` with the figures that triggered it.
+#[tokio::test]
+async fn a_kill_on_a_file_store_persists_and_is_audited_with_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, format!("[{FLAG}]\nrollout = 5\n")).unwrap();
+    let flags = Flags::from_file(&path).unwrap();
+    let counts = ManualCounts::new();
+    let clock = ManualClock::new();
+    let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+        .clock(clock.clone())
+        .watch(FLAG, GuardConfig::new())
+        .build();
+    guard.check().await;
+    let mut killed = None;
+    for _ in 0..30 {
+        counts.add(FLAG, Side::New, 10, 3);
+        counts.add(FLAG, Side::Old, 190, 1);
+        clock.advance(Duration::from_secs(1));
+        let events = guard.check().await;
+        if let Some(e) = events
+            .into_iter()
+            .find(|e| matches!(e.kind, EventKind::Killed { .. }))
+        {
+            killed = Some(e);
+            break;
+        }
+    }
+    let killed = killed.expect("the guard kills the flag");
+    assert!(!flags.snapshot().feature(FLAG).unwrap().enabled);
+
+    // Durable: a fresh handle on the same file serves the flag off.
+    let reread = Flags::from_file(&path).unwrap();
+    assert!(!reread.snapshot().feature(FLAG).unwrap().enabled);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("enabled = false"), "{text}");
+
+    let audit = std::fs::read_to_string(dir.path().join("flags.audit.jsonl")).unwrap();
+    let last: crate::audit::AuditEntry =
+        serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.action.as_str(),
+            last.flag.as_str()
+        ),
+        ("guard", "kill", FLAG)
+    );
+    let message = last.message.unwrap();
+    assert_eq!(message, killed.message);
+    assert!(
+        message.starts_with("guard: new arm ") && message.contains(" errors over "),
+        "{message}"
+    );
+    assert_eq!(last.after.unwrap()["enabled"], false);
+}

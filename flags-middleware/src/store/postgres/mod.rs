@@ -380,6 +380,7 @@ impl Store for PostgresStore {
         let changes = write.changes.to_vec();
         let actor = write.actor.to_owned();
         let action = write.action.to_owned();
+        let message = write.message.map(str::to_owned);
         Box::pin(inner.clone().on_runtime(async move {
             let Synced { version, mut set } = inner.lock_synced().clone();
             let mut slot = inner.conn.lock().await;
@@ -389,6 +390,7 @@ impl Store for PostgresStore {
                 base_version: version,
                 actor: &actor,
                 action: &action,
+                message: message.as_deref(),
             };
             let written = inner
                 .timed(sql::apply(client, &inner.config, version, &set, &write))

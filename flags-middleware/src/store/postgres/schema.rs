@@ -9,7 +9,7 @@ use std::path::Path;
 
 use tokio_postgres::Client;
 
-use super::sql::{db_error, insert_audit, upsert_feature, upsert_segment};
+use super::sql::{db_error, insert_audit, upsert_feature, upsert_segment, Audit};
 use super::PostgresConfig;
 use crate::error::LoadError;
 use crate::model::FlagSet;
@@ -19,9 +19,10 @@ use crate::store::StoreError;
 const LOCK: i64 = 0x666c_6167_736d_6967;
 
 /// The migrations, in order. Never edit one that has shipped: add another.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r"
 CREATE TABLE flag_namespaces (
     name        text PRIMARY KEY,
     -- The flag-set version: bumped by every change, checked by every write
@@ -64,7 +65,10 @@ CREATE TABLE flag_audit (
 );
 CREATE INDEX flag_audit_by_namespace ON flag_audit (namespace, id DESC);
 ",
-)];
+    ),
+    // Why a change was made, when the actor said: the rollout guard's figures.
+    (2, "ALTER TABLE flag_audit ADD COLUMN message text;"),
+];
 
 /// Brings the schema up to date and creates the namespace (seeded from the
 /// seed file, if any) when it does not exist yet.
@@ -120,7 +124,8 @@ pub(super) async fn prepare(
             for (position, f) in set.features.iter().enumerate() {
                 let after = serde_json::to_value(f).map_err(json_error)?;
                 upsert_feature(&tx, &config.namespace, &f.name, &after, 1, position as i64).await?;
-                insert_audit(&tx, config, "seed", "seed", &f.name, 1, None, Some(&after)).await?;
+                let audit = Audit::new(config, "seed", "seed", None);
+                insert_audit(&tx, &audit, &f.name, 1, None, Some(&after)).await?;
             }
             for s in &set.segments {
                 let after = serde_json::to_value(s).map_err(json_error)?;

@@ -183,23 +183,14 @@ pub(super) async fn apply(
     };
     let version = to_u64(row.get(0));
     let ns = &config.namespace;
+    let audit = Audit::new(config, write.actor, write.action, write.message);
     for change in write.changes {
         match change {
             Change::Upsert(f) => {
                 let after = to_json(f)?;
                 upsert_feature(&tx, ns, &f.name, &after, version, -1).await?;
                 let old = before.feature(&f.name).map(to_json).transpose()?;
-                insert_audit(
-                    &tx,
-                    config,
-                    write.actor,
-                    write.action,
-                    &f.name,
-                    version,
-                    old.as_ref(),
-                    Some(&after),
-                )
-                .await?;
+                insert_audit(&tx, &audit, &f.name, version, old.as_ref(), Some(&after)).await?;
             }
             Change::Remove(name) => {
                 tx.execute_typed(
@@ -209,34 +200,14 @@ pub(super) async fn apply(
                 .await
                 .map_err(db_error)?;
                 let old = before.feature(name).map(to_json).transpose()?;
-                insert_audit(
-                    &tx,
-                    config,
-                    write.actor,
-                    write.action,
-                    name,
-                    version,
-                    old.as_ref(),
-                    None,
-                )
-                .await?;
+                insert_audit(&tx, &audit, name, version, old.as_ref(), None).await?;
             }
             Change::UpsertSegment(s) => {
                 let after = to_json(s)?;
                 upsert_segment(&tx, ns, s.id, &after, version).await?;
                 let old = segment(before, s.id).map(to_json).transpose()?;
                 let flag = format!("segment:{}", s.id);
-                insert_audit(
-                    &tx,
-                    config,
-                    write.actor,
-                    write.action,
-                    &flag,
-                    version,
-                    old.as_ref(),
-                    Some(&after),
-                )
-                .await?;
+                insert_audit(&tx, &audit, &flag, version, old.as_ref(), Some(&after)).await?;
             }
             Change::RemoveSegment(id) => {
                 tx.execute_typed(
@@ -247,17 +218,7 @@ pub(super) async fn apply(
                 .map_err(db_error)?;
                 let old = segment(before, *id).map(to_json).transpose()?;
                 let flag = format!("segment:{id}");
-                insert_audit(
-                    &tx,
-                    config,
-                    write.actor,
-                    write.action,
-                    &flag,
-                    version,
-                    old.as_ref(),
-                    None,
-                )
-                .await?;
+                insert_audit(&tx, &audit, &flag, version, old.as_ref(), None).await?;
             }
         }
     }
@@ -352,31 +313,55 @@ pub(super) async fn upsert_segment(
     Ok(())
 }
 
+/// Who wrote, what and why: the part of an audit entry shared by every
+/// flag one write changes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Audit<'a> {
+    config: &'a PostgresConfig,
+    actor: &'a str,
+    action: &'a str,
+    message: Option<&'a str>,
+}
+
+impl<'a> Audit<'a> {
+    pub(super) fn new(
+        config: &'a PostgresConfig,
+        actor: &'a str,
+        action: &'a str,
+        message: Option<&'a str>,
+    ) -> Self {
+        Audit {
+            config,
+            actor,
+            action,
+            message,
+        }
+    }
+}
+
 /// Appends one audit entry, naming this instance.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_audit(
     tx: &Transaction<'_>,
-    config: &PostgresConfig,
-    actor: &str,
-    action: &str,
+    audit: &Audit<'_>,
     flag: &str,
     version: u64,
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Result<(), StoreError> {
-    let params: [(&(dyn ToSql + Sync), Type); 8] = [
-        (&config.namespace, Type::TEXT),
-        (&config.instance, Type::TEXT),
-        (&actor, Type::TEXT),
-        (&action, Type::TEXT),
+    let params: [(&(dyn ToSql + Sync), Type); 9] = [
+        (&audit.config.namespace, Type::TEXT),
+        (&audit.config.instance, Type::TEXT),
+        (&audit.actor, Type::TEXT),
+        (&audit.action, Type::TEXT),
         (&flag, Type::TEXT),
         (&to_i64(version), Type::INT8),
         (&before, Type::JSONB),
         (&after, Type::JSONB),
+        (&audit.message, Type::TEXT),
     ];
     tx.execute_typed(
-        "INSERT INTO flag_audit (namespace, instance, actor, action, flag, version, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO flag_audit (namespace, instance, actor, action, flag, version, before, after, message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &params,
     )
     .await
@@ -395,7 +380,7 @@ pub(super) async fn audit_page(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = client
         .query_typed(
-            "SELECT at, instance, actor, action, flag, version, before, after FROM flag_audit
+            "SELECT at, instance, actor, action, flag, version, before, after, message FROM flag_audit
              WHERE namespace = $1 ORDER BY id DESC OFFSET $2 LIMIT $3",
             &[
                 (&config.namespace, Type::TEXT),
@@ -416,6 +401,7 @@ pub(super) async fn audit_page(
             version: to_u64(r.get(5)),
             before: r.get(6),
             after: r.get(7),
+            message: r.get(8),
         })
         .collect())
 }

@@ -1,0 +1,59 @@
+//! The admin API's rollout-guard endpoints: the guard's state, and plan
+//! control. They answer 404 (`no_guard`) unless the router was given a
+//! running [`Guard`] ([`AdminConfig::guard`](super::AdminConfig::guard)).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::json;
+
+use super::auth::Caller;
+use super::error::AdminError;
+use crate::guard::{ControlError, Guard};
+
+/// `GET /_guard`: per watched flag, the window's counts per arm, the last
+/// verdict and the plan's position; and the guard's recent events.
+pub(crate) async fn snapshot(State(guard): State<Option<Guard>>) -> Result<Response, AdminError> {
+    let guard = guard.ok_or(AdminError::NoGuard)?;
+    Ok(Json(guard.snapshot()).into_response())
+}
+
+/// `POST /{name}/plan/{pause|resume|restart|abandon}`.
+pub(crate) async fn plan(
+    State(guard): State<Option<Guard>>,
+    Extension(caller): Extension<Caller>,
+    Path((name, op)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
+    let guard = guard.ok_or(AdminError::NoGuard)?;
+    let done = match op.as_str() {
+        "pause" => guard.pause(&name).await,
+        "resume" => guard.resume(&name).await,
+        "restart" => guard.restart(&name).await,
+        "abandon" => guard.abandon(&name).await,
+        other => {
+            return Err(AdminError::BadRequest(format!(
+                "`{other}` is not a plan operation: pause, resume, restart or abandon"
+            )))
+        }
+    };
+    let event = done.map_err(control_error)?;
+    tracing::info!(
+        target: "flags::admin",
+        actor = %caller.name,
+        feature_flag.key = %name,
+        operation = %op,
+        "{}",
+        event.message
+    );
+    let plan = guard.snapshot().flag(&name).and_then(|f| f.plan.clone());
+    Ok(Json(json!({ "event": event, "plan": plan })).into_response())
+}
+
+fn control_error(e: ControlError) -> AdminError {
+    match e {
+        ControlError::NotWatched(flag) => AdminError::NotGuarded(flag),
+        ControlError::Apply(e) => AdminError::Unavailable(e.to_string()),
+        // No plan, or a plan in the wrong state for this operation.
+        other => AdminError::Conflict(other.to_string()),
+    }
+}
