@@ -215,6 +215,18 @@ const ROLLOUT_STRATEGIES: &[&str] = &[
 /// Sets the flag's one rollout percentage; a flag on for everyone (a
 /// `default` strategy) becomes a sticky rollout, and a flag without any
 /// rollout gets one.
+/// A shortcut edit (rollout %, user list) that cannot tell which of several
+/// strategies it should change: the caller must replace the definition.
+fn ambiguous(f: &Feature, what: &str, field: &str, count: usize) -> LoadErrors {
+    LoadError::new(
+        "admin api",
+        format!("the flag has {count} {what}; replace its definition to change them"),
+    )
+    .flag(f.name.as_str())
+    .field(field)
+    .into()
+}
+
 fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
     let rollouts: Vec<usize> = f
         .strategies
@@ -254,18 +266,7 @@ fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
                 }),
             }
         }
-        many => {
-            return Err(LoadError::new(
-                "admin api",
-                format!(
-                    "the flag has {} rollout rules; replace its definition to change them",
-                    many.len()
-                ),
-            )
-            .flag(f.name.as_str())
-            .field("rollout")
-            .into())
-        }
+        many => return Err(ambiguous(f, "rollout rules", "rollout", many.len())),
     }
     Ok(())
 }
@@ -365,18 +366,7 @@ pub(crate) async fn users(
                     ..Strategy::default()
                 },
             ),
-            many => {
-                return Err(LoadError::new(
-                    "admin api",
-                    format!(
-                        "the flag has {} user lists; replace its definition to change them",
-                        many.len()
-                    ),
-                )
-                .flag(f.name.as_str())
-                .field("users")
-                .into())
-            }
+            many => return Err(ambiguous(f, "user lists", "users", many.len())),
         }
         Ok(())
     })
