@@ -103,6 +103,13 @@ impl Compiler<'_> {
             .map(|(i, s)| self.strategy(def, i, s, segments))
             .collect();
         let variants = self.variants(name, "variants", &def.variants, name, None);
+        if let Some(Err(e)) = crate::guard::opt_in(def) {
+            let field = match e.field {
+                "plan" => "plan".to_owned(),
+                key => format!("guard.{key}"),
+            };
+            self.issue(name, field, e.message);
+        }
         let deps = def
             .dependencies
             .iter()

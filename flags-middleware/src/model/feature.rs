@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::guard::{GuardSpec, PlanSpec};
 use super::params::{null_as_default, opt_scalar, Parameters};
 
 /// A feature flag.
@@ -45,6 +46,13 @@ pub struct Feature {
     /// Unleash's stale marker; informational.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stale: bool,
+    /// The rollout guard watches this flag with these settings (an
+    /// extension to Unleash's shape; Unleash servers never send it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Box<GuardSpec>>,
+    /// The guard walks this progressive rollout plan (an extension too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<PlanSpec>>,
 }
 
 /// An activation strategy: constraints and segments narrow it, then its own

@@ -23,12 +23,14 @@
 
 mod delta;
 mod feature;
+mod guard;
 mod params;
 
 pub use delta::DeltaEvent;
 pub use feature::{
     Constraint, Dependency, Feature, Override, Payload, Segment, Strategy, VariantDef,
 };
+pub use guard::{GuardSpec, LatencySpec, PlanSpec, PlanStep};
 pub use params::Parameters;
 
 use serde::{Deserialize, Serialize};

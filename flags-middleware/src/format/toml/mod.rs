@@ -151,6 +151,7 @@
 //! flags.toml:7:1: flag `beta_search`, field `rolout`: unknown key `rolout` (did you mean `rollout`?)
 //! ```
 
+mod duration;
 mod json;
 mod names;
 mod node;

@@ -18,6 +18,8 @@ pub(crate) const FLAG_KEYS: &[&str] = &[
     "project",
     "impression_data",
     "stale",
+    "guard",
+    "plan",
 ];
 
 /// Keys of a `[[flag.rules]]` table.

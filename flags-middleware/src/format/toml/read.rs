@@ -6,6 +6,8 @@ use std::ops::Range;
 
 use toml_edit::Document;
 
+mod guard;
+
 use super::names::{self, FLAG_KEYS, RULE_KEYS};
 use super::node::{line_col, Entry, Node};
 use crate::error::{LoadError, LoadErrors};
@@ -107,9 +109,6 @@ impl<'t> Reader<'t> {
             msg.push_str(&format!(" (did you mean `{close}`?)"));
         } else {
             msg.push_str(&format!("; expected one of: {}", allowed.join(", ")));
-        }
-        if matches!(e.key, "guard" | "plan") {
-            msg.push_str("; `guard` and `plan` are reserved for the rollout guard");
         }
         self.error(&full, e.key_span.clone(), msg);
     }
@@ -313,6 +312,8 @@ impl<'t> Reader<'t> {
                     f.impression_data = self.boolean(p, e.node).unwrap_or_default();
                 }
                 "stale" => f.stale = self.boolean(p, e.node).unwrap_or_default(),
+                "guard" => f.guard = self.guard(p, e.node).flatten(),
+                "plan" => f.plan = self.plan(p, e.node),
                 _ => self.unknown_key("", e, FLAG_KEYS),
             }
         }

@@ -255,8 +255,40 @@ const BAD: &[(&str, &[&str])] = &[
         &["field `variants`: variant weights add up to 60%, not 100%"],
     ),
     (
-        "[f]\nguard = { max_error_rate = 0.01 }\n",
-        &["unknown key `guard`", "reserved for the rollout guard"],
+        "[f]\nguard = { max_eror_rate = \"5%\" }\n",
+        &["flags.toml:2:11: flag `f`, field `guard.max_eror_rate`: unknown key `max_eror_rate` (did you mean `max_error_rate`?)"],
+    ),
+    (
+        "[f]\nguard = { max_error_rate = \"150%\" }\n",
+        &["flags.toml:2:28: flag `f`, field `guard.max_error_rate`: `150%` is not a percentage below 100%"],
+    ),
+    (
+        "[f]\nguard = { window = \"5 minutes\" }\n",
+        &["flags.toml:2:20: flag `f`, field `guard.window`: `5 minutes` is not a duration"],
+    ),
+    (
+        "[f]\nguard = { window = \"1s\", bucket = \"5s\" }\n",
+        &["flags.toml:2:20: flag `f`, field `guard.window`: must be at least one bucket"],
+    ),
+    (
+        "[f]\nguard = \"yes\"\n",
+        &["flags.toml:2:9: flag `f`, field `guard`: expected true, false or a table of guard settings, found a string"],
+    ),
+    (
+        "[f]\nplan = [{ percent = 25, for = \"1d\" }, { percent = 5 }]\n",
+        &["flags.toml:2:8: flag `f`, field `plan`: steps must go up: 5% comes after 25%"],
+    ),
+    (
+        "[f]\nplan = [{ percent = 5, for = 1 }]\n",
+        &["flags.toml:2:30: flag `f`, field `plan[0].for`: expected a duration"],
+    ),
+    (
+        "[f]\nplan = [{ for = \"1d\" }]\n",
+        &["flag `f`, field `plan[0]`: a plan step needs `percent`"],
+    ),
+    (
+        "[f]\nplan = \"fast\"\n",
+        &["flags.toml:2:8: flag `f`, field `plan`: unknown plan `fast`"],
     ),
     (
         "[f]\n[[f.rules]]\nrollout = 5\nusers = [\"a\"]\n",
@@ -638,4 +670,66 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn guard_and_plan_read_as_a_person_writes_them() {
+    let text = r#"
+[new_checkout_flow]
+rollout = 5
+guard = { min_requests = 100, min_difference = "2%", max_error_rate = 0.2, alpha = 1e-5, window = "10m", bucket = "10s", latency = { quantile = "p99", factor = 2, min_increase = "20ms" } }
+plan = [{ percent = 5, for = "1d" }, { percent = 50, for = "1h30m" }, { percent = 100 }]
+
+[ab_test]
+variants = { blue = 50, green = 50 }
+guard = { variant = "green" }
+plan = { steps = "gradual", paused = true }
+
+[plain]
+guard = true
+"#;
+    let set = parse(text, "flags.toml").unwrap();
+    let f = set.feature("new_checkout_flow").unwrap();
+    let g = f.guard.as_deref().unwrap();
+    assert_eq!(g.min_requests, Some(100));
+    assert_eq!(g.min_difference, Some(0.02));
+    assert_eq!(g.max_error_rate, Some(0.2));
+    assert_eq!(g.alpha, Some(1e-5));
+    assert_eq!((g.window_ms, g.bucket_ms), (Some(600_000), Some(10_000)));
+    let l = g.latency.as_ref().unwrap();
+    assert_eq!(
+        (l.quantile, l.factor, l.min_increase_ms),
+        (Some(0.99), Some(2.0), Some(20))
+    );
+    assert_eq!(
+        **f.plan.as_ref().unwrap(),
+        crate::model::PlanSpec::from_steps([(5, 86_400_000), (50, 5_400_000), (100, 0)])
+    );
+    let ab = set.feature("ab_test").unwrap();
+    assert_eq!(ab.guard.as_ref().unwrap().variant.as_deref(), Some("green"));
+    let plan = ab.plan.as_deref().unwrap();
+    assert!(plan.paused);
+    assert_eq!(plan.plan().unwrap(), crate::guard::Plan::gradual());
+    assert_eq!(
+        set.feature("plain").unwrap().guard.as_deref(),
+        Some(&crate::model::GuardSpec::default())
+    );
+    // And back, in the same words.
+    let written = write(&set).unwrap();
+    for line in [
+        "guard = true",
+        "min_difference = \"2%\"",
+        "window = \"10m\"",
+        "plan = [{ percent = 5, for = \"1d\" }, { percent = 50, for = \"1h30m\" }, { percent = 100 }]",
+        "plan = { steps = \"gradual\", paused = true }",
+    ] {
+        assert!(written.contains(line), "missing {line:?} in\n{written}");
+    }
+    assert_eq!(parse(&written, "x").unwrap(), set);
+}
+
+#[test]
+fn guard_false_is_no_guard() {
+    let set = parse("[f]\nguard = false\n", "flags.toml").unwrap();
+    assert!(set.feature("f").unwrap().guard.is_none());
 }

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
+mod guard;
+
 use super::names::{self, SEGMENTS};
 use super::node::Node;
 use super::read::Reader;
@@ -215,6 +217,12 @@ fn build_feature(f: &Feature, segs: &BTreeMap<u32, &str>, style: Style) -> Table
     }
     if f.stale {
         t.insert("stale", Item::Value(true.into()));
+    }
+    if let Some(spec) = &f.guard {
+        t.insert("guard", Item::Value(guard::guard_value(spec)));
+    }
+    if let Some(spec) = &f.plan {
+        t.insert("plan", Item::Value(guard::plan_value(spec)));
     }
     if let Some(aot) = rules {
         if aot.is_empty() {
