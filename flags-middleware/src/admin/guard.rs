@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
-use crate::guard::{ControlError, Guard};
+use crate::guard::{ControlError, Guard, PlanOp};
 
 /// `GET /_guard`: per watched flag, the window's counts per arm, the last
 /// verdict and the plan's position; and the guard's recent events.
@@ -25,23 +25,14 @@ pub(crate) async fn plan(
     Path((name, op)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let guard = guard.ok_or(AdminError::NoGuard)?;
-    let done = match op.as_str() {
-        "pause" => guard.pause(&name).await,
-        "resume" => guard.resume(&name).await,
-        "restart" => guard.restart(&name).await,
-        "abandon" => guard.abandon(&name).await,
-        other => {
-            return Err(AdminError::BadRequest(format!(
-                "`{other}` is not a plan operation: pause, resume, restart or abandon"
-            )))
-        }
-    };
+    let op: PlanOp = op.parse().map_err(AdminError::BadRequest)?;
+    let done = guard.operate(&name, op, Some(&caller.name)).await;
     let event = done.map_err(control_error)?;
     tracing::info!(
         target: "flags::admin",
         actor = %caller.name,
         feature_flag.key = %name,
-        operation = %op,
+        operation = op.as_str(),
         "{}",
         event.message
     );

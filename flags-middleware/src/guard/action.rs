@@ -36,20 +36,80 @@ pub enum Action {
         /// Why (a plan step), for the audit log.
         reason: String,
     },
+    /// Record an operator's plan operation in the flag's definition (its
+    /// `plan`), so that every instance and a restarted one follow it; for a
+    /// plan set in code, where the definition has none, the flag is
+    /// unchanged and the operation is only audited.
+    Plan {
+        /// The flag.
+        flag: String,
+        /// The operation ([`PlanOp::Restart`] changes nothing here: a restart
+        /// is a [`SetRollout`](Action::SetRollout) to the first step).
+        op: PlanOp,
+        /// Who and why, for the audit log.
+        reason: String,
+    },
+}
+
+/// An operator's operation on a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOp {
+    /// Hold the current step; its time stands still.
+    Pause,
+    /// Go on after a pause.
+    Resume,
+    /// Back to the first step (the same users: percentages are sticky),
+    /// the flag on again.
+    Restart,
+    /// Give the plan up; the flag stays as it is, still guarded.
+    Abandon,
+}
+
+impl PlanOp {
+    /// The operation's name in the admin API's path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanOp::Pause => "pause",
+            PlanOp::Resume => "resume",
+            PlanOp::Restart => "restart",
+            PlanOp::Abandon => "abandon",
+        }
+    }
+}
+
+impl std::str::FromStr for PlanOp {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            PlanOp::Pause,
+            PlanOp::Resume,
+            PlanOp::Restart,
+            PlanOp::Abandon,
+        ]
+        .into_iter()
+        .find(|op| op.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a plan operation: pause, resume, restart or abandon"))
+    }
 }
 
 impl Action {
     /// The flag changed.
     pub fn flag(&self) -> &str {
         match self {
-            Action::Kill { flag, .. } | Action::SetRollout { flag, .. } => flag,
+            Action::Kill { flag, .. }
+            | Action::SetRollout { flag, .. }
+            | Action::Plan { flag, .. } => flag,
         }
     }
 
     /// Why, for the audit log.
     pub fn reason(&self) -> &str {
         match self {
-            Action::Kill { reason, .. } | Action::SetRollout { reason, .. } => reason,
+            Action::Kill { reason, .. }
+            | Action::SetRollout { reason, .. }
+            | Action::Plan { reason, .. } => reason,
         }
     }
 
@@ -61,6 +121,7 @@ impl Action {
                 ..current.clone()
             },
             Action::SetRollout { percent, .. } => with_rollout(current, *percent),
+            Action::Plan { op, .. } => with_plan_op(current, *op),
         }
     }
 }
@@ -144,8 +205,9 @@ impl Applier for FlagsApplier {
                 message,
             };
             let verb = match action {
-                Action::Kill { .. } => "kill",
-                Action::SetRollout { .. } => "rollout",
+                Action::Kill { .. } => "kill".to_owned(),
+                Action::SetRollout { .. } => "rollout".to_owned(),
+                Action::Plan { op, .. } => format!("plan {}", op.as_str()),
             };
             let edit = Edit::new(GUARD_ACTOR, verb, Vec::new()).message(action.reason());
             let owned = action.clone();
@@ -180,6 +242,43 @@ fn rollout_param(strategy: &str) -> Option<&'static str> {
     }
 }
 
+/// The flag's rollout percentage, when its percentage strategies agree on
+/// one (a plan's position); `None` without any.
+pub(crate) fn rollout_percent(feature: &Feature) -> Option<u32> {
+    let mut found = None;
+    for s in &feature.strategies {
+        let Some(param) = rollout_param(&s.name) else {
+            continue;
+        };
+        let p = s.parameters.get(param)?.trim().parse::<u32>().ok()?;
+        if found.is_some_and(|f| f != p) {
+            return None;
+        }
+        found = Some(p);
+    }
+    found
+}
+
+/// `feature` with an operator's plan operation recorded in its `plan`.
+fn with_plan_op(feature: &Feature, op: PlanOp) -> Feature {
+    let mut next = feature.clone();
+    match op {
+        PlanOp::Pause | PlanOp::Resume => {
+            if let Some(plan) = &mut next.plan {
+                plan.paused = op == PlanOp::Pause;
+            }
+        }
+        PlanOp::Abandon => {
+            // Still guarded once the plan is gone.
+            if next.plan.take().is_some() && next.guard.is_none() {
+                next.guard = Some(Box::default());
+            }
+        }
+        PlanOp::Restart => {}
+    }
+    next
+}
+
 /// `feature`, on, with its rollout at `percent`.
 ///
 /// Every percentage strategy gets the new percentage, keeping its
@@ -192,6 +291,11 @@ pub(crate) fn with_rollout(feature: &Feature, percent: u32) -> Feature {
     let percent = percent.min(100).to_string();
     let mut next = feature.clone();
     next.enabled = true;
+    // A step is only ever applied to a plan that is not paused (a restart
+    // resumes it).
+    if let Some(plan) = &mut next.plan {
+        plan.paused = false;
+    }
     let mut found = false;
     for s in &mut next.strategies {
         if let Some(param) = rollout_param(&s.name) {

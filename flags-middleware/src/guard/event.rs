@@ -51,6 +51,22 @@ pub enum EventKind {
     },
     /// An operator gave the plan up.
     Abandoned,
+    /// The plan moved to the step the flag's definition is at: another
+    /// instance sharing the store advanced or restarted it, or an operator
+    /// re-enabled the flag at a step's percentage.
+    Followed {
+        /// The step's percentage.
+        to: u32,
+        /// The step, counted from 1.
+        step: usize,
+        /// Number of steps.
+        of: usize,
+    },
+    /// The guard started watching the flag: its definition asks for it
+    /// (`guard` or `plan`).
+    Watched,
+    /// The guard stopped watching the flag: its definition no longer asks.
+    Unwatched,
 }
 
 /// One thing the guard did to one flag.

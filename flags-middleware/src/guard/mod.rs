@@ -99,7 +99,7 @@ pub mod stats;
 mod verdict;
 mod window;
 
-pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier};
+pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, GuardConfig, LatencyRule};
 pub use counts::{

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::clock::{elapsed, unix_millis};
 use super::config::{as_millis, ConfigError};
+use super::event::EventKind;
 use super::verdict::Status;
 
 /// One step of a plan: a rollout percentage held for at least a duration.
@@ -309,6 +310,69 @@ impl PlanRun {
                 Ok(())
             }
         }
+    }
+
+    /// Brings the plan in line with its flag's definition: `enabled`, its
+    /// rollout `percent`, and whether the definition says `paused`. The
+    /// definition is what every instance sharing a store sees, so a step
+    /// taken, a kill or a pause by one instance (or an operator) is followed
+    /// by the others, and a restarted instance picks the plan up where the
+    /// flag stands. Returns what changed, if anything.
+    pub(crate) fn follow(
+        &mut self,
+        enabled: bool,
+        percent: Option<u32>,
+        paused: bool,
+        now: SystemTime,
+    ) -> Option<(EventKind, String)> {
+        use PlanStatus::{Abandoned, Completed, Halted, Paused, Pending, Running};
+        if matches!(self.status, Completed | Abandoned) {
+            return None;
+        }
+        if !enabled {
+            if self.status == Halted {
+                return None;
+            }
+            self.halt("the flag was turned off".into());
+            return Some((
+                EventKind::Halted,
+                "plan halted: the flag was turned off".into(),
+            ));
+        }
+        let at = percent.and_then(|p| self.plan.steps.iter().position(|s| s.percent == p));
+        let mut moved = None;
+        if let Some(i) = at {
+            if matches!(self.status, Pending | Halted) || self.step != i {
+                self.enter(i, now);
+                let (to, of) = (self.percent(i), self.len());
+                moved = Some((
+                    EventKind::Followed {
+                        to,
+                        step: i + 1,
+                        of,
+                    },
+                    format!(
+                        "plan: at {to}% (step {} of {of}), where the flag's definition is",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        if paused && self.status == Running {
+            self.status = Paused;
+            self.paused_at = Some(now);
+            return moved.or(Some((
+                EventKind::Paused,
+                "plan: paused (the flag's definition says so)".into(),
+            )));
+        }
+        if !paused && self.status == Paused && self.resume(now).is_ok() {
+            return moved.or(Some((
+                EventKind::Resumed,
+                "plan: resumed (the flag's definition says so)".into(),
+            )));
+        }
+        moved
     }
 
     /// A serializable view at `now`.

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use super::action::{Action, Applier, ApplyError};
+use super::action::{Action, Applier, ApplyError, PlanOp};
 use super::clock::{unix_millis, Clock, SystemClock};
 use super::config::GuardConfig;
 use super::counts::{CountSource, NewArm};
@@ -16,6 +16,7 @@ use super::plan::{Due, Plan, PlanRun, PlanStatus, Refused};
 use super::snapshot::{FlagSnapshot, GuardSnapshot};
 use super::verdict::{ArmFigures, Finding, Status, Verdict, WindowFigures};
 use super::window::Window;
+use crate::model::{GuardSpec, PlanSpec};
 use crate::Flags;
 
 /// How many events the guard keeps for its snapshot.
@@ -37,6 +38,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     interval: Duration,
     state: Mutex<State>,
+    /// Flags whose definitions say which flags to watch (`guard`, `plan`).
+    definitions: Option<Flags>,
     /// Serializes checks and control operations, so that an action decided
     /// on a state is committed before anything else looks at that state.
     ops: tokio::sync::Mutex<()>,
@@ -47,6 +50,8 @@ struct State {
     flags: BTreeMap<String, Watched>,
     events: VecDeque<GuardEvent>,
     checks: u64,
+    /// The definitions' version last followed.
+    followed: Option<u64>,
 }
 
 struct Watched {
@@ -55,6 +60,28 @@ struct Watched {
     last: Option<Verdict>,
     plan: Option<PlanRun>,
     kills: u64,
+    origin: Origin,
+}
+
+/// Who asked the guard to watch a flag.
+#[derive(Debug, Clone, PartialEq)]
+enum Origin {
+    /// The code, through the builder or [`Guard::watch`]; the definitions
+    /// do not override it.
+    Code,
+    /// The flag's definition, with the settings it carried when last followed.
+    Definition {
+        guard: Option<Box<GuardSpec>>,
+        plan: Option<Box<PlanSpec>>,
+    },
+}
+
+impl Watched {
+    /// Whether the definition holds the plan (`paused`), so that not even
+    /// its first step is taken.
+    fn held(&self) -> bool {
+        matches!(&self.origin, Origin::Definition { plan: Some(p), .. } if p.paused)
+    }
 }
 
 impl Watched {
@@ -65,6 +92,7 @@ impl Watched {
             last: None,
             plan: None,
             kills: 0,
+            origin: Origin::Code,
         }
     }
 }
@@ -97,6 +125,7 @@ pub struct GuardBuilder {
     clock: Arc<dyn Clock>,
     interval: Duration,
     flags: Vec<(String, GuardConfig, Option<Plan>)>,
+    definitions: Option<Flags>,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -120,6 +149,18 @@ impl GuardBuilder {
     /// (at least 10 ms).
     pub fn interval(mut self, every: Duration) -> Self {
         self.interval = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Also watches every flag whose definition in `flags` asks for it
+    /// (`guard = {..}` or `plan = [..]` in TOML, `guard`/`plan` in JSON),
+    /// following changes to the definitions at each check: a flag that
+    /// opts in through the admin API or a database row is watched within a
+    /// check, and its plan stands where the flag's rollout percentage says.
+    /// [`Guard::for_flags`] does this for its flags. Flags watched in code
+    /// ([`watch`](Self::watch), [`plan`](Self::plan)) keep their code settings.
+    pub fn follow(mut self, flags: &Flags) -> Self {
+        self.definitions = Some(flags.clone());
         self
     }
 
@@ -152,6 +193,7 @@ impl GuardBuilder {
                 clock: self.clock,
                 interval: self.interval,
                 state: Mutex::new(state),
+                definitions: self.definitions,
                 ops: tokio::sync::Mutex::new(()),
             }),
         }
@@ -218,17 +260,20 @@ impl Guard {
             clock: Arc::new(SystemClock),
             interval: Duration::from_secs(1),
             flags: Vec::new(),
+            definitions: None,
         }
     }
 
     /// A guard for `flags`: it reads the counters the layer keeps
-    /// ([`Flags::metrics`]) and applies its actions to `flags`
-    /// ([`FlagsApplier`](super::FlagsApplier)).
+    /// ([`Flags::metrics`]), applies its actions to `flags`
+    /// ([`FlagsApplier`](super::FlagsApplier)), and watches the flags
+    /// whose definitions opt in ([`GuardBuilder::follow`]).
     pub fn for_flags(flags: &Flags) -> GuardBuilder {
         Guard::builder(
             flags.metrics().clone(),
             super::FlagsApplier::new(flags.clone()),
         )
+        .follow(flags)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -265,6 +310,7 @@ impl Guard {
             Some(w) => {
                 w.window = window_for(&config);
                 w.config = config;
+                w.origin = Origin::Code;
             }
             None => {
                 state.flags.insert(flag, Watched::new(config));
@@ -282,8 +328,8 @@ impl Guard {
     /// calls this every interval; tests call it directly.
     pub async fn check(&self) -> Vec<GuardEvent> {
         let _op = self.shared.ops.lock().await;
+        let mut events = self.follow_definitions();
         let pending = self.decide(self.shared.clock.now());
-        let mut events = Vec::new();
         for p in pending {
             events.extend(self.carry_out(p).await);
         }
@@ -317,7 +363,7 @@ impl Guard {
                     flag: flag.clone(),
                     finding: finding.clone(),
                 }),
-                (_, _, Some(plan)) => {
+                (_, _, Some(plan)) if !w.held() => {
                     match plan.due(now, verdict.status, w.config.get_min_requests()) {
                         Some(Due::Step(index)) => pending.push(Pending::Step {
                             flag: flag.clone(),
@@ -464,6 +510,7 @@ impl Guard {
     /// When the flag is not watched, the plan has no steps, or the first
     /// step cannot be applied.
     pub async fn start_plan(&self, flag: &str, plan: Plan) -> Result<GuardEvent, ControlError> {
+        let _op = self.shared.ops.lock().await;
         {
             let mut state = self.state();
             let w = state
@@ -474,7 +521,7 @@ impl Guard {
             run.can_restart().map_err(|r| refused(flag, r))?;
             w.plan = Some(run);
         }
-        self.first_step(flag, false).await
+        self.first_step(flag, false, "").await
     }
 
     /// Sends `flag`'s plan back to its first step (the same users get the
@@ -484,25 +531,118 @@ impl Guard {
     /// # Errors
     /// When there is no plan or the first step cannot be applied.
     pub async fn restart(&self, flag: &str) -> Result<GuardEvent, ControlError> {
-        {
-            let state = self.state();
-            let plan = plan_of(&state, flag)?;
-            plan.can_restart().map_err(|r| refused(flag, r))?;
-        }
-        self.first_step(flag, true).await
+        self.operate(flag, PlanOp::Restart, None).await
     }
 
-    async fn first_step(&self, flag: &str, restart: bool) -> Result<GuardEvent, ControlError> {
+    /// Pauses `flag`'s plan: it stays at its step, and the step's time
+    /// stands still. The guard keeps watching.
+    ///
+    /// # Errors
+    /// When there is no running plan.
+    pub async fn pause(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Pause, None).await
+    }
+
+    /// Resumes `flag`'s paused plan.
+    ///
+    /// # Errors
+    /// When the plan is not paused (a halted plan needs a restart).
+    pub async fn resume(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Resume, None).await
+    }
+
+    /// Gives `flag`'s plan up; the flag stays as it is, and the guard keeps
+    /// watching it.
+    ///
+    /// # Errors
+    /// When the plan is already over.
+    pub async fn abandon(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Abandon, None).await
+    }
+
+    /// Carries out an operator's plan operation, on behalf of `by` (named
+    /// in the audit entry's message; the admin API passes its caller).
+    ///
+    /// Every operation goes through the [`Applier`], so it is in the audit
+    /// log; with [`FlagsApplier`](super::FlagsApplier) and a plan from the
+    /// flag's definition it is recorded there too (`paused`, the plan
+    /// removed on abandon, the first step's percentage on restart), so
+    /// every instance sharing the store, and a restarted one, follows it.
+    ///
+    /// # Errors
+    /// When the flag is not watched, has no plan, the plan's state does not
+    /// allow the operation, or the change cannot be applied.
+    pub async fn operate(
+        &self,
+        flag: &str,
+        op: PlanOp,
+        by: Option<&str>,
+    ) -> Result<GuardEvent, ControlError> {
         let _op = self.shared.ops.lock().await;
+        self.follow_definitions();
+        let by = by.map(|who| format!(" by {who}")).unwrap_or_default();
+        if op == PlanOp::Restart {
+            return self.first_step(flag, true, &by).await;
+        }
+        let (kind, message) = match op {
+            PlanOp::Pause => (EventKind::Paused, format!("plan: paused{by}")),
+            PlanOp::Resume => (EventKind::Resumed, format!("plan: resumed{by}")),
+            _ => (EventKind::Abandoned, format!("plan: abandoned{by}")),
+        };
+        let operation = |plan: &mut PlanRun, now: SystemTime| match op {
+            PlanOp::Pause => plan.pause(now),
+            PlanOp::Resume => plan.resume(now),
+            _ => plan.abandon(),
+        };
+        // Refuse before changing anything: try it on a copy.
+        {
+            let state = self.state();
+            let mut trial = plan_of(&state, flag)?.clone();
+            operation(&mut trial, self.shared.clock.now()).map_err(|r| refused(flag, r))?;
+        }
+        let action = Action::Plan {
+            flag: flag.to_owned(),
+            op,
+            reason: message.clone(),
+        };
+        self.shared
+            .applier
+            .apply(&action)
+            .await
+            .map_err(ControlError::Apply)?;
+        let now = self.shared.clock.now();
+        let mut state = self.state();
+        let w = state
+            .flags
+            .get_mut(flag)
+            .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?;
+        if let Some(plan) = &mut w.plan {
+            // Already done if the definitions were followed meanwhile.
+            let _ = operation(plan, now);
+        }
+        let e = event(unix_millis(now), flag, kind, message);
+        record(&mut state, std::slice::from_ref(&e));
+        Ok(e)
+    }
+
+    /// Applies the first step of `flag`'s plan, to start or `restart` it;
+    /// `by` is empty or `" by <who>"`. Called with the operations lock held.
+    async fn first_step(
+        &self,
+        flag: &str,
+        restart: bool,
+        by: &str,
+    ) -> Result<GuardEvent, ControlError> {
         let (to, of) = {
             let state = self.state();
             let plan = plan_of(&state, flag)?;
+            plan.can_restart().map_err(|r| refused(flag, r))?;
             (plan.percent(0), plan.len())
         };
         let message = if restart {
-            format!("plan: restarted at {to}% (step 1 of {of})")
+            format!("plan: restarted at {to}% (step 1 of {of}){by}")
         } else {
-            format!("plan: start at {to}% (step 1 of {of})")
+            format!("plan: start at {to}% (step 1 of {of}){by}")
         };
         let action = Action::SetRollout {
             flag: flag.to_owned(),
@@ -539,76 +679,14 @@ impl Guard {
         Ok(e)
     }
 
-    /// Pauses `flag`'s plan: it stays at its step, and the step's time
-    /// stands still. The guard keeps watching.
-    ///
-    /// # Errors
-    /// When there is no running plan.
-    pub async fn pause(&self, flag: &str) -> Result<GuardEvent, ControlError> {
-        self.control(
-            flag,
-            |plan, now| plan.pause(now),
-            EventKind::Paused,
-            "plan: paused",
-        )
-        .await
-    }
-
-    /// Resumes `flag`'s paused plan.
-    ///
-    /// # Errors
-    /// When the plan is not paused (a halted plan needs a restart).
-    pub async fn resume(&self, flag: &str) -> Result<GuardEvent, ControlError> {
-        self.control(
-            flag,
-            |plan, now| plan.resume(now),
-            EventKind::Resumed,
-            "plan: resumed",
-        )
-        .await
-    }
-
-    /// Gives `flag`'s plan up; the flag stays as it is, and the guard keeps
-    /// watching it.
-    ///
-    /// # Errors
-    /// When the plan is already over.
-    pub async fn abandon(&self, flag: &str) -> Result<GuardEvent, ControlError> {
-        self.control(
-            flag,
-            |plan, _| plan.abandon(),
-            EventKind::Abandoned,
-            "plan: abandoned",
-        )
-        .await
-    }
-
-    async fn control(
-        &self,
-        flag: &str,
-        op: impl FnOnce(&mut PlanRun, SystemTime) -> Result<(), Refused>,
-        kind: EventKind,
-        message: &str,
-    ) -> Result<GuardEvent, ControlError> {
-        let _op = self.shared.ops.lock().await;
-        let now = self.shared.clock.now();
-        let mut state = self.state();
-        let plan = state
-            .flags
-            .get_mut(flag)
-            .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?
-            .plan
-            .as_mut()
-            .ok_or_else(|| ControlError::NoPlan(flag.to_owned()))?;
-        op(plan, now).map_err(|r| refused(flag, r))?;
-        let e = event(unix_millis(now), flag, kind, message.to_owned());
-        record(&mut state, std::slice::from_ref(&e));
-        Ok(e)
-    }
-
     /// The guard's state: per flag, the window's counts per arm, the last
     /// verdict and the plan's position; and the recent events.
     pub fn snapshot(&self) -> GuardSnapshot {
+        // Show flags that opted in since the last check, unless a check or
+        // an operation is under way (it follows them itself).
+        if let Ok(_op) = self.shared.ops.try_lock() {
+            self.follow_definitions();
+        }
         let now = self.shared.clock.now();
         let state = self.state();
         GuardSnapshot {
@@ -717,5 +795,6 @@ impl Drop for GuardTask {
     }
 }
 
+mod follow;
 #[cfg(test)]
 mod tests;

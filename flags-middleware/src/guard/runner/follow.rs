@@ -1,0 +1,117 @@
+//! Following the flag definitions: a flag whose definition carries `guard`
+//! or `plan` is watched with those settings, and its plan follows what the
+//! definition says (the rollout percentage, `enabled`, `paused`). The
+//! definitions are what every instance sharing a store sees, so instances
+//! agree on where a plan stands, and a restarted one picks it up there.
+
+use std::collections::HashSet;
+
+use super::{event, record, window_for, Guard, Origin, Watched};
+use crate::guard::action::rollout_percent;
+use crate::guard::clock::unix_millis;
+use crate::guard::event::{EventKind, GuardEvent};
+use crate::guard::opt_in;
+use crate::guard::plan::PlanRun;
+
+impl Guard {
+    /// Brings the watched flags in line with the definitions, if they
+    /// changed since the last look; returns what changed. Called with the
+    /// operations lock held, so never between a decision and its commit.
+    pub(super) fn follow_definitions(&self) -> Vec<GuardEvent> {
+        let Some(flags) = &self.shared.definitions else {
+            return Vec::new();
+        };
+        let snap = flags.snapshot();
+        let now = self.shared.clock.now();
+        let at = unix_millis(now);
+        let mut state = self.state();
+        if state.followed == Some(snap.version()) {
+            return Vec::new();
+        }
+        state.followed = Some(snap.version());
+        let mut events = Vec::new();
+        let mut asking = HashSet::new();
+        for f in snap.features() {
+            let (config, plan) = match opt_in(f) {
+                None => continue,
+                Some(Ok(asked)) => asked,
+                Some(Err(e)) => {
+                    // Strict sources refuse this at load; a lenient one
+                    // (an Unleash server's JSON) may still carry it.
+                    tracing::warn!(
+                        target: "flags::guard",
+                        error = %e,
+                        feature_flag.key = %f.name,
+                        message = "guard settings in the definition cannot work; not watching the flag",
+                    );
+                    continue;
+                }
+            };
+            asking.insert(f.name.as_str());
+            let origin = Origin::Definition {
+                guard: f.guard.clone(),
+                plan: f.plan.clone(),
+            };
+            let w = match state.flags.get_mut(&f.name) {
+                Some(w) if w.origin == Origin::Code => continue,
+                Some(w) => w,
+                None => {
+                    events.push(event(
+                        at,
+                        &f.name,
+                        EventKind::Watched,
+                        "guard: watching the flag, as its definition asks".into(),
+                    ));
+                    state
+                        .flags
+                        .entry(f.name.clone())
+                        .or_insert_with(|| Watched::new(config.clone()))
+                }
+            };
+            if w.config != config {
+                w.window = window_for(&config);
+                w.config = config;
+            }
+            let steps = |o: &Origin| match o {
+                Origin::Definition { plan: Some(p), .. } => Some(p.steps.clone()),
+                _ => None,
+            };
+            if w.plan.is_none() || steps(&w.origin) != steps(&origin) {
+                w.plan = plan.map(|p| PlanRun::pending(p, now));
+            }
+            w.origin = origin;
+            let paused = f.plan.as_ref().is_some_and(|p| p.paused);
+            if let Some(run) = &mut w.plan {
+                if let Some((kind, message)) =
+                    run.follow(f.enabled, rollout_percent(f), paused, now)
+                {
+                    if !matches!(kind, EventKind::Paused | EventKind::Resumed) {
+                        // Judge what comes next on its own traffic.
+                        w.window.clear();
+                    }
+                    events.push(event(at, &f.name, kind, message));
+                }
+            }
+        }
+        let dropped: Vec<String> = state
+            .flags
+            .iter()
+            .filter(|(name, w)| w.origin != Origin::Code && !asking.contains(name.as_str()))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in dropped {
+            state.flags.remove(&name);
+            events.push(event(
+                at,
+                &name,
+                EventKind::Unwatched,
+                "guard: no longer watching the flag (its definition dropped `guard` and `plan`, or the flag is gone)".into(),
+            ));
+        }
+        record(&mut state, &events);
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests;

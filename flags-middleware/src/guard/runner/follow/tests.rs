@@ -1,0 +1,279 @@
+use std::time::Duration;
+
+use crate::engine::Change;
+use crate::guard::{
+    EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanOp, PlanStatus,
+    Side,
+};
+use crate::model::Feature;
+use crate::store::Edit;
+use crate::Flags;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+struct Instance {
+    counts: ManualCounts,
+    clock: ManualClock,
+    guard: Guard,
+}
+
+/// A guard following `flags`' definitions, as one instance would run it.
+fn instance(flags: &Flags) -> Instance {
+    let counts = ManualCounts::new();
+    let clock = ManualClock::new();
+    let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+        .clock(clock.clone())
+        .follow(flags)
+        .build();
+    Instance {
+        counts,
+        clock,
+        guard,
+    }
+}
+
+impl Instance {
+    /// `by` of healthy traffic on `flag`, then a check; the kinds of event.
+    async fn healthy(&self, flag: &str, by: Duration) -> Vec<EventKind> {
+        self.counts.add(flag, Side::New, 500, 2);
+        self.counts.add(flag, Side::Old, 5000, 20);
+        self.clock.advance(by);
+        kinds(self.guard.check().await)
+    }
+
+    fn plan_status(&self, flag: &str) -> Option<(PlanStatus, Option<u32>)> {
+        let snap = self.guard.snapshot();
+        let plan = snap.flag(flag)?.plan.as_ref()?;
+        Some((plan.status, plan.percent))
+    }
+}
+
+fn kinds(events: Vec<crate::guard::GuardEvent>) -> Vec<EventKind> {
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+fn definition(flags: &Flags, name: &str) -> Feature {
+    flags.snapshot().feature(name).unwrap().clone()
+}
+
+/// Another instance, or an operator, changes the definition.
+async fn edit(flags: &Flags, name: &str, change: impl FnOnce(&mut Feature)) {
+    let mut f = definition(flags, name);
+    change(&mut f);
+    flags
+        .commit(Edit::new("ops", "edit", vec![Change::Upsert(f)]))
+        .await
+        .unwrap();
+}
+
+fn percent(flags: &Flags, name: &str) -> Option<u32> {
+    crate::guard::action::rollout_percent(&definition(flags, name))
+}
+
+const PLANNED: &str = r#"
+[new_checkout_flow]
+plan = [{ percent = 5, for = "1d" }, { percent = 50, for = "1d" }, { percent = 100 }]
+
+[unguarded]
+"#;
+
+#[tokio::test]
+async fn a_plan_in_the_toml_is_watched_and_walked() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let one = instance(&flags);
+    let first = one.guard.check().await;
+    assert_eq!(
+        first.iter().map(|e| &e.kind).collect::<Vec<_>>(),
+        [
+            &EventKind::Watched,
+            &EventKind::Advanced {
+                from: None,
+                to: 5,
+                step: 1,
+                of: 3
+            }
+        ],
+        "{first:?}"
+    );
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(5));
+    assert!(one.guard.snapshot().flag("unguarded").is_none());
+    assert_eq!(one.healthy("new_checkout_flow", DAY).await.len(), 1);
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(50));
+    one.healthy("new_checkout_flow", DAY).await;
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(100));
+    assert_eq!(
+        one.healthy("new_checkout_flow", DAY).await,
+        [EventKind::Completed]
+    );
+    let log = flags.audit_log(0, 10).unwrap();
+    let steps: Vec<_> = log
+        .iter()
+        .filter(|e| e.actor == "guard")
+        .map(|e| e.message.clone().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(
+        steps[0].starts_with("plan: 50% -> 100% (step 3 of 3)"),
+        "{steps:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_instance_picks_the_plan_up_where_the_flag_stands() {
+    let text = PLANNED.replace("plan =", "rollout = 50\nplan =");
+    let flags = Flags::from_toml_str(&text, "flags.toml").unwrap();
+    let version = flags.version();
+    let fresh = instance(&flags);
+    let events = kinds(fresh.guard.check().await);
+    assert_eq!(
+        events,
+        [
+            EventKind::Watched,
+            EventKind::Followed {
+                to: 50,
+                step: 2,
+                of: 3
+            }
+        ]
+    );
+    // Nothing was applied: the flag was already there.
+    assert_eq!(flags.version(), version);
+    assert_eq!(
+        fresh.plan_status("new_checkout_flow"),
+        Some((PlanStatus::Running, Some(50)))
+    );
+}
+
+#[tokio::test]
+async fn instances_follow_each_others_steps_kills_and_pauses() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let (a, b) = (instance(&flags), instance(&flags));
+    a.guard.check().await; // applies 5%
+    assert_eq!(
+        kinds(b.guard.check().await),
+        [
+            EventKind::Watched,
+            EventKind::Followed {
+                to: 5,
+                step: 1,
+                of: 3
+            }
+        ]
+    );
+    a.healthy("new_checkout_flow", DAY).await; // 50%
+    b.guard.check().await;
+    assert_eq!(
+        b.plan_status("new_checkout_flow"),
+        Some((PlanStatus::Running, Some(50)))
+    );
+
+    // A pause on A is in the definition; B holds too, even when due.
+    a.guard
+        .operate("new_checkout_flow", PlanOp::Pause, Some("ops"))
+        .await
+        .unwrap();
+    assert!(definition(&flags, "new_checkout_flow").plan.unwrap().paused);
+    assert_eq!(
+        b.healthy("new_checkout_flow", DAY).await,
+        [EventKind::Paused]
+    );
+    assert_eq!(b.healthy("new_checkout_flow", DAY).await, []);
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(50));
+    let entry = &flags.audit_log(0, 1).unwrap()[0];
+    assert_eq!(entry.action, "plan pause");
+    assert_eq!(entry.message.as_deref(), Some("plan: paused by ops"));
+    a.guard.resume("new_checkout_flow").await.unwrap();
+    assert_eq!(b.guard.check().await[0].kind, EventKind::Resumed);
+
+    // Someone turns the flag off: both plans halt; on again, they go on
+    // from the step the flag is at.
+    edit(&flags, "new_checkout_flow", |f| f.enabled = false).await;
+    assert_eq!(kinds(b.guard.check().await), [EventKind::Halted]);
+    assert_eq!(
+        b.plan_status("new_checkout_flow"),
+        Some((PlanStatus::Halted, Some(50)))
+    );
+    edit(&flags, "new_checkout_flow", |f| f.enabled = true).await;
+    assert_eq!(
+        kinds(b.guard.check().await),
+        [EventKind::Followed {
+            to: 50,
+            step: 2,
+            of: 3
+        }]
+    );
+}
+
+#[tokio::test]
+async fn abandoning_a_plan_keeps_the_flag_guarded() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let one = instance(&flags);
+    one.guard.check().await;
+    let e = one
+        .guard
+        .operate("new_checkout_flow", PlanOp::Abandon, Some("ops"))
+        .await
+        .unwrap();
+    assert_eq!(e.message, "plan: abandoned by ops");
+    let f = definition(&flags, "new_checkout_flow");
+    assert!(f.plan.is_none());
+    assert!(f.guard.is_some(), "still guarded");
+    one.guard.check().await;
+    let snap = one.guard.snapshot();
+    let watched = snap.flag("new_checkout_flow").expect("still watched");
+    assert!(watched.plan.is_none());
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(5));
+}
+
+#[tokio::test]
+async fn settings_follow_the_definition_and_dropping_them_unwatches() {
+    let flags = Flags::from_toml_str("[f]\nguard = { min_requests = 80 }\n", "x").unwrap();
+    let one = instance(&flags);
+    one.guard.check().await;
+    let min = |i: &Instance| {
+        i.guard
+            .snapshot()
+            .flag("f")
+            .map(|f| f.config.get_min_requests())
+    };
+    assert_eq!(min(&one), Some(80));
+    edit(&flags, "f", |f| {
+        f.guard.as_mut().unwrap().min_requests = Some(120)
+    })
+    .await;
+    one.guard.check().await;
+    assert_eq!(min(&one), Some(120));
+    edit(&flags, "f", |f| f.guard = None).await;
+    assert_eq!(kinds(one.guard.check().await), [EventKind::Unwatched]);
+    assert_eq!(min(&one), None);
+}
+
+#[tokio::test]
+async fn code_settings_win_over_the_definition() {
+    let flags = Flags::from_toml_str("[f]\nguard = { min_requests = 80 }\n", "x").unwrap();
+    let guard = Guard::for_flags(&flags)
+        .clock(ManualClock::new())
+        .watch("f", GuardConfig::new().min_requests(7))
+        .build();
+    guard.check().await;
+    let snap = guard.snapshot();
+    assert_eq!(snap.flag("f").unwrap().config.get_min_requests(), 7);
+}
+
+#[tokio::test]
+async fn a_plan_paused_in_the_definition_does_not_start() {
+    let text = PLANNED.replace(
+        "plan = [{ percent = 5, for = \"1d\" }, { percent = 50, for = \"1d\" }, { percent = 100 }]",
+        "plan = { steps = \"gradual\", paused = true }",
+    );
+    let flags = Flags::from_toml_str(&text, "flags.toml").unwrap();
+    let version = flags.version();
+    let one = instance(&flags);
+    assert_eq!(kinds(one.guard.check().await), [EventKind::Watched]);
+    one.healthy("new_checkout_flow", DAY).await;
+    assert_eq!(flags.version(), version, "nothing applied");
+    assert_eq!(
+        one.plan_status("new_checkout_flow"),
+        Some((PlanStatus::Pending, None))
+    );
+}
