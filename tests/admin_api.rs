@@ -563,7 +563,7 @@ mod guard {
     use std::time::Duration;
 
     use flags_middleware::guard::{
-        FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Plan, Side,
+        FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Plan, PlanStatus, Side,
     };
 
     use super::*;
@@ -754,6 +754,121 @@ mod guard {
         .await;
         assert_eq!(audit["entries"][0]["action"], "rollout");
         assert_eq!(audit["entries"][0]["actor"], "guard");
+    }
+
+    /// Opting in at run time: the settings and the plan go into the flag's
+    /// definition (the file, the audit log), and a guard following the
+    /// flags picks them up; bad settings are a 400 naming the field.
+    #[tokio::test]
+    async fn a_flag_opts_in_through_the_api_and_the_guard_follows() {
+        let e = env();
+        let counts = ManualCounts::new();
+        let clock = ManualClock::new();
+        let guard = Guard::builder(counts.clone(), FlagsApplier::new(e.flags.clone()))
+            .clock(clock.clone())
+            .follow(&e.flags)
+            .build();
+        let app = Router::new().nest(
+            "/admin/flags",
+            e.flags.admin_router(config().guard(guard.clone())),
+        );
+        let put = |path: &str, body: Value| {
+            let (app, path) = (app.clone(), format!("/admin/flags/{FLAG}/{path}"));
+            async move { call(&app, Method::PUT, &path, Some(WRITE), Some(body), None).await }
+        };
+        let watched = |guard: &Guard| guard.snapshot().flag(FLAG).map(|f| f.config.clone());
+        assert!(watched(&guard).is_none());
+
+        let (status, body, _) =
+            put("guard", json!({"min_difference": "2%", "window": "10m"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let config = watched(&guard).expect("watched once its definition asks");
+        assert_eq!(config.get_min_difference(), 0.02);
+        assert_eq!(config.get_window(), Duration::from_secs(600));
+        let on_disk = std::fs::read_to_string(&e.path).unwrap();
+        assert!(
+            on_disk.contains(r#"guard = { min_difference = "2%", window = "10m" }"#),
+            "{on_disk}"
+        );
+
+        let (status, body, _) = put("guard", json!({"window": "forever"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errors"][0]["field"], "guard.window", "{body}");
+        let (status, body, _) = put("guard", json!({"max_error_rate": 2})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body, _) = put("plan", json!([{"percent": 50}, {"percent": 10}])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errors"][0]["field"], "plan", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("steps must go up"),
+            "{body}"
+        );
+
+        // The flag is at 20%: the plan picks up there, and goes on.
+        let plan = json!([{"percent": 20, "for": "1d"}, {"percent": 100}]);
+        let (status, body, _) = put("plan", plan).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        guard.check().await;
+        let position = |guard: &Guard| {
+            let plan = guard.snapshot().flag(FLAG).unwrap().plan.clone().unwrap();
+            (plan.status, plan.percent)
+        };
+        assert_eq!(position(&guard), (PlanStatus::Running, Some(20)));
+        let (status, _) = {
+            let (s, b, _) = call(
+                &app,
+                Method::POST,
+                &format!("/admin/flags/{FLAG}/plan/pause"),
+                Some(WRITE),
+                None,
+                None,
+            )
+            .await;
+            (s, b)
+        };
+        assert_eq!(status, StatusCode::OK);
+        let (_, audit, _) = call(
+            &app,
+            Method::GET,
+            "/admin/flags/_audit",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        let entry = &audit["entries"][0];
+        assert_eq!(entry["action"], "plan pause");
+        assert_eq!(entry["message"], "plan: paused by ops");
+        assert_eq!(entry["after"]["plan"]["paused"], true);
+        let on_disk = std::fs::read_to_string(&e.path).unwrap();
+        assert!(on_disk.contains("paused = true"), "{on_disk}");
+        guard.resume(FLAG).await.unwrap();
+
+        counts.add(FLAG, Side::New, 500, 1);
+        counts.add(FLAG, Side::Old, 2000, 4);
+        clock.advance(Duration::from_secs(86_400));
+        guard.check().await;
+        assert_eq!(position(&guard), (PlanStatus::Running, Some(100)));
+        let on_disk = std::fs::read_to_string(&e.path).unwrap();
+        assert!(on_disk.contains("rollout = 100"), "{on_disk}");
+
+        let (status, _, _) = call(
+            &app,
+            Method::DELETE,
+            &format!("/admin/flags/{FLAG}/guard"),
+            Some(WRITE),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        guard.check().await;
+        assert!(watched(&guard).is_none());
+        let f = e.flags.snapshot().feature(FLAG).unwrap().clone();
+        assert!(f.guard.is_none() && f.plan.is_none());
     }
 
     #[tokio::test]

@@ -54,7 +54,7 @@ fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
         .into()
 }
 
-fn segments(snap: &Snapshot) -> Vec<Segment> {
+pub(super) fn segments(snap: &Snapshot) -> Vec<Segment> {
     snap.segments().cloned().collect()
 }
 
@@ -122,7 +122,7 @@ pub(crate) async fn get_one(
 /// change is computed while other edits wait, so concurrent writes to the
 /// same flag all land, one after the other. With `If-Match`, a write
 /// against an older version is a 412.
-async fn modify<F>(
+pub(super) async fn modify<F>(
     flags: &Flags,
     caller: &Caller,
     headers: &HeaderMap,
@@ -201,7 +201,7 @@ pub(crate) async fn enable(
     .await
 }
 
-fn json_body(body: &Bytes) -> Result<Value, AdminError> {
+pub(super) fn json_body(body: &Bytes) -> Result<Value, AdminError> {
     serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("invalid JSON: {e}")))
 }
 

@@ -35,6 +35,10 @@
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
 //! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
+//! | `PUT /{name}/guard` | the rollout guard watches the flag (`false`: stops) | `true` or `{"min_difference": "2%", "window": "10m"}` |
+//! | `DELETE /{name}/guard` | the guard stops watching it (its plan goes too) | |
+//! | `PUT /{name}/plan` | the guard walks this plan | `"gradual"` or `[{"percent": 5, "for": "1d"}, {"percent": 100}]` |
+//! | `DELETE /{name}/plan` | no more plan; the flag stays as it is, guarded | |
 //! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
 //! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
 //!
@@ -64,6 +68,7 @@ mod auth;
 mod error;
 mod guard;
 mod handlers;
+mod opt_in;
 
 use std::sync::Arc;
 
@@ -111,6 +116,14 @@ impl Flags {
             .route("/{name}/enable", post(handlers::enable))
             .route("/{name}/rollout", put(handlers::rollout))
             .route("/{name}/users", put(handlers::users))
+            .route(
+                "/{name}/guard",
+                put(opt_in::put_guard).delete(opt_in::delete_guard),
+            )
+            .route(
+                "/{name}/plan",
+                put(opt_in::put_plan).delete(opt_in::delete_plan),
+            )
             .merge(guarded)
             .layer(axum::middleware::from_fn_with_state(
                 config,
