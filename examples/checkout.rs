@@ -1,6 +1,7 @@
 //! The seed's service on the embedded default: flags from `examples/flags.toml`
 //! (watched: save an edit and it is live within a second), the admin API under
-//! `/admin/flags`, JSON decision logs on stdout.
+//! `/admin/flags`, the rollout guard on the flags that ask for it (`guard =
+//! true`), JSON decision logs on stdout.
 //!
 //! ```text
 //! cargo run --example checkout
@@ -16,6 +17,7 @@ use std::path::Path;
 
 use flags_examples::checkout_app::app;
 use flags_middleware::admin::{AdminConfig, Role};
+use flags_middleware::guard::Guard;
 use flags_middleware::Flags;
 
 const DEMO_TOKEN: &str = "demo-admin-token";
@@ -33,8 +35,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("flags.toml");
     let flags = Flags::from_file(&file).map_err(|e| format!("cannot load flags: {e}"))?;
 
+    // The rollout guard watches the flags whose definition says `guard` or
+    // `plan`, and turns a flag off when its new arm fails more than the old.
+    let guard = Guard::for_flags(&flags).build();
+    let _checks = guard.spawn();
+
     let token = std::env::var("FLAGS_ADMIN_TOKEN").unwrap_or_else(|_| DEMO_TOKEN.to_owned());
-    let admin = AdminConfig::new().token("admin", &token, Role::Write);
+    let admin = AdminConfig::new()
+        .token("admin", &token, Role::Write)
+        .guard(guard);
 
     let port: u16 = std::env::var("PORT")
         .ok()
