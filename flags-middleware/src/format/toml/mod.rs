@@ -42,6 +42,7 @@
 //! | `variants` | A/B arms (see below) |
 //! | `rules` | explicit strategies, `[[flag.rules]]` (see below) |
 //! | `requires` | parent flags (see below) |
+//! | `guard`, `plan` | the rollout guard watches the flag, and walks its plan (see below) |
 //! | `type`, `project`, `impression_data`, `stale` | Unleash's informational fields |
 //!
 //! How the shorthands combine: `users` is a strategy of its own, so the flag
@@ -138,6 +139,27 @@
 //! requires = "parent"                                          # parent must be on
 //! requires = ["a", { flag = "b", enabled = false }, { flag = "exp", variants = ["blue"] }]
 //! ```
+//!
+//! # The rollout guard: `guard` and `plan`
+//!
+//! ```toml
+//! guard = true                       # watched with the default settings
+//! guard = { min_requests = 100, min_difference = "2%", max_error_rate = "25%", alpha = 1e-6,
+//!           window = "10m", bucket = "10s", variant = "green",
+//!           latency = { quantile = "p95", factor = 1.5, min_increase = "50ms" } }
+//! plan = "gradual"                   # 5% for 1d, 25% for 2d, 50% for 2d, then 100%
+//! plan = [{ percent = 5, for = "1d" }, { percent = 25, for = "2d" }, { percent = 100 }]
+//! plan = { steps = "gradual", paused = true }
+//! ```
+//!
+//! Percentages are `"2%"` or fractions (`0.02`); durations are a number and a
+//! unit (`ms`, `s`, `m`, `h`, `d`, `w`), summed (`"1h30m"`). Every setting
+//! is optional (see [`GuardConfig`](crate::guard::GuardConfig) for the
+//! defaults and what each means); `variant` makes the new arm the requests
+//! that got that variant; a `plan` alone means `guard = true`. A running
+//! [`Guard`](crate::guard::Guard) that follows these flags picks changes up
+//! at its next check, and steps the plan by writing the flag's rollout
+//! percentage (the plan's position) back through the store.
 //!
 //! # Errors
 //!
