@@ -128,6 +128,85 @@ async fn a_guard_kill_on_a_reaches_b_with_its_figures_in_the_audit_log() {
     );
 }
 
+/// A plan given through A's admin API lives in the database: B's guard
+/// watches the flag too, follows the step A's guard takes, and holds when
+/// A pauses the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_set_on_a_is_followed_by_b() {
+    use flags_middleware::admin::{AdminConfig, Role};
+    use flags_middleware::guard::{
+        EventKind, FlagsApplier, Guard, ManualClock, ManualCounts, PlanStatus,
+    };
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+    let (a, _) = instance(&db, "a").await;
+    let (b, b_store) = instance(&db, "b").await;
+    eventually("b listens", || b_store.is_listening()).await;
+    let guard_on = |flags: &Flags| {
+        Guard::builder(ManualCounts::new(), FlagsApplier::new(flags.clone()))
+            .clock(ManualClock::new())
+            .follow(flags)
+            .build()
+    };
+    let (ga, gb) = (guard_on(&a), guard_on(&b));
+    let admin_a = a.admin_router(
+        AdminConfig::new()
+            .token("ops", TOKEN, Role::Write)
+            .guard(ga.clone()),
+    );
+    let plan = json!([{"percent": 10, "for": "1h"}, {"percent": 60}]);
+    let (status, body) = call(&admin_a, "PUT", "/legacy_api/plan", None, Some(plan)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let percent = |flags: &Flags| {
+        let snap = flags.snapshot();
+        let f = snap.feature("legacy_api").unwrap();
+        f.strategies
+            .iter()
+            .find_map(|s| s.parameters.get("rollout").cloned())
+    };
+    // A's guard takes the first step; B's follows it.
+    ga.check().await;
+    assert_eq!(percent(&a).as_deref(), Some("10"));
+    eventually("b sees the first step", || {
+        percent(&b).as_deref() == Some("10")
+    })
+    .await;
+    let kinds: Vec<EventKind> = gb.check().await.into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Watched,
+            EventKind::Followed {
+                to: 10,
+                step: 1,
+                of: 2
+            }
+        ]
+    );
+    let (status, body) = call(&admin_a, "POST", "/legacy_api/plan/pause", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually("b sees the pause", || {
+        let snap = b.snapshot();
+        snap.feature("legacy_api")
+            .and_then(|f| f.plan.as_ref())
+            .is_some_and(|p| p.paused)
+    })
+    .await;
+    gb.check().await;
+    let snap = gb.snapshot();
+    let plan = snap.flag("legacy_api").unwrap().plan.as_ref().unwrap();
+    assert_eq!((plan.status, plan.percent), (PlanStatus::Paused, Some(10)));
+    let newest = &b.audit_page(0, 1).await.unwrap()[0];
+    assert_eq!(
+        (
+            newest.instance.as_deref(),
+            newest.action.as_str(),
+            newest.message.as_deref()
+        ),
+        (Some("a"), "plan pause", Some("plan: paused by ops"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_file_is_loaded_once_into_an_empty_namespace() {
     let _server = share_server().await;
