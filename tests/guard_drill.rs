@@ -23,7 +23,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use flags_middleware::guard::{EventKind, Guard, GuardConfig, Status};
+use flags_middleware::guard::{EventKind, Guard, Status};
 use flags_middleware::{Context, FlagContext, Flags, FlagsLayer};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
@@ -103,11 +103,9 @@ async fn serve(app: Router) -> SocketAddr {
 /// `new_errors` is above the legacy rate) and traffic goes on until the
 /// guard kills the flag (plus two seconds) or `max` has passed.
 async fn drill(seed: u64, new_errors: f64, max: Duration) -> Drill {
-    let flags = Flags::from_unleash_json(&format!(
-        r#"{{"features": [{{"name": "{FLAG}", "enabled": true, "strategies": [
-            {{"name": "flexibleRollout", "parameters": {{"rollout": "5", "stickiness": "default", "groupId": "{FLAG}"}}}}]}}]}}"#
-    ))
-    .unwrap();
+    // The flag opts in where users write it: in its TOML.
+    let toml = format!("[{FLAG}]\nrollout = 5\nguard = true\n");
+    let flags = Flags::from_toml_str(&toml, "flags.toml").unwrap();
     let app = Arc::new(App {
         broken: AtomicBool::new(false),
         new_errors_when_broken: new_errors,
@@ -126,10 +124,9 @@ async fn drill(seed: u64, new_errors: f64, max: Duration) -> Drill {
     let base = format!("http://{}", serve(router).await);
 
     // The guard as an app runs it: the layer's counters, the system clock,
-    // a check a second, the defaults.
+    // a check a second, the flags that ask for it (with the defaults).
     let guard = Guard::for_flags(&flags)
         .interval(Duration::from_secs(1))
-        .watch(FLAG, GuardConfig::new())
         .build();
     let task = guard.spawn();
 
