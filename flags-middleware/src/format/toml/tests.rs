@@ -617,9 +617,11 @@ mod props {
             proptest::collection::vec(strategy(), 0..3),
             variants(),
             proptest::collection::vec((name(), proptest::option::of(any::<bool>())), 0..2),
+            proptest::option::of(guard()),
+            proptest::option::of(plan()),
         )
             .prop_map(
-                |(name, description, enabled, strategies, variants, deps)| Feature {
+                |(name, description, enabled, strategies, variants, deps, guard, plan)| Feature {
                     name,
                     description,
                     enabled,
@@ -633,9 +635,71 @@ mod props {
                             variants: None,
                         })
                         .collect(),
+                    guard: guard.map(Box::new),
+                    plan: plan.map(Box::new),
                     ..Feature::default()
                 },
             )
+    }
+
+    /// Any guard settings, valid or not: the format must carry them as they are.
+    fn guard() -> impl Strategy<Value = crate::model::GuardSpec> {
+        let fraction = proptest::option::of(0.0..0.999f64);
+        let ms = proptest::option::of(0..10_000_000_000u64);
+        (
+            proptest::option::of(1..1_000_000u64),
+            fraction.clone(),
+            fraction.clone(),
+            fraction,
+            ms.clone(),
+            ms.clone(),
+            proptest::option::of(name()),
+            proptest::option::of((
+                proptest::option::of(0.01..0.999f64),
+                proptest::option::of(1.0..10.0f64),
+                ms,
+            )),
+        )
+            .prop_map(
+                |(
+                    min_requests,
+                    min_difference,
+                    max_error_rate,
+                    alpha,
+                    window_ms,
+                    bucket_ms,
+                    variant,
+                    latency,
+                )| {
+                    crate::model::GuardSpec {
+                        min_requests,
+                        min_difference,
+                        max_error_rate,
+                        alpha,
+                        window_ms,
+                        bucket_ms,
+                        variant,
+                        latency: latency.map(|(quantile, factor, min_increase_ms)| {
+                            crate::model::LatencySpec {
+                                quantile,
+                                factor,
+                                min_increase_ms,
+                            }
+                        }),
+                    }
+                },
+            )
+    }
+
+    fn plan() -> impl Strategy<Value = crate::model::PlanSpec> {
+        (
+            proptest::collection::vec((0..=100u32, 0..1_000_000_000_000u64), 0..5),
+            any::<bool>(),
+        )
+            .prop_map(|(steps, paused)| crate::model::PlanSpec {
+                paused,
+                ..crate::model::PlanSpec::from_steps(steps)
+            })
     }
 
     proptest! {
