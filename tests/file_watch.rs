@@ -50,6 +50,10 @@ fn a_hand_edit_goes_live() {
     std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 50")).unwrap();
     wait_until("the edit", || flags.version() == 2);
     assert_eq!(rollout(&flags), "50");
+    // The entry is written just after the new flags go live.
+    wait_until("the audit entry", || {
+        flags.audit_log(0, 10).is_ok_and(|e| !e.is_empty())
+    });
     let entries = flags.audit_log(0, 10).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, "file edit");
