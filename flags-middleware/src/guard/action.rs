@@ -35,6 +35,9 @@ pub enum Action {
         percent: u32,
         /// Why (a plan step), for the audit log.
         reason: String,
+        /// When the step begins (ms since the Unix epoch), recorded in the
+        /// flag's `plan` for instances that pick the plan up later.
+        at_ms: u64,
     },
     /// Record an operator's plan operation in the flag's definition (its
     /// `plan`), so that every instance and a restarted one follow it; for a
@@ -48,6 +51,9 @@ pub enum Action {
         op: PlanOp,
         /// Who and why, for the audit log.
         reason: String,
+        /// When (ms since the Unix epoch): a pause records how much of the
+        /// step had passed, a resume moves the step's start forward.
+        at_ms: u64,
     },
 }
 
@@ -120,8 +126,17 @@ impl Action {
                 enabled: false,
                 ..current.clone()
             },
-            Action::SetRollout { percent, .. } => with_rollout(current, *percent),
-            Action::Plan { op, .. } => with_plan_op(current, *op),
+            Action::SetRollout { percent, at_ms, .. } => {
+                let mut next = with_rollout(current, *percent);
+                if let Some(plan) = &mut next.plan {
+                    // A new step (or a restart): running, from now.
+                    plan.paused = false;
+                    plan.started_ms = Some(*at_ms);
+                    plan.done_ms = None;
+                }
+                next
+            }
+            Action::Plan { op, at_ms, .. } => with_plan_op(current, *op, *at_ms),
         }
     }
 }
@@ -260,21 +275,25 @@ pub(crate) fn rollout_percent(feature: &Feature) -> Option<u32> {
 }
 
 /// `feature` with an operator's plan operation recorded in its `plan`.
-fn with_plan_op(feature: &Feature, op: PlanOp) -> Feature {
+fn with_plan_op(feature: &Feature, op: PlanOp, at_ms: u64) -> Feature {
     let mut next = feature.clone();
-    match op {
-        PlanOp::Pause | PlanOp::Resume => {
-            if let Some(plan) = &mut next.plan {
-                plan.paused = op == PlanOp::Pause;
-            }
+    match (op, &mut next.plan) {
+        (PlanOp::Pause, Some(plan)) if !plan.paused => {
+            plan.paused = true;
+            plan.done_ms = plan.started_ms.take().map(|s| at_ms.saturating_sub(s));
         }
-        PlanOp::Abandon => {
+        (PlanOp::Resume, Some(plan)) if plan.paused => {
+            plan.paused = false;
+            plan.started_ms = Some(at_ms.saturating_sub(plan.done_ms.take().unwrap_or(0)));
+        }
+        (PlanOp::Pause | PlanOp::Resume, _) => {}
+        (PlanOp::Abandon, _) => {
             // Still guarded once the plan is gone.
             if next.plan.take().is_some() && next.guard.is_none() {
                 next.guard = Some(Box::default());
             }
         }
-        PlanOp::Restart => {}
+        (PlanOp::Restart, _) => {}
     }
     next
 }
@@ -291,11 +310,6 @@ pub(crate) fn with_rollout(feature: &Feature, percent: u32) -> Feature {
     let percent = percent.min(100).to_string();
     let mut next = feature.clone();
     next.enabled = true;
-    // A step is only ever applied to a plan that is not paused (a restart
-    // resumes it).
-    if let Some(plan) = &mut next.plan {
-        plan.paused = false;
-    }
     let mut found = false;
     for s in &mut next.strategies {
         if let Some(param) = rollout_param(&s.name) {
@@ -395,6 +409,7 @@ mod tests {
             flag: "f".into(),
             percent,
             reason: "plan".into(),
+            at_ms: 0,
         };
         applier.apply(&set(5)).await.unwrap();
         let at5 = users_on(&flags, "f");

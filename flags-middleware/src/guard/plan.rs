@@ -17,7 +17,7 @@
 //!  (abandon from any state but Completed ─► Abandoned)
 //! ```
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -318,14 +318,21 @@ impl PlanRun {
     /// taken, a kill or a pause by one instance (or an operator) is followed
     /// by the others, and a restarted instance picks the plan up where the
     /// flag stands. Returns what changed, if anything.
-    pub(crate) fn follow(
-        &mut self,
-        enabled: bool,
-        percent: Option<u32>,
-        paused: bool,
-        now: SystemTime,
-    ) -> Option<(EventKind, String)> {
+    pub(crate) fn follow(&mut self, at: &Position, now: SystemTime) -> Option<(EventKind, String)> {
         use PlanStatus::{Abandoned, Completed, Halted, Paused, Pending, Running};
+        let Position {
+            enabled,
+            percent,
+            paused,
+            ..
+        } = *at;
+        // The step's start as the definition records it (the instance that
+        // took the step wrote it), else now.
+        let started = match (paused, at.started_ms, at.done_ms) {
+            (true, _, Some(done)) => now.checked_sub(Duration::from_millis(done)),
+            (false, Some(ms), _) => Some(UNIX_EPOCH + Duration::from_millis(ms)),
+            _ => None,
+        };
         if matches!(self.status, Completed | Abandoned) {
             return None;
         }
@@ -343,7 +350,7 @@ impl PlanRun {
         let mut moved = None;
         if let Some(i) = at {
             if matches!(self.status, Pending | Halted) || self.step != i {
-                self.enter(i, now);
+                self.enter(i, started.unwrap_or(now));
                 let (to, of) = (self.percent(i), self.len());
                 moved = Some((
                     EventKind::Followed {
@@ -358,21 +365,24 @@ impl PlanRun {
                 ));
             }
         }
+        let mut changed = moved;
         if paused && self.status == Running {
             self.status = Paused;
             self.paused_at = Some(now);
-            return moved.or(Some((
+            changed = changed.or(Some((
                 EventKind::Paused,
                 "plan: paused (the flag's definition says so)".into(),
             )));
-        }
-        if !paused && self.status == Paused && self.resume(now).is_ok() {
-            return moved.or(Some((
+        } else if !paused && self.status == Paused && self.resume(now).is_ok() {
+            changed = changed.or(Some((
                 EventKind::Resumed,
                 "plan: resumed (the flag's definition says so)".into(),
             )));
         }
-        moved
+        if let (Running, Some(started)) = (self.status, started) {
+            self.step_started = started;
+        }
+        changed
     }
 
     /// A serializable view at `now`.
@@ -414,6 +424,22 @@ fn name(s: PlanStatus) -> &'static str {
         PlanStatus::Completed => "completed",
         PlanStatus::Abandoned => "abandoned",
     }
+}
+
+/// Where a flag's definition says its plan stands, for
+/// [`PlanRun::follow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// The flag is on.
+    pub(crate) enabled: bool,
+    /// Its rollout percentage, when it has one.
+    pub(crate) percent: Option<u32>,
+    /// The plan is paused.
+    pub(crate) paused: bool,
+    /// When the current step began (running).
+    pub(crate) started_ms: Option<u64>,
+    /// How much of the step had passed (paused).
+    pub(crate) done_ms: Option<u64>,
 }
 
 /// Where a plan stands, for the admin API.

@@ -447,13 +447,14 @@ impl Guard {
                         index + 1
                     ),
                 };
+                let now = self.shared.clock.now();
                 let action = Action::SetRollout {
                     flag: flag.clone(),
                     percent: to,
                     reason: message.clone(),
+                    at_ms: unix_millis(now),
                 };
                 let result = self.shared.applier.apply(&action).await;
-                let now = self.shared.clock.now();
                 let mut state = self.state();
                 let events = match result {
                     Ok(_) => {
@@ -594,23 +595,24 @@ impl Guard {
             PlanOp::Resume => plan.resume(now),
             _ => plan.abandon(),
         };
+        let now = self.shared.clock.now();
         // Refuse before changing anything: try it on a copy.
         {
             let state = self.state();
             let mut trial = plan_of(&state, flag)?.clone();
-            operation(&mut trial, self.shared.clock.now()).map_err(|r| refused(flag, r))?;
+            operation(&mut trial, now).map_err(|r| refused(flag, r))?;
         }
         let action = Action::Plan {
             flag: flag.to_owned(),
             op,
             reason: message.clone(),
+            at_ms: unix_millis(now),
         };
         self.shared
             .applier
             .apply(&action)
             .await
             .map_err(ControlError::Apply)?;
-        let now = self.shared.clock.now();
         let mut state = self.state();
         let w = state
             .flags
@@ -644,17 +646,18 @@ impl Guard {
         } else {
             format!("plan: start at {to}% (step 1 of {of}){by}")
         };
+        let now = self.shared.clock.now();
         let action = Action::SetRollout {
             flag: flag.to_owned(),
             percent: to,
             reason: message.clone(),
+            at_ms: unix_millis(now),
         };
         self.shared
             .applier
             .apply(&action)
             .await
             .map_err(ControlError::Apply)?;
-        let now = self.shared.clock.now();
         let mut state = self.state();
         let w = state
             .flags

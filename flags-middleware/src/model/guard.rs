@@ -85,6 +85,14 @@ pub struct PlanSpec {
     /// An operator paused the plan: it holds its step until resumed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// When the current step began (ms since the Unix epoch, moved forward
+    /// by pauses), written by the guard at each step so that a restarted
+    /// instance counts the step's time from its real start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
+    /// While paused: how much of the current step's time had passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_ms: Option<u64>,
 }
 
 impl PlanSpec {
@@ -98,7 +106,7 @@ impl PlanSpec {
                     min_duration_ms,
                 })
                 .collect(),
-            paused: false,
+            ..PlanSpec::default()
         }
     }
 }

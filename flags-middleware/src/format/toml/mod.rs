@@ -152,6 +152,11 @@
 //! plan = { steps = "gradual", paused = true }
 //! ```
 //!
+//! The guard writes the plan's state back beside the steps: the rollout
+//! percentage (the step), `started = "2026-11-26T09:00:00Z"` (when the step
+//! began, so a restarted instance counts its time right), and on a pause
+//! `paused = true, done = "6h"` (how much of the step had passed).
+//!
 //! Percentages are `"2%"` or fractions (`0.02`); durations are a number and a
 //! unit (`ms`, `s`, `m`, `h`, `d`, `w`), summed (`"1h30m"`). Every setting
 //! is optional (see [`GuardConfig`](crate::guard::GuardConfig) for the

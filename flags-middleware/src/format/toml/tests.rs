@@ -287,6 +287,10 @@ const BAD: &[(&str, &[&str])] = &[
         &["flag `f`, field `plan[0]`: a plan step needs `percent`"],
     ),
     (
+        "[f]\nplan = { steps = \"gradual\", started = \"yesterday\" }\n",
+        &["flags.toml:2:39: flag `f`, field `plan.started`: `yesterday` is not an RFC 3339 time"],
+    ),
+    (
         "[f]\nplan = \"fast\"\n",
         &["flags.toml:2:8: flag `f`, field `plan`: unknown plan `fast`"],
     ),
@@ -692,14 +696,21 @@ mod props {
     }
 
     fn plan() -> impl Strategy<Value = crate::model::PlanSpec> {
+        let ms = proptest::option::of(0..4_000_000_000_000u64);
         (
             proptest::collection::vec((0..=100u32, 0..1_000_000_000_000u64), 0..5),
             any::<bool>(),
+            ms.clone(),
+            ms,
         )
-            .prop_map(|(steps, paused)| crate::model::PlanSpec {
-                paused,
-                ..crate::model::PlanSpec::from_steps(steps)
-            })
+            .prop_map(
+                |(steps, paused, started_ms, done_ms)| crate::model::PlanSpec {
+                    paused,
+                    started_ms,
+                    done_ms,
+                    ..crate::model::PlanSpec::from_steps(steps)
+                },
+            )
     }
 
     proptest! {
@@ -751,6 +762,9 @@ plan = { steps = "gradual", paused = true }
 
 [plain]
 guard = true
+
+[mid_step]
+plan = { steps = [{ percent = 10, for = "2d" }, { percent = 100 }], started = "2026-11-26T09:00:00Z" }
 "#;
     let set = parse(text, "flags.toml").unwrap();
     let f = set.feature("new_checkout_flow").unwrap();
@@ -774,6 +788,8 @@ guard = true
     let plan = ab.plan.as_deref().unwrap();
     assert!(plan.paused);
     assert_eq!(plan.plan().unwrap(), crate::guard::Plan::gradual());
+    let mid = set.feature("mid_step").unwrap().plan.as_deref().unwrap();
+    assert_eq!(mid.started_ms, Some(1_795_683_600_000));
     assert_eq!(
         set.feature("plain").unwrap().guard.as_deref(),
         Some(&crate::model::GuardSpec::default())
@@ -786,6 +802,7 @@ guard = true
         "window = \"10m\"",
         "plan = [{ percent = 5, for = \"1d\" }, { percent = 50, for = \"1h30m\" }, { percent = 100 }]",
         "plan = { steps = \"gradual\", paused = true }",
+        "started = \"2026-11-26T09:00:00Z\"",
     ] {
         assert!(written.contains(line), "missing {line:?} in\n{written}");
     }

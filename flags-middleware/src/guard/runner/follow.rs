@@ -11,7 +11,7 @@ use crate::guard::action::rollout_percent;
 use crate::guard::clock::unix_millis;
 use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::opt_in;
-use crate::guard::plan::PlanRun;
+use crate::guard::plan::{PlanRun, Position};
 
 impl Guard {
     /// Brings the watched flags in line with the definitions, if they
@@ -80,11 +80,15 @@ impl Guard {
                 w.plan = plan.map(|p| PlanRun::pending(p, now));
             }
             w.origin = origin;
-            let paused = f.plan.as_ref().is_some_and(|p| p.paused);
+            let position = Position {
+                enabled: f.enabled,
+                percent: rollout_percent(f),
+                paused: f.plan.as_ref().is_some_and(|p| p.paused),
+                started_ms: f.plan.as_ref().and_then(|p| p.started_ms),
+                done_ms: f.plan.as_ref().and_then(|p| p.done_ms),
+            };
             if let Some(run) = &mut w.plan {
-                if let Some((kind, message)) =
-                    run.follow(f.enabled, rollout_percent(f), paused, now)
-                {
+                if let Some((kind, message)) = run.follow(&position, now) {
                     if !matches!(kind, EventKind::Paused | EventKind::Resumed) {
                         // Judge what comes next on its own traffic.
                         w.window.clear();

@@ -32,7 +32,7 @@ const GUARD_KEYS: &[&str] = &[
 const LATENCY_KEYS: &[&str] = &["quantile", "factor", "min_increase"];
 
 /// Keys of `plan = { .. }`.
-const PLAN_KEYS: &[&str] = &["steps", "paused"];
+const PLAN_KEYS: &[&str] = &["steps", "paused", "started", "done"];
 
 /// Keys of one plan step.
 const STEP_KEYS: &[&str] = &["percent", "for"];
@@ -105,17 +105,19 @@ impl Reader<'_> {
             return self.steps(path, node).map(|steps| {
                 Box::new(PlanSpec {
                     steps,
-                    paused: false,
+                    ..PlanSpec::default()
                 })
             });
         }
         let mut steps = None;
-        let mut paused = false;
+        let mut spec = PlanSpec::default();
         for e in &self.entries(path, node)? {
             let p = join(path, e.key);
             match e.key {
                 "steps" => steps = Some(self.steps(&p, e.node)),
-                "paused" => paused = self.boolean(&p, e.node).unwrap_or_default(),
+                "paused" => spec.paused = self.boolean(&p, e.node).unwrap_or_default(),
+                "started" => spec.started_ms = self.instant(&p, e.node),
+                "done" => spec.done_ms = self.duration(&p, e.node),
                 _ => self.unknown_key(path, e, PLAN_KEYS),
             }
         }
@@ -123,7 +125,27 @@ impl Reader<'_> {
             self.error(path, node.span(), "a plan table needs `steps`");
             return None;
         };
-        steps.map(|steps| Box::new(PlanSpec { steps, paused }))
+        spec.steps = steps?;
+        Some(Box::new(spec))
+    }
+
+    /// `"2026-11-26T09:00:00Z"`, in ms since the Unix epoch.
+    fn instant(&mut self, path: &str, node: Node<'_>) -> Option<u64> {
+        let Some(text) = node.as_str() else {
+            self.expected(path, node, "a time such as \"2026-11-26T09:00:00Z\"");
+            return None;
+        };
+        let ms = chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .and_then(|t| u64::try_from(t.timestamp_millis()).ok());
+        if ms.is_none() {
+            self.error(
+                path,
+                node.span(),
+                format!("`{text}` is not an RFC 3339 time such as \"2026-11-26T09:00:00Z\""),
+            );
+        }
+        ms
     }
 
     /// `"gradual"` or `[{ percent = 5, for = "1d" }, ..]`.

@@ -88,11 +88,34 @@ pub(super) fn plan_value(spec: &PlanSpec) -> Value {
         }
         Value::Array(list)
     };
-    if !spec.paused {
+    if !spec.paused && spec.started_ms.is_none() && spec.done_ms.is_none() {
         return steps;
     }
     let mut t = InlineTable::new();
     t.insert("steps", steps);
-    t.insert("paused", true.into());
+    if spec.paused {
+        t.insert("paused", true.into());
+    }
+    if let Some(ms) = spec.started_ms {
+        t.insert("started", instant(ms));
+    }
+    if let Some(ms) = spec.done_ms {
+        t.insert("done", format_millis(ms).into());
+    }
     Value::InlineTable(t)
+}
+
+/// `ms` since the Unix epoch as an RFC 3339 time, to the millisecond when
+/// it has one.
+fn instant(ms: u64) -> Value {
+    let t = i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .unwrap_or_default();
+    let format = if ms % 1000 == 0 {
+        chrono::SecondsFormat::Secs
+    } else {
+        chrono::SecondsFormat::Millis
+    };
+    t.to_rfc3339_opts(format, true).into()
 }

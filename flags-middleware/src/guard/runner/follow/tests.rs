@@ -10,6 +10,7 @@ use crate::store::Edit;
 use crate::Flags;
 
 const DAY: Duration = Duration::from_secs(86_400);
+const HOUR: Duration = Duration::from_secs(3_600);
 
 struct Instance {
     counts: ManualCounts,
@@ -276,4 +277,77 @@ async fn a_plan_paused_in_the_definition_does_not_start() {
         one.plan_status("new_checkout_flow"),
         Some((PlanStatus::Pending, None))
     );
+}
+
+/// Deploys restart instances more often than a plan's steps last: the
+/// step's time must count from when it really began, as the definition
+/// records it, or the plan would never advance.
+#[tokio::test]
+async fn a_step_keeps_its_clock_across_a_restart() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let first = instance(&flags);
+    first.guard.check().await; // 5%, the step starts now
+    let started = definition(&flags, "new_checkout_flow")
+        .plan
+        .unwrap()
+        .started_ms
+        .expect("the step's start is recorded");
+    first.healthy("new_checkout_flow", 20 * HOUR).await;
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(5));
+
+    // The process restarts 20 hours into the day-long step.
+    drop(first);
+    let second = instance(&flags);
+    second.clock.advance(20 * HOUR);
+    second.guard.check().await;
+    let snap = second.guard.snapshot();
+    let plan = snap
+        .flag("new_checkout_flow")
+        .unwrap()
+        .plan
+        .clone()
+        .unwrap();
+    assert_eq!(plan.step_started_ms, Some(started));
+    assert_eq!(plan.time_left_ms, Some(4 * 3_600_000));
+    second.healthy("new_checkout_flow", 5 * HOUR).await;
+    assert_eq!(percent(&flags, "new_checkout_flow"), Some(50));
+}
+
+/// A pause records how far the step had gone; a resume (by any instance)
+/// moves the step's start forward by the pause.
+#[tokio::test]
+async fn a_pause_stops_the_recorded_step_clock() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let one = instance(&flags);
+    one.guard.check().await;
+    one.clock.advance(6 * HOUR);
+    one.guard.pause("new_checkout_flow").await.unwrap();
+    let plan = definition(&flags, "new_checkout_flow").plan.unwrap();
+    assert_eq!(
+        (plan.paused, plan.started_ms, plan.done_ms),
+        (true, None, Some(6 * 3_600_000))
+    );
+    let on_disk = crate::format::toml::write(&flags.snapshot().to_flag_set()).unwrap();
+    assert!(
+        on_disk.contains(r#"paused = true, done = "6h""#),
+        "{on_disk}"
+    );
+
+    // Three days later another instance resumes: 18 hours are left.
+    let other = instance(&flags);
+    other.clock.advance(6 * HOUR + 3 * DAY);
+    other.guard.check().await;
+    other.guard.resume("new_checkout_flow").await.unwrap();
+    let plan = definition(&flags, "new_checkout_flow").plan.unwrap();
+    assert!(!plan.paused);
+    assert_eq!(plan.done_ms, None);
+    let snap = other.guard.snapshot();
+    let left = snap
+        .flag("new_checkout_flow")
+        .unwrap()
+        .plan
+        .as_ref()
+        .unwrap()
+        .time_left_ms;
+    assert_eq!(left, Some(18 * 3_600_000));
 }
