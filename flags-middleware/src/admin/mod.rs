@@ -52,8 +52,12 @@
 //! flags file holds an edit that has not loaded, **503** when no tokens are
 //! configured.
 //!
-//! The guard endpoints need a running [`Guard`](crate::guard::Guard) given
-//! with [`AdminConfig::guard`]; without one they answer **404**
+//! `PUT`/`DELETE` `/{name}/guard` and `/{name}/plan` edit the flag's
+//! definition (audited, persisted, seen by every instance sharing the
+//! store); a [`Guard`](crate::guard::Guard) following the flags picks the
+//! change up at its next check. `GET /_guard` and `POST /{name}/plan/{op}`
+//! need a running guard given with [`AdminConfig::guard`]; without one they
+//! answer **404**
 //! (`no_guard`). A flag the guard does not watch is **404**
 //! (`not_guarded`); an operation the plan's state does not allow (resume a
 //! plan that is not paused, anything on a flag without a plan) is **409**.
