@@ -6,6 +6,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 
 use super::constraint::CompiledConstraint;
+use super::packed;
 use super::strategy::{CompiledStrategy, Rule, UserSet};
 use super::variant::VariantSet;
 use crate::error::LoadError;
@@ -24,20 +25,50 @@ pub enum Mode {
     Lenient,
 }
 
-/// A compiled flag: the definition, plus everything evaluation needs.
+/// A compiled flag: everything evaluation needs, plus the definition packed
+/// (see [`packed`](super::packed)) for whoever asks for it back.
+///
+/// Kept small: a snapshot holds one per flag, 100,000 of them in the bench.
 #[derive(Debug)]
 pub(crate) struct CompiledFlag {
-    pub(crate) def: Feature,
-    pub(crate) strategies: Vec<CompiledStrategy>,
+    /// The name, then the packed definition, in one allocation.
+    text: Box<str>,
+    name_len: u32,
+    pub(crate) enabled: bool,
+    /// Whether a strategy refers to a segment (a segment change recompiles it).
+    pub(crate) uses_segments: bool,
+    pub(crate) strategies: Box<[CompiledStrategy]>,
     pub(crate) variants: Option<Box<VariantSet>>,
-    pub(crate) deps: Vec<CompiledDep>,
+    pub(crate) deps: Box<[CompiledDep]>,
+}
+
+impl CompiledFlag {
+    #[inline]
+    pub(crate) fn name(&self) -> &str {
+        self.text.get(..self.name_len as usize).unwrap_or_default()
+    }
+
+    /// The definition, decoded.
+    pub(crate) fn feature(&self) -> Feature {
+        let packed = self.packed();
+        packed::unpack(packed, self.name()).unwrap_or_else(|| Feature {
+            // Unreachable: packing round-trips (tests/memory.rs checks it).
+            name: self.name().to_owned(),
+            ..Feature::default()
+        })
+    }
+
+    /// The packed definition: equal definitions pack to equal text.
+    pub(crate) fn packed(&self) -> &str {
+        self.text.get(self.name_len as usize..).unwrap_or_default()
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct CompiledDep {
     pub(crate) parent: Box<str>,
     pub(crate) enabled: bool,
-    pub(crate) variants: Vec<Box<str>>,
+    pub(crate) variants: Box<[Box<str>]>,
 }
 
 /// Compiled segments by id.
@@ -49,6 +80,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) mode: Mode,
     pub(crate) hostname: &'a str,
     pub(crate) errors: Vec<LoadError>,
+    /// Reused for packing each definition.
+    pub(crate) scratch: String,
 }
 
 impl Compiler<'_> {
@@ -117,8 +150,15 @@ impl Compiler<'_> {
                     .collect(),
             })
             .collect();
+        packed::pack(def, &mut self.scratch);
+        let mut text = String::with_capacity(name.len() + self.scratch.len());
+        text.push_str(name);
+        text.push_str(&self.scratch);
         CompiledFlag {
-            def: def.clone(),
+            text: text.into_boxed_str(),
+            name_len: name.len() as u32,
+            enabled: def.enabled,
+            uses_segments: def.strategies.iter().any(|s| !s.segments.is_empty()),
             strategies,
             variants,
             deps,
@@ -268,7 +308,7 @@ impl Compiler<'_> {
             Some(param("stickiness").unwrap_or("default")),
         );
         CompiledStrategy {
-            constraints,
+            constraints: constraints.into_boxed_slice(),
             rule,
             variants,
             targeted,

@@ -7,6 +7,8 @@ mod compile;
 mod constraint;
 mod evaluation;
 mod field;
+mod index;
+mod packed;
 mod snapshot;
 mod strategy;
 mod variant;
