@@ -80,8 +80,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) mode: Mode,
     pub(crate) hostname: &'a str,
     pub(crate) errors: Vec<LoadError>,
-    /// Reused for packing each definition.
-    pub(crate) scratch: String,
+    /// Packs each definition (with buffers reused from flag to flag).
+    pub(crate) packer: packed::Packer,
 }
 
 impl Compiler<'_> {
@@ -92,10 +92,11 @@ impl Compiler<'_> {
         }
     }
 
+    /// `strategy`: the index of the strategy they belong to; `None` for a segment.
     fn constraints(
         &mut self,
         flag: &str,
-        path: &str,
+        strategy: Option<usize>,
         list: &[Constraint],
     ) -> Arc<[CompiledConstraint]> {
         list.iter()
@@ -103,7 +104,11 @@ impl Compiler<'_> {
             .map(|(i, c)| {
                 let (compiled, issue) = CompiledConstraint::compile(c);
                 if let Some(issue) = issue {
-                    self.issue(flag, format!("{path}[{i}].{}", issue.field), issue.message);
+                    let field = match strategy {
+                        Some(s) => format!("strategies[{s}].constraints[{i}].{}", issue.field),
+                        None => format!("constraints[{i}].{}", issue.field),
+                    };
+                    self.issue(flag, field, issue.message);
                 }
                 compiled
             })
@@ -113,7 +118,7 @@ impl Compiler<'_> {
     pub(crate) fn segments(&mut self, segments: &[Segment]) -> SegmentTable {
         let mut table = SegmentTable::default();
         for s in segments {
-            let compiled = self.constraints("", "constraints", &s.constraints);
+            let compiled = self.constraints("", None, &s.constraints);
             if table.insert(s.id, (s.clone(), compiled)).is_some() && self.mode == Mode::Strict {
                 self.errors.push(LoadError::new(
                     self.source,
@@ -135,7 +140,7 @@ impl Compiler<'_> {
             .enumerate()
             .map(|(i, s)| self.strategy(def, i, s, segments))
             .collect();
-        let variants = self.variants(name, "variants", &def.variants, name, None);
+        let variants = self.variants(name, None, &def.variants, name, None);
         let deps = def
             .dependencies
             .iter()
@@ -150,12 +155,8 @@ impl Compiler<'_> {
                     .collect(),
             })
             .collect();
-        packed::pack(def, &mut self.scratch);
-        let mut text = String::with_capacity(name.len() + self.scratch.len());
-        text.push_str(name);
-        text.push_str(&self.scratch);
         CompiledFlag {
-            text: text.into_boxed_str(),
+            text: self.packer.pack(def),
             name_len: name.len() as u32,
             enabled: def.enabled,
             uses_segments: def.strategies.iter().any(|s| !s.segments.is_empty()),
@@ -165,26 +166,27 @@ impl Compiler<'_> {
         }
     }
 
+    /// `strategy`: the index of the strategy they belong to; `None` for the flag's.
     fn variants(
         &mut self,
         flag: &str,
-        path: &str,
+        strategy: Option<usize>,
         defs: &[crate::model::VariantDef],
         group: &str,
         stickiness: Option<&str>,
     ) -> Option<Box<VariantSet>> {
+        let path = || match strategy {
+            Some(s) => format!("strategies[{s}].variants"),
+            None => "variants".to_owned(),
+        };
         if !defs.is_empty() && defs.iter().all(|v| v.weight == 0) {
-            self.issue(
-                flag,
-                path.into(),
-                "variants need a total weight above 0".into(),
-            );
+            self.issue(flag, path(), "variants need a total weight above 0".into());
         }
         for (i, v) in defs.iter().enumerate() {
             if defs[..i].iter().any(|w| w.name == v.name) {
                 self.issue(
                     flag,
-                    format!("{path}[{i}].name"),
+                    format!("{}[{i}].name", path()),
                     format!("variant `{}` is defined twice", v.name),
                 );
             }
@@ -200,14 +202,15 @@ impl Compiler<'_> {
         segments: &SegmentTable,
     ) -> CompiledStrategy {
         let flag = def.name.as_str();
-        let path = format!("strategies[{i}]");
+        // Built only for an error message: most loads have none.
+        let path = || format!("strategies[{i}]");
         let param = |k: &str| {
             s.parameters
                 .get(k)
                 .map(|v| v.trim())
                 .filter(|v| !v.is_empty())
         };
-        let group = param("groupId").unwrap_or(flag).to_owned();
+        let group = param("groupId").unwrap_or(flag);
 
         let mut constraints = Vec::new();
         for (j, id) in s.segments.iter().enumerate() {
@@ -216,7 +219,7 @@ impl Compiler<'_> {
                 None => {
                     self.issue(
                         flag,
-                        format!("{path}.segments[{j}]"),
+                        format!("{}.segments[{j}]", path()),
                         format!("unknown segment {id}"),
                     );
                     // Unleash: a strategy whose segment is missing never matches.
@@ -225,11 +228,7 @@ impl Compiler<'_> {
             }
         }
         if !s.constraints.is_empty() {
-            constraints.push(self.constraints(
-                flag,
-                &format!("{path}.constraints"),
-                &s.constraints,
-            ));
+            constraints.push(self.constraints(flag, Some(i), &s.constraints));
         }
 
         let percent = |this: &mut Self, key: &str| -> Option<u32> {
@@ -239,7 +238,7 @@ impl Compiler<'_> {
                 _ => {
                     this.issue(
                         flag,
-                        format!("{path}.parameters.{key}"),
+                        format!("{}.parameters.{key}", path()),
                         format!("{key} must be a whole percentage from 0 to 100, got `{text}`"),
                     );
                     None
@@ -257,15 +256,15 @@ impl Compiler<'_> {
                     .map(Box::from),
             )),
             "flexibleRollout" => match percent(self, "rollout") {
-                Some(p) => Rule::rollout(p, param("stickiness"), &group),
+                Some(p) => Rule::rollout(p, param("stickiness"), group),
                 None => Rule::Never,
             },
             "gradualRolloutUserId" => match percent(self, "percentage") {
-                Some(p) => Rule::rollout(p, Some("userId"), &group),
+                Some(p) => Rule::rollout(p, Some("userId"), group),
                 None => Rule::Never,
             },
             "gradualRolloutSessionId" => match percent(self, "percentage") {
-                Some(p) => Rule::rollout(p, Some("sessionId"), &group),
+                Some(p) => Rule::rollout(p, Some("sessionId"), group),
                 None => Rule::Never,
             },
             "gradualRolloutRandom" => match percent(self, "percentage") {
@@ -288,7 +287,7 @@ impl Compiler<'_> {
             other => {
                 self.issue(
                     flag,
-                    format!("{path}.name"),
+                    format!("{}.name", path()),
                     format!("unknown strategy `{other}`"),
                 );
                 Rule::Never
@@ -302,9 +301,9 @@ impl Compiler<'_> {
         let targeted = !constraints.is_empty() || !matches!(rule, Rule::Always);
         let variants = self.variants(
             flag,
-            &format!("{path}.variants"),
+            Some(i),
             &s.variants,
-            &group,
+            group,
             Some(param("stickiness").unwrap_or("default")),
         );
         CompiledStrategy {

@@ -57,49 +57,92 @@ const FRAGMENTS: [&str; 31] = [
     r#"environment"#,
 ];
 
-/// Packs `feature` into `out`, which is cleared first.
-pub(crate) fn pack(feature: &Feature, out: &mut String) {
-    out.clear();
-    let Ok(json) = serde_json::to_string(feature) else {
-        return;
-    };
-    if json.bytes().any(|b| b < 0x20) {
-        // Cannot happen with serde_json; stay lossless anyway.
-        *out = json;
-        out.insert(0, '\u{7f}');
-        return;
+/// First four bytes of each fragment, to rule most out without a memcmp.
+const HEADS: [u32; FRAGMENTS.len()] = {
+    let mut heads = [0; FRAGMENTS.len()];
+    let mut i = 0;
+    while i < FRAGMENTS.len() {
+        let b = FRAGMENTS[i].as_bytes();
+        heads[i] = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        i += 1;
     }
-    let name = serde_json::to_string(&feature.name).unwrap_or_default();
-    let bytes = json.as_bytes();
+    heads
+};
+
+/// Packs definitions; holds buffers reused from one flag to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Packer {
+    json: Vec<u8>,
+    name: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Packer {
+    /// The flag's name followed by its packed definition, as one string.
+    pub(crate) fn pack(&mut self, feature: &Feature) -> Box<str> {
+        self.json.clear();
+        self.name.clear();
+        self.out.clear();
+        self.out.extend_from_slice(feature.name.as_bytes());
+        let written = serde_json::to_writer(&mut self.json, feature).is_ok()
+            && serde_json::to_writer(&mut self.name, &feature.name).is_ok();
+        if !written || self.json.iter().any(|&b| b < 0x20) {
+            // Cannot happen with serde_json; stay lossless anyway.
+            self.out.push(0x7f);
+            self.out.extend_from_slice(&self.json);
+        } else {
+            encode(&self.json, &self.name, &mut self.out);
+        }
+        // Codes are ASCII and every fragment starts and ends with ASCII, so
+        // the text stays UTF-8.
+        match String::from_utf8(std::mem::take(&mut self.out)) {
+            Ok(text) => {
+                let boxed = text.as_str().into();
+                self.out = text.into_bytes();
+                boxed
+            }
+            Err(e) => {
+                self.out = e.into_bytes();
+                let json = String::from_utf8_lossy(&self.json);
+                format!("{}\u{7f}{json}", feature.name).into()
+            }
+        }
+    }
+}
+
+fn encode(json: &[u8], name: &[u8], out: &mut Vec<u8>) {
     let mut literal = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let (code, len) = longest_match(&bytes[i..], name.as_bytes());
+    while i < json.len() {
+        let (code, len) = longest_match(&json[i..], name);
         if len == 0 {
             i += 1;
             continue;
         }
-        // Every fragment starts and ends with ASCII, so `literal..i` and the
-        // match fall on character boundaries.
-        out.push_str(&json[literal..i]);
-        out.push(char::from(code));
+        out.extend_from_slice(&json[literal..i]);
+        out.push(code);
         i += len;
         literal = i;
     }
-    out.push_str(&json[literal..]);
+    out.extend_from_slice(&json[literal..]);
 }
 
+#[inline]
 fn longest_match(at: &[u8], name: &[u8]) -> (u8, usize) {
     let mut best = (0, 0);
     // Every fragment, and the quoted name, starts with one of these.
     if !matches!(at.first(), Some(b'{' | b',' | b'"' | b'}' | b'e')) {
         return best;
     }
-    if at.starts_with(name) && name.len() > 2 {
+    if name.len() > 2 && at.starts_with(name) {
         best = (NAME, name.len());
     }
+    let Some(head) = at.first_chunk::<4>() else {
+        return best;
+    };
+    let head = u32::from_le_bytes(*head);
     for (i, f) in FRAGMENTS.iter().enumerate() {
-        if f.len() > best.1 && at.starts_with(f.as_bytes()) {
+        if HEADS[i] == head && f.len() > best.1 && at.starts_with(f.as_bytes()) {
             best = (i as u8 + 1, f.len());
         }
     }
@@ -151,8 +194,8 @@ mod tests {
                  "constraints": [{"contextName": "environment", "operator": "IN", "values": ["production"]}]}]}"#,
         )
         .unwrap();
-        let mut packed = String::new();
-        pack(&f, &mut packed);
+        let text = Packer::default().pack(&f);
+        let packed = text.strip_prefix("flag-3").unwrap();
         let json = serde_json::to_string(&f).unwrap();
         assert!(
             packed.len() * 4 < json.len(),
@@ -160,7 +203,7 @@ mod tests {
             packed.len(),
             json.len()
         );
-        assert_eq!(unpack(&packed, "flag-3"), Some(f));
+        assert_eq!(unpack(packed, "flag-3"), Some(f));
     }
 
     #[test]
@@ -172,9 +215,9 @@ mod tests {
                 enabled: true,
                 ..Default::default()
             };
-            let mut packed = String::new();
-            pack(&f, &mut packed);
-            assert_eq!(unpack(&packed, name).as_ref(), Some(&f), "{name:?}");
+            let text = Packer::default().pack(&f);
+            let packed = text.strip_prefix(name).unwrap();
+            assert_eq!(unpack(packed, name).as_ref(), Some(&f), "{name:?}");
         }
     }
 }

@@ -76,7 +76,7 @@ impl Snapshot {
             mode,
             hostname: &host,
             errors: Vec::new(),
-            scratch: String::new(),
+            packer: Default::default(),
         };
         let segments = c.segments(&set.segments);
         let mut index = Index::with_capacity(set.features.len());
@@ -126,7 +126,7 @@ impl Snapshot {
             mode,
             hostname: &self.hostname,
             errors: Vec::new(),
-            scratch: String::new(),
+            packer: Default::default(),
         };
         let mut next = self.clone();
         let mut touched_segments = Vec::new();
