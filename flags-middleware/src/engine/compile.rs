@@ -48,6 +48,12 @@ impl CompiledFlag {
         self.text.get(..self.name_len as usize).unwrap_or_default()
     }
 
+    /// Whether the flag is named `name` (bytes compared: the hot path of a lookup).
+    #[inline]
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.text.as_bytes().get(..self.name_len as usize) == Some(name.as_bytes())
+    }
+
     /// The definition, decoded.
     pub(crate) fn feature(&self) -> Feature {
         let packed = self.packed();

@@ -27,8 +27,7 @@ use crate::Context;
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     version: u64,
-    /// Shared between snapshots until a change adds or removes a name.
-    index: Arc<Index>,
+    index: Index,
     flags: Vec<Arc<CompiledFlag>>,
     segments: Arc<SegmentTable>,
     hostname: Arc<str>,
@@ -55,7 +54,7 @@ impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
             version: 0,
-            index: Arc::default(),
+            index: Index::default(),
             flags: Vec::new(),
             segments: Arc::default(),
             hostname: hostname().into(),
@@ -93,7 +92,7 @@ impl Snapshot {
         }
         let snap = Snapshot {
             version: 0,
-            index: Arc::new(index),
+            index,
             flags,
             segments: Arc::new(segments),
             hostname: host.as_str().into(),
@@ -152,7 +151,7 @@ impl Snapshot {
                         None => {
                             next.flags.push(compiled);
                             let pos = next.flags.len() as u32 - 1;
-                            Arc::make_mut(&mut next.index).insert(&def.name, pos, &next.flags);
+                            next.index.insert(&def.name, pos, &next.flags);
                         }
                     }
                     touched.push(def.name.clone());
@@ -220,7 +219,7 @@ impl Snapshot {
         let Some(i) = self.index.get(name, &self.flags) else {
             return false;
         };
-        let index = Arc::make_mut(&mut self.index);
+        let index = &mut self.index;
         index.remove(name, &self.flags);
         let last = self.flags.len() as u32 - 1;
         self.flags.swap_remove(i as usize);
@@ -341,8 +340,7 @@ impl Snapshot {
 
     #[inline]
     fn flag_by_name(&self, name: &str) -> Option<&Arc<CompiledFlag>> {
-        let i = self.index.get(name, &self.flags)?;
-        self.flags.get(i as usize)
+        self.index.flag(name, &self.flags)
     }
 
     /// The position of `name`, for callers that memoize decisions.
