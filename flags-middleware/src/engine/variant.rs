@@ -11,11 +11,14 @@ use crate::Context;
 pub(crate) struct VariantSet {
     /// In definition order; picks are indexes into it.
     arms: Box<[Arm]>,
-    overrides: Box<[(u16, Field, Box<[Box<str>]>)]>,
+    overrides: Box<[Override]>,
     total: u32,
     stickiness: Stickiness,
     prefix: Prefix,
 }
+
+/// Context values that force variant `.0`: when field `.1` is one of `.2`.
+type Override = (u16, Field, Box<[Box<str>]>);
 
 /// What a caller gets with one variant.
 #[derive(Debug, Clone)]
