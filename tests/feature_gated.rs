@@ -223,7 +223,7 @@ fn is_new_product(body: &str) -> bool {
 }
 
 fn kill(flags: &Flags, name: &str) {
-    let mut feature: Feature = flags.snapshot().feature(name).unwrap().clone();
+    let mut feature: Feature = flags.snapshot().feature(name).unwrap();
     feature.enabled = false;
     flags
         .apply(&[Change::Upsert(feature)], Mode::Strict, "test kill switch")

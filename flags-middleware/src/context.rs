@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::engine::Typed;
+
 /// Who is asking: the fields Unleash strategies and constraints look at.
 ///
 /// Cheap to build and to clone (strings are shared).
@@ -29,7 +31,15 @@ pub struct Context {
     pub(crate) app_name: Option<Arc<str>>,
     pub(crate) current_time: Option<DateTime<Utc>>,
     pub(crate) current_time_text: Option<Arc<str>>,
-    pub(crate) properties: Vec<(Arc<str>, Arc<str>)>,
+    pub(crate) properties: Vec<Property>,
+}
+
+/// A custom property; numeric and semver constraints parse its value once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Property {
+    pub(crate) key: Arc<str>,
+    pub(crate) value: Arc<str>,
+    pub(crate) typed: Typed,
 }
 
 impl Context {
@@ -109,9 +119,16 @@ impl Context {
                 self.current_time = crate::engine::parse_date(&value);
                 self.current_time_text = Some(value);
             }
-            _ => match self.properties.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => self.properties.push((key, value)),
+            _ => match self.properties.iter_mut().find(|p| p.key == key) {
+                Some(slot) => {
+                    slot.value = value;
+                    slot.typed = Typed::default();
+                }
+                None => self.properties.push(Property {
+                    key,
+                    value,
+                    typed: Typed::default(),
+                }),
             },
         }
     }
@@ -156,14 +173,16 @@ impl Context {
 
     /// A custom property only.
     pub fn property_value(&self, name: &str) -> Option<&str> {
-        self.properties
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| &**v)
+        self.property_entry(name).map(|p| &*p.value)
+    }
+
+    #[inline]
+    pub(crate) fn property_entry(&self, name: &str) -> Option<&Property> {
+        self.properties.iter().find(|p| &*p.key == name)
     }
 
     /// The custom properties, in insertion order.
     pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.properties.iter().map(|(k, v)| (&**k, &**v))
+        self.properties.iter().map(|p| (&*p.key, &*p.value))
     }
 }

@@ -35,7 +35,7 @@ async fn instance_with(config: flags_middleware::store::PostgresConfig) -> (Flag
 }
 
 fn killed(flags: &Flags, name: &str) -> Change {
-    let mut f = flags.snapshot().feature(name).unwrap().clone();
+    let mut f = flags.snapshot().feature(name).unwrap();
     f.enabled = false;
     Change::Upsert(f)
 }
@@ -188,7 +188,7 @@ async fn a_plan_set_on_a_is_followed_by_b() {
     eventually("b sees the pause", || {
         let snap = b.snapshot();
         snap.feature("legacy_api")
-            .and_then(|f| f.plan.as_ref())
+            .and_then(|f| f.plan)
             .is_some_and(|p| p.paused)
     })
     .await;
@@ -214,8 +214,7 @@ async fn the_seed_file_is_loaded_once_into_an_empty_namespace() {
     let (a, _) = instance(&db, "a").await;
     let other = db.seed("[something_else]\n");
     let (b, _) = instance_with(db.config("b").seed_file(other)).await;
-    let names =
-        |f: &Flags| -> Vec<String> { f.snapshot().features().map(|f| f.name.clone()).collect() };
+    let names = |f: &Flags| -> Vec<String> { f.snapshot().names().map(str::to_owned).collect() };
     assert_eq!(
         names(&a),
         ["new_checkout_flow", "legacy_api", "beta_search"]
@@ -595,7 +594,7 @@ async fn propagation_latency_a_to_b_over_200_changes() {
     let mut from_request = Vec::with_capacity(200);
     let mut from_ack = Vec::with_capacity(200);
     for i in 0..200u32 {
-        let mut f = a.snapshot().feature("new_checkout_flow").unwrap().clone();
+        let mut f = a.snapshot().feature("new_checkout_flow").unwrap();
         f.strategies[0]
             .parameters
             .insert("rollout", (i % 100).to_string());

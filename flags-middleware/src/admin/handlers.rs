@@ -90,7 +90,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
 pub(crate) async fn list(State(flags): State<Flags>) -> Response {
     let snap = flags.snapshot();
     let segs = segments(&snap);
-    let mut features: Vec<&Feature> = snap.features().collect();
+    let mut features: Vec<Feature> = snap.features().collect();
     features.sort_by(|a, b| a.name.cmp(&b.name));
     let stats = flags.metrics().snapshot();
     let list: Vec<Value> = features
@@ -114,7 +114,7 @@ pub(crate) async fn get_one(
         .ok_or_else(|| AdminError::NotFound(name.clone()))?;
     let stats = flags.metrics().snapshot();
     let body =
-        json!({ "version": snap.version(), "flag": view(&segments(&snap), f, Some(&stats)) });
+        json!({ "version": snap.version(), "flag": view(&segments(&snap), &f, Some(&stats)) });
     Ok(with_etag(snap.version(), body))
 }
 
@@ -145,7 +145,7 @@ where
             })?;
             let mut after = before.clone();
             modify(&mut after)?;
-            Ok(if after == *before {
+            Ok(if after == before {
                 Vec::new()
             } else {
                 vec![Change::Upsert(after)]
@@ -156,7 +156,7 @@ where
         return Ok(written(&done.snapshot, done.version, Some(name)));
     }
     let snap = &done.snapshot;
-    let flag = snap.feature(name).map(|f| view(&segments(snap), f, None));
+    let flag = snap.feature(name).map(|f| view(&segments(snap), &f, None));
     Ok(with_etag(
         done.version,
         json!({ "version": done.version, "changed": false, "flag": flag }),
@@ -166,7 +166,7 @@ where
 fn written(snap: &Snapshot, version: u64, name: Option<&str>) -> Response {
     let flag = name
         .and_then(|n| snap.feature(n))
-        .map(|f| view(&segments(snap), f, None));
+        .map(|f| view(&segments(snap), &f, None));
     with_etag(
         version,
         json!({ "version": version, "changed": true, "flag": flag }),

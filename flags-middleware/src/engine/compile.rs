@@ -6,6 +6,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 
 use super::constraint::CompiledConstraint;
+use super::packed;
 use super::strategy::{CompiledStrategy, Rule, UserSet};
 use super::variant::VariantSet;
 use crate::error::LoadError;
@@ -24,20 +25,59 @@ pub enum Mode {
     Lenient,
 }
 
-/// A compiled flag: the definition, plus everything evaluation needs.
+/// A compiled flag: everything evaluation needs, plus the definition packed
+/// (see [`packed`](super::packed)) for whoever asks for it back.
+///
+/// Kept small: a snapshot holds one per flag, 100,000 of them in the bench.
 #[derive(Debug)]
 pub(crate) struct CompiledFlag {
-    pub(crate) def: Feature,
-    pub(crate) strategies: Vec<CompiledStrategy>,
+    /// The name, then the packed definition, in one allocation.
+    text: Box<str>,
+    name_len: u32,
+    pub(crate) enabled: bool,
+    /// Whether a strategy refers to a segment (a segment change recompiles it).
+    pub(crate) uses_segments: bool,
+    /// Whether the definition asks for the rollout guard (`guard`, `plan`),
+    /// so the guard finds those flags without decoding every definition.
+    pub(crate) guarded: bool,
+    pub(crate) strategies: Box<[CompiledStrategy]>,
     pub(crate) variants: Option<Box<VariantSet>>,
-    pub(crate) deps: Vec<CompiledDep>,
+    pub(crate) deps: Box<[CompiledDep]>,
+}
+
+impl CompiledFlag {
+    #[inline]
+    pub(crate) fn name(&self) -> &str {
+        self.text.get(..self.name_len as usize).unwrap_or_default()
+    }
+
+    /// Whether the flag is named `name` (bytes compared: the hot path of a lookup).
+    #[inline]
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.text.as_bytes().get(..self.name_len as usize) == Some(name.as_bytes())
+    }
+
+    /// The definition, decoded.
+    pub(crate) fn feature(&self) -> Feature {
+        let packed = self.packed();
+        packed::unpack(packed, self.name()).unwrap_or_else(|| Feature {
+            // Unreachable: packing round-trips (tests/memory.rs checks it).
+            name: self.name().to_owned(),
+            ..Feature::default()
+        })
+    }
+
+    /// The packed definition: equal definitions pack to equal text.
+    pub(crate) fn packed(&self) -> &str {
+        self.text.get(self.name_len as usize..).unwrap_or_default()
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct CompiledDep {
     pub(crate) parent: Box<str>,
     pub(crate) enabled: bool,
-    pub(crate) variants: Vec<Box<str>>,
+    pub(crate) variants: Box<[Box<str>]>,
 }
 
 /// Compiled segments by id.
@@ -49,6 +89,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) mode: Mode,
     pub(crate) hostname: &'a str,
     pub(crate) errors: Vec<LoadError>,
+    /// Packs each definition (with buffers reused from flag to flag).
+    pub(crate) packer: packed::Packer,
 }
 
 impl Compiler<'_> {
@@ -59,10 +101,11 @@ impl Compiler<'_> {
         }
     }
 
+    /// `strategy`: the index of the strategy they belong to; `None` for a segment.
     fn constraints(
         &mut self,
         flag: &str,
-        path: &str,
+        strategy: Option<usize>,
         list: &[Constraint],
     ) -> Arc<[CompiledConstraint]> {
         list.iter()
@@ -70,7 +113,11 @@ impl Compiler<'_> {
             .map(|(i, c)| {
                 let (compiled, issue) = CompiledConstraint::compile(c);
                 if let Some(issue) = issue {
-                    self.issue(flag, format!("{path}[{i}].{}", issue.field), issue.message);
+                    let field = match strategy {
+                        Some(s) => format!("strategies[{s}].constraints[{i}].{}", issue.field),
+                        None => format!("constraints[{i}].{}", issue.field),
+                    };
+                    self.issue(flag, field, issue.message);
                 }
                 compiled
             })
@@ -80,7 +127,7 @@ impl Compiler<'_> {
     pub(crate) fn segments(&mut self, segments: &[Segment]) -> SegmentTable {
         let mut table = SegmentTable::default();
         for s in segments {
-            let compiled = self.constraints("", "constraints", &s.constraints);
+            let compiled = self.constraints("", None, &s.constraints);
             if table.insert(s.id, (s.clone(), compiled)).is_some() && self.mode == Mode::Strict {
                 self.errors.push(LoadError::new(
                     self.source,
@@ -102,7 +149,7 @@ impl Compiler<'_> {
             .enumerate()
             .map(|(i, s)| self.strategy(def, i, s, segments))
             .collect();
-        let variants = self.variants(name, "variants", &def.variants, name, None);
+        let variants = self.variants(name, None, &def.variants, name, None);
         if let Some(Err(e)) = crate::guard::opt_in(def) {
             let field = match e.field {
                 "plan" => "plan".to_owned(),
@@ -125,33 +172,38 @@ impl Compiler<'_> {
             })
             .collect();
         CompiledFlag {
-            def: def.clone(),
+            text: self.packer.pack(def),
+            name_len: name.len() as u32,
+            enabled: def.enabled,
+            uses_segments: def.strategies.iter().any(|s| !s.segments.is_empty()),
+            guarded: def.guard.is_some() || def.plan.is_some(),
             strategies,
             variants,
             deps,
         }
     }
 
+    /// `strategy`: the index of the strategy they belong to; `None` for the flag's.
     fn variants(
         &mut self,
         flag: &str,
-        path: &str,
+        strategy: Option<usize>,
         defs: &[crate::model::VariantDef],
         group: &str,
         stickiness: Option<&str>,
     ) -> Option<Box<VariantSet>> {
+        let path = || match strategy {
+            Some(s) => format!("strategies[{s}].variants"),
+            None => "variants".to_owned(),
+        };
         if !defs.is_empty() && defs.iter().all(|v| v.weight == 0) {
-            self.issue(
-                flag,
-                path.into(),
-                "variants need a total weight above 0".into(),
-            );
+            self.issue(flag, path(), "variants need a total weight above 0".into());
         }
         for (i, v) in defs.iter().enumerate() {
             if defs[..i].iter().any(|w| w.name == v.name) {
                 self.issue(
                     flag,
-                    format!("{path}[{i}].name"),
+                    format!("{}[{i}].name", path()),
                     format!("variant `{}` is defined twice", v.name),
                 );
             }
@@ -167,14 +219,15 @@ impl Compiler<'_> {
         segments: &SegmentTable,
     ) -> CompiledStrategy {
         let flag = def.name.as_str();
-        let path = format!("strategies[{i}]");
+        // Built only for an error message: most loads have none.
+        let path = || format!("strategies[{i}]");
         let param = |k: &str| {
             s.parameters
                 .get(k)
                 .map(|v| v.trim())
                 .filter(|v| !v.is_empty())
         };
-        let group = param("groupId").unwrap_or(flag).to_owned();
+        let group = param("groupId").unwrap_or(flag);
 
         let mut constraints = Vec::new();
         for (j, id) in s.segments.iter().enumerate() {
@@ -183,7 +236,7 @@ impl Compiler<'_> {
                 None => {
                     self.issue(
                         flag,
-                        format!("{path}.segments[{j}]"),
+                        format!("{}.segments[{j}]", path()),
                         format!("unknown segment {id}"),
                     );
                     // Unleash: a strategy whose segment is missing never matches.
@@ -192,11 +245,7 @@ impl Compiler<'_> {
             }
         }
         if !s.constraints.is_empty() {
-            constraints.push(self.constraints(
-                flag,
-                &format!("{path}.constraints"),
-                &s.constraints,
-            ));
+            constraints.push(self.constraints(flag, Some(i), &s.constraints));
         }
 
         let percent = |this: &mut Self, key: &str| -> Option<u32> {
@@ -206,7 +255,7 @@ impl Compiler<'_> {
                 _ => {
                     this.issue(
                         flag,
-                        format!("{path}.parameters.{key}"),
+                        format!("{}.parameters.{key}", path()),
                         format!("{key} must be a whole percentage from 0 to 100, got `{text}`"),
                     );
                     None
@@ -224,15 +273,15 @@ impl Compiler<'_> {
                     .map(Box::from),
             )),
             "flexibleRollout" => match percent(self, "rollout") {
-                Some(p) => Rule::rollout(p, param("stickiness"), &group),
+                Some(p) => Rule::rollout(p, param("stickiness"), group),
                 None => Rule::Never,
             },
             "gradualRolloutUserId" => match percent(self, "percentage") {
-                Some(p) => Rule::rollout(p, Some("userId"), &group),
+                Some(p) => Rule::rollout(p, Some("userId"), group),
                 None => Rule::Never,
             },
             "gradualRolloutSessionId" => match percent(self, "percentage") {
-                Some(p) => Rule::rollout(p, Some("sessionId"), &group),
+                Some(p) => Rule::rollout(p, Some("sessionId"), group),
                 None => Rule::Never,
             },
             "gradualRolloutRandom" => match percent(self, "percentage") {
@@ -255,7 +304,7 @@ impl Compiler<'_> {
             other => {
                 self.issue(
                     flag,
-                    format!("{path}.name"),
+                    format!("{}.name", path()),
                     format!("unknown strategy `{other}`"),
                 );
                 Rule::Never
@@ -269,13 +318,13 @@ impl Compiler<'_> {
         let targeted = !constraints.is_empty() || !matches!(rule, Rule::Always);
         let variants = self.variants(
             flag,
-            &format!("{path}.variants"),
+            Some(i),
             &s.variants,
-            &group,
+            group,
             Some(param("stickiness").unwrap_or("default")),
         );
         CompiledStrategy {
-            constraints,
+            constraints: constraints.into_boxed_slice(),
             rule,
             variants,
             targeted,

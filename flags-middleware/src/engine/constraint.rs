@@ -7,6 +7,7 @@ use regex::Regex;
 use semver::Version;
 
 use super::field::Field;
+use super::typed::{parse_number, parse_semver};
 use crate::model::Constraint;
 use crate::Context;
 
@@ -113,6 +114,12 @@ impl CompiledConstraint {
             // Dates compare the pinned time, or now when none is pinned.
             (Op::DateAfter(at), Field::CurrentTime) => now(ctx) > *at,
             (Op::DateBefore(at), Field::CurrentTime) => now(ctx) < *at,
+            (Op::Num(op, operand), field) => {
+                field.number(ctx).is_some_and(|v| op.holds(v, *operand))
+            }
+            (Op::Semver(op, operand), field) => field
+                .with_semver(ctx, |v| op.holds(v.cmp_precedence(operand)))
+                .unwrap_or(false),
             _ => match self.field.get(ctx) {
                 Some(value) => self.op.eval(value),
                 // A missing field is in no set, so NOT_IN holds.
@@ -137,31 +144,12 @@ impl Op {
             Op::StrStartsWith(vs) => vs.iter().any(|v| value.starts_with(&**v)),
             Op::StrEndsWith(vs) => vs.iter().any(|v| value.ends_with(&**v)),
             Op::StrRegex(re) | Op::Regex(re) => re.is_match(value),
-            Op::Num(op, operand) => match value.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() => match op {
-                    NumOp::Eq => (v - *operand).abs() < f64::EPSILON,
-                    NumOp::Gt => v > *operand,
-                    NumOp::Gte => v >= *operand,
-                    NumOp::Lt => v < *operand,
-                    NumOp::Lte => v <= *operand,
-                },
-                _ => false,
-            },
+            Op::Num(op, operand) => parse_number(value).is_some_and(|v| op.holds(v, *operand)),
             Op::DateAfter(at) => parse_date(value).is_some_and(|v| v > *at),
             Op::DateBefore(at) => parse_date(value).is_some_and(|v| v < *at),
-            Op::Semver(op, operand) => match parse_semver(value) {
-                Some(v) => {
-                    let ord = v.cmp_precedence(operand);
-                    match op {
-                        SemverOp::Eq => ord.is_eq(),
-                        SemverOp::Gt => ord.is_gt(),
-                        SemverOp::Gte => ord.is_ge(),
-                        SemverOp::Lt => ord.is_lt(),
-                        SemverOp::Lte => ord.is_le(),
-                    }
-                }
-                None => false,
-            },
+            Op::Semver(op, operand) => {
+                parse_semver(value).is_some_and(|v| op.holds(v.cmp_precedence(operand)))
+            }
             Op::Cidr(nets) => match value.trim().parse::<std::net::IpAddr>() {
                 Ok(ip) => nets.iter().any(|n| n.contains(&ip)),
                 Err(_) => false,
@@ -328,8 +316,30 @@ pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_utc())
 }
 
-fn parse_semver(text: &str) -> Option<Version> {
-    Version::parse(text.trim()).ok()
+impl NumOp {
+    #[inline]
+    fn holds(self, v: f64, operand: f64) -> bool {
+        match self {
+            NumOp::Eq => (v - operand).abs() < f64::EPSILON,
+            NumOp::Gt => v > operand,
+            NumOp::Gte => v >= operand,
+            NumOp::Lt => v < operand,
+            NumOp::Lte => v <= operand,
+        }
+    }
+}
+
+impl SemverOp {
+    #[inline]
+    fn holds(self, ord: std::cmp::Ordering) -> bool {
+        match self {
+            SemverOp::Eq => ord.is_eq(),
+            SemverOp::Gt => ord.is_gt(),
+            SemverOp::Gte => ord.is_ge(),
+            SemverOp::Lt => ord.is_lt(),
+            SemverOp::Lte => ord.is_le(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -384,6 +394,24 @@ mod tests {
         let mut re = c("email", "REGEX", &[], Some("^ann@"));
         re.case_insensitive = true;
         assert!(eval(&re, &ctx));
+    }
+
+    #[test]
+    fn a_changed_property_is_parsed_again() {
+        let newer = CompiledConstraint::compile(&c("v", "SEMVER_GT", &[], Some("2.0.0"))).0;
+        let many = CompiledConstraint::compile(&c("v", "NUM_GT", &[], Some("10"))).0;
+        let mut ctx = Context::new().property("v", "1.0.0");
+        assert!(!newer.matches(&ctx));
+        assert!(!many.matches(&ctx));
+        let mut copy = ctx.clone();
+        ctx.set("v", "3.0.0");
+        assert!(newer.matches(&ctx));
+        copy.set("v", "11");
+        assert!(many.matches(&copy));
+        assert!(!newer.matches(&copy));
+        // A standard field is parsed where it is read.
+        let env = CompiledConstraint::compile(&c("environment", "NUM_LT", &[], Some("3"))).0;
+        assert!(env.matches(&Context::new().environment("2")));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Context field names resolved once at load time, so evaluation does not
 //! compare strings to find a field.
 
+use semver::Version;
+
+use super::typed::{parse_number, parse_semver};
 use crate::Context;
 
 /// A context field, as a constraint or a stickiness setting names it.
@@ -38,6 +41,30 @@ impl Field {
             Field::AppName => ctx.app_name.as_deref(),
             Field::CurrentTime => ctx.current_time_text.as_deref(),
             Field::Property(name) => ctx.property_value(name),
+        }
+    }
+
+    /// The field as a number; a property's is parsed once per context.
+    #[inline]
+    pub(crate) fn number(&self, ctx: &Context) -> Option<f64> {
+        match self {
+            Field::Property(name) => ctx
+                .property_entry(name)
+                .and_then(|p| p.typed.number(&p.value)),
+            other => other.get(ctx).and_then(parse_number),
+        }
+    }
+
+    /// `f` of the field as a semantic version; a property's is parsed once
+    /// per context. `None` when the field is missing or not a version.
+    #[inline]
+    pub(crate) fn with_semver<R>(&self, ctx: &Context, f: impl FnOnce(&Version) -> R) -> Option<R> {
+        match self {
+            Field::Property(name) => {
+                let p = ctx.property_entry(name)?;
+                p.typed.semver(&p.value).map(f)
+            }
+            other => other.get(ctx).and_then(parse_semver).as_ref().map(f),
         }
     }
 }

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use foldhash::HashMap;
-
 use super::compile::{hostname, CompiledFlag, Compiler, Mode, SegmentTable};
 use super::evaluation::{Decision, Evaluation, Reason, Variant, VariantPick};
-use super::variant::{Pick, VariantSet};
+use super::index::Index;
+use super::variant::{Arm, Pick, VariantSet};
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
 use crate::Context;
@@ -28,7 +27,7 @@ use crate::Context;
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     version: u64,
-    index: HashMap<Arc<str>, u32>,
+    index: Index,
     flags: Vec<Arc<CompiledFlag>>,
     segments: Arc<SegmentTable>,
     hostname: Arc<str>,
@@ -55,7 +54,7 @@ impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
             version: 0,
-            index: HashMap::default(),
+            index: Index::default(),
             flags: Vec::new(),
             segments: Arc::default(),
             hostname: hostname().into(),
@@ -76,24 +75,20 @@ impl Snapshot {
             mode,
             hostname: &host,
             errors: Vec::new(),
+            packer: Default::default(),
         };
         let segments = c.segments(&set.segments);
-        let mut index = HashMap::default();
-        index.reserve(set.features.len());
+        let mut index = Index::with_capacity(set.features.len());
         let mut flags = Vec::with_capacity(set.features.len());
         for def in &set.features {
-            let compiled = c.flag(def, &segments);
-            if index
-                .insert(Arc::from(def.name.as_str()), flags.len() as u32)
-                .is_some()
-            {
+            flags.push(Arc::new(c.flag(def, &segments)));
+            if !index.insert(&def.name, flags.len() as u32 - 1, &flags) {
                 c.errors.push(
                     LoadError::new(source, "flag is defined twice")
                         .flag(&def.name)
                         .field("name"),
                 );
             }
-            flags.push(Arc::new(compiled));
         }
         let snap = Snapshot {
             version: 0,
@@ -104,7 +99,7 @@ impl Snapshot {
         };
         if mode == Mode::Strict {
             for f in &snap.flags {
-                snap.check_dependencies(&f.def, source, &mut c.errors);
+                snap.check_dependencies(f, source, &mut c.errors);
             }
         }
         if c.errors.is_empty() {
@@ -130,6 +125,7 @@ impl Snapshot {
             mode,
             hostname: &self.hostname,
             errors: Vec::new(),
+            packer: Default::default(),
         };
         let mut next = self.clone();
         let mut touched_segments = Vec::new();
@@ -150,12 +146,12 @@ impl Snapshot {
                 }
                 Change::Upsert(def) => {
                     let compiled = Arc::new(c.flag(def, &next.segments));
-                    match next.index.get(def.name.as_str()) {
-                        Some(&i) => next.flags[i as usize] = compiled,
+                    match next.index.get(&def.name, &next.flags) {
+                        Some(i) => next.flags[i as usize] = compiled,
                         None => {
-                            next.index
-                                .insert(Arc::from(def.name.as_str()), next.flags.len() as u32);
                             next.flags.push(compiled);
+                            let pos = next.flags.len() as u32 - 1;
+                            next.index.insert(&def.name, pos, &next.flags);
                         }
                     }
                     touched.push(def.name.clone());
@@ -172,13 +168,15 @@ impl Snapshot {
         }
         if !touched_segments.is_empty() {
             for i in 0..next.flags.len() {
-                let uses = next.flags[i]
-                    .def
+                if !next.flags[i].uses_segments {
+                    continue;
+                }
+                let def = next.flags[i].feature();
+                let uses = def
                     .strategies
                     .iter()
                     .any(|s| s.segments.iter().any(|id| touched_segments.contains(id)));
                 if uses {
-                    let def = next.flags[i].def.clone();
                     next.flags[i] = Arc::new(c.flag(&def, &next.segments));
                     touched.push(def.name);
                 }
@@ -187,22 +185,23 @@ impl Snapshot {
         if mode == Mode::Strict {
             for name in &touched {
                 if let Some(f) = next.flag_by_name(name) {
-                    next.check_dependencies(&f.def, source, &mut c.errors);
+                    next.check_dependencies(f, source, &mut c.errors);
                 }
             }
             if !removed.is_empty() {
                 for f in &next.flags {
-                    for d in &f.def.dependencies {
-                        if removed.contains(&d.feature) {
+                    for d in &f.deps {
+                        if removed.iter().any(|r| **r == *d.parent) {
                             c.errors.push(
                                 LoadError::new(
                                     source,
                                     format!(
                                         "cannot remove `{}`: `{}` depends on it",
-                                        d.feature, f.def.name
+                                        d.parent,
+                                        f.name()
                                     ),
                                 )
-                                .flag(d.feature.as_str()),
+                                .flag(&*d.parent),
                             );
                         }
                     }
@@ -217,50 +216,41 @@ impl Snapshot {
     }
 
     fn remove(&mut self, name: &str) -> bool {
-        let Some(i) = self.index.remove(name) else {
+        let Some(i) = self.index.get(name, &self.flags) else {
             return false;
         };
-        let i = i as usize;
-        self.flags.swap_remove(i);
-        if i < self.flags.len() {
-            let moved = self.flags[i].def.name.as_str();
-            if let Some(slot) = self.index.get_mut(moved) {
-                *slot = i as u32;
-            }
+        let index = &mut self.index;
+        index.remove(name, &self.flags);
+        let last = self.flags.len() as u32 - 1;
+        self.flags.swap_remove(i as usize);
+        if let Some(moved) = self.flags.get(i as usize) {
+            index.moved(moved.name(), last, i);
         }
         true
     }
 
-    fn check_dependencies(&self, def: &Feature, source: &str, errors: &mut Vec<LoadError>) {
-        for (i, d) in def.dependencies.iter().enumerate() {
+    fn check_dependencies(&self, f: &CompiledFlag, source: &str, errors: &mut Vec<LoadError>) {
+        let name = f.name();
+        for (i, d) in f.deps.iter().enumerate() {
             let err = |msg: String| {
                 LoadError::new(source, msg)
-                    .flag(def.name.as_str())
+                    .flag(name)
                     .field(format!("dependencies[{i}].feature"))
             };
-            if d.feature == def.name {
+            if *d.parent == *name {
                 errors.push(err(
                     "a flag cannot depend on itself (dependency cycle)".into()
                 ));
                 continue;
             }
-            match self.flag_by_name(&d.feature) {
-                None => errors.push(err(format!("unknown parent flag `{}`", d.feature))),
-                Some(parent)
-                    if parent
-                        .def
-                        .dependencies
-                        .iter()
-                        .any(|p| p.feature == def.name) =>
-                {
-                    errors.push(err(format!(
-                        "dependency cycle: `{}` -> `{}` -> `{}`",
-                        def.name, d.feature, def.name
-                    )))
-                }
-                Some(parent) if !parent.def.dependencies.is_empty() => errors.push(err(format!(
+            match self.flag_by_name(&d.parent) {
+                None => errors.push(err(format!("unknown parent flag `{}`", d.parent))),
+                Some(parent) if parent.deps.iter().any(|p| *p.parent == *name) => errors.push(err(
+                    format!("dependency cycle: `{name}` -> `{}` -> `{name}`", d.parent),
+                )),
+                Some(parent) if !parent.deps.is_empty() => errors.push(err(format!(
                     "parent `{}` has dependencies itself; Unleash allows one level",
-                    d.feature
+                    d.parent
                 ))),
                 Some(_) => {}
             }
@@ -289,14 +279,59 @@ impl Snapshot {
         self.flags.is_empty()
     }
 
-    /// The definition of the flag `name`.
-    pub fn feature(&self, name: &str) -> Option<&Feature> {
-        self.flag_by_name(name).map(|f| &f.def)
+    /// The definition of the flag `name`, as it was loaded.
+    ///
+    /// Definitions are stored compactly and decoded on each call, so this
+    /// is for tools (admin API, stores), not for request paths.
+    pub fn feature(&self, name: &str) -> Option<Feature> {
+        self.flag_by_name(name).map(|f| f.feature())
     }
 
-    /// Every flag's definition, in no particular order.
-    pub fn features(&self) -> impl Iterator<Item = &Feature> {
-        self.flags.iter().map(|f| &f.def)
+    /// Every flag's definition, in no particular order (decoded one by one,
+    /// like [`Snapshot::feature`]).
+    pub fn features(&self) -> impl Iterator<Item = Feature> + '_ {
+        self.flags.iter().map(|f| f.feature())
+    }
+
+    /// Every flag's name, in no particular order (no decoding).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|f| f.name())
+    }
+
+    /// The definitions that ask for the rollout guard (`guard` or `plan`),
+    /// decoded; the others are skipped without decoding.
+    ///
+    /// ```
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[a]\nguard = true\n[b]\n", "flags.toml").unwrap();
+    /// let names: Vec<_> = flags.snapshot().guarded_features().map(|f| f.name).collect();
+    /// assert_eq!(names, ["a"]);
+    /// ```
+    pub fn guarded_features(&self) -> impl Iterator<Item = Feature> + '_ {
+        self.flags.iter().filter(|f| f.guarded).map(|f| f.feature())
+    }
+
+    /// Whether flag `name` has the same definition here and in `other`
+    /// (both `false` when it is in neither), without decoding either.
+    pub fn same_feature(&self, other: &Snapshot, name: &str) -> bool {
+        match (self.flag_by_name(name), other.flag_by_name(name)) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a.packed() == b.packed(),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// Variant `variant` of flag `flag` as defined (feature variants first,
+    /// then strategy variants), whether or not anyone gets it.
+    pub fn defined_variant(&self, flag: &str, variant: &str) -> Option<Variant<'_>> {
+        let f = self.flag_by_name(flag)?;
+        f.variants
+            .iter()
+            .chain(f.strategies.iter().filter_map(|s| s.variants.as_ref()))
+            .flat_map(|set| set.arms())
+            .find(|arm| &*arm.name == variant)
+            .map(arm_variant)
     }
 
     /// The segments, in no particular order.
@@ -306,7 +341,7 @@ impl Snapshot {
 
     /// The whole set back as a model, flags sorted by name.
     pub fn to_flag_set(&self) -> FlagSet {
-        let mut features: Vec<Feature> = self.features().cloned().collect();
+        let mut features: Vec<Feature> = self.features().collect();
         features.sort_by(|a, b| a.name.cmp(&b.name));
         let mut segments: Vec<Segment> = self.segments().cloned().collect();
         segments.sort_by_key(|s| s.id);
@@ -318,20 +353,20 @@ impl Snapshot {
     }
 
     #[inline]
-    fn flag_by_name(&self, name: &str) -> Option<&CompiledFlag> {
-        self.index.get(name).map(|&i| &*self.flags[i as usize])
+    fn flag_by_name(&self, name: &str) -> Option<&Arc<CompiledFlag>> {
+        self.index.flag(name, &self.flags)
     }
 
     /// The position of `name`, for callers that memoize decisions.
     #[inline]
     pub fn lookup(&self, name: &str) -> Option<FlagId> {
-        self.index.get(name).map(|&i| FlagId(i))
+        self.index.get(name, &self.flags).map(FlagId)
     }
 
     /// The name of flag `id` (from [`Snapshot::lookup`]).
     #[inline]
     pub fn name(&self, id: FlagId) -> Option<&str> {
-        self.flags.get(id.0 as usize).map(|f| f.def.name.as_str())
+        self.flags.get(id.0 as usize).map(|f| f.name())
     }
 
     /// Whether `name` is on for `ctx`. Unknown flags are off.
@@ -369,7 +404,7 @@ impl Snapshot {
         self.flags.iter().map(move |f| {
             let d = self.decide_flag(f, ctx, true);
             Evaluation {
-                key: &f.def.name,
+                key: f.name(),
                 enabled: d.enabled,
                 variant: self.variant_of(f, &d),
                 reason: d.reason,
@@ -414,21 +449,15 @@ impl Snapshot {
         let Some(pick) = d.variant else {
             return Variant::none(d.enabled);
         };
-        let defs = if pick.owner == u16::MAX {
-            Some(&f.def.variants)
+        let set = if pick.owner == u16::MAX {
+            f.variants.as_deref()
         } else {
-            f.def
-                .strategies
+            f.strategies
                 .get(pick.owner as usize)
-                .map(|s| &s.variants)
+                .and_then(|s| s.variants.as_deref())
         };
-        match defs.and_then(|d| d.get(pick.index as usize)) {
-            Some(v) => Variant {
-                name: &v.name,
-                enabled: true,
-                feature_enabled: true,
-                payload: v.payload.as_ref(),
-            },
+        match set.and_then(|s| s.arm(pick.index)) {
+            Some(arm) => arm_variant(arm),
             None => Variant::none(d.enabled),
         }
     }
@@ -441,7 +470,7 @@ impl Snapshot {
             random: false,
             variant: None,
         };
-        if !f.def.enabled {
+        if !f.enabled {
             return off(Reason::Disabled);
         }
         if !f.deps.is_empty() && !self.dependencies_met(f, ctx) {
@@ -519,6 +548,15 @@ impl Snapshot {
                 dep.variants.iter().any(|v| &**v == name)
             }
         })
+    }
+}
+
+fn arm_variant(arm: &Arm) -> Variant<'_> {
+    Variant {
+        name: &arm.name,
+        enabled: true,
+        feature_enabled: true,
+        payload: arm.payload.as_deref(),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::Context;
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledStrategy {
     /// Segment constraints then the strategy's own; all must hold.
-    pub(crate) constraints: Vec<Arc<[CompiledConstraint]>>,
+    pub(crate) constraints: Box<[Arc<[CompiledConstraint]>]>,
     pub(crate) rule: Rule,
     /// `Some` when the strategy carries its own variants.
     pub(crate) variants: Option<Box<VariantSet>>,
@@ -36,13 +36,13 @@ pub(crate) enum Rule {
         prefix: Prefix,
     },
     RandomPercent(u32),
-    RemoteAddress(Vec<ipnet::IpNet>),
+    RemoteAddress(Box<[ipnet::IpNet]>),
 }
 
 /// A user list: linear for a few ids, hashed for many.
 #[derive(Debug, Clone)]
 pub(crate) enum UserSet {
-    Small(Vec<Box<str>>),
+    Small(Box<[Box<str>]>),
     Large(HashSet<Box<str>>),
 }
 
@@ -50,7 +50,7 @@ impl UserSet {
     pub(crate) fn new(ids: impl Iterator<Item = Box<str>>) -> UserSet {
         let ids: Vec<Box<str>> = ids.collect();
         if ids.len() <= 8 {
-            UserSet::Small(ids)
+            UserSet::Small(ids.into_boxed_slice())
         } else {
             UserSet::Large(ids.into_iter().collect())
         }

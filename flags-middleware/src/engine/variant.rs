@@ -3,18 +3,29 @@
 
 use super::bucket::{Prefix, VARIANT_SEED};
 use super::field::{Field, Stickiness};
-use crate::model::VariantDef;
+use crate::model::{Payload, VariantDef};
 use crate::Context;
 
 /// A compiled list of variants.
 #[derive(Debug, Clone)]
 pub(crate) struct VariantSet {
-    /// The definitions stay in the flag's model; picks are indexes into them.
-    overrides: Vec<(u16, Field, Vec<Box<str>>)>,
-    weights: Vec<u32>,
+    /// In definition order; picks are indexes into it.
+    arms: Box<[Arm]>,
+    overrides: Box<[Override]>,
     total: u32,
     stickiness: Stickiness,
     prefix: Prefix,
+}
+
+/// Context values that force variant `.0`: when field `.1` is one of `.2`.
+type Override = (u16, Field, Box<[Box<str>]>);
+
+/// What a caller gets with one variant.
+#[derive(Debug, Clone)]
+pub(crate) struct Arm {
+    pub(crate) name: Box<str>,
+    weight: u32,
+    pub(crate) payload: Option<Box<Payload>>,
 }
 
 /// How a variant was picked.
@@ -43,11 +54,18 @@ impl VariantSet {
                 overrides.push((i as u16, Field::parse(&o.context_name), values));
             }
         }
-        let weights: Vec<u32> = defs.iter().map(|d| d.weight).collect();
+        let arms: Box<[Arm]> = defs
+            .iter()
+            .map(|d| Arm {
+                name: d.name.as_str().into(),
+                weight: d.weight,
+                payload: d.payload.clone().map(Box::new),
+            })
+            .collect();
         Some(VariantSet {
-            overrides,
-            total: weights.iter().sum(),
-            weights,
+            overrides: overrides.into_boxed_slice(),
+            total: arms.iter().map(|a| a.weight).fold(0, u32::saturating_add),
+            arms,
             stickiness,
             prefix: Prefix::new(group, VARIANT_SEED),
         })
@@ -55,7 +73,18 @@ impl VariantSet {
 
     /// How many variants there are.
     pub(crate) fn len(&self) -> usize {
-        self.weights.len()
+        self.arms.len()
+    }
+
+    /// Variant `index` of a pick.
+    #[inline]
+    pub(crate) fn arm(&self, index: u16) -> Option<&Arm> {
+        self.arms.get(usize::from(index))
+    }
+
+    /// The variants, in definition order.
+    pub(crate) fn arms(&self) -> impl Iterator<Item = &Arm> {
+        self.arms.iter()
     }
 
     /// Picks the caller's variant, or `None` when every weight is zero.
@@ -81,8 +110,8 @@ impl VariantSet {
             None => (fastrand::u32(1..=self.total), true),
         };
         let mut acc = 0u32;
-        for (i, w) in self.weights.iter().enumerate() {
-            acc += w;
+        for (i, arm) in self.arms.iter().enumerate() {
+            acc = acc.saturating_add(arm.weight);
             if acc >= target {
                 return Some(Pick::Weighted {
                     index: i as u16,

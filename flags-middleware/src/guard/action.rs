@@ -232,7 +232,7 @@ impl Applier for FlagsApplier {
                     // A flag deleted meanwhile: nothing to do (reported below).
                     Ok(snap
                         .feature(owned.flag())
-                        .map(|current| Change::Upsert(owned.edit(current)))
+                        .map(|current| Change::Upsert(owned.edit(&current)))
                         .into_iter()
                         .collect())
                 })

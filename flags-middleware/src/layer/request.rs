@@ -158,18 +158,7 @@ impl RequestState {
 
     /// Variant `name` as the flag defines it (to carry its payload).
     fn defined_variant<'a>(&'a self, flag: &str, name: &str) -> Option<Variant<'a>> {
-        let feature = self.snapshot.feature(flag)?;
-        feature
-            .variants
-            .iter()
-            .chain(feature.strategies.iter().flat_map(|s| s.variants.iter()))
-            .find(|v| v.name == name)
-            .map(|v| Variant {
-                name: &v.name,
-                enabled: true,
-                feature_enabled: true,
-                payload: v.payload.as_ref(),
-            })
+        self.snapshot.defined_variant(flag, name)
     }
 
     /// The name of a memoized flag.

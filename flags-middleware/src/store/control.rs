@@ -253,7 +253,7 @@ impl Flags {
     /// use flags_middleware::store::Edit;
     ///
     /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
-    /// let mut f = flags.snapshot().feature("legacy_api").unwrap().clone();
+    /// let mut f = flags.snapshot().feature("legacy_api").unwrap();
     /// f.enabled = false;
     /// let done = flags.commit(Edit::new("ops", "kill", vec![Change::Upsert(f)])).await.unwrap();
     /// assert_eq!(done.version, 2);
@@ -297,7 +297,7 @@ impl Flags {
     /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
     /// let done = flags
     ///     .commit_with("guard", "kill", None, |snap| {
-    ///         let mut f = snap.feature("legacy_api").cloned().into_iter().collect::<Vec<_>>();
+    ///         let mut f = snap.feature("legacy_api").into_iter().collect::<Vec<_>>();
     ///         f.iter_mut().for_each(|f| f.enabled = false);
     ///         Ok(f.into_iter().map(Change::Upsert).collect())
     ///     })
@@ -337,7 +337,7 @@ impl Flags {
     /// let why = Edit::new("guard", "kill", vec![]).message("new arm 30% errors vs 0.5%");
     /// flags
     ///     .commit_edit_with(why, None, |snap| {
-    ///         let mut f = snap.feature("legacy_api").unwrap().clone();
+    ///         let mut f = snap.feature("legacy_api").unwrap();
     ///         f.enabled = false;
     ///         Ok(vec![Change::Upsert(f)])
     ///     })
@@ -692,18 +692,14 @@ fn audit_entries(
 /// One entry per flag or segment that differs between two snapshots.
 fn diff_entries(before: &Snapshot, after: &Snapshot, actor: &str) -> Vec<AuditEntry> {
     let v = after.version();
-    let mut names: Vec<&str> = before
-        .features()
-        .chain(after.features())
-        .map(|f| f.name.as_str())
-        .collect();
+    let mut names: Vec<&str> = before.names().chain(after.names()).collect();
     names.sort_unstable();
     names.dedup();
     let mut out = Vec::new();
     for name in names {
-        let (b, a) = (before.feature(name), after.feature(name));
-        if b != a {
-            let action = match (b, a) {
+        // Compared packed: decoding 100,000 flags twice per reload would not be.
+        if !before.same_feature(after, name) {
+            let action = match (before.lookup(name), after.lookup(name)) {
                 (None, _) => "create",
                 (_, None) => "delete",
                 _ => "update",

@@ -25,7 +25,7 @@
 //! let flags = Flags::with_store(store, None).await.unwrap();
 //! let done = flags
 //!     .commit_with("ops", "kill", None, |snap| {
-//!         let mut f = snap.feature("legacy_api").unwrap().clone();
+//!         let mut f = snap.feature("legacy_api").unwrap();
 //!         f.enabled = false;
 //!         Ok(vec![flags_middleware::engine::Change::Upsert(f)])
 //!     })

@@ -31,7 +31,8 @@ impl Guard {
         state.followed = Some(snap.version());
         let mut events = Vec::new();
         let mut asking = HashSet::new();
-        for f in snap.features() {
+        let guarded: Vec<_> = snap.guarded_features().collect();
+        for f in &guarded {
             let (config, plan) = match opt_in(f) {
                 None => continue,
                 Some(Ok(asked)) => asked,
