@@ -867,7 +867,7 @@ mod guard {
         assert_eq!(status, StatusCode::OK);
         guard.check().await;
         assert!(watched(&guard).is_none());
-        let f = e.flags.snapshot().feature(FLAG).unwrap().clone();
+        let f = e.flags.snapshot().feature(FLAG).unwrap();
         assert!(f.guard.is_none() && f.plan.is_none());
     }
 

@@ -54,7 +54,7 @@ fn kinds(events: Vec<crate::guard::GuardEvent>) -> Vec<EventKind> {
 }
 
 fn definition(flags: &Flags, name: &str) -> Feature {
-    flags.snapshot().feature(name).unwrap().clone()
+    flags.snapshot().feature(name).unwrap()
 }
 
 /// Another instance, or an operator, changes the definition.
