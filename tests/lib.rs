@@ -1,1 +1,4 @@
-//! Shared helpers for the cross-crate tests.
+//! Shared helpers for the cross-crate tests and benches.
+
+pub mod live_bytes;
+pub mod mixed;

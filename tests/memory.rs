@@ -2,68 +2,25 @@
 //! and that the compact storage of definitions gives every flag back as it
 //! was loaded.
 //!
-//! Lives in the tests crate because a `GlobalAlloc` needs `unsafe impl`, which
-//! the library crates forbid. Run with `--nocapture` to see the figure.
+//! Run with `--nocapture` to see the figure.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
 use flags_middleware::engine::Change;
 use flags_middleware::model::{Feature, FlagSet};
 use flags_middleware::{Context, Mode, Snapshot};
-use serde_json::{json, Value};
-
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use flags_tests::live_bytes::{retained, LiveBytes};
+use flags_tests::mixed::mixed_json;
+use serde_json::json;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: LiveBytes = LiveBytes;
 
 /// The counter is process-wide: tests take turns.
 static TURN: Mutex<()> = Mutex::new(());
 
-/// The benchmark's mixed set: one flag of each common shape in turn.
-fn mixed(i: usize) -> Value {
-    let name = format!("flag-{i}");
-    match i % 5 {
-        0 => json!({"name": name, "enabled": true, "strategies": [{"name": "default"}]}),
-        1 => json!({"name": name, "enabled": true, "strategies": [
-            {"name": "flexibleRollout", "parameters": {"rollout": (i % 100).to_string(), "stickiness": "default", "groupId": name}}]}),
-        2 => json!({"name": name, "enabled": true, "strategies": [
-            {"name": "userWithId", "parameters": {"userIds": "user-1,user-2,user-3"}}]}),
-        3 => json!({"name": name, "enabled": true, "strategies": [
-            {"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "default", "groupId": name},
-             "constraints": [{"contextName": "environment", "operator": "IN", "values": ["production"]}]}]}),
-        _ => json!({"name": name, "enabled": true, "strategies": [{"name": "default"}],
-            "variants": [{"name": "a", "weight": 500}, {"name": "b", "weight": 500}]}),
-    }
-}
-
 fn mixed_set(n: usize) -> FlagSet {
-    serde_json::from_value(json!({"features": (0..n).map(mixed).collect::<Vec<_>>()})).unwrap()
-}
-
-/// Live heap bytes held by `f`'s result (everything it allocated and kept).
-fn retained<T>(f: impl FnOnce() -> T) -> (T, isize) {
-    let before = LIVE.load(Ordering::Relaxed);
-    let value = f();
-    (value, LIVE.load(Ordering::Relaxed) - before)
+    serde_json::from_value(mixed_json(n)).unwrap()
 }
 
 #[test]

@@ -3,61 +3,22 @@
 //!
 //! Run: `cargo bench --bench eval` (add `-- --quick` for a fast pass).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion};
 use flags_middleware::engine::Change;
 use flags_middleware::model::FlagSet;
 use flags_middleware::{Context, Mode, Snapshot};
+use flags_tests::live_bytes::{retained, LiveBytes};
+use flags_tests::mixed::{mixed, rollout};
 use serde_json::{json, Value};
 use unleash_yggdrasil::{ClientFeatures, EngineState, UpdateMessage};
 
 /// Counts live heap bytes, to compare what each engine keeps after a load.
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn rollout(name: &str, pct: u32) -> Value {
-    json!({"name": name, "enabled": true, "strategies": [
-        {"name": "flexibleRollout", "parameters": {"rollout": pct.to_string(), "stickiness": "default", "groupId": name}}]})
-}
-
-/// One flag of each common shape; `i` varies names and numbers.
-fn mixed(i: usize) -> Value {
-    let name = format!("flag-{i}");
-    match i % 5 {
-        0 => json!({"name": name, "enabled": true, "strategies": [{"name": "default"}]}),
-        1 => rollout(&name, (i % 100) as u32),
-        2 => json!({"name": name, "enabled": true, "strategies": [
-            {"name": "userWithId", "parameters": {"userIds": "user-1,user-2,user-3"}}]}),
-        3 => json!({"name": name, "enabled": true, "strategies": [
-            {"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "default", "groupId": name},
-             "constraints": [{"contextName": "environment", "operator": "IN", "values": ["production"]}]}]}),
-        _ => json!({"name": name, "enabled": true, "strategies": [{"name": "default"}],
-            "variants": [{"name": "a", "weight": 500}, {"name": "b", "weight": 500}]}),
-    }
-}
+static GLOBAL: LiveBytes = LiveBytes;
 
 fn special_flags() -> Vec<Value> {
     let many: Vec<String> = (0..1000).map(|i| format!("user-{i}")).collect();
@@ -268,14 +229,13 @@ fn retained_bytes(n: usize) -> (isize, isize) {
     let doc = set_json((0..n).map(mixed).collect());
     let set: FlagSet = serde_json::from_value(doc.clone()).unwrap();
     let features: ClientFeatures = serde_json::from_value(doc).unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
-    let ours = Snapshot::compile(&set, Mode::Lenient, "bench").unwrap();
-    let ours_bytes = LIVE.load(Ordering::Relaxed) - before;
+    let (ours, ours_bytes) = retained(|| Snapshot::compile(&set, Mode::Lenient, "bench").unwrap());
     drop(ours);
-    let before = LIVE.load(Ordering::Relaxed);
-    let engine = EngineState::initial_state(chrono::Utc::now());
-    let _ = engine.take_state(UpdateMessage::FullResponse(features));
-    let ygg_bytes = LIVE.load(Ordering::Relaxed) - before;
+    let (engine, ygg_bytes) = retained(|| {
+        let engine = EngineState::initial_state(chrono::Utc::now());
+        let _ = engine.take_state(UpdateMessage::FullResponse(features));
+        engine
+    });
     drop(engine);
     (ours_bytes, ygg_bytes)
 }
