@@ -514,10 +514,7 @@ impl Guard {
         let _op = self.shared.ops.lock().await;
         {
             let mut state = self.state();
-            let w = state
-                .flags
-                .get_mut(flag)
-                .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?;
+            let w = watched_mut(&mut state, flag)?;
             let run = PlanRun::pending(plan, self.shared.clock.now());
             run.can_restart().map_err(|r| refused(flag, r))?;
             w.plan = Some(run);
@@ -608,16 +605,8 @@ impl Guard {
             reason: message.clone(),
             at_ms: unix_millis(now),
         };
-        self.shared
-            .applier
-            .apply(&action)
-            .await
-            .map_err(ControlError::Apply)?;
-        let mut state = self.state();
-        let w = state
-            .flags
-            .get_mut(flag)
-            .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?;
+        let mut state = self.apply_for(flag, &action).await?;
+        let w = watched_mut(&mut state, flag)?;
         if let Some(plan) = &mut w.plan {
             // Already done if the definitions were followed meanwhile.
             let _ = operation(plan, now);
@@ -625,6 +614,22 @@ impl Guard {
         let e = event(unix_millis(now), flag, kind, message);
         record(&mut state, std::slice::from_ref(&e));
         Ok(e)
+    }
+
+    /// Applies an operator's `action`, then locks the state, to record it.
+    async fn apply_for(
+        &self,
+        flag: &str,
+        action: &Action,
+    ) -> Result<MutexGuard<'_, State>, ControlError> {
+        self.shared
+            .applier
+            .apply(action)
+            .await
+            .map_err(ControlError::Apply)?;
+        let state = self.state();
+        watched(&state, flag)?;
+        Ok(state)
     }
 
     /// Applies the first step of `flag`'s plan, to start or `restart` it;
@@ -653,16 +658,8 @@ impl Guard {
             reason: message.clone(),
             at_ms: unix_millis(now),
         };
-        self.shared
-            .applier
-            .apply(&action)
-            .await
-            .map_err(ControlError::Apply)?;
-        let mut state = self.state();
-        let w = state
-            .flags
-            .get_mut(flag)
-            .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?;
+        let mut state = self.apply_for(flag, &action).await?;
+        let w = watched_mut(&mut state, flag)?;
         w.window.clear();
         if let Some(plan) = &mut w.plan {
             plan.enter(0, now);
@@ -720,11 +717,22 @@ impl Guard {
     }
 }
 
-fn plan_of<'a>(state: &'a State, flag: &str) -> Result<&'a PlanRun, ControlError> {
+fn watched<'a>(state: &'a State, flag: &str) -> Result<&'a Watched, ControlError> {
     state
         .flags
         .get(flag)
-        .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))?
+        .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))
+}
+
+fn watched_mut<'a>(state: &'a mut State, flag: &str) -> Result<&'a mut Watched, ControlError> {
+    state
+        .flags
+        .get_mut(flag)
+        .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))
+}
+
+fn plan_of<'a>(state: &'a State, flag: &str) -> Result<&'a PlanRun, ControlError> {
+    watched(state, flag)?
         .plan
         .as_ref()
         .ok_or_else(|| ControlError::NoPlan(flag.to_owned()))
