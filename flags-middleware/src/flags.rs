@@ -202,3 +202,15 @@ impl Flags {
         WeakFlags(Arc::downgrade(&self.inner))
     }
 }
+
+impl Flags {
+    /// A handle serving flags written in the [TOML format](crate::format::toml),
+    /// at version 1. Not watched: see [`Flags::from_file`] for a file.
+    ///
+    /// # Errors
+    /// Every problem in `text`, with line and column.
+    pub fn from_toml_str(text: &str, source: &str) -> Result<Flags, LoadErrors> {
+        let (_, snap) = crate::format::toml::parse_compiled(text, source)?;
+        Ok(Flags::from_snapshot(snap.with_version(1)))
+    }
+}

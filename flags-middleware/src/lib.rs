@@ -9,24 +9,21 @@
 
 pub mod admin;
 pub mod audit;
-pub mod context;
-pub mod engine;
-pub mod error;
 mod extract;
 mod flags;
-pub mod format;
 pub mod guard;
 pub mod layer;
 pub mod metrics;
-pub mod model;
 pub mod store;
 pub mod testing;
 
-pub use context::Context;
-pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
-pub use error::{LoadError, LoadErrors};
 pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
+#[doc(inline)]
+pub use flags_core::{context, engine, error, format, model};
+pub use flags_core::{
+    Context, Decision, Evaluation, LoadError, LoadErrors, Mode, Reason, Snapshot, Variant,
+};
 pub use layer::FlagsLayer;
 
 mod gated;

@@ -4,11 +4,11 @@
 use std::time::{Duration, SystemTime};
 
 use super::clock::unix_millis;
-use super::config::{GuardConfig, LatencyRule};
 use super::counts::{ArmCounts, LatencyHistogram};
 use super::stats::{self, Cell, Evidence};
 use super::verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
 use super::window::{Bucket, Window};
+use super::{GuardConfig, LatencyRule};
 
 /// Judges `window` at `now`.
 pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> Verdict {

@@ -2,7 +2,8 @@
 
 use crate::metrics::{ArmStats, FlagStats, Metrics, MetricsSnapshot};
 
-use super::counts::{ArmCounts, CountSource, FlagCounts, NewArm};
+use super::counts::{ArmCounts, CountSource, FlagCounts};
+use super::NewArm;
 
 /// The arm the layer records when the flag was off.
 const OFF: &str = "off";

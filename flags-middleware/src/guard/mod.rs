@@ -86,7 +86,6 @@
 
 mod action;
 mod clock;
-mod config;
 mod counts;
 mod event;
 mod judge;
@@ -94,21 +93,19 @@ mod metrics_source;
 mod plan;
 mod runner;
 mod snapshot;
-mod spec;
 pub mod stats;
 mod verdict;
 mod window;
 
 pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{ConfigError, GuardConfig, LatencyRule};
 pub use counts::{
-    ArmCounts, CountSource, FlagCounts, LatencyHistogram, ManualCounts, NewArm, Side,
-    LATENCY_BOUNDS_MS,
+    ArmCounts, CountSource, FlagCounts, LatencyHistogram, ManualCounts, Side, LATENCY_BOUNDS_MS,
 };
 pub use event::{EventKind, GuardEvent};
-pub use plan::{Plan, PlanSnapshot, PlanStatus, Step};
+pub(crate) use flags_core::guard::opt_in;
+pub use flags_core::guard::{ConfigError, GuardConfig, LatencyRule, NewArm, Plan, Step};
+pub use plan::{PlanSnapshot, PlanStatus};
 pub use runner::{ControlError, Guard, GuardBuilder, GuardTask};
 pub use snapshot::{FlagSnapshot, GuardSnapshot};
-pub(crate) use spec::opt_in;
 pub use verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};

@@ -22,105 +22,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::clock::{elapsed, unix_millis};
-use super::config::{as_millis, ConfigError};
 use super::event::EventKind;
 use super::verdict::Status;
-
-/// One step of a plan: a rollout percentage held for at least a duration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// Percent of users (sticky by user id: raising it keeps the users who
-    /// had it, and going back to it later gives the same users).
-    pub percent: u32,
-    /// How long the step lasts at least, healthy, before the next.
-    #[serde(rename = "min_duration_ms", serialize_with = "as_millis")]
-    pub min_duration: Duration,
-}
-
-/// A rollout in steps.
-///
-/// ```
-/// use std::time::Duration;
-/// use flags_middleware::guard::Plan;
-///
-/// const DAY: Duration = Duration::from_secs(86_400);
-/// # fn main() -> Result<(), flags_middleware::guard::ConfigError> {
-/// let plan = Plan::new()
-///     .step(5, DAY)?
-///     .step(25, 2 * DAY)?
-///     .step(50, 2 * DAY)?
-///     .step(100, Duration::ZERO)?;
-/// assert_eq!(plan, Plan::gradual());
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    steps: Vec<Step>,
-}
-
-impl Plan {
-    /// A plan without steps; add them with [`step`](Self::step).
-    pub fn new() -> Plan {
-        Plan::default()
-    }
-
-    /// 5% for a day, 25% for two, 50% for two, then 100%: the classic
-    /// "day 1, day 3, day 5, day 7".
-    pub fn gradual() -> Plan {
-        const DAY: Duration = Duration::from_secs(86_400);
-        Plan {
-            steps: vec![
-                Step {
-                    percent: 5,
-                    min_duration: DAY,
-                },
-                Step {
-                    percent: 25,
-                    min_duration: 2 * DAY,
-                },
-                Step {
-                    percent: 50,
-                    min_duration: 2 * DAY,
-                },
-                Step {
-                    percent: 100,
-                    min_duration: Duration::ZERO,
-                },
-            ],
-        }
-    }
-
-    /// Adds a step.
-    ///
-    /// # Errors
-    /// When `percent` is not in `1..=100`, or not above the previous step's.
-    pub fn step(mut self, percent: u32, min_duration: Duration) -> Result<Self, ConfigError> {
-        if !(1..=100).contains(&percent) {
-            return Err(ConfigError::new(
-                "plan",
-                format!("a step's percent must be between 1 and 100, got {percent}"),
-            ));
-        }
-        if let Some(prev) = self.steps.last() {
-            if percent <= prev.percent {
-                return Err(ConfigError::new(
-                    "plan",
-                    format!("steps must go up: {percent}% comes after {}%", prev.percent),
-                ));
-            }
-        }
-        self.steps.push(Step {
-            percent,
-            min_duration,
-        });
-        Ok(self)
-    }
-
-    /// The steps, in order.
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-}
+use super::{Plan, Step};
 
 /// Where a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -191,11 +95,11 @@ impl PlanRun {
 
     /// The percentage of step `i`.
     pub(crate) fn percent(&self, i: usize) -> u32 {
-        self.plan.steps.get(i).map_or(0, |s| s.percent)
+        self.plan.steps().get(i).map_or(0, |s| s.percent)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.plan.steps.len()
+        self.plan.steps().len()
     }
 
     /// Counts new-arm traffic toward the current step.
@@ -212,16 +116,16 @@ impl PlanRun {
     /// `min_requests` new-arm requests: a step nobody used proves nothing.
     pub(crate) fn due(&self, now: SystemTime, verdict: Status, min_requests: u64) -> Option<Due> {
         match self.status {
-            PlanStatus::Pending if !self.plan.steps.is_empty() => Some(Due::Step(0)),
+            PlanStatus::Pending if !self.plan.steps().is_empty() => Some(Due::Step(0)),
             PlanStatus::Pending => Some(Due::Complete),
             PlanStatus::Running => {
-                let step = self.plan.steps.get(self.step)?;
+                let step = self.plan.steps().get(self.step)?;
                 let ready = elapsed(self.step_started, now) >= step.min_duration
                     && verdict == Status::Healthy
                     && self.step_requests >= min_requests;
                 if !ready {
                     None
-                } else if self.step + 1 < self.plan.steps.len() {
+                } else if self.step + 1 < self.plan.steps().len() {
                     Some(Due::Step(self.step + 1))
                 } else {
                     Some(Due::Complete)
@@ -234,7 +138,7 @@ impl PlanRun {
     /// Step `i` was applied at `now`.
     pub(crate) fn enter(&mut self, i: usize, now: SystemTime) {
         self.status = PlanStatus::Running;
-        self.step = i.min(self.plan.steps.len().saturating_sub(1));
+        self.step = i.min(self.plan.steps().len().saturating_sub(1));
         self.step_started = now;
         self.paused_at = None;
         self.step_requests = 0;
@@ -292,7 +196,7 @@ impl PlanRun {
     /// Checks that a restart is possible (the runner then applies the first
     /// step and calls [`enter`](Self::enter)`(0, ..)`).
     pub(crate) fn can_restart(&self) -> Result<(), Refused> {
-        if self.plan.steps.is_empty() {
+        if self.plan.steps().is_empty() {
             return Err(Refused("the plan has no steps".into()));
         }
         Ok(())
@@ -346,7 +250,7 @@ impl PlanRun {
                 "plan halted: the flag was turned off".into(),
             ));
         }
-        let at = percent.and_then(|p| self.plan.steps.iter().position(|s| s.percent == p));
+        let at = percent.and_then(|p| self.plan.steps().iter().position(|s| s.percent == p));
         let mut moved = None;
         if let Some(i) = at {
             if matches!(self.status, Pending | Halted) || self.step != i {
@@ -387,13 +291,13 @@ impl PlanRun {
 
     /// A serializable view at `now`.
     pub(crate) fn snapshot(&self, now: SystemTime) -> PlanSnapshot {
-        let step = self.plan.steps.get(self.step).copied();
+        let step = self.plan.steps().get(self.step).copied();
         let until = self.paused_at.unwrap_or(now);
         let in_step = elapsed(self.step_started, until);
         let running = matches!(self.status, PlanStatus::Running | PlanStatus::Paused);
         PlanSnapshot {
             status: self.status,
-            steps: self.plan.steps.clone(),
+            steps: self.plan.steps().to_vec(),
             step: self.step,
             percent: match self.status {
                 PlanStatus::Pending => None,

@@ -8,14 +8,16 @@ use std::time::{Duration, SystemTime};
 
 use super::action::{Action, Applier, ApplyError, PlanOp};
 use super::clock::{unix_millis, Clock, SystemClock};
-use super::config::GuardConfig;
-use super::counts::{CountSource, NewArm};
+use super::counts::CountSource;
 use super::event::{EventKind, GuardEvent};
 use super::judge::judge;
-use super::plan::{Due, Plan, PlanRun, PlanStatus, Refused};
+use super::plan::{Due, PlanRun, PlanStatus, Refused};
 use super::snapshot::{FlagSnapshot, GuardSnapshot};
 use super::verdict::{ArmFigures, Finding, Status, Verdict, WindowFigures};
 use super::window::Window;
+use super::GuardConfig;
+use super::NewArm;
+use super::Plan;
 use crate::model::{GuardSpec, PlanSpec};
 use crate::Flags;
 

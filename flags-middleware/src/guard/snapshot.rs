@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{as_millis, GuardConfig};
 use super::event::GuardEvent;
 use super::plan::PlanSnapshot;
 use super::verdict::{Verdict, WindowFigures};
+use super::GuardConfig;
+use flags_core::guard::as_millis;
 
 /// The guard's state, for the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -17,7 +17,7 @@ use crate::model::{
 
 /// Where a model field came from: the TOML path the user wrote and its span.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SpanMap {
+pub struct SpanMap {
     /// (flag, model path) → origin.
     entries: HashMap<(String, String), Origin>,
 }
@@ -32,11 +32,7 @@ impl SpanMap {
     }
 
     /// The TOML path and span recorded for the longest prefix of `model`.
-    pub(crate) fn locate(
-        &self,
-        flag: &str,
-        model: &str,
-    ) -> Option<&(String, Option<Range<usize>>)> {
+    pub fn locate(&self, flag: &str, model: &str) -> Option<&(String, Option<Range<usize>>)> {
         let mut end = model.len();
         loop {
             let key = (flag.to_owned(), model[..end].to_owned());

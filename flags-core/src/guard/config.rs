@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::counts::NewArm;
+use super::new_arm::NewArm;
 
 /// A setting that cannot work, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
+    /// An error about `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
         ConfigError {
             field,
             message: message.into(),
@@ -48,7 +49,7 @@ fn rate(field: &'static str, v: f64, zero_ok: bool) -> Result<f64, ConfigError> 
 }
 
 /// Serializes a duration as whole milliseconds.
-pub(crate) fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
@@ -57,9 +58,9 @@ pub(crate) fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::O
 ///
 /// ```
 /// use std::time::Duration;
-/// use flags_middleware::guard::{GuardConfig, LatencyRule};
+/// use flags_core::guard::{GuardConfig, LatencyRule};
 ///
-/// # fn main() -> Result<(), flags_middleware::guard::ConfigError> {
+/// # fn main() -> Result<(), flags_core::guard::ConfigError> {
 /// let config = GuardConfig::new()
 ///     .min_requests(100)
 ///     .min_difference(0.02)?                      // 2 percentage points

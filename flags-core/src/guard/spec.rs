@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::config::{ConfigError, GuardConfig, LatencyRule};
-use super::counts::NewArm;
+use super::new_arm::NewArm;
 use super::plan::Plan;
 use crate::model::{Feature, GuardSpec, LatencySpec, PlanSpec};
 
@@ -98,7 +98,7 @@ impl Plan {
 
 /// What a definition asks of the guard: its settings and its plan (a plan
 /// alone means the default settings). `None` when it asks nothing.
-pub(crate) fn opt_in(f: &Feature) -> Option<Result<(GuardConfig, Option<Plan>), ConfigError>> {
+pub fn opt_in(f: &Feature) -> Option<Result<(GuardConfig, Option<Plan>), ConfigError>> {
     if f.guard.is_none() && f.plan.is_none() {
         return None;
     }

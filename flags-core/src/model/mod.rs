@@ -8,7 +8,7 @@
 //! `/api/client/features` response loads as it is:
 //!
 //! ```
-//! use flags_middleware::model::FlagSet;
+//! use flags_core::model::FlagSet;
 //!
 //! let set = FlagSet::from_unleash_json(r#"{
 //!     "version": 2,
@@ -65,7 +65,7 @@ impl FlagSet {
     /// fit the client-API schema.
     ///
     /// ```
-    /// # use flags_middleware::model::FlagSet;
+    /// # use flags_core::model::FlagSet;
     /// let set = FlagSet::from_unleash_json(r#"{"events": [
     ///   {"eventId": 1, "type": "feature-updated",
     ///    "feature": {"name": "a", "enabled": true, "strategies": [{"name": "default"}]}}

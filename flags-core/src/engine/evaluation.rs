@@ -70,7 +70,8 @@ impl Variant<'_> {
     /// The name Unleash gives "no variant".
     pub const DISABLED_NAME: &'static str = "disabled";
 
-    pub(crate) fn none(feature_enabled: bool) -> Variant<'static> {
+    /// "No variant" (`disabled`), for a flag that is on or off.
+    pub fn none(feature_enabled: bool) -> Variant<'static> {
         Variant {
             name: Self::DISABLED_NAME,
             enabled: false,

@@ -26,7 +26,7 @@ pub(crate) use typed::Typed;
 ///
 /// ```
 /// // The value every Unleash SDK computes for user "123" in group "gr1".
-/// assert_eq!(flags_middleware::engine::normalized_value("123", "gr1", 100, 0), 73);
+/// assert_eq!(flags_core::engine::normalized_value("123", "gr1", 100, 0), 73);
 /// ```
 pub fn normalized_value(id: &str, group: &str, normalizer: u32, seed: u32) -> u32 {
     bucket::normalized_value(id, group, normalizer, seed)

@@ -46,7 +46,7 @@ fn scalar_to_string(v: serde_json::Value) -> Option<String> {
 /// strategy has a handful of them and a tree map costs ~600 bytes each.
 ///
 /// ```
-/// use flags_middleware::model::Parameters;
+/// use flags_core::model::Parameters;
 ///
 /// let mut p: Parameters = [("rollout", "20")].into_iter().collect();
 /// p.insert("stickiness", "default");

@@ -80,8 +80,8 @@ fn shorthands_combine_users_or_rollout_and_when() {
     assert_eq!(s[1].name, "flexibleRollout");
     assert_eq!(s[1].constraints.len(), 1);
 
-    let flags =
-        Flags::from_toml_str("[f]\nusers = [\"vip\"]\nwhen = { beta = true }\n", "x").unwrap();
+    let (_, flags) =
+        parse_compiled("[f]\nusers = [\"vip\"]\nwhen = { beta = true }\n", "x").unwrap();
     assert!(flags.is_enabled("f", &Context::new().user_id("vip")));
     assert!(flags.is_enabled("f", &Context::new().user_id("x").property("beta", "true")));
     assert!(!flags.is_enabled("f", &Context::new().user_id("x")));
@@ -344,7 +344,7 @@ fn every_error_is_collected() {
 
 #[test]
 fn a_bad_file_changes_nothing() {
-    assert!(Flags::from_toml_str("[a]\nrollout = 20\n[b]\nrollout = 101\n", "x").is_err());
+    assert!(parse_compiled("[a]\nrollout = 20\n[b]\nrollout = 101\n", "x").is_err());
 }
 
 #[test]

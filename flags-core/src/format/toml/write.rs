@@ -64,7 +64,7 @@ const STYLES: [Style; 4] = [
 /// # Errors
 /// When `f` cannot be expressed in the format (a segment without a name,
 /// a variant weight above 100%, a flag named `segments`...).
-pub(crate) fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadErrors> {
+pub fn feature_table(f: &Feature, segments: &[Segment]) -> Result<Table, LoadErrors> {
     let problem =
         |msg: String| LoadErrors::from(LoadError::new("toml writer", msg).flag(f.name.as_str()));
     if f.name == SEGMENTS {
@@ -581,7 +581,7 @@ fn requires_value(deps: &[Dependency]) -> Value {
 ///
 /// # Errors
 /// When a changed flag cannot be expressed in the format.
-pub(crate) fn edit_document(
+pub fn edit_document(
     doc: &mut DocumentMut,
     before: &FlagSet,
     after: &FlagSet,
@@ -655,7 +655,7 @@ pub(crate) fn edit_document(
 }
 
 /// Replaces a flag's whole table, keeping the comments above its header.
-pub(crate) fn replace_table(item: &mut Item, mut new: Table) {
+pub fn replace_table(item: &mut Item, mut new: Table) {
     if let Item::Table(old) = item {
         *new.decor_mut() = old.decor().clone();
         new.set_position(old.position());

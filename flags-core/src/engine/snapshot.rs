@@ -14,7 +14,7 @@ use crate::Context;
 /// on the common strategies never allocates.
 ///
 /// ```
-/// use flags_middleware::{Context, Snapshot, model::FlagSet};
+/// use flags_core::{Context, Snapshot, model::FlagSet};
 ///
 /// let set = FlagSet::from_unleash_json(r#"{"features": [
 ///   {"name": "beta", "enabled": true, "strategies": [
@@ -302,10 +302,11 @@ impl Snapshot {
     /// decoded; the others are skipped without decoding.
     ///
     /// ```
-    /// use flags_middleware::Flags;
+    /// use flags_core::{engine::Mode, format::toml, Snapshot};
     ///
-    /// let flags = Flags::from_toml_str("[a]\nguard = true\n[b]\n", "flags.toml").unwrap();
-    /// let names: Vec<_> = flags.snapshot().guarded_features().map(|f| f.name).collect();
+    /// let set = toml::parse("[a]\nguard = true\n[b]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let names: Vec<_> = snapshot.guarded_features().map(|f| f.name).collect();
     /// assert_eq!(names, ["a"]);
     /// ```
     pub fn guarded_features(&self) -> impl Iterator<Item = Feature> + '_ {

@@ -3,9 +3,9 @@
 //! # Example
 //!
 //! ```
-//! use flags_middleware::{Context, Flags};
+//! use flags_core::{engine::Mode, format::toml, Context, Snapshot};
 //!
-//! let flags = Flags::from_toml_str(r#"
+//! let set = toml::parse(r#"
 //! [new_checkout_flow]
 //! description = "New checkout redesign - gradual rollout"
 //! rollout = 20                       # percent of users, sticky per user id
@@ -19,6 +19,7 @@
 //! [legacy_api]
 //! enabled = false                    # kill switch
 //! "#, "flags.toml").unwrap();
+//! let flags = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
 //!
 //! assert!(flags.is_enabled("ai_recommendations", &Context::new().user_id("user_123")));
 //! assert!(flags.is_enabled("beta_search", &Context::new().property("beta", "true")));
@@ -188,19 +189,20 @@ mod write;
 use crate::engine::{Mode, Snapshot};
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
-use crate::Flags;
 
-pub(crate) use read::SpanMap;
-pub(crate) use write::{edit_document, feature_table as write_feature_table, replace_table};
+#[doc(hidden)]
+pub use read::SpanMap;
+#[doc(hidden)]
+pub use write::{edit_document, feature_table as write_feature_table, replace_table};
 
 /// Parses and checks a TOML flags file. `source_name` (a path, usually)
 /// names it in errors.
 ///
 /// ```
-/// let set = flags_middleware::format::toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
+/// let set = flags_core::format::toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
 /// assert_eq!(set.features[0].strategies[0].name, "flexibleRollout");
 ///
-/// let err = flags_middleware::format::toml::parse("[a]\nrollout = 150\n", "flags.toml").unwrap_err();
+/// let err = flags_core::format::toml::parse("[a]\nrollout = 150\n", "flags.toml").unwrap_err();
 /// assert_eq!(err.errors()[0].line, Some(2));
 /// assert_eq!(err.errors()[0].column, Some(11));
 /// ```
@@ -211,8 +213,12 @@ pub fn parse(text: &str, source_name: &str) -> Result<FlagSet, LoadErrors> {
     parse_compiled(text, source_name).map(|(set, _)| set)
 }
 
-/// Parses, checks and compiles; the snapshot is at version 0.
-pub(crate) fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), LoadErrors> {
+/// Parses, checks and compiles in one pass (what [`parse`] does, keeping
+/// the compiled snapshot); the snapshot is at version 0.
+///
+/// # Errors
+/// Every problem in the file, in line order.
+pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), LoadErrors> {
     let (set, spans) = read::read_text(text, source)?;
     match Snapshot::compile(&set, Mode::Strict, source) {
         Ok(snap) => Ok((set, snap)),
@@ -248,7 +254,7 @@ pub(crate) fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snaps
 /// back as the same flag (`parse(write(set)) == set`).
 ///
 /// ```
-/// use flags_middleware::format::toml;
+/// use flags_core::format::toml;
 ///
 /// let set = toml::parse("[a]\nrollout = 20\n\n[b]\nenabled = false\n", "x").unwrap();
 /// let text = toml::write(&set).unwrap();
@@ -266,7 +272,7 @@ pub fn write(set: &FlagSet) -> Result<String, LoadErrors> {
 /// One flag in the TOML format's shape, as JSON (what the admin API shows).
 ///
 /// ```
-/// use flags_middleware::format::toml;
+/// use flags_core::format::toml;
 ///
 /// let set = toml::parse("[a]\nrollout = 20\n", "x").unwrap();
 /// let json = toml::feature_to_json(&set.features[0], &set.segments).unwrap();
@@ -285,7 +291,7 @@ pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::
 /// may refer to by name.
 ///
 /// ```
-/// use flags_middleware::format::toml;
+/// use flags_core::format::toml;
 ///
 /// let f = toml::feature_from_json("a", r#"{"users": ["u1"]}"#, &[], "admin api").unwrap();
 /// assert_eq!(f.strategies[0].parameters["userIds"], "u1");
@@ -303,7 +309,8 @@ pub fn feature_from_json(
 }
 
 /// [`feature_from_json`], plus where each model field came from.
-pub(crate) fn feature_from_json_spans(
+#[doc(hidden)]
+pub fn feature_from_json_spans(
     name: &str,
     text: &str,
     segments: &[Segment],
@@ -319,18 +326,6 @@ pub(crate) fn feature_from_json_spans(
     match reader.flag(name, None, node::Node::value(&value)) {
         Some(f) if reader.errors.is_empty() => Ok((f, reader.spans)),
         _ => Err(LoadErrors(reader.errors)),
-    }
-}
-
-impl Flags {
-    /// A handle serving flags written in the [TOML format](crate::format::toml),
-    /// at version 1. Not watched: see [`Flags::from_file`] for a file.
-    ///
-    /// # Errors
-    /// Every problem in `text`, with line and column.
-    pub fn from_toml_str(text: &str, source: &str) -> Result<Flags, LoadErrors> {
-        let (_, snap) = parse_compiled(text, source)?;
-        Ok(Flags::from_snapshot(snap.with_version(1)))
     }
 }
 

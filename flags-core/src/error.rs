@@ -6,7 +6,7 @@ use std::fmt;
 /// One problem found while loading or validating flags.
 ///
 /// ```
-/// use flags_middleware::LoadError;
+/// use flags_core::LoadError;
 ///
 /// let err = LoadError::new("flags.toml", "rollout must be between 0 and 100, got 150")
 ///     .flag("new_checkout_flow")

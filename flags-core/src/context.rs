@@ -12,7 +12,7 @@ use crate::engine::Typed;
 /// Cheap to build and to clone (strings are shared).
 ///
 /// ```
-/// use flags_middleware::Context;
+/// use flags_core::Context;
 ///
 /// let ctx = Context::new()
 ///     .user_id("user_123")

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// [`GuardConfig`](crate::guard::GuardConfig) default.
 ///
 /// ```
-/// use flags_middleware::model::GuardSpec;
+/// use flags_core::model::GuardSpec;
 ///
 /// let spec: GuardSpec = serde_json::from_str(r#"{"minDifference": 0.02, "windowMs": 600000}"#).unwrap();
 /// let config = spec.config().unwrap();
@@ -71,7 +71,7 @@ pub struct LatencySpec {
 /// step the flag is at.
 ///
 /// ```
-/// use flags_middleware::model::{PlanSpec, PlanStep};
+/// use flags_core::model::{PlanSpec, PlanStep};
 ///
 /// let spec = PlanSpec::from_steps([(5, 86_400_000), (100, 0)]);
 /// assert_eq!(spec.steps[0], PlanStep { percent: 5, min_duration_ms: 86_400_000 });
