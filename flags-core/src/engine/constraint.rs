@@ -176,14 +176,12 @@ fn issue(field: &'static str, message: impl Into<String>) -> ConstraintIssue {
     }
 }
 
-/// Unleash drops empty operands and trims the rest.
-fn clean_values(c: &Constraint) -> Vec<Box<str>> {
-    c.values
-        .iter()
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .map(Box::from)
-        .collect()
+/// A list operator's operands, exactly as written: Unleash's engines neither
+/// trim them nor drop empty ones, so `""` is an operand like any other (and
+/// `STR_CONTAINS [""]` holds for every present value, as `"abc".includes("")`
+/// does in the Node SDK).
+fn list_values(c: &Constraint) -> Vec<Box<str>> {
+    c.values.iter().map(|v| Box::from(v.as_str())).collect()
 }
 
 /// The single operand: `value`, or the first of `values`.
@@ -200,11 +198,11 @@ fn compile_op(c: &Constraint) -> Result<Op, ConstraintIssue> {
     let ci = c.case_insensitive;
     let op = match c.operator.as_str() {
         // Unleash ignores `caseInsensitive` on set operators.
-        "IN" => Op::In(Set::new(clean_values(c))),
-        "NOT_IN" => Op::NotIn(Set::new(clean_values(c))),
+        "IN" => Op::In(Set::new(list_values(c))),
+        "NOT_IN" => Op::NotIn(Set::new(list_values(c))),
         "IN_CIDR" => Op::Cidr(c.values.iter().filter_map(|v| parse_net(v)).collect()),
         "STR_CONTAINS" | "STR_STARTS_WITH" | "STR_ENDS_WITH" => {
-            let values = clean_values(c);
+            let values = list_values(c);
             if ci {
                 let alternatives: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
                 let body = format!("(?:{})", alternatives.join("|"));
