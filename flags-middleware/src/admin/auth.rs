@@ -223,11 +223,7 @@ pub(crate) async fn require_token(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+            .and_then(bearer_credentials);
         let Some(token) = presented.and_then(|p| authenticate(&config, p.as_bytes())) else {
             return AdminError::Unauthorized.into_response();
         };
@@ -245,6 +241,17 @@ pub(crate) async fn require_token(
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The credentials of an `Authorization: Bearer <token>` header. The scheme
+/// name is case-insensitive (RFC 7235 section 2.1), so `BEARER x` and
+/// `bearer x` are the same header; any run of spaces may follow it.
+pub(crate) fn bearer_credentials(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|token| !token.is_empty())
 }
 
 #[cfg(test)]
@@ -279,5 +286,15 @@ mod tests {
         assert!(AdminConfig::parse("ops:write:short").is_err());
         assert!(AdminConfig::parse("just-a-secret").is_err());
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer t0k", "bearer t0k", "BEARER t0k", "BeArEr   t0k  "] {
+            assert_eq!(bearer_credentials(header), Some("t0k"), "{header}");
+        }
+        for header in ["Basic t0k", "Bearer", "Bearer ", "Bearert0k", "t0k"] {
+            assert_eq!(bearer_credentials(header), None, "{header}");
+        }
     }
 }

@@ -20,6 +20,8 @@ pub(crate) enum AdminError {
     Disabled,
     /// 404.
     NotFound(String),
+    /// 404: no endpoint at this path.
+    NoEndpoint(String),
     /// 404: the router was given no rollout guard.
     NoGuard,
     /// 404: the guard does not watch this flag.
@@ -89,6 +91,12 @@ impl IntoResponse for AdminError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("no flag named `{name}`"),
+                json!({}),
+            ),
+            AdminError::NoEndpoint(path) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no admin endpoint at `{path}`"),
                 json!({}),
             ),
             AdminError::NoGuard => (

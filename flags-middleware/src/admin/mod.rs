@@ -19,7 +19,7 @@
 //! # Endpoints
 //!
 //! Paths are relative to where the router is nested. Every request needs
-//! `Authorization: Bearer <token>`; `GET`s need a read or write token, the
+//! `Authorization: Bearer <token>` (the scheme in any case); `GET`s need a read or write token, the
 //! rest a write token. JSON in and out.
 //!
 //! | method and path | does | body |
@@ -46,7 +46,10 @@
 //! (`"7"`). Writes take `If-Match: "7"` and answer **412** if the flags
 //! moved on; without `If-Match`, single-field writes (kill, enable,
 //! rollout, users) are re-applied to the newest definition. Errors are
-//! `{"error": code, "message": ..}`; validation errors (**400**) add
+//! `{"error": code, "message": ..}`, also for what is refused before a
+//! handler runs (a body over 2 MB is **413** `too_large`, a bad query
+//! **400**, a wrong method **405** with `Allow`, an unknown path **404**);
+//! validation errors (**400**) add
 //! `errors`, each with `flag`, `field` and `message`. **401** without or with
 //! an unknown token, **403** for a read token on a write, **409** while the
 //! flags file holds an edit that has not loaded, **503** when no tokens are
@@ -73,6 +76,7 @@ mod error;
 mod guard;
 mod handlers;
 mod opt_in;
+mod plain_errors;
 
 use std::sync::Arc;
 
@@ -82,6 +86,11 @@ use axum::Router;
 pub use auth::{AdminConfig, ConfigError, Role};
 
 use crate::Flags;
+
+/// A path under the admin API that is no endpoint.
+async fn no_such_endpoint(uri: http::Uri) -> error::AdminError {
+    error::AdminError::NoEndpoint(uri.path().to_owned())
+}
 
 impl Flags {
     /// The admin API for these flags, to nest where the app likes
@@ -129,10 +138,12 @@ impl Flags {
                 put(opt_in::put_plan).delete(opt_in::delete_plan),
             )
             .merge(guarded)
+            .fallback(no_such_endpoint)
             .layer(axum::middleware::from_fn_with_state(
                 config,
                 auth::require_token,
             ))
+            .layer(axum::middleware::from_fn(plain_errors::as_json))
             .with_state(self.clone())
     }
 }
