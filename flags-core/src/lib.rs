@@ -11,6 +11,7 @@
 //! * [`engine`]: compiles a [`model::FlagSet`] once into an immutable
 //!   [`Snapshot`] and evaluates it.
 //! * [`context`]: who is asking ([`Context`]).
+//! * [`name`]: the naming rule every flag name follows.
 //! * [`guard`]: the rollout guard's per-flag settings, checked with the
 //!   definition.
 //!
@@ -35,6 +36,7 @@ pub mod error;
 pub mod format;
 pub mod guard;
 pub mod model;
+pub mod name;
 
 pub use context::Context;
 pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};

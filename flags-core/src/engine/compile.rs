@@ -140,8 +140,8 @@ impl Compiler<'_> {
 
     pub(crate) fn flag(&mut self, def: &Feature, segments: &SegmentTable) -> CompiledFlag {
         let name = def.name.as_str();
-        if name.is_empty() {
-            self.issue(name, "name".into(), "a flag needs a name".into());
+        if let Err(e) = crate::name::check_flag_name(name) {
+            self.issue(name, "name".into(), e.to_string());
         }
         let strategies = def
             .strategies

@@ -814,3 +814,16 @@ fn guard_false_is_no_guard() {
     let set = parse("[f]\nguard = false\n", "flags.toml").unwrap();
     assert!(set.feature("f").unwrap().guard.is_none());
 }
+
+#[test]
+fn flag_names_follow_the_naming_rule() {
+    let err = parse("[ok]\n\n[\"_status\"]\nrollout = 5\n", "flags.toml").unwrap_err();
+    let e = &err.errors()[0];
+    assert_eq!(e.flag.as_deref(), Some("_status"));
+    assert_eq!(e.line, Some(3), "{err}");
+    assert!(e.message.contains("starts with `_`"), "{err}");
+    for bad in ["\"a b\"", "\"a/b\"", "\"..\"", "\"x\\u202e\"", "\" a\""] {
+        assert!(parse(&format!("[{bad}]\n"), "flags.toml").is_err(), "{bad}");
+    }
+    assert!(parse("[\"Feature.UTF-8.Hellø_Wørld\"]\n", "flags.toml").is_ok());
+}
