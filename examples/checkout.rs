@@ -1,4 +1,4 @@
-//! The seed's service on the embedded default: flags from `examples/flags.toml`
+//! The seed's service on the embedded default: flags from a TOML file
 //! (watched: save an edit and it is live within a second), the admin API under
 //! `/admin/flags`, the rollout guard on the flags that ask for it (`guard =
 //! true`), JSON decision logs on stdout.
@@ -8,22 +8,26 @@
 //! curl -H 'x-user-id: user_123' localhost:3000/api/v1/products/42
 //! ```
 //!
-//! `PORT` sets the port (default 3000). `FLAGS_ADMIN_TOKEN` sets the admin
-//! API's write token; without it the demo token `demo-admin-token` is used,
-//! which is for trying this out on your own machine only.
+//! - `FLAGS_FILE`: the flags file to serve (and write admin changes to). By
+//!   default a working copy of `examples/flags.toml` that the first run makes
+//!   at `target/flags-example/flags.toml`, so the shipped file stays as
+//!   shipped; the path is printed at startup.
+//! - `FLAGS_ADMIN_TOKEN`: the admin API's write token, 16 characters or more.
+//!   Without it the README's demo token is used, which is for trying this out
+//!   on your own machine only.
+//! - `PORT`: the port on 127.0.0.1 (default 3000).
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use flags_examples::checkout_app::app;
-use flags_middleware::admin::{AdminConfig, Role};
-use flags_middleware::guard::Guard;
-use flags_middleware::Flags;
+use flags_examples::settings::{Defaults, Settings};
+use flags_examples::startup::prepare;
+use flags_examples::startup_error::StartupError;
 
-const DEMO_TOKEN: &str = "demo-admin-token";
-
+// `StartupError`'s `Debug` is its readable report, which is what `main`
+// prints when it returns an error.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), StartupError> {
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -32,32 +36,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("flags.toml");
-    let flags = Flags::from_file(&file).map_err(|e| format!("cannot load flags: {e}"))?;
+    let settings = Settings::from_env(&Defaults::for_this_checkout())?;
+    let prepared = prepare(&settings)?;
 
-    // The rollout guard watches the flags whose definition says `guard` or
-    // `plan`, and turns a flag off when its new arm fails more than the old.
-    let guard = Guard::for_flags(&flags).build();
-    let _checks = guard.spawn();
+    let addr = SocketAddr::from(([127, 0, 0, 1], settings.port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Listen { addr, source })?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    eprintln!("{}", prepared.banner(&settings, addr));
 
-    let token = std::env::var("FLAGS_ADMIN_TOKEN").unwrap_or_else(|_| DEMO_TOKEN.to_owned());
-    let admin = AdminConfig::new()
-        .token("admin", &token, Role::Write)
-        .guard(guard);
-
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("flags demo on http://{addr}  (flags: {})", file.display());
-    eprintln!("admin API: http://{addr}/admin/flags  token: {token}");
-    eprintln!("try: curl -H 'x-user-id: user_123' http://{addr}/api/v1/products/42");
+    let router = app(prepared.flags.clone(), prepared.admin.clone());
     axum::serve(
         listener,
-        app(flags, admin).into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .await?;
-    Ok(())
+    .await
+    .map_err(StartupError::Serve)
 }

@@ -61,7 +61,9 @@ pub fn app(flags: Flags, admin: AdminConfig) -> Router {
         .route("/api/v1/search", get(search))
         .route("/api/v0/products/{id}", get(legacy_api))
         .route("/api/v1/checkout/button", get(checkout_button))
-        .nest("/admin/flags", flags.admin_router(admin))
+        // `nest_service`, not `nest`: it serves the admin root at both
+        // `/admin/flags` and `/admin/flags/`.
+        .nest_service("/admin/flags", flags.admin_router(admin))
         .layer(FlagsLayer::new(flags).user(CurrentUser::flag_context))
         .layer(middleware::from_fn(authenticate))
 }

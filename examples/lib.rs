@@ -1,4 +1,7 @@
 //! The seed's service, as a library so the example binary and the
-//! walk-through test build the very same router.
+//! walk-through test build the very same router, from the same settings.
 
 pub mod checkout_app;
+pub mod settings;
+pub mod startup;
+pub mod startup_error;

@@ -2,3 +2,4 @@
 
 pub mod live_bytes;
 pub mod mixed;
+pub mod readme_sh;

@@ -1,22 +1,31 @@
-//! The README's walk-through, step by step, against the example service over
-//! real HTTP, so the README cannot rot. Flags come from a copy of
-//! `examples/flags.toml` in a temp dir (the admin API writes to it).
+//! The README's walk-through, as written, against the example service over
+//! real HTTP, so the README cannot rot: the `curl` lines of its `sh` blocks
+//! are read (quotes, `$T`, `$F`, comments) and sent in order to the service
+//! started the way `cargo run --example checkout` starts it with no
+//! variables set (a working copy of `examples/flags.toml`, the demo token),
+//! and what each line's comment claims is checked, over 400 users where it
+//! is about a share. The shipped `examples/` files must come out unchanged.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::body::Bytes;
 use axum::http::{Method, Request, StatusCode};
+use axum::Router;
 use flags_examples::checkout_app::app;
-use flags_middleware::admin::{AdminConfig, Role};
+use flags_examples::settings::{Defaults, Settings, DEMO_TOKEN};
+use flags_examples::startup::prepare;
 use flags_middleware::Flags;
+use flags_tests::readme_sh::{self, Curl};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-const TOKEN: &str = "walkthrough-token";
+/// Where the README's lines send their requests: the example's default port.
+const README_AUTHORITY: &str = "localhost:3000";
 
 struct Service {
     addr: SocketAddr,
@@ -24,11 +33,9 @@ struct Service {
 }
 
 impl Service {
-    async fn start(flags: Flags) -> Service {
-        let admin = AdminConfig::new().token("admin", TOKEN, Role::Write);
+    async fn start(router: Router) -> Service {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = app(flags, admin);
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -45,13 +52,13 @@ impl Service {
 
     async fn send(
         &self,
-        method: Method,
+        method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &str,
     ) -> (StatusCode, String) {
         let mut req = Request::builder()
-            .method(method)
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(format!("http://{}{path}", self.addr));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -66,6 +73,23 @@ impl Service {
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// A README `curl` line, sent here instead of to localhost:3000.
+    async fn curl(&self, c: &Curl) -> (StatusCode, String) {
+        assert_eq!(c.authority, README_AUTHORITY, "{c:?}");
+        let headers: Vec<(&str, &str)> = c
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.send(
+            &c.method,
+            &c.path,
+            &headers,
+            c.body.as_deref().unwrap_or(""),
+        )
+        .await
+    }
+
     async fn get_json(&self, path: &str, user: Option<&str>, beta: bool) -> Value {
         let mut headers = Vec::new();
         if let Some(u) = user {
@@ -74,13 +98,13 @@ impl Service {
         if beta {
             headers.push(("x-beta", "true"));
         }
-        let (status, body) = self.send(Method::GET, path, &headers, "").await;
+        let (status, body) = self.send("GET", path, &headers, "").await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         serde_json::from_str(&body).unwrap()
     }
 
-    async fn admin(&self, method: Method, path: &str, body: &str) -> Value {
-        let auth = format!("Bearer {TOKEN}");
+    async fn admin(&self, method: &str, path: &str, body: &str) -> Value {
+        let auth = format!("Bearer {DEMO_TOKEN}");
         let (status, text) = self
             .send(
                 method,
@@ -111,17 +135,88 @@ fn share(on: &[bool]) -> f64 {
     on.iter().filter(|x| **x).count() as f64 / on.len() as f64
 }
 
+/// Every file in `dir` (not recursive: `examples/` is flat) and its bytes.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// Checks what a README comment says a line answers: a JSON body
+/// (`# {"search":"v2"}`), a status (`# 404: ...`), or one of a few values
+/// (`# blue / green / control`). Any other line must succeed.
+fn check_claim(line: &str, comment: &str, status: StatusCode, body: &str) {
+    if comment.starts_with('{') {
+        let want: Value = serde_json::from_str(comment).unwrap();
+        let got: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(got, want, "{line}");
+    } else if let Some(code) = comment
+        .get(..3)
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+    {
+        assert_eq!(status.as_str(), code, "{line}: {body}");
+        return;
+    } else if comment.contains(" / ") {
+        let got: Value = serde_json::from_str(body).unwrap();
+        let value = got.as_object().and_then(|o| o.values().next()).unwrap();
+        assert!(
+            comment.split(" / ").any(|alt| value == alt.trim()),
+            "{line}: {body}"
+        );
+    }
+    assert!(status.is_success(), "{line}: {status} {body}");
+}
+
+/// A README line run as a `curl` command: the request and its comment.
+fn curl_line(line: &str, vars: &HashMap<String, String>) -> (Curl, String) {
+    let (words, comment) = readme_sh::words(line, vars).unwrap();
+    (readme_sh::curl(&words).unwrap(), comment)
+}
+
+/// The day-by-day block in steps: a line whose comment starts with `...`
+/// belongs to the step above it (`# Day 1: 5% of users...` then
+/// `# ...once it is back on`); the step's claim holds once all its lines ran.
+fn steps(block: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.iter().filter(|l| !l.trim().is_empty()) {
+        let comment = line.split_once(" # ").map_or("", |(_, c)| c.trim());
+        match steps.last_mut() {
+            Some((_, lines)) if comment.starts_with("...") => lines.push(line.clone()),
+            _ => steps.push((comment.to_owned(), vec![line.clone()])),
+        }
+    }
+    steps
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_walkthrough() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let examples = root.join("examples");
+    let shipped_before = files(&examples);
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let blocks = readme_sh::sh_blocks(&readme, "Five-minute walk-through");
+    assert_eq!(blocks.len(), 2, "the walk-through's sh blocks: {blocks:?}");
+
+    // `cargo run --example checkout` with no variables set, except that the
+    // working copy goes to a temp dir rather than target/.
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("flags.toml");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/flags.toml");
-    std::fs::copy(&example, &file).unwrap();
-    let flags = Flags::from_file(&file).unwrap();
-    let svc = Service::start(flags.clone()).await;
+    let defaults = Defaults {
+        shipped: examples.join("flags.toml"),
+        working_copy: dir.path().join("flags.toml"),
+    };
+    let settings = Settings::from_vars(|_| None, &defaults).unwrap();
+    let prepared = prepare(&settings).unwrap();
+    let flags = prepared.flags.clone();
+    let svc = Service::start(app(flags.clone(), prepared.admin.clone())).await;
     let users: Vec<String> = (0..400).map(|i| format!("user_{i}")).collect();
 
-    // 1. A few users: about 20% get the new checkout, each always the same one.
+    // Who gets the new checkout? About 20%, each always the same one.
     let first = svc.new_checkout_users(&users).await;
     let s = share(&first);
     assert!((0.14..=0.26).contains(&s), "20% rollout gave {s}");
@@ -131,79 +226,97 @@ async fn the_readme_walkthrough() {
         "sticky per user"
     );
 
-    // 2. AI recommendations for the two named users only; beta search for beta users.
-    for (user, want) in [
-        ("user_123", "ai"),
-        ("user_456", "ai"),
-        ("user_789", "legacy"),
-    ] {
-        let v = svc
-            .get_json("/api/v1/recommendations", Some(user), false)
-            .await;
-        assert_eq!(v["recommendations"], want, "{user}");
+    // The first block as written: the users' requests (their comments say
+    // what they answer), `T` and `F`, and the kill.
+    let mut vars = HashMap::new();
+    for line in &blocks[0] {
+        let t = line.trim();
+        let in_the_loop = t.starts_with("for ") || line.starts_with(' ') || t == "done";
+        if t.is_empty() || t.starts_with('#') || in_the_loop {
+            continue;
+        }
+        if !t.starts_with("curl ") {
+            let (words, _) = readme_sh::words(line, &vars).unwrap();
+            vars.extend(readme_sh::assignments(&words).unwrap());
+            continue;
+        }
+        let (c, comment) = curl_line(line, &vars);
+        let (status, body) = svc.curl(&c).await;
+        check_claim(line, &comment, status, &body);
     }
-    assert_eq!(
-        svc.get_json("/api/v1/search", Some("ann"), true).await["search"],
-        "v2"
+    // `FLAGS_URL=$F` must work for the CLI too, so `F` needs its scheme.
+    let f = vars.get("F").expect("the walk-through sets F");
+    assert!(f.starts_with("http://"), "F={f}: the CLI needs a scheme");
+    assert!(
+        svc.new_checkout_users(&users).await.iter().all(|on| !on),
+        "after the kill everyone is on legacy"
     );
-    assert_eq!(
-        svc.get_json("/api/v1/search", Some("bob"), false).await["search"],
-        "v1"
-    );
 
-    // 3. The legacy API is behind its kill switch: 404.
-    let (status, _) = svc.send(Method::GET, "/api/v0/products/1", &[], "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-
-    // 4. Kill the new checkout: everyone is on legacy on the next request.
-    svc.admin(Method::POST, "/new_checkout_flow/kill", "").await;
-    assert!(svc.new_checkout_users(&users).await.iter().all(|on| !on));
-
-    // 5. Day 1/3/5/7: 5% -> 25% -> 50% -> 100%, nobody ever turned off.
-    svc.admin(Method::POST, "/new_checkout_flow/enable", "")
-        .await;
+    // The day-by-day block as written, each step's claim checked after it.
     let mut previous = vec![false; users.len()];
-    let mut day1 = Vec::new();
-    for (pct, lo, hi) in [
-        (5, 0.01, 0.10),
-        (25, 0.18, 0.32),
-        (50, 0.42, 0.58),
-        (100, 1.0, 1.0),
-    ] {
-        svc.admin(
-            Method::PUT,
-            "/new_checkout_flow/rollout",
-            &format!("{{\"percent\": {pct}}}"),
-        )
-        .await;
-        let now = svc.new_checkout_users(&users).await;
-        let s = share(&now);
-        assert!((lo..=hi).contains(&s), "{pct}% gave {s}");
-        for (was, is) in previous.iter().zip(&now) {
-            assert!(!was || *is, "raising to {pct}% turned a user off");
+    let mut day1 = None;
+    let mut seen = Vec::new();
+    for (label, lines) in steps(&blocks[1]) {
+        let mut percent = None;
+        for line in &lines {
+            let (c, _) = curl_line(line, &vars);
+            let (status, body) = svc.curl(&c).await;
+            assert!(status.is_success(), "{line}: {status} {body}");
+            if c.path.ends_with("/rollout") {
+                let b: Value = serde_json::from_str(c.body.as_deref().unwrap()).unwrap();
+                percent = b["percent"].as_u64();
+            }
         }
-        if pct == 5 {
-            day1 = now.clone();
+        if let Some(day) = label.strip_prefix("Day ") {
+            let pct = percent.unwrap_or_else(|| panic!("{label}: no rollout")) as f64 / 100.0;
+            let now = svc.new_checkout_users(&users).await;
+            let s = share(&now);
+            // Within 3.5 points at 5%, 8 at 50%: about 3 standard
+            // deviations over 400 users.
+            let ok = if pct == 1.0 {
+                s == 1.0
+            } else {
+                (s - pct).abs() <= 0.03 + 0.1 * pct
+            };
+            assert!(ok, "{label}: {}% gave a share of {s}", pct * 100.0);
+            for (was, is) in previous.iter().zip(&now) {
+                assert!(!was || *is, "{label} turned a user off");
+            }
+            if day.starts_with("1:") || day == "1" {
+                day1 = Some(now.clone());
+            }
+            previous = now;
+            seen.push(label.split(':').next().unwrap().to_owned());
+        } else if label.starts_with("error spike") {
+            assert!(svc.new_checkout_users(&users).await.iter().all(|on| !on));
+            seen.push("error spike".into());
+        } else if label.starts_with("after the fix") {
+            let day1 = day1.as_ref().expect("Day 1 comes first");
+            assert_eq!(&svc.new_checkout_users(&users).await, day1, "{label}");
+            seen.push("after the fix".into());
         }
-        previous = now;
     }
+    assert_eq!(
+        seen,
+        [
+            "Day 1",
+            "Day 3",
+            "Day 5",
+            "Day 7",
+            "error spike",
+            "after the fix"
+        ]
+    );
 
-    // 6. Error spike: kill; fix; restart at 5%: the same 5% come back.
-    svc.admin(Method::POST, "/new_checkout_flow/kill", "").await;
-    assert!(svc.new_checkout_users(&users).await.iter().all(|on| !on));
-    svc.admin(
-        Method::PUT,
-        "/new_checkout_flow/rollout",
-        "{\"percent\": 5}",
-    )
-    .await;
-    svc.admin(Method::POST, "/new_checkout_flow/enable", "")
-        .await;
-    assert_eq!(svc.new_checkout_users(&users).await, day1);
-
-    // 7. The A/B test routes by weight (50/30/20), and the admin API shows
-    //    the per-arm counters the layer collected.
-    let mut arms = std::collections::BTreeMap::<String, usize>::new();
+    // The A/B test routes by weight (50/30/20), and the admin API shows the
+    // per-arm counters the layer collected.
+    let requests = |view: &Value, arm: &str| {
+        view["flag"]["counters"][arm]["requests"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = svc.admin("GET", "/checkout_experiment", "").await;
+    let mut arms = BTreeMap::<String, usize>::new();
     for u in &users {
         let v = svc
             .get_json("/api/v1/checkout/button", Some(u), false)
@@ -216,24 +329,34 @@ async fn the_readme_walkthrough() {
     assert!((frac("blue") - 0.5).abs() < 0.08, "{arms:?}");
     assert!((frac("green") - 0.3).abs() < 0.08, "{arms:?}");
     assert!((frac("control") - 0.2).abs() < 0.08, "{arms:?}");
-    let view = svc.admin(Method::GET, "/checkout_experiment", "").await;
-    let counters = &view["flag"]["counters"];
-    assert_eq!(
-        counters["blue"]["requests"], arms["blue"] as u64,
-        "{counters}"
-    );
-    assert_eq!(
-        counters["green"]["requests"], arms["green"] as u64,
-        "{counters}"
-    );
+    let after = svc.admin("GET", "/checkout_experiment", "").await;
+    for arm in ["blue", "green"] {
+        assert_eq!(
+            requests(&after, arm) - requests(&before, arm),
+            arms[arm] as u64,
+            "{arm}: {after}"
+        );
+    }
 
-    // 8. Every change was persisted to the file, comments kept, and audited.
-    let text = std::fs::read_to_string(&file).unwrap();
+    // The shipped files are exactly as they were (so `git status` stays
+    // clean): no edit, no audit log, no temp file beside them.
+    let shipped_after = files(&examples);
+    let changed: BTreeSet<_> = shipped_before
+        .keys()
+        .chain(shipped_after.keys())
+        .filter(|p| shipped_before.get(*p) != shipped_after.get(*p))
+        .collect();
+    assert!(changed.is_empty(), "the walk-through changed {changed:?}");
+
+    // Every change went to the working copy, comments kept, and was
+    // audited beside it.
+    let text = std::fs::read_to_string(&defaults.working_copy).unwrap();
     assert!(text.contains("rollout = 5"), "{text}");
     assert!(text.contains("# KILL SWITCH: off for everyone"), "{text}");
-    let audit = svc.admin(Method::GET, "/_audit", "").await;
-    assert!(audit.to_string().contains("new_checkout_flow"), "{audit}");
-    let restarted = Flags::from_file(&file).unwrap();
+    assert!(text.contains("[dark_mode]"), "{text}");
+    let audit = std::fs::read_to_string(dir.path().join("flags.audit.jsonl")).unwrap();
+    assert!(audit.contains("new_checkout_flow"), "{audit}");
+    let restarted = Flags::from_file(&defaults.working_copy).unwrap();
     assert_eq!(
         restarted.snapshot().feature("new_checkout_flow"),
         flags.snapshot().feature("new_checkout_flow")

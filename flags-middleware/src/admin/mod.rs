@@ -9,12 +9,17 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 5\n", "flags.toml")?;
-//! let app: Router = Router::new().nest(
+//! let app: Router = Router::new().nest_service(
 //!     "/admin/flags",
 //!     flags.admin_router(AdminConfig::new().token("ops", "a-long-random-secret", Role::Write)),
 //! );
 //! # Ok(()) }
 //! ```
+//!
+//! Mount it with `nest_service`: the root then answers at both
+//! `/admin/flags` and `/admin/flags/` (`POST $F/` creates a flag). With
+//! axum's `nest` a router's root is reachable only without the trailing
+//! slash, and no route inside the nested router can change that.
 //!
 //! # Endpoints
 //!
@@ -93,8 +98,9 @@ async fn no_such_endpoint(uri: http::Uri) -> error::AdminError {
 }
 
 impl Flags {
-    /// The admin API for these flags, to nest where the app likes
-    /// (`.nest("/admin/flags", flags.admin_router(config))`). See
+    /// The admin API for these flags, to mount where the app likes
+    /// (`.nest_service("/admin/flags", flags.admin_router(config))`, which
+    /// serves its root with and without a trailing slash). See
     /// [`crate::admin`] for the endpoints.
     ///
     /// With no tokens in `config` (and no
@@ -145,5 +151,65 @@ impl Flags {
             ))
             .layer(axum::middleware::from_fn(plain_errors::as_json))
             .with_state(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::Router;
+    use http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const TOKEN: &str = "admin-mount-test-token";
+
+    async fn status(app: &Router, method: &str, path: &str, body: &str) -> StatusCode {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        app.clone().oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn mounted_as_documented_the_root_answers_with_and_without_a_trailing_slash() {
+        let flags = Flags::from_toml_str("[a]\n", "flags.toml").unwrap();
+        let config = AdminConfig::new().token("ops", TOKEN, Role::Write);
+        let app: Router = Router::new().nest_service("/admin/flags", flags.admin_router(config));
+
+        assert_eq!(
+            status(&app, "GET", "/admin/flags", "").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(&app, "GET", "/admin/flags/", "").await,
+            StatusCode::OK
+        );
+        let create = r#"{"name": "b", "rollout": 5}"#;
+        assert_eq!(
+            status(&app, "POST", "/admin/flags/", create).await,
+            StatusCode::CREATED
+        );
+        assert!(flags.snapshot().feature("b").is_some());
+        let create = r#"{"name": "c"}"#;
+        assert_eq!(
+            status(&app, "POST", "/admin/flags", create).await,
+            StatusCode::CREATED
+        );
+        for path in [
+            "/admin/flags/b",
+            "/admin/flags/_status",
+            "/admin/flags/_audit",
+        ] {
+            assert_eq!(
+                status(&app, "GET", path, "").await,
+                StatusCode::OK,
+                "{path}"
+            );
+        }
     }
 }

@@ -1,0 +1,321 @@
+//! What the example reads from its environment: `FLAGS_FILE`,
+//! `FLAGS_ADMIN_TOKEN` and `PORT`. Reading is pure (the variables come
+//! through a lookup function), so every rule is tested without touching the
+//! process environment.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::startup_error::StartupError;
+
+/// The admin token used when `FLAGS_ADMIN_TOKEN` is not set. The README
+/// names it; it is for trying the example on your own machine only.
+pub const DEMO_TOKEN: &str = "demo-admin-token";
+
+/// The shortest `FLAGS_ADMIN_TOKEN` accepted, as the library's
+/// `AdminConfig::from_env` asks of its secrets.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The port served when `PORT` is not set.
+pub const DEFAULT_PORT: u16 = 3000;
+
+/// Where the flags file comes from when `FLAGS_FILE` is not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defaults {
+    /// The flags file shipped with the example (tracked by git, never written).
+    pub shipped: PathBuf,
+    /// The working copy made from it on first run, which the example
+    /// watches and writes to.
+    pub working_copy: PathBuf,
+}
+
+impl Defaults {
+    /// This checkout's: `examples/flags.toml`, copied to
+    /// `target/flags-example/flags.toml` (under the workspace's `target/`,
+    /// which git ignores, so running the example leaves the tree clean).
+    pub fn for_this_checkout() -> Defaults {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let workspace = examples.parent().unwrap_or(examples);
+        Defaults {
+            shipped: examples.join("flags.toml"),
+            working_copy: workspace
+                .join("target")
+                .join("flags-example")
+                .join("flags.toml"),
+        }
+    }
+}
+
+/// Which flags file the example serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagsFile {
+    /// The file `FLAGS_FILE` names, used as it is.
+    FromEnv(PathBuf),
+    /// A working copy of the shipped file, made on first run if missing.
+    WorkingCopy {
+        /// The copy the example watches and writes to.
+        path: PathBuf,
+        /// The shipped file it is copied from.
+        shipped: PathBuf,
+    },
+}
+
+impl FlagsFile {
+    /// The file the example loads, watches and writes to.
+    pub fn path(&self) -> &Path {
+        match self {
+            FlagsFile::FromEnv(path) | FlagsFile::WorkingCopy { path, .. } => path,
+        }
+    }
+}
+
+/// The admin API's write token. Its `Debug` never shows a supplied secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AdminToken {
+    /// [`DEMO_TOKEN`], because `FLAGS_ADMIN_TOKEN` is not set.
+    Demo,
+    /// The secret from `FLAGS_ADMIN_TOKEN`.
+    Supplied(String),
+}
+
+impl AdminToken {
+    /// The secret requests must bear.
+    pub fn secret(&self) -> &str {
+        match self {
+            AdminToken::Demo => DEMO_TOKEN,
+            AdminToken::Supplied(secret) => secret,
+        }
+    }
+
+    /// Where the token came from, for the startup banner: never the secret.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            AdminToken::Demo => {
+                "the README's demo token (set FLAGS_ADMIN_TOKEN, 16 characters or more, \
+                 for anything but your own machine)"
+            }
+            AdminToken::Supplied(_) => "the token in FLAGS_ADMIN_TOKEN",
+        }
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdminToken::Demo => f.write_str("Demo"),
+            AdminToken::Supplied(_) => f.write_str("Supplied(<hidden>)"),
+        }
+    }
+}
+
+/// The example's settings, read from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `FLAGS_FILE`, or a working copy of the shipped file.
+    pub flags_file: FlagsFile,
+    /// `FLAGS_ADMIN_TOKEN`, or the demo token.
+    pub token: AdminToken,
+    /// `PORT`, or 3000.
+    pub port: u16,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// As [`Settings::from_vars`].
+    pub fn from_env(defaults: &Defaults) -> Result<Settings, StartupError> {
+        Settings::from_vars(|name| std::env::var_os(name), defaults)
+    }
+
+    /// Reads the variables `var` returns.
+    ///
+    /// # Errors
+    /// An empty `FLAGS_FILE`; a `FLAGS_ADMIN_TOKEN` that is empty, shorter than
+    /// [`MIN_TOKEN_LEN`] or holds characters a bearer token cannot carry
+    /// (it would be refused, or never match, with no word said); a `PORT`
+    /// that is not a port number; a variable that is not UTF-8.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<OsString>,
+        defaults: &Defaults,
+    ) -> Result<Settings, StartupError> {
+        let flags_file = match var("FLAGS_FILE") {
+            Some(path) if path.is_empty() => {
+                return Err(setting(
+                    "FLAGS_FILE",
+                    "is set but empty; unset it to use a working copy of the shipped flags",
+                ))
+            }
+            Some(path) => FlagsFile::FromEnv(PathBuf::from(path)),
+            None => FlagsFile::WorkingCopy {
+                path: defaults.working_copy.clone(),
+                shipped: defaults.shipped.clone(),
+            },
+        };
+        let token = match var("FLAGS_ADMIN_TOKEN") {
+            None => AdminToken::Demo,
+            Some(secret) => AdminToken::Supplied(check_token(utf8("FLAGS_ADMIN_TOKEN", secret)?)?),
+        };
+        let port = match var("PORT") {
+            None => DEFAULT_PORT,
+            Some(port) => {
+                let port = utf8("PORT", port)?;
+                port.trim().parse().map_err(|_| {
+                    setting(
+                        "PORT",
+                        format!("`{port}` is not a port number (0 to 65535)"),
+                    )
+                })?
+            }
+        };
+        Ok(Settings {
+            flags_file,
+            token,
+            port,
+        })
+    }
+}
+
+/// Refuses a secret the admin API could never accept, saying why. The
+/// secret itself is never part of the message.
+fn check_token(secret: String) -> Result<String, StartupError> {
+    let var = "FLAGS_ADMIN_TOKEN";
+    if secret.is_empty() {
+        return Err(setting(
+            var,
+            format!(
+                "is set but empty, so every admin request would be refused; \
+                 set a random secret of {MIN_TOKEN_LEN} characters or more, or unset it \
+                 to use the demo token"
+            ),
+        ));
+    }
+    // Bearer tokens travel in a header and are compared after trimming: a
+    // space or control character would make the token unusable.
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(setting(
+            var,
+            "holds a space, a control or a non-ASCII character; use printable ASCII only",
+        ));
+    }
+    let len = secret.len();
+    if len < MIN_TOKEN_LEN {
+        return Err(setting(
+            var,
+            format!(
+                "is {len} characters long; use a random secret of {MIN_TOKEN_LEN} characters \
+                 or more"
+            ),
+        ));
+    }
+    Ok(secret)
+}
+
+fn utf8(var: &'static str, value: OsString) -> Result<String, StartupError> {
+    value
+        .into_string()
+        .map_err(|_| setting(var, "is not valid UTF-8"))
+}
+
+fn setting(var: &'static str, message: impl Into<String>) -> StartupError {
+    StartupError::Setting {
+        var,
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            shipped: "shipped/flags.toml".into(),
+            working_copy: "work/flags.toml".into(),
+        }
+    }
+
+    fn read(vars: &[(&str, &str)]) -> Result<Settings, StartupError> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Settings::from_vars(|name| vars.get(name).cloned(), &defaults())
+    }
+
+    #[test]
+    fn without_variables_a_working_copy_the_demo_token_and_port_3000() {
+        let s = read(&[]).unwrap();
+        assert_eq!(
+            s.flags_file,
+            FlagsFile::WorkingCopy {
+                path: "work/flags.toml".into(),
+                shipped: "shipped/flags.toml".into()
+            }
+        );
+        assert_eq!(s.token, AdminToken::Demo);
+        assert_eq!(s.token.secret(), DEMO_TOKEN);
+        assert_eq!(s.port, 3000);
+    }
+
+    #[test]
+    fn flags_file_and_port_come_from_the_environment() {
+        let s = read(&[("FLAGS_FILE", "/srv/flags.toml"), ("PORT", "8080")]).unwrap();
+        assert_eq!(s.flags_file, FlagsFile::FromEnv("/srv/flags.toml".into()));
+        assert_eq!(s.flags_file.path(), Path::new("/srv/flags.toml"));
+        assert_eq!(s.port, 8080);
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable() {
+        for (vars, says) in [
+            (vec![("FLAGS_ADMIN_TOKEN", "")], "empty"),
+            (vec![("FLAGS_ADMIN_TOKEN", "short-secret")], "12 characters"),
+            (vec![("FLAGS_ADMIN_TOKEN", "a secret with spaces")], "space"),
+            (vec![("FLAGS_ADMIN_TOKEN", " 0123456789abcdef")], "space"),
+            (vec![("FLAGS_FILE", "")], "empty"),
+            (vec![("PORT", "http")], "not a port number"),
+            (vec![("PORT", "70000")], "not a port number"),
+        ] {
+            let err = read(&vars).unwrap_err().to_string();
+            assert!(err.starts_with(vars[0].0), "{vars:?}: {err}");
+            assert!(err.contains(says), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_supplied_token_is_used_and_never_shown() {
+        let secret = "0123456789abcdef-very-secret";
+        let s = read(&[("FLAGS_ADMIN_TOKEN", secret)]).unwrap();
+        assert_eq!(s.token.secret(), secret);
+        for shown in [
+            format!("{s:?}"),
+            format!("{:?}", s.token),
+            s.token.describe().to_owned(),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        // Nor a refused one (a short secret is still someone's secret).
+        let err = read(&[("FLAGS_ADMIN_TOKEN", "hunter2")]).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn the_default_working_copy_is_under_the_ignored_target_dir() {
+        let d = Defaults::for_this_checkout();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        assert!(d.shipped.is_file(), "{}", d.shipped.display());
+        assert!(
+            d.working_copy.starts_with(workspace.join("target")),
+            "{}",
+            d.working_copy.display()
+        );
+        let gitignore = std::fs::read_to_string(workspace.join(".gitignore")).unwrap();
+        assert!(
+            gitignore.lines().any(|l| l.trim() == "/target"),
+            "{gitignore}"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! Everything the example does before it serves: make the working copy of
+//! the shipped flags file (on first run), load and watch the flags, start
+//! the rollout guard and configure the admin API. The walk-through test
+//! starts the service through here too, so it runs what `main` runs.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use flags_middleware::admin::{AdminConfig, Role};
+use flags_middleware::guard::{Guard, GuardTask};
+use flags_middleware::Flags;
+
+use crate::settings::{FlagsFile, Settings};
+use crate::startup_error::StartupError;
+
+/// The service's parts, ready to serve.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The flags, loaded from the file and watched.
+    pub flags: Flags,
+    /// The admin API's configuration: the write token and the guard.
+    pub admin: AdminConfig,
+    /// The file the flags come from (and admin writes go to).
+    pub flags_file: PathBuf,
+    /// What happened to the flags file, for the banner.
+    pub origin: Origin,
+    /// The guard's checks; they stop when this is dropped.
+    pub guard_checks: GuardTask,
+}
+
+/// Where the served flags file came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `FLAGS_FILE` named it.
+    FromEnv,
+    /// A working copy of the shipped file, made by this run.
+    CopyMade {
+        /// The shipped file.
+        shipped: PathBuf,
+    },
+    /// A working copy of the shipped file made by an earlier run.
+    CopyKept {
+        /// The shipped file.
+        shipped: PathBuf,
+    },
+}
+
+/// Makes the working copy if needed, loads and watches the flags, spawns
+/// the rollout guard. Call it inside a tokio runtime.
+///
+/// # Errors
+/// When the working copy cannot be made or the flags file cannot be loaded.
+pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
+    let origin = match &settings.flags_file {
+        FlagsFile::FromEnv(_) => Origin::FromEnv,
+        FlagsFile::WorkingCopy { path, shipped } => {
+            if path.exists() {
+                Origin::CopyKept {
+                    shipped: shipped.clone(),
+                }
+            } else {
+                copy_shipped(shipped, path).map_err(|source| StartupError::WorkingCopy {
+                    shipped: shipped.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+                Origin::CopyMade {
+                    shipped: shipped.clone(),
+                }
+            }
+        }
+    };
+    let flags_file = settings.flags_file.path().to_owned();
+    let flags = Flags::from_file(&flags_file).map_err(|errors| StartupError::Flags {
+        path: flags_file.clone(),
+        errors,
+    })?;
+
+    // The rollout guard watches the flags whose definition says `guard` or
+    // `plan`, and turns a flag off when its new arm fails more than the old.
+    let guard = Guard::for_flags(&flags).build();
+    let guard_checks = guard.spawn();
+    let admin = AdminConfig::new()
+        .token("admin", settings.token.secret(), Role::Write)
+        .guard(guard);
+    Ok(Prepared {
+        flags,
+        admin,
+        flags_file,
+        origin,
+        guard_checks,
+    })
+}
+
+/// Copies through a temporary file and a rename, so an interrupted first
+/// run never leaves a half-copied file that the next run would keep.
+fn copy_shipped(shipped: &Path, path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("toml.copying");
+    std::fs::copy(shipped, &tmp)?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Prepared {
+    /// What the example prints when it starts: where it serves, which flags
+    /// file it edits, how the admin API is authenticated (never the secret).
+    pub fn banner(&self, settings: &Settings, addr: SocketAddr) -> String {
+        let file = self.flags_file.display();
+        let origin = match &self.origin {
+            Origin::FromEnv => "from FLAGS_FILE".to_owned(),
+            Origin::CopyMade { shipped } => format!(
+                "a working copy of {}, made now; delete it to start over, \
+                 or set FLAGS_FILE to serve another file",
+                shipped.display()
+            ),
+            Origin::CopyKept { shipped } => format!(
+                "a working copy of {}, kept from an earlier run; delete it to start over, \
+                 or set FLAGS_FILE to serve another file",
+                shipped.display()
+            ),
+        };
+        format!(
+            "flags demo on http://{addr}\n\
+             flags file: {file}\n  ({origin})\n\
+             admin API: http://{addr}/admin/flags, with {}\n\
+             try: curl -H 'x-user-id: user_123' http://{addr}/api/v1/products/42",
+            settings.token.describe()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{AdminToken, Defaults};
+    use flags_middleware::engine::Change;
+    use flags_middleware::store::Edit;
+    use flags_middleware::Context;
+
+    const SHIPPED: &str = "# shipped\n[legacy_api]\ndescription = \"on for everyone\"\n";
+
+    fn in_dir(dir: &Path) -> Defaults {
+        let shipped = dir.join("shipped.toml");
+        std::fs::write(&shipped, SHIPPED).unwrap();
+        Defaults {
+            shipped,
+            working_copy: dir.join("work").join("flags.toml"),
+        }
+    }
+
+    fn settings(defaults: &Defaults, vars: &[(&str, &str)]) -> Settings {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_vars(
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into()),
+            defaults,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_first_run_copies_the_shipped_file_and_writes_only_to_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = in_dir(dir.path());
+        let s = settings(&defaults, &[]);
+
+        let first = prepare(&s).unwrap();
+        assert_eq!(first.flags_file, defaults.working_copy);
+        assert!(matches!(first.origin, Origin::CopyMade { .. }));
+        let mut killed = first.flags.snapshot().feature("legacy_api").unwrap();
+        killed.enabled = false;
+        let edit = Edit::new("test", "kill", vec![Change::Upsert(killed)]);
+        first.flags.commit(edit).await.unwrap();
+        drop(first);
+
+        let second = prepare(&s).unwrap();
+        assert!(matches!(second.origin, Origin::CopyKept { .. }));
+        assert!(!second.flags.is_enabled("legacy_api", &Context::new()));
+        assert_eq!(std::fs::read_to_string(&defaults.shipped).unwrap(), SHIPPED);
+        let mut beside_shipped: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        beside_shipped.sort();
+        assert_eq!(
+            beside_shipped,
+            ["shipped.toml", "work"],
+            "no audit log, no temp file"
+        );
+    }
+
+    #[tokio::test]
+    async fn flags_file_serves_the_named_file_and_a_broken_one_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = in_dir(dir.path());
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, "[new_checkout_flow]\nrollout = 150\n").unwrap();
+        let s = settings(&defaults, &[("FLAGS_FILE", broken.to_str().unwrap())]);
+
+        let err = prepare(&s).unwrap_err();
+        let report = format!("{err:?}");
+        let file = broken.display();
+        assert!(
+            report.starts_with(&format!("cannot load the flags in {file}:\n{file}:2:")),
+            "{report}"
+        );
+        assert!(
+            report.contains("flag `new_checkout_flow`, field `rollout`"),
+            "{report}"
+        );
+        assert!(
+            report.ends_with(&format!("\n{file}: 1 error(s)")),
+            "{report}"
+        );
+        assert!(
+            !defaults.working_copy.exists(),
+            "no copy when FLAGS_FILE is set"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_banner_says_where_the_flags_are_and_never_shows_a_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = in_dir(dir.path());
+        let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+
+        let demo = settings(&defaults, &[]);
+        let banner = prepare(&demo).unwrap().banner(&demo, addr);
+        assert!(
+            banner.contains(&defaults.working_copy.display().to_string()),
+            "{banner}"
+        );
+        assert!(banner.contains("working copy of"), "{banner}");
+        assert!(banner.contains("demo token"), "{banner}");
+        assert!(!banner.contains(AdminToken::Demo.secret()), "{banner}");
+
+        let secret = "a-supplied-secret-0123456789";
+        let own = settings(&defaults, &[("FLAGS_ADMIN_TOKEN", secret)]);
+        let banner = prepare(&own).unwrap().banner(&own, addr);
+        assert!(banner.contains("FLAGS_ADMIN_TOKEN"), "{banner}");
+        assert!(!banner.contains(secret), "{banner}");
+    }
+}
