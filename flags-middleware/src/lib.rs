@@ -9,10 +9,12 @@
 
 pub mod admin;
 pub mod audit;
+pub mod change;
 mod extract;
 mod flags;
 pub mod guard;
 pub mod layer;
+mod live;
 pub mod metrics;
 pub mod store;
 pub mod testing;
@@ -20,7 +22,7 @@ pub mod testing;
 pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
-pub use flags_core::{context, engine, error, format, model};
+pub use flags_core::{context, edit, engine, error, format, model};
 pub use flags_core::{
     Context, Decision, Evaluation, LoadError, LoadErrors, Mode, Reason, Snapshot, Variant,
 };

@@ -39,6 +39,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use crate::error::LoadErrors;
 use crate::model::{Feature, FlagSet, Strategy, VariantDef};
 use crate::Flags;
 
@@ -250,6 +251,30 @@ impl TestFlags {
             .with_version(1);
         Flags::from_snapshot(snapshot)
     }
+}
+
+/// Serves `set` from `flags` right now, **without persisting or auditing
+/// it**: for a test that needs the flags to change under a request in
+/// flight. Everything else changes flags through a
+/// [`Writer`](crate::change::Writer), which does both. Returns the new
+/// version.
+///
+/// ```
+/// use flags_middleware::testing::{swap_unpersisted, TestFlags};
+/// use flags_middleware::Context;
+///
+/// let flags = TestFlags::new().on("a").build();
+/// let version = swap_unpersisted(&flags, TestFlags::new().off("a").flag_set()).unwrap();
+/// assert_eq!(version, 2);
+/// assert!(!flags.is_enabled("a", &Context::new()));
+/// assert!(flags.audit_log(0, 10).unwrap().is_empty());
+/// ```
+///
+/// # Errors
+/// Every problem in `set` (checked strictly); the flags keep serving.
+pub fn swap_unpersisted(flags: &Flags, set: &FlagSet) -> Result<u64, LoadErrors> {
+    let next = crate::Snapshot::compile(set, crate::Mode::Strict, "testing::swap_unpersisted")?;
+    flags.live().swap_in(None, |_| Ok(next))
 }
 
 fn strategy(name: &str, params: &[(&str, &str)]) -> Strategy {
