@@ -40,7 +40,7 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::error::LoadErrors;
-use crate::model::{Feature, FlagSet, Strategy, VariantDef};
+use crate::model::{Feature, FlagSet, Strategy, StrategyKind, VariantDef};
 use crate::Flags;
 
 /// The header that forces flags for one request when the layer allows it:
@@ -175,19 +175,29 @@ impl TestFlags {
 
     /// A flag on for everyone.
     pub fn on(self, flag: &str) -> Self {
-        self.feature(flag, true, vec![strategy("default", &[])], vec![])
+        self.feature(
+            flag,
+            true,
+            vec![strategy(StrategyKind::Default, &[])],
+            vec![],
+        )
     }
 
     /// A flag off for everyone (its kill switch is off).
     pub fn off(self, flag: &str) -> Self {
-        self.feature(flag, false, vec![strategy("default", &[])], vec![])
+        self.feature(
+            flag,
+            false,
+            vec![strategy(StrategyKind::Default, &[])],
+            vec![],
+        )
     }
 
     /// A flag on for `percent` of users, sticky per user (else session) id.
     pub fn rollout(self, flag: &str, percent: u32) -> Self {
         let percent = percent.min(100).to_string();
         let s = strategy(
-            "flexibleRollout",
+            StrategyKind::FlexibleRollout,
             &[
                 ("rollout", &percent),
                 ("stickiness", "default"),
@@ -213,7 +223,7 @@ impl TestFlags {
                 ..Default::default()
             })
             .collect();
-        self.feature(flag, true, vec![strategy("default", &[])], defs)
+        self.feature(flag, true, vec![strategy(StrategyKind::Default, &[])], defs)
     }
 
     /// Adds (or replaces) a flag defined in full.
@@ -277,9 +287,9 @@ pub fn swap_unpersisted(flags: &Flags, set: &FlagSet) -> Result<u64, LoadErrors>
     flags.live().swap_in(None, |_| Ok(next))
 }
 
-fn strategy(name: &str, params: &[(&str, &str)]) -> Strategy {
+fn strategy(kind: StrategyKind, params: &[(&str, &str)]) -> Strategy {
     Strategy {
-        name: name.to_owned(),
+        name: kind.name().to_owned(),
         parameters: params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
