@@ -53,3 +53,6 @@ pub(crate) use control::Control;
 pub use error::CommitError;
 pub use status::{ReloadError, SourceStatus};
 pub use writer::{Committed, Writer};
+
+#[cfg(test)]
+mod tests;
