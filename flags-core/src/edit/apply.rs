@@ -34,10 +34,9 @@ impl Edit {
     /// exist (or, to create, does), or the edit cannot be made to it.
     pub fn apply(&self, current: Option<&Feature>) -> Result<Option<Change>, EditError> {
         let Some(old) = current else {
+            // A new flag's name is checked with the rest of its definition,
+            // by the naming rule (`crate::name`), when the change is compiled.
             return match self {
-                Edit::Create(new) if new.name.trim().is_empty() => {
-                    Err(EditError::invalid(&new.name, "name", "a flag needs a name"))
-                }
                 Edit::Create(new) => Ok(Some(Change::Upsert(new.clone()))),
                 _ => Err(EditError::NoSuchFlag {
                     flag: self.flag().to_owned(),
@@ -174,8 +173,6 @@ mod tests {
             );
         }
         assert_eq!(Edit::replace(f.clone()).apply(Some(&f)).unwrap(), None);
-        let e = Edit::create(Feature::default()).apply(None).unwrap_err();
-        assert_eq!(e.field(), Some("name"));
     }
 
     #[test]
