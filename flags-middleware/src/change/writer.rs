@@ -96,10 +96,11 @@ impl Writer {
     /// again, it would undo the other instance's change); those fail with
     /// [`CommitError::VersionMismatch`].
     ///
-    /// The work runs on its own task, so a caller that gives up (a dropped
-    /// HTTP request) cannot leave the store and the live flags apart; and
-    /// the future does not borrow the writer, so
-    /// `flags.writer("ops").commit(edit)` can be handed on as it is.
+    /// The work runs on its own tokio task (so the future must be polled in
+    /// a tokio runtime): a caller that gives up (a dropped HTTP request)
+    /// cannot leave the store and the live flags apart. The future does not
+    /// borrow the writer, so `flags.writer("ops").commit(edit)` can be
+    /// handed on as it is.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
