@@ -14,9 +14,8 @@ use axum::extract::{Path, State};
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use flags_middleware::engine::Change;
-use flags_middleware::model::Feature;
-use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer, Mode};
+use flags_middleware::edit::Edit;
+use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -222,12 +221,8 @@ fn is_new_product(body: &str) -> bool {
     }
 }
 
-fn kill(flags: &Flags, name: &str) {
-    let mut feature: Feature = flags.snapshot().feature(name).unwrap();
-    feature.enabled = false;
-    flags
-        .apply(&[Change::Upsert(feature)], Mode::Strict, "test kill switch")
-        .unwrap();
+async fn kill(flags: &Flags, name: &str) {
+    flags.writer("test").commit(Edit::kill(name)).await.unwrap();
 }
 
 // ---- tests -------------------------------------------------------------------
@@ -300,7 +295,7 @@ async fn the_kill_switch_sends_everyone_to_the_fallback_on_the_next_request() {
         were_new.len()
     );
 
-    kill(&flags, "new_checkout_flow");
+    kill(&flags, "new_checkout_flow").await;
 
     for i in 0..USERS / 4 {
         let (status, body) = server.get("/api/v1/products/p-1", &user(i)).await;
@@ -377,7 +372,7 @@ async fn variants_route_by_weight_and_the_kill_switch_sends_them_to_the_fallback
         "unlisted {unlisted}"
     );
 
-    kill(&flags, "checkout_experiment");
+    kill(&flags, "checkout_experiment").await;
     for i in 0..200 {
         let (_, body) = server.get("/checkout/42", &user(i)).await;
         assert_eq!(body, "control", "user {i}");

@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Router};
 use flags_middleware::testing::{ForceFlags, TestFlags, FORCE_HEADER};
-use flags_middleware::{Context, FlagContext, Flags, FlagsLayer, Mode};
+use flags_middleware::{Context, FlagContext, Flags, FlagsLayer};
 use tower::ServiceExt;
 
 const SEED: &str = r##"{"features": [
@@ -184,7 +184,7 @@ async fn one_snapshot_per_request_even_when_flags_change_mid_request() {
         for f in &mut set.features {
             f.enabled = false;
         }
-        flags.replace(&set, Mode::Strict, "test").unwrap();
+        flags_middleware::testing::swap_unpersisted(&flags, &set).unwrap();
         // A flag not asked before the change still answers from the pinned version.
         let after = (
             ctx.is_enabled("exp"),

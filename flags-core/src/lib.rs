@@ -12,6 +12,8 @@
 //!   [`Snapshot`] and evaluates it.
 //! * [`context`]: who is asking ([`Context`]).
 //! * [`name`]: the naming rule every flag name follows.
+//! * [`edit`]: the vocabulary of changes to a flag ([`edit::Edit`]), and
+//!   the one function that applies them.
 //! * [`guard`]: the rollout guard's per-flag settings, checked with the
 //!   definition.
 //!
@@ -31,6 +33,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod context;
+pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod format;

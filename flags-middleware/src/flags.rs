@@ -1,18 +1,24 @@
-//! [`Flags`]: the cloneable handle every part of the system shares.
+//! [`Flags`]: the cloneable handle every part of the system shares. It
+//! reads; changes go through the [`Writer`] it hands out.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
-use arc_swap::ArcSwap;
-
-use crate::engine::{Change, Mode, Snapshot};
-use crate::error::LoadErrors;
+use crate::audit::{AuditEntry, AuditLog};
+use crate::change::{Control, SourceStatus, Writer};
+use crate::engine::{Mode, Snapshot};
+use crate::error::{LoadError, LoadErrors};
+use crate::live::Live;
 use crate::model::{FlagSet, Payload};
+use crate::store::{FileStore, MemoryStore, Store, StoreError};
 use crate::Context;
 
 /// The live flag set: an atomically swapped, immutable [`Snapshot`].
 ///
-/// Readers never block and never see a half-applied change; writers build a
-/// whole new snapshot and swap it in. Cloning is cheap (one `Arc`).
+/// Readers never block and never see a half-applied change. Changes go
+/// through a [`Writer`] ([`Flags::writer`]), which persists and audits
+/// each one before it is served (see [`crate::change`]). Cloning is cheap
+/// (one `Arc`).
 ///
 /// ```
 /// use flags_middleware::{Context, Flags, model::FlagSet};
@@ -29,24 +35,12 @@ pub struct Flags {
 
 #[derive(Debug)]
 struct Inner {
-    current: ArcSwap<Snapshot>,
-    /// Serializes writers so versions are assigned in order.
-    write: std::sync::Mutex<()>,
+    live: Arc<Live>,
     /// Request counters per flag and arm, fed by the layer.
     metrics: crate::metrics::Metrics,
-    /// Where changes are persisted (see [`crate::store`]); set by
+    /// Where changes go (see [`crate::change`]); set by
     /// `from_file`/`with_store`, or an in-memory store on first use.
-    control: std::sync::OnceLock<Arc<crate::store::Control>>,
-}
-
-/// A handle that does not keep the flags alive (for background threads).
-#[derive(Debug, Clone)]
-pub(crate) struct WeakFlags(std::sync::Weak<Inner>);
-
-impl WeakFlags {
-    pub(crate) fn upgrade(&self) -> Option<Flags> {
-        self.0.upgrade().map(|inner| Flags { inner })
-    }
+    control: OnceLock<Arc<Control>>,
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -62,15 +56,16 @@ pub struct OwnedVariant {
     pub payload: Option<Payload>,
 }
 
+/// Building a handle.
 impl Flags {
-    /// A handle serving `snapshot` (its version is kept).
+    /// A handle serving `snapshot` (its version is kept). Changes are kept
+    /// in memory (a [`MemoryStore`]).
     pub fn from_snapshot(snapshot: Snapshot) -> Flags {
         Flags {
             inner: Arc::new(Inner {
-                current: ArcSwap::from_pointee(snapshot),
-                write: std::sync::Mutex::new(()),
+                live: Arc::new(Live::new(snapshot)),
                 metrics: crate::metrics::Metrics::default(),
-                control: std::sync::OnceLock::new(),
+                control: OnceLock::new(),
             }),
         }
     }
@@ -97,24 +92,96 @@ impl Flags {
         ))
     }
 
+    /// A handle serving flags written in the [TOML format](crate::format::toml),
+    /// at version 1. Not watched: see [`Flags::from_file`] for a file.
+    ///
+    /// # Errors
+    /// Every problem in `text`, with line and column.
+    pub fn from_toml_str(text: &str, source: &str) -> Result<Flags, LoadErrors> {
+        let (_, snap) = crate::format::toml::parse_compiled(text, source)?;
+        Ok(Flags::from_snapshot(snap.with_version(1)))
+    }
+
+    /// Serves the flags in a TOML file and keeps them in step with it: a saved
+    /// edit is live within a second; an edit with errors changes nothing (the
+    /// errors are logged and shown by [`Flags::status`] until a good edit
+    /// replaces it). Changes committed through a [`Writer`] (and the admin
+    /// API) are written back into the file, keeping its comments, and
+    /// appended to the audit log beside it (`flags.toml` → `flags.audit.jsonl`).
+    ///
+    /// Works inside or outside a tokio runtime (watching runs on its own thread).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), flags_middleware::LoadErrors> {
+    /// use flags_middleware::{Context, Flags};
+    ///
+    /// let flags = Flags::from_file("flags.toml")?;
+    /// let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When the file cannot be read, or any error in it (with line and column).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Flags, LoadErrors> {
+        let store = FileStore::open(path)?;
+        let source = store.describe();
+        let snap = Snapshot::compile(&store.flag_set(), Mode::Strict, &source)?.with_version(1);
+        let audit = AuditLog::beside(store.path());
+        let flags = Flags::from_snapshot(snap);
+        flags
+            .attach(Arc::new(store), Some(audit))
+            .map_err(|e| LoadError::new(source, e.to_string()))?;
+        Ok(flags)
+    }
+
+    /// A handle serving what `store` holds, watching it for outside changes;
+    /// changes committed through a [`Writer`] (and the admin API) are
+    /// written to it. `audit_log` names a JSONL file for the audit log (in
+    /// memory when `None`).
+    ///
+    /// # Errors
+    /// When the store cannot be read or holds invalid flags.
+    pub async fn with_store(
+        store: Arc<dyn Store>,
+        audit_log: Option<PathBuf>,
+    ) -> Result<Flags, StoreError> {
+        let set = store.load().await?;
+        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?
+            .with_version(store.version().unwrap_or(1));
+        let flags = Flags::from_snapshot(snap);
+        flags.attach(store, audit_log)?;
+        Ok(flags)
+    }
+
+    /// Makes `store` where this handle's changes go, and starts watching it.
+    fn attach(&self, store: Arc<dyn Store>, audit_log: Option<PathBuf>) -> Result<(), StoreError> {
+        let control = Arc::new(Control::new(self.inner.live.clone(), store, audit_log));
+        // A fresh handle: nobody asked for its (in-memory) control yet.
+        let control = self.inner.control.get_or_init(|| control);
+        control.start_watching()
+    }
+}
+
+/// Reading.
+impl Flags {
     /// The current snapshot; hold it to see one consistent version.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.current.load_full()
+        self.inner.live.load()
     }
 
     /// The current version.
     pub fn version(&self) -> u64 {
-        self.inner.current.load().version()
+        self.inner.live.peek().version()
     }
 
     /// Whether `name` is on for `ctx`, against the current snapshot.
     pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
-        self.inner.current.load().is_enabled(name, ctx)
+        self.inner.live.peek().is_enabled(name, ctx)
     }
 
     /// The variant of `name` for `ctx`, copied out of the current snapshot.
     pub fn variant(&self, name: &str, ctx: &Context) -> OwnedVariant {
-        let snap = self.inner.current.load();
+        let snap = self.inner.live.peek();
         let v = snap.variant(name, ctx);
         OwnedVariant {
             name: v.name.to_owned(),
@@ -129,88 +196,65 @@ impl Flags {
         &self.inner.metrics
     }
 
-    /// Replaces the whole set atomically; returns the new version.
+    /// Where the flags come from, the live version, and the last reload error.
+    pub fn status(&self) -> SourceStatus {
+        self.control().status()
+    }
+
+    /// This handle's audit log (its file, or memory), newest first: `limit`
+    /// entries after skipping `offset`.
     ///
     /// # Errors
-    /// Every problem in `set`; the current flags keep serving.
-    pub fn replace(&self, set: &FlagSet, mode: Mode, source: &str) -> Result<u64, LoadErrors> {
-        let next = Snapshot::compile(set, mode, source)?;
-        self.swap_in(|_| Ok(next))
+    /// When the audit file cannot be read.
+    pub fn audit_log(&self, offset: usize, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
+        self.control().local_audit(offset, limit)
     }
 
-    /// Applies `changes` atomically (recompiling only what they touch);
-    /// returns the new version.
+    /// The audit log, newest first, from where it is kept: the store's own
+    /// when it keeps one (a database every instance writes to, so the
+    /// entries name the instance), else this handle's file or memory.
     ///
     /// # Errors
-    /// Every problem found; the current flags keep serving.
-    pub fn apply(&self, changes: &[Change], mode: Mode, source: &str) -> Result<u64, LoadErrors> {
-        self.swap_in(|cur| cur.apply(changes, mode, source))
-    }
-
-    /// Builds the next snapshot from the current one under the write lock and
-    /// swaps it in with the next version number.
-    pub(crate) fn swap_in(
+    /// When the log cannot be read.
+    pub async fn audit_page(
         &self,
-        build: impl FnOnce(&Snapshot) -> Result<Snapshot, LoadErrors>,
-    ) -> Result<u64, LoadErrors> {
-        self.swap_in_at(None, build)
-    }
-
-    /// [`swap_in`](Self::swap_in), numbering the new snapshot `version` when
-    /// given (a store that numbers versions itself, shared by several
-    /// instances), else the next version.
-    pub(crate) fn swap_in_at(
-        &self,
-        version: Option<u64>,
-        build: impl FnOnce(&Snapshot) -> Result<Snapshot, LoadErrors>,
-    ) -> Result<u64, LoadErrors> {
-        let _guard = self
-            .inner
-            .write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cur = self.inner.current.load_full();
-        let version = version.unwrap_or(cur.version() + 1);
-        let next = build(&cur)?.with_version(version);
-        self.inner.current.store(Arc::new(next));
-        Ok(version)
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.control().audit_page(offset, limit).await
     }
 }
 
+/// Changing.
 impl Flags {
-    /// The store side of this handle (an in-memory store unless one was attached).
-    pub(crate) fn control(&self) -> &Arc<crate::store::Control> {
+    /// A [`Writer`] committing changes on behalf of `actor` (an admin
+    /// token's name, `guard`...), who is named in the audit log.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Context, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
+    /// flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap();
+    /// assert!(!flags.is_enabled("legacy_api", &Context::new()));
+    /// assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, "ops");
+    /// # }
+    /// ```
+    pub fn writer(&self, actor: impl Into<String>) -> Writer {
+        Writer::new(self.control().clone(), actor)
+    }
+
+    /// The change side of this handle (an in-memory store unless one was attached).
+    fn control(&self) -> &Arc<Control> {
         self.inner.control.get_or_init(|| {
-            let set = self.snapshot().to_flag_set();
-            Arc::new(crate::store::Control::new(
-                Arc::new(crate::store::MemoryStore::new(set)),
-                None,
-            ))
+            let live = self.inner.live.clone();
+            let set = live.load().to_flag_set();
+            Arc::new(Control::new(live, Arc::new(MemoryStore::new(set)), None))
         })
     }
 
-    /// Installs `control` unless one is already set; returns the one in use.
-    pub(crate) fn set_control(
-        &self,
-        control: crate::store::Control,
-    ) -> &Arc<crate::store::Control> {
-        let _ = self.inner.control.set(Arc::new(control));
-        self.control()
-    }
-
-    pub(crate) fn downgrade(&self) -> WeakFlags {
-        WeakFlags(Arc::downgrade(&self.inner))
-    }
-}
-
-impl Flags {
-    /// A handle serving flags written in the [TOML format](crate::format::toml),
-    /// at version 1. Not watched: see [`Flags::from_file`] for a file.
-    ///
-    /// # Errors
-    /// Every problem in `text`, with line and column.
-    pub fn from_toml_str(text: &str, source: &str) -> Result<Flags, LoadErrors> {
-        let (_, snap) = crate::format::toml::parse_compiled(text, source)?;
-        Ok(Flags::from_snapshot(snap.with_version(1)))
+    /// The served snapshot, for [`testing::swap_unpersisted`](crate::testing::swap_unpersisted).
+    pub(crate) fn live(&self) -> &Live {
+        &self.inner.live
     }
 }

@@ -39,7 +39,8 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::model::{Feature, FlagSet, Strategy, VariantDef};
+use crate::error::LoadErrors;
+use crate::model::{Feature, FlagSet, Strategy, StrategyKind, VariantDef};
 use crate::Flags;
 
 /// The header that forces flags for one request when the layer allows it:
@@ -174,19 +175,29 @@ impl TestFlags {
 
     /// A flag on for everyone.
     pub fn on(self, flag: &str) -> Self {
-        self.feature(flag, true, vec![strategy("default", &[])], vec![])
+        self.feature(
+            flag,
+            true,
+            vec![strategy(StrategyKind::Default, &[])],
+            vec![],
+        )
     }
 
     /// A flag off for everyone (its kill switch is off).
     pub fn off(self, flag: &str) -> Self {
-        self.feature(flag, false, vec![strategy("default", &[])], vec![])
+        self.feature(
+            flag,
+            false,
+            vec![strategy(StrategyKind::Default, &[])],
+            vec![],
+        )
     }
 
     /// A flag on for `percent` of users, sticky per user (else session) id.
     pub fn rollout(self, flag: &str, percent: u32) -> Self {
         let percent = percent.min(100).to_string();
         let s = strategy(
-            "flexibleRollout",
+            StrategyKind::FlexibleRollout,
             &[
                 ("rollout", &percent),
                 ("stickiness", "default"),
@@ -212,7 +223,7 @@ impl TestFlags {
                 ..Default::default()
             })
             .collect();
-        self.feature(flag, true, vec![strategy("default", &[])], defs)
+        self.feature(flag, true, vec![strategy(StrategyKind::Default, &[])], defs)
     }
 
     /// Adds (or replaces) a flag defined in full.
@@ -252,9 +263,33 @@ impl TestFlags {
     }
 }
 
-fn strategy(name: &str, params: &[(&str, &str)]) -> Strategy {
+/// Serves `set` from `flags` right now, **without persisting or auditing
+/// it**: for a test that needs the flags to change under a request in
+/// flight. Everything else changes flags through a
+/// [`Writer`](crate::change::Writer), which does both. Returns the new
+/// version.
+///
+/// ```
+/// use flags_middleware::testing::{swap_unpersisted, TestFlags};
+/// use flags_middleware::Context;
+///
+/// let flags = TestFlags::new().on("a").build();
+/// let version = swap_unpersisted(&flags, TestFlags::new().off("a").flag_set()).unwrap();
+/// assert_eq!(version, 2);
+/// assert!(!flags.is_enabled("a", &Context::new()));
+/// assert!(flags.audit_log(0, 10).unwrap().is_empty());
+/// ```
+///
+/// # Errors
+/// Every problem in `set` (checked strictly); the flags keep serving.
+pub fn swap_unpersisted(flags: &Flags, set: &FlagSet) -> Result<u64, LoadErrors> {
+    let next = crate::Snapshot::compile(set, crate::Mode::Strict, "testing::swap_unpersisted")?;
+    flags.live().swap_in(None, |_| Ok(next))
+}
+
+fn strategy(kind: StrategyKind, params: &[(&str, &str)]) -> Strategy {
     Strategy {
-        name: name.to_owned(),
+        name: kind.name().to_owned(),
         parameters: params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -15,8 +15,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use flags_middleware::change::CommitError;
+use flags_middleware::edit::Edit;
 use flags_middleware::engine::Change;
-use flags_middleware::store::{CommitError, Edit, PostgresStore, Store, StoreError, StoreWrite};
+use flags_middleware::store::{PostgresStore, Store, StoreError, StoreWrite};
 use flags_middleware::{Context, Flags};
 use serde_json::json;
 
@@ -32,12 +34,6 @@ async fn instance_with(config: flags_middleware::store::PostgresConfig) -> (Flag
         .await
         .unwrap();
     (flags, store)
-}
-
-fn killed(flags: &Flags, name: &str) -> Change {
-    let mut f = flags.snapshot().feature(name).unwrap();
-    f.enabled = false;
-    Change::Upsert(f)
 }
 
 fn anyone() -> Context {
@@ -106,10 +102,7 @@ async fn a_guard_kill_on_a_reaches_b_with_its_figures_in_the_audit_log() {
     eventually("b listens", || b_store.is_listening()).await;
     let figures = "guard: new arm 30.0% errors over 412 requests vs 0.5% over 7,803, p < 0.001";
     FlagsApplier::new(a.clone())
-        .apply(&Action::Kill {
-            flag: "legacy_api".into(),
-            reason: figures.into(),
-        })
+        .apply(&Action::new(Edit::kill("legacy_api"), figures))
         .await
         .unwrap();
     eventually("b serves the guard's kill", || {
@@ -266,7 +259,9 @@ async fn two_stores_writing_from_the_same_version_one_wins_one_conflicts() {
             message: None,
         }
     }
-    let kill = [killed(&a, "legacy_api")];
+    let mut legacy = a.snapshot().feature("legacy_api").unwrap();
+    legacy.enabled = false;
+    let kill = [Change::Upsert(legacy)];
     let remove = [Change::Remove("beta_search".into())];
     let (r1, r2) = tokio::join!(s1.apply(write(&kill)), s2.apply(write(&remove)));
     let outcomes = [r1.is_ok(), r2.is_ok()];
@@ -381,7 +376,8 @@ async fn a_change_made_while_b_was_disconnected_reaches_b_after_it_reconnects() 
         .unwrap();
     eventually("b notices", || !b_store.is_listening()).await;
 
-    a.commit(Edit::new("ops", "kill", vec![killed(&a, "legacy_api")]))
+    a.writer("ops")
+        .commit(Edit::kill("legacy_api"))
         .await
         .unwrap();
     assert_eq!(a.version(), 2);
@@ -482,11 +478,8 @@ async fn a_database_restart_under_load_fails_no_request_and_both_end_on_one_vers
     .await;
     // A write while the database is down is refused, not lost silently.
     let down = a
-        .commit(Edit::new(
-            "ops",
-            "kill",
-            vec![killed(&a, "new_checkout_flow")],
-        ))
+        .writer("ops")
+        .commit(Edit::kill("new_checkout_flow"))
         .await;
     assert!(
         matches!(down, Err(CommitError::Store(StoreError::Unavailable(_)))),
@@ -497,11 +490,7 @@ async fn a_database_restart_under_load_fails_no_request_and_both_end_on_one_vers
     pg_ctl("start").await;
 
     let done = until_ok("the kill after the restart", || {
-        a.commit(Edit::new(
-            "ops",
-            "kill",
-            vec![killed(&a, "new_checkout_flow")],
-        ))
+        a.writer("ops").commit(Edit::kill("new_checkout_flow"))
     })
     .await;
     eventually("b serves the kill", || b.version() == done.version).await;
@@ -536,7 +525,8 @@ async fn startup_with_the_database_down_serves_the_last_known_good_file() {
             .last_known_good(&last_good),
     )
     .await;
-    a.commit(Edit::new("ops", "kill", vec![killed(&a, "legacy_api")]))
+    a.writer("ops")
+        .commit(Edit::kill("legacy_api"))
         .await
         .unwrap();
     eventually("the file holds version 2", || {
@@ -568,7 +558,7 @@ async fn startup_with_the_database_down_serves_the_last_known_good_file() {
 
     pg_ctl("start").await;
     let done = until_ok("a write after the restart", || {
-        a.commit(Edit::new("ops", "kill", vec![killed(&a, "beta_search")]))
+        a.writer("ops").commit(Edit::kill("beta_search"))
     })
     .await;
     eventually("c catches up once the database is back", || {
@@ -594,13 +584,10 @@ async fn propagation_latency_a_to_b_over_200_changes() {
     let mut from_request = Vec::with_capacity(200);
     let mut from_ack = Vec::with_capacity(200);
     for i in 0..200u32 {
-        let mut f = a.snapshot().feature("new_checkout_flow").unwrap();
-        f.strategies[0]
-            .parameters
-            .insert("rollout", (i % 100).to_string());
         let start = Instant::now();
         let done = a
-            .commit(Edit::new("ops", "rollout", vec![Change::Upsert(f)]))
+            .writer("ops")
+            .commit(Edit::rollout("new_checkout_flow", i % 100))
             .await
             .unwrap();
         let acked = Instant::now();

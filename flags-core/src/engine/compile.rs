@@ -10,7 +10,7 @@ use super::packed;
 use super::strategy::{CompiledStrategy, Rule, UserSet};
 use super::variant::VariantSet;
 use crate::error::LoadError;
-use crate::model::{Constraint, Feature, Segment, Strategy};
+use crate::model::{Constraint, Feature, Segment, Strategy, StrategyKind};
 
 /// How forgiving a load is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -262,9 +262,9 @@ impl Compiler<'_> {
                 }
             }
         };
-        let rule = match s.name.as_str() {
-            "default" => Rule::Always,
-            "userWithId" => Rule::Users(UserSet::new(
+        let rule = match s.kind() {
+            StrategyKind::Default => Rule::Always,
+            StrategyKind::UserWithId => Rule::Users(UserSet::new(
                 param("userIds")
                     .unwrap_or("")
                     .split(',')
@@ -272,24 +272,24 @@ impl Compiler<'_> {
                     .filter(|u| !u.is_empty())
                     .map(Box::from),
             )),
-            "flexibleRollout" => match percent(self, "rollout") {
+            StrategyKind::FlexibleRollout => match percent(self, "rollout") {
                 Some(p) => Rule::rollout(p, param("stickiness"), group),
                 None => Rule::Never,
             },
-            "gradualRolloutUserId" => match percent(self, "percentage") {
+            StrategyKind::GradualRolloutUserId => match percent(self, "percentage") {
                 Some(p) => Rule::rollout(p, Some("userId"), group),
                 None => Rule::Never,
             },
-            "gradualRolloutSessionId" => match percent(self, "percentage") {
+            StrategyKind::GradualRolloutSessionId => match percent(self, "percentage") {
                 Some(p) => Rule::rollout(p, Some("sessionId"), group),
                 None => Rule::Never,
             },
-            "gradualRolloutRandom" => match percent(self, "percentage") {
+            StrategyKind::GradualRolloutRandom => match percent(self, "percentage") {
                 Some(p) => Rule::RandomPercent(p),
                 None => Rule::Never,
             },
-            "remoteAddress" => Rule::remote_address(param("IPs").unwrap_or("")),
-            "applicationHostname" => {
+            StrategyKind::RemoteAddress => Rule::remote_address(param("IPs").unwrap_or("")),
+            StrategyKind::ApplicationHostname => {
                 let host = self.hostname;
                 let listed = param("hostNames")
                     .unwrap_or("")
@@ -301,11 +301,11 @@ impl Compiler<'_> {
                     Rule::Never
                 }
             }
-            other => {
+            StrategyKind::Unknown => {
                 self.issue(
                     flag,
                     format!("{}.name", path()),
-                    format!("unknown strategy `{other}`"),
+                    format!("unknown strategy `{}`", s.name),
                 );
                 Rule::Never
             }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::guard::{GuardSpec, PlanSpec};
 use super::params::{null_as_default, opt_scalar, Parameters};
+use super::strategy_kind::StrategyKind;
 
 /// A feature flag.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -62,7 +63,8 @@ pub struct Feature {
 pub struct Strategy {
     /// `default`, `userWithId`, `flexibleRollout`, `gradualRolloutUserId`,
     /// `gradualRolloutSessionId`, `gradualRolloutRandom`, `remoteAddress`,
-    /// `applicationHostname`; any other name evaluates to off.
+    /// `applicationHostname`; any other name evaluates to off. See
+    /// [`Strategy::kind`].
     pub name: String,
     /// Strategy parameters (`rollout`, `stickiness`, `groupId`, `userIds`, `IPs`...).
     #[serde(default, skip_serializing_if = "Parameters::is_empty")]
@@ -91,6 +93,41 @@ pub struct Strategy {
     /// Unleash's disabled-strategy marker: a disabled strategy never matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+}
+
+impl Feature {
+    /// The flag's percentage: the one percentage its percentage strategies
+    /// (`flexibleRollout`, the gradual rollouts) agree on. `None` when it
+    /// has none, when they disagree, or when one is not a whole number.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let set = toml::parse("[a]\nrollout = 20\n[b]\n", "flags.toml").unwrap();
+    /// assert_eq!(set.features[0].rollout_percent(), Some(20));
+    /// assert_eq!(set.features[1].rollout_percent(), None); // on for everyone
+    /// ```
+    pub fn rollout_percent(&self) -> Option<u32> {
+        let mut found = None;
+        for s in &self.strategies {
+            let Some(param) = s.kind().percentage_param() else {
+                continue;
+            };
+            let p = s.parameters.get(param)?.trim().parse::<u32>().ok()?;
+            if found.is_some_and(|f| f != p) {
+                return None;
+            }
+            found = Some(p);
+        }
+        found
+    }
+}
+
+impl Strategy {
+    /// Which built-in rule this strategy is, from its `name`.
+    pub fn kind(&self) -> StrategyKind {
+        StrategyKind::from_name(&self.name)
+    }
 }
 
 /// A condition on one context field.

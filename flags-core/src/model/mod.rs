@@ -25,6 +25,7 @@ mod delta;
 mod feature;
 mod guard;
 mod params;
+mod strategy_kind;
 
 pub use delta::DeltaEvent;
 pub use feature::{
@@ -32,6 +33,7 @@ pub use feature::{
 };
 pub use guard::{GuardSpec, LatencySpec, PlanSpec, PlanStep};
 pub use params::Parameters;
+pub use strategy_kind::StrategyKind;
 
 use serde::{Deserialize, Serialize};
 

@@ -6,8 +6,10 @@ use axum::Json;
 use http::{header, HeaderValue, StatusCode};
 use serde_json::json;
 
+use crate::change::CommitError;
+use crate::edit::EditError;
 use crate::error::{LoadError, LoadErrors};
-use crate::store::{CommitError, StoreError};
+use crate::store::StoreError;
 
 /// Why an admin request failed.
 #[derive(Debug)]
@@ -57,6 +59,9 @@ impl From<CommitError> for AdminError {
             CommitError::VersionMismatch { expected, current } => {
                 AdminError::VersionMismatch { expected, current }
             }
+            CommitError::Edit(EditError::NoSuchFlag { flag }) => AdminError::NotFound(flag),
+            CommitError::Edit(EditError::AlreadyExists { flag }) => AdminError::Exists(flag),
+            CommitError::Edit(e) => AdminError::Invalid(e.to_load_error("admin api").into()),
             CommitError::Invalid(e) | CommitError::Store(StoreError::Invalid(e)) => {
                 AdminError::Invalid(e)
             }

@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::AdminError;
-use crate::engine::Change;
-use crate::error::{LoadError, LoadErrors};
+use crate::edit::{Commit, Edit};
+use crate::error::LoadErrors;
 use crate::format::toml as toml_format;
 use crate::metrics::MetricsSnapshot;
-use crate::model::{Feature, Segment, Strategy};
-use crate::store::{Edit, StoreError};
+use crate::model::{Feature, Segment};
+use crate::store::StoreError;
 use crate::{Flags, Snapshot};
 
 /// One flag as the API shows it.
@@ -118,59 +118,27 @@ pub(crate) async fn get_one(
     Ok(with_etag(snap.version(), body))
 }
 
-/// Lets `modify` change the live definition of `name` and commits it; the
-/// change is computed while other edits wait, so concurrent writes to the
-/// same flag all land, one after the other. With `If-Match`, a write
-/// against an older version is a 412.
-pub(super) async fn modify<F>(
+/// Commits `edit` as the caller, against the version in `If-Match` when
+/// there is one (else against the newest flags: the edit is applied to the
+/// live definition while other commits wait, so concurrent writes to the
+/// same flag all land); answers with the flag as it now is.
+pub(super) async fn commit(
     flags: &Flags,
     caller: &Caller,
     headers: &HeaderMap,
-    name: &str,
-    action: &str,
-    mut modify: F,
-) -> Result<Response, AdminError>
-where
-    F: FnMut(&mut Feature) -> Result<(), LoadErrors> + Send + 'static,
-{
-    let expected = if_match(headers)?;
-    if flags.snapshot().feature(name).is_none() {
-        return Err(AdminError::NotFound(name.to_owned()));
-    }
-    let flag = name.to_owned();
-    let done = flags
-        .commit_with(caller.name.as_str(), action, expected, move |snap| {
-            let before = snap.feature(&flag).ok_or_else(|| {
-                LoadError::new("admin api", "no such flag (deleted meanwhile)").flag(flag.as_str())
-            })?;
-            let mut after = before.clone();
-            modify(&mut after)?;
-            Ok(if after == before {
-                Vec::new()
-            } else {
-                vec![Change::Upsert(after)]
-            })
-        })
-        .await?;
-    if done.changed {
-        return Ok(written(&done.snapshot, done.version, Some(name)));
-    }
+    edit: Edit,
+) -> Result<Response, AdminError> {
+    let mut commit = Commit::from(edit);
+    commit.expected_version = if_match(headers)?;
+    let name = commit.edit.flag().to_owned();
+    let done = flags.writer(caller.name.as_str()).commit(commit).await?;
     let snap = &done.snapshot;
-    let flag = snap.feature(name).map(|f| view(&segments(snap), &f, None));
+    // `null` once deleted.
+    let flag = snap.feature(&name).map(|f| view(&segments(snap), &f, None));
     Ok(with_etag(
         done.version,
-        json!({ "version": done.version, "changed": false, "flag": flag }),
+        json!({ "version": done.version, "changed": done.changed, "flag": flag }),
     ))
-}
-
-fn written(snap: &Snapshot, version: u64, name: Option<&str>) -> Response {
-    let flag = name
-        .and_then(|n| snap.feature(n))
-        .map(|f| view(&segments(snap), &f, None));
-    with_etag(
-        version,
-        json!({ "version": version, "changed": true, "flag": flag }),
-    )
 }
 
 /// `POST /{name}/kill`: off for everyone, now.
@@ -180,11 +148,7 @@ pub(crate) async fn kill(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    modify(&flags, &caller, &headers, &name, "kill", |f| {
-        f.enabled = false;
-        Ok(())
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::kill(name)).await
 }
 
 /// `POST /{name}/enable`: on again, for whoever its strategies pick.
@@ -194,81 +158,11 @@ pub(crate) async fn enable(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    modify(&flags, &caller, &headers, &name, "enable", |f| {
-        f.enabled = true;
-        Ok(())
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::enable(name)).await
 }
 
 pub(super) fn json_body(body: &Bytes) -> Result<Value, AdminError> {
     serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("invalid JSON: {e}")))
-}
-
-const ROLLOUT_STRATEGIES: &[&str] = &[
-    "flexibleRollout",
-    "gradualRolloutUserId",
-    "gradualRolloutSessionId",
-    "gradualRolloutRandom",
-];
-
-/// Sets the flag's one rollout percentage; a flag on for everyone (a
-/// `default` strategy) becomes a sticky rollout, and a flag without any
-/// rollout gets one.
-/// A shortcut edit (rollout %, user list) that cannot tell which of several
-/// strategies it should change: the caller must replace the definition.
-fn ambiguous(f: &Feature, what: &str, field: &str, count: usize) -> LoadErrors {
-    LoadError::new(
-        "admin api",
-        format!("the flag has {count} {what}; replace its definition to change them"),
-    )
-    .flag(f.name.as_str())
-    .field(field)
-    .into()
-}
-
-fn set_rollout(f: &mut Feature, percent: u32) -> Result<(), LoadErrors> {
-    let rollouts: Vec<usize> = f
-        .strategies
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| ROLLOUT_STRATEGIES.contains(&s.name.as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    let text = percent.to_string();
-    match rollouts.as_slice() {
-        [i] => {
-            let s = &mut f.strategies[*i];
-            let key = if s.name == "flexibleRollout" {
-                "rollout"
-            } else {
-                "percentage"
-            };
-            s.parameters.insert(key, text);
-        }
-        [] => {
-            let params = [
-                ("rollout".to_owned(), text),
-                ("stickiness".to_owned(), "default".to_owned()),
-                ("groupId".to_owned(), f.name.clone()),
-            ]
-            .into_iter()
-            .collect();
-            match f.strategies.iter_mut().find(|s| s.name == "default") {
-                Some(s) => {
-                    s.name = "flexibleRollout".into();
-                    s.parameters = params;
-                }
-                None => f.strategies.push(Strategy {
-                    name: "flexibleRollout".into(),
-                    parameters: params,
-                    ..Strategy::default()
-                }),
-            }
-        }
-        many => return Err(ambiguous(f, "rollout rules", "rollout", many.len())),
-    }
-    Ok(())
 }
 
 /// `PUT /{name}/rollout` with `{"percent": 25}`.
@@ -298,11 +192,7 @@ pub(crate) async fn rollout(
             ))
         }
     };
-    let action = format!("rollout {percent}%");
-    modify(&flags, &caller, &headers, &name, &action, move |f| {
-        set_rollout(f, percent)
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::rollout(name, percent)).await
 }
 
 /// `PUT /{name}/users` with `{"users": ["user_123"]}`.
@@ -332,45 +222,9 @@ pub(crate) async fn users(
                 ))
             }
         };
-        if id.is_empty() || id.contains(',') || id.trim() != id {
-            return Err(AdminError::field(
-                &name,
-                &format!("users[{i}]"),
-                "a user id cannot be empty, contain a comma, or start or end with spaces",
-            ));
-        }
         ids.push(id);
     }
-    let joined = ids.join(",");
-    modify(&flags, &caller, &headers, &name, "users", move |f| {
-        let lists: Vec<usize> = f
-            .strategies
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.name == "userWithId")
-            .map(|(i, _)| i)
-            .collect();
-        match lists.as_slice() {
-            [i] => {
-                f.strategies[*i]
-                    .parameters
-                    .insert("userIds", joined.clone());
-            }
-            [] => f.strategies.insert(
-                0,
-                Strategy {
-                    name: "userWithId".into(),
-                    parameters: [("userIds".to_owned(), joined.clone())]
-                        .into_iter()
-                        .collect(),
-                    ..Strategy::default()
-                },
-            ),
-            many => return Err(ambiguous(f, "user lists", "users", many.len())),
-        }
-        Ok(())
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::users(name, ids)).await
 }
 
 /// A definition from a request body: Unleash's feature JSON (it has
@@ -439,21 +293,6 @@ impl Definition {
     }
 }
 
-async fn commit_one(
-    flags: &Flags,
-    caller: &Caller,
-    headers: &HeaderMap,
-    action: &str,
-    change: Change,
-    name: &str,
-) -> Result<Response, AdminError> {
-    let mut edit = Edit::new(caller.name.as_str(), action, vec![change]);
-    edit.expected_version = if_match(headers)?;
-    let done = flags.commit(edit).await?;
-    let shown = (action != "delete").then_some(name);
-    Ok(written(&done.snapshot, done.version, shown))
-}
-
 /// `PUT /{name}`: replaces a definition.
 pub(crate) async fn replace(
     State(flags): State<Flags>,
@@ -467,10 +306,14 @@ pub(crate) async fn replace(
         return Err(AdminError::NotFound(name));
     }
     let def = definition(&name, json_body(&body)?, &snap)?;
-    let change = Change::Upsert(def.feature.clone());
-    commit_one(&flags, &caller, &headers, "replace", change, &name)
-        .await
-        .map_err(|e| def.explain(e))
+    commit(
+        &flags,
+        &caller,
+        &headers,
+        Edit::replace(def.feature.clone()),
+    )
+    .await
+    .map_err(|e| def.explain(e))
 }
 
 /// `POST /` with a definition that has a `name`: creates a flag.
@@ -492,8 +335,7 @@ pub(crate) async fn create(
         return Err(AdminError::Exists(name));
     }
     let def = definition(&name, body, &snap)?;
-    let change = Change::Upsert(def.feature.clone());
-    let resp = commit_one(&flags, &caller, &headers, "create", change, &name)
+    let resp = commit(&flags, &caller, &headers, Edit::create(def.feature.clone()))
         .await
         .map_err(|e| def.explain(e))?;
     Ok((http::StatusCode::CREATED, resp).into_response())
@@ -506,18 +348,7 @@ pub(crate) async fn delete(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    if flags.snapshot().feature(&name).is_none() {
-        return Err(AdminError::NotFound(name));
-    }
-    commit_one(
-        &flags,
-        &caller,
-        &headers,
-        "delete",
-        Change::Remove(name.clone()),
-        &name,
-    )
-    .await
+    commit(&flags, &caller, &headers, Edit::delete(name)).await
 }
 
 /// `GET /_status`: source, version, last reload error.
@@ -558,28 +389,6 @@ pub(crate) async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn feature(toml: &str) -> Feature {
-        toml_format::parse(toml, "x").unwrap().features.remove(0)
-    }
-
-    #[test]
-    fn rollout_edits_the_one_rollout_or_turns_everyone_into_one() {
-        let mut f = feature("[a]\nrollout = 20\nwhen = { beta = true }\n");
-        set_rollout(&mut f, 25).unwrap();
-        assert_eq!(f, feature("[a]\nrollout = 25\nwhen = { beta = true }\n"));
-
-        let mut f = feature("[a]\n");
-        set_rollout(&mut f, 5).unwrap();
-        assert_eq!(f, feature("[a]\nrollout = 5\n"));
-
-        let mut f = feature("[a]\nusers = [\"u\"]\n");
-        set_rollout(&mut f, 5).unwrap();
-        assert_eq!(f, feature("[a]\nusers = [\"u\"]\nrollout = 5\n"));
-
-        let mut f = feature("[a]\n[[a.rules]]\nrollout = 1\n[[a.rules]]\nrollout = 2\n");
-        assert!(set_rollout(&mut f, 5).is_err());
-    }
 
     #[test]
     fn if_match_reads_etags() {

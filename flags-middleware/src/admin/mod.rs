@@ -47,6 +47,14 @@
 //! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
 //! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
 //!
+//! Every write is one [`Edit`](crate::edit::Edit) committed through a
+//! [`Writer`](crate::change::Writer) named after the caller's token, so it
+//! is validated, persisted, served and audited like any other change. `PUT
+//! /{name}/rollout` is [`Edit::Rollout`](crate::edit::Edit::Rollout): the
+//! same rule as a guard plan's step (every percentage rule of the flag
+//! moves, if they agree; an everyone-rule becomes a sticky rollout; the
+//! flag stays off if it was killed).
+//!
 //! Responses carry the flag-set version in the body and as an `ETag`
 //! (`"7"`). Writes take `If-Match: "7"` and answer **412** if the flags
 //! moved on; without `If-Match`, single-field writes (kill, enable,

@@ -13,9 +13,10 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::AdminError;
-use super::handlers::{json_body, modify, segments};
+use super::handlers::{commit, json_body, segments};
+use crate::edit::Edit;
 use crate::format::toml as toml_format;
-use crate::model::{Feature, GuardSpec, PlanSpec};
+use crate::model::Feature;
 use crate::Flags;
 
 /// Reads `key = body` as a flag's TOML-shaped JSON would, so the errors
@@ -35,20 +36,9 @@ pub(crate) async fn put_guard(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AdminError> {
-    let spec: Option<Box<GuardSpec>> = read_key(&flags, &name, "guard", json_body(&body)?)?.guard;
-    if let Some(spec) = &spec {
-        spec.config()
-            .map_err(|e| AdminError::field(&name, &format!("guard.{}", e.field), e.message))?;
-    }
-    let action = if spec.is_some() { "guard" } else { "unguard" };
-    modify(&flags, &caller, &headers, &name, action, move |f| {
-        f.guard.clone_from(&spec);
-        if spec.is_none() {
-            f.plan = None;
-        }
-        Ok(())
-    })
-    .await
+    // Its settings are checked by the edit, naming the key (`guard.window`).
+    let spec = read_key(&flags, &name, "guard", json_body(&body)?)?.guard;
+    commit(&flags, &caller, &headers, Edit::Guard { flag: name, spec }).await
 }
 
 /// `DELETE /{name}/guard`: the guard stops watching the flag (its plan goes too).
@@ -58,12 +48,7 @@ pub(crate) async fn delete_guard(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    modify(&flags, &caller, &headers, &name, "unguard", |f| {
-        f.guard = None;
-        f.plan = None;
-        Ok(())
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::unguard(name)).await
 }
 
 /// `PUT /{name}/plan` with `"gradual"`, `[{"percent": 5, "for": "1d"}, ..]`
@@ -76,16 +61,8 @@ pub(crate) async fn put_plan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AdminError> {
-    let spec: Option<Box<PlanSpec>> = read_key(&flags, &name, "plan", json_body(&body)?)?.plan;
-    if let Some(spec) = &spec {
-        spec.plan()
-            .map_err(|e| AdminError::field(&name, "plan", e.message))?;
-    }
-    modify(&flags, &caller, &headers, &name, "plan", move |f| {
-        f.plan.clone_from(&spec);
-        Ok(())
-    })
-    .await
+    let spec = read_key(&flags, &name, "plan", json_body(&body)?)?.plan;
+    commit(&flags, &caller, &headers, Edit::Plan { flag: name, spec }).await
 }
 
 /// `DELETE /{name}/plan`: no more plan; the flag stays as it is, guarded.
@@ -95,11 +72,5 @@ pub(crate) async fn delete_plan(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    modify(&flags, &caller, &headers, &name, "no plan", |f| {
-        if f.plan.take().is_some() && f.guard.is_none() {
-            f.guard = Some(Box::default());
-        }
-        Ok(())
-    })
-    .await
+    commit(&flags, &caller, &headers, Edit::remove_plan(name)).await
 }

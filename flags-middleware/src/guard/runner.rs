@@ -18,6 +18,7 @@ use super::window::Window;
 use super::GuardConfig;
 use super::NewArm;
 use super::Plan;
+use crate::edit::Edit;
 use crate::model::{GuardSpec, PlanSpec};
 use crate::Flags;
 
@@ -394,10 +395,7 @@ impl Guard {
         match p {
             Pending::Kill { flag, finding } => {
                 let message = finding.message();
-                let action = Action::Kill {
-                    flag: flag.clone(),
-                    reason: message.clone(),
-                };
+                let action = Action::new(Edit::kill(&flag), message.clone());
                 let result = self.shared.applier.apply(&action).await;
                 let at = unix_millis(self.shared.clock.now());
                 let mut state = self.state();
@@ -450,12 +448,10 @@ impl Guard {
                     ),
                 };
                 let now = self.shared.clock.now();
-                let action = Action::SetRollout {
-                    flag: flag.clone(),
-                    percent: to,
-                    reason: message.clone(),
-                    at_ms: unix_millis(now),
-                };
+                let action = Action::new(
+                    Edit::plan_step(&flag, to, unix_millis(now)),
+                    message.clone(),
+                );
                 let result = self.shared.applier.apply(&action).await;
                 let mut state = self.state();
                 let events = match result {
@@ -601,12 +597,7 @@ impl Guard {
             let mut trial = plan_of(&state, flag)?.clone();
             operation(&mut trial, now).map_err(|r| refused(flag, r))?;
         }
-        let action = Action::Plan {
-            flag: flag.to_owned(),
-            op,
-            reason: message.clone(),
-            at_ms: unix_millis(now),
-        };
+        let action = Action::new(Edit::plan_op(flag, op, unix_millis(now)), message.clone());
         let mut state = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         if let Some(plan) = &mut w.plan {
@@ -654,12 +645,7 @@ impl Guard {
             format!("plan: start at {to}% (step 1 of {of}){by}")
         };
         let now = self.shared.clock.now();
-        let action = Action::SetRollout {
-            flag: flag.to_owned(),
-            percent: to,
-            reason: message.clone(),
-            at_ms: unix_millis(now),
-        };
+        let action = Action::new(Edit::plan_step(flag, to, unix_millis(now)), message.clone());
         let mut state = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         w.window.clear();

@@ -9,12 +9,10 @@ use toml_edit::DocumentMut;
 
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
-use crate::audit::AuditLog;
-use crate::engine::{Change, Snapshot};
+use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
 use crate::format::toml as toml_format;
 use crate::model::{Feature, FlagSet};
-use crate::Flags;
 
 /// A watched TOML file (see [`crate::format::toml`]).
 ///
@@ -285,41 +283,6 @@ impl Store for FileStore {
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
         })
-    }
-}
-
-impl Flags {
-    /// Serves the flags in a TOML file and keeps them in step with it: a saved
-    /// edit is live within a second; an edit with errors changes nothing (the
-    /// errors are logged and shown by [`Flags::status`] until a good edit
-    /// replaces it). Changes made through [`Flags::commit`] and the admin API
-    /// are written back into the file, keeping its comments, and appended to
-    /// the audit log beside it (`flags.toml` → `flags.audit.jsonl`).
-    ///
-    /// Works inside or outside a tokio runtime (watching runs on its own thread).
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), flags_middleware::LoadErrors> {
-    /// use flags_middleware::{Context, Flags};
-    ///
-    /// let flags = Flags::from_file("flags.toml")?;
-    /// let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// When the file cannot be read, or any error in it (with line and column).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Flags, LoadErrors> {
-        let store = FileStore::open(path)?;
-        let source = store.describe();
-        let snap =
-            Snapshot::compile(&store.flag_set(), crate::Mode::Strict, &source)?.with_version(1);
-        let audit = AuditLog::beside(store.path());
-        let flags = Flags::from_snapshot(snap);
-        flags
-            .attach(super::Control::new(Arc::new(store), Some(audit)))
-            .map_err(|e| LoadError::new(source, e.to_string()))?;
-        Ok(flags)
     }
 }
 

@@ -1,11 +1,10 @@
-//! Stores: where flags live durably, and the one path every change takes.
+//! Stores: where flags live durably.
 //!
 //! A [`Store`] holds the flag set somewhere that survives a restart (a TOML
 //! file, a database table) and tells the running process when someone else
-//! changed it. Every change (the admin API, the rollout guard, a hand edit)
-//! goes through [`Flags::commit`](crate::Flags::commit), which validates it
-//! against the live snapshot, hands it to the store, and swaps the new
-//! snapshot in only once the store says it is durable.
+//! changed it. The [change path](crate::change) writes every committed
+//! change through the store, and swaps the new snapshot in only once the
+//! store says it is durable.
 //!
 //! Implementations in this crate: [`FileStore`] (a watched TOML file, the
 //! embedded default) and [`MemoryStore`] (nothing durable; for tests and for
@@ -17,23 +16,16 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::sync::Arc;
-//! use flags_middleware::{Context, Flags};
+//! use flags_middleware::{edit::Edit, Context, Flags};
 //! use flags_middleware::store::{MemoryStore, Store};
 //!
 //! let set = flags_middleware::format::toml::parse("[legacy_api]\n", "example").unwrap();
-//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new(set));
-//! let flags = Flags::with_store(store, None).await.unwrap();
-//! let done = flags
-//!     .commit_with("ops", "kill", None, |snap| {
-//!         let mut f = snap.feature("legacy_api").unwrap();
-//!         f.enabled = false;
-//!         Ok(vec![flags_middleware::engine::Change::Upsert(f)])
-//!     })
-//!     .await
-//!     .unwrap();
-//! assert_eq!(done.version, 2);
+//! let store = Arc::new(MemoryStore::new(set));
+//! let flags = Flags::with_store(store.clone(), None).await.unwrap();
+//! flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap();
+//! let stored = store.load().await.unwrap();
+//! assert!(!stored.feature("legacy_api").unwrap().enabled);
 //! assert!(!flags.is_enabled("legacy_api", &Context::new()));
-//! assert_eq!(flags.audit_log(0, 10).unwrap()[0].action, "kill");
 //! # }
 //! ```
 //!
@@ -66,15 +58,12 @@ use crate::engine::Change;
 use crate::error::LoadErrors;
 use crate::model::FlagSet;
 
-mod control;
 mod file;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod watch;
 
-pub(crate) use control::Control;
-pub use control::{CommitError, Committed, Edit, ReloadError, SourceStatus};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -14,7 +14,8 @@ use super::read::Reader;
 use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{
-    Constraint, Dependency, Feature, FlagSet, Override, Payload, Segment, Strategy, VariantDef,
+    Constraint, Dependency, Feature, FlagSet, Override, Payload, Segment, Strategy, StrategyKind,
+    VariantDef,
 };
 
 /// How friendly a rendering may be; tried from the friendliest down until
@@ -160,7 +161,7 @@ fn build_feature(f: &Feature, segs: &BTreeMap<u32, &str>, style: Style) -> Table
     match short {
         Some(s) => {
             if let Some(main) = s.main {
-                if main.name == "flexibleRollout" {
+                if main.kind() == StrategyKind::FlexibleRollout {
                     t.insert(
                         "rollout",
                         Item::Value(rollout_value(&main.parameters, &f.name)),
@@ -246,7 +247,7 @@ fn shorthands(f: &Feature) -> Option<Shorthands<'_>> {
     let plain = |s: &Strategy| s.variants.is_empty() && s.disabled.is_none();
     let (users, rest) = match f.strategies.split_first() {
         Some((first, rest))
-            if first.name == "userWithId"
+            if first.kind() == StrategyKind::UserWithId
                 && plain(first)
                 && first.constraints.is_empty()
                 && first.segments.is_empty()
@@ -258,8 +259,15 @@ fn shorthands(f: &Feature) -> Option<Shorthands<'_>> {
     };
     match rest {
         [] if users.is_some() => Some(Shorthands { users, main: None }),
-        [m] if plain(m) && (m.name == "flexibleRollout" || m.name == "default") => {
-            let everyone = m.name == "default" && m.constraints.is_empty() && m.segments.is_empty();
+        [m] if plain(m)
+            && matches!(
+                m.kind(),
+                StrategyKind::FlexibleRollout | StrategyKind::Default
+            ) =>
+        {
+            let everyone = m.kind() == StrategyKind::Default
+                && m.constraints.is_empty()
+                && m.segments.is_empty();
             if everyone && users.is_some() {
                 // "these users, or everyone": only rules can say it.
                 return None;
@@ -278,13 +286,13 @@ fn shorthands(f: &Feature) -> Option<Shorthands<'_>> {
 fn rule_table(s: &Strategy, flag: &str, segs: &BTreeMap<u32, &str>, style: Style) -> Table {
     let mut t = Table::new();
     let plain_params = |keys: &[&str]| s.parameters.keys().all(|k| keys.contains(&k.as_str()));
-    match s.name.as_str() {
-        "flexibleRollout"
+    match s.kind() {
+        StrategyKind::FlexibleRollout
             if style.rule_shorthands && plain_params(&["rollout", "stickiness", "groupId"]) =>
         {
             t.insert("rollout", Item::Value(rollout_value(&s.parameters, flag)));
         }
-        "userWithId" if style.rule_shorthands && plain_params(&["userIds"]) => {
+        StrategyKind::UserWithId if style.rule_shorthands && plain_params(&["userIds"]) => {
             t.insert(
                 "users",
                 Item::Value(users_value(
@@ -292,9 +300,9 @@ fn rule_table(s: &Strategy, flag: &str, segs: &BTreeMap<u32, &str>, style: Style
                 )),
             );
         }
-        "default" if style.rule_shorthands && s.parameters.is_empty() => {}
-        name => {
-            t.insert("strategy", Item::Value(name.into()));
+        StrategyKind::Default if style.rule_shorthands && s.parameters.is_empty() => {}
+        _ => {
+            t.insert("strategy", Item::Value(s.name.as_str().into()));
             if !s.parameters.is_empty() {
                 let mut p = InlineTable::new();
                 for (k, v) in &s.parameters {

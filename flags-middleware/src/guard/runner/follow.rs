@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 
 use super::{event, record, window_for, Guard, Origin, Watched};
-use crate::guard::action::rollout_percent;
 use crate::guard::clock::unix_millis;
 use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::opt_in;
@@ -83,7 +82,7 @@ impl Guard {
             w.origin = origin;
             let position = Position {
                 enabled: f.enabled,
-                percent: rollout_percent(f),
+                percent: f.rollout_percent(),
                 paused: f.plan.as_ref().is_some_and(|p| p.paused),
                 started_ms: f.plan.as_ref().and_then(|p| p.started_ms),
                 done_ms: f.plan.as_ref().and_then(|p| p.done_ms),

@@ -53,15 +53,16 @@ pub use config::{PostgresConfig, PostgresConfigError};
 ///   version; each flag's row holds its definition (Unleash JSON) and the
 ///   version that last changed it. A new namespace is seeded once from the
 ///   seed file, if one is configured.
-/// * **Writes** ([`Flags::commit`], the admin API) run in one transaction:
-///   bump the version *if it is still the one this instance synced*
-///   (optimistic concurrency), write the rows and the audit entries (with
-///   this instance's name), `NOTIFY`, commit. A writer that lost the race
-///   gets [`StoreError::Conflict`]; the handle then syncs at once and
-///   either rebuilds the edit on the newer flags (an edit derived from the
-///   live definition, [`Flags::commit_with`], such as the admin API's kill
-///   or rollout without `If-Match`) or reports a version mismatch (with
-///   `If-Match`, or a fixed [`Flags::commit`]: the admin API answers 412).
+/// * **Writes** ([`Writer::commit`](crate::change::Writer::commit), the
+///   admin API) run in one transaction: bump the version *if it is still
+///   the one this instance synced* (optimistic concurrency), write the rows
+///   and the audit entries (with this instance's name), `NOTIFY`, commit. A
+///   writer that lost the race gets [`StoreError::Conflict`]; the handle
+///   then syncs at once and either applies the edit again to the newer
+///   flags (an edit derived from the live definition, such as the admin
+///   API's kill or rollout without `If-Match`) or reports a version
+///   mismatch (with `If-Match`, or a whole definition replaced: the admin
+///   API answers 412).
 /// * **Reads** are pushed: every instance `LISTEN`s on a dedicated
 ///   connection and, on a change it did not make, reads the namespace and
 ///   swaps the new snapshot in. Every instance serves the database's
@@ -452,7 +453,7 @@ impl Store for PostgresStore {
 
 impl Flags {
     /// Serves the flags of a PostgreSQL namespace, kept current by
-    /// `LISTEN`/`NOTIFY`; changes through [`Flags::commit`] and the admin API
+    /// `LISTEN`/`NOTIFY`; changes through [`Flags::writer`] and the admin API
     /// are written to the database (see [`PostgresStore`]). Must be called
     /// inside a tokio runtime.
     ///

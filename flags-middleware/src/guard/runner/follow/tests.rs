@@ -1,12 +1,11 @@
 use std::time::Duration;
 
-use crate::engine::Change;
+use crate::edit::Edit;
 use crate::guard::{
     EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanOp, PlanStatus,
     Side,
 };
 use crate::model::Feature;
-use crate::store::Edit;
 use crate::Flags;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -61,14 +60,11 @@ fn definition(flags: &Flags, name: &str) -> Feature {
 async fn edit(flags: &Flags, name: &str, change: impl FnOnce(&mut Feature)) {
     let mut f = definition(flags, name);
     change(&mut f);
-    flags
-        .commit(Edit::new("ops", "edit", vec![Change::Upsert(f)]))
-        .await
-        .unwrap();
+    flags.writer("ops").commit(Edit::replace(f)).await.unwrap();
 }
 
 fn percent(flags: &Flags, name: &str) -> Option<u32> {
-    crate::guard::action::rollout_percent(&definition(flags, name))
+    definition(flags, name).rollout_percent()
 }
 
 const PLANNED: &str = r#"

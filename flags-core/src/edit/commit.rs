@@ -1,0 +1,74 @@
+//! [`Commit`]: an edit as handed to a writer, with its conditions.
+
+use super::Edit;
+
+/// An [`Edit`] to commit, optionally only against one version (optimistic
+/// concurrency: the admin API's `If-Match`) and with a reason for the audit
+/// log. Every `Edit` is a `Commit` with neither, so a writer's `commit`
+/// takes either.
+///
+/// ```
+/// use flags_core::edit::{Commit, Edit};
+///
+/// let commit = Edit::kill("new_checkout_flow")
+///     .if_version(7)
+///     .message("error spike after the 14:02 deploy");
+/// assert_eq!(commit.edit, Edit::kill("new_checkout_flow"));
+/// assert_eq!(commit.expected_version, Some(7));
+/// assert_eq!(commit.message.as_deref(), Some("error spike after the 14:02 deploy"));
+///
+/// let plain = Commit::from(Edit::enable("new_checkout_flow"));
+/// assert_eq!((plain.expected_version, plain.message), (None, None));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Commit {
+    /// The change.
+    pub edit: Edit,
+    /// When set, the commit is refused unless the flags are at this
+    /// version; a commit without one is made against the newest flags.
+    pub expected_version: Option<u64>,
+    /// Why, for the audit log (the rollout guard puts the figures that
+    /// triggered a kill here).
+    pub message: Option<String>,
+}
+
+impl Commit {
+    /// Refuses the commit unless the flags are at `version`.
+    #[must_use]
+    pub fn if_version(mut self, version: u64) -> Commit {
+        self.expected_version = Some(version);
+        self
+    }
+
+    /// Says why, for the audit log.
+    #[must_use]
+    pub fn message(mut self, message: impl Into<String>) -> Commit {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+impl From<Edit> for Commit {
+    fn from(edit: Edit) -> Commit {
+        Commit {
+            edit,
+            expected_version: None,
+            message: None,
+        }
+    }
+}
+
+impl Edit {
+    /// This edit, refused unless the flags are at `version`: [`Commit::if_version`].
+    #[must_use]
+    pub fn if_version(self, version: u64) -> Commit {
+        Commit::from(self).if_version(version)
+    }
+
+    /// This edit, with why, for the audit log: [`Commit::message`].
+    #[must_use]
+    pub fn message(self, message: impl Into<String>) -> Commit {
+        Commit::from(self).message(message)
+    }
+}
