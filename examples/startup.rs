@@ -136,8 +136,7 @@ impl Prepared {
 mod tests {
     use super::*;
     use crate::settings::{AdminToken, Defaults};
-    use flags_middleware::engine::Change;
-    use flags_middleware::store::Edit;
+    use flags_middleware::edit::Edit;
     use flags_middleware::Context;
 
     const SHIPPED: &str = "# shipped\n[legacy_api]\ndescription = \"on for everyone\"\n";
@@ -172,10 +171,12 @@ mod tests {
         let first = prepare(&s).unwrap();
         assert_eq!(first.flags_file, defaults.working_copy);
         assert!(matches!(first.origin, Origin::CopyMade { .. }));
-        let mut killed = first.flags.snapshot().feature("legacy_api").unwrap();
-        killed.enabled = false;
-        let edit = Edit::new("test", "kill", vec![Change::Upsert(killed)]);
-        first.flags.commit(edit).await.unwrap();
+        first
+            .flags
+            .writer("test")
+            .commit(Edit::kill("legacy_api"))
+            .await
+            .unwrap();
         drop(first);
 
         let second = prepare(&s).unwrap();
