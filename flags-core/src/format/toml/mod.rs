@@ -219,35 +219,53 @@ pub fn parse(text: &str, source_name: &str) -> Result<FlagSet, LoadErrors> {
 /// # Errors
 /// Every problem in the file, in line order.
 pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), LoadErrors> {
-    let (set, spans) = read::read_text(text, source)?;
-    match Snapshot::compile(&set, Mode::Strict, source) {
-        Ok(snap) => Ok((set, snap)),
-        Err(LoadErrors(errors)) => {
-            // The engine names model paths (`strategies[0].parameters.rollout`):
-            // point them back at what the user wrote.
-            let mapped = errors
-                .into_iter()
-                .map(|mut e| {
-                    let found = match (&e.flag, &e.field) {
-                        (Some(flag), Some(field)) => spans.locate(flag, field).cloned(),
-                        (Some(flag), None) => spans.locate(flag, "name").cloned(),
-                        _ => None,
-                    };
-                    if let Some((path, span)) = found {
-                        if !path.is_empty() {
-                            e.field = Some(path);
-                        }
-                        if let Some(span) = span {
-                            let (line, col) = node::line_col(text, span.start);
-                            e = e.at(line, col);
-                        }
-                    }
-                    e
-                })
-                .collect();
-            Err(LoadErrors(mapped))
+    let read = read::read_text(text, source)?;
+    // Compiled even when the reader found errors: the engine's checks across
+    // flags (dependencies) see every flag, a broken one as a stub.
+    let compiled = Snapshot::compile(&read.set, Mode::Strict, source);
+    let mut errors = read.errors;
+    let snap = match compiled {
+        Ok(snap) => snap,
+        Err(LoadErrors(found)) => {
+            let about_stub = |e: &LoadError| {
+                e.flag.as_ref().is_some_and(|f| read.broken.contains(f))
+                    && !e.field.as_ref().is_some_and(|f| f.starts_with("dependencies"))
+            };
+            errors.extend(
+                found
+                    .into_iter()
+                    .filter(|e| !about_stub(e))
+                    .map(|e| at_toml(e, &read.spans, text)),
+            );
+            Snapshot::default()
+        }
+    };
+    if errors.is_empty() {
+        Ok((read.set, snap))
+    } else {
+        errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
+        Err(LoadErrors(errors))
+    }
+}
+
+/// An engine error, which names a model path
+/// (`strategies[0].parameters.rollout`), pointed back at what the user wrote.
+fn at_toml(mut e: LoadError, spans: &SpanMap, text: &str) -> LoadError {
+    let found = match (&e.flag, &e.field) {
+        (Some(flag), Some(field)) => spans.locate(flag, field).cloned(),
+        (Some(flag), None) => spans.locate(flag, "name").cloned(),
+        _ => None,
+    };
+    if let Some((path, span)) = found {
+        if !path.is_empty() {
+            e.field = Some(path);
+        }
+        if let Some(span) = span {
+            let (line, col) = node::line_col(text, span.start);
+            e = e.at(line, col);
         }
     }
+    e
 }
 
 /// Writes a flag set as TOML, each flag in the friendliest form that reads

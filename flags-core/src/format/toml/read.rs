@@ -1,7 +1,7 @@
 //! TOML → [`FlagSet`], strictly: every problem is collected with the flag,
 //! the field path and the line and column it is at.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use toml_edit::Document;
@@ -54,6 +54,8 @@ pub(crate) struct Reader<'t> {
     segment_ids: BTreeMap<String, u32>,
     /// The flag being read (empty for segments).
     flag: String,
+    /// Flags of the document with an error.
+    broken: HashSet<String>,
 }
 
 impl<'t> Reader<'t> {
@@ -65,6 +67,7 @@ impl<'t> Reader<'t> {
             spans: SpanMap::default(),
             segment_ids: BTreeMap::new(),
             flag: String::new(),
+            broken: HashSet::new(),
         }
     }
 
@@ -189,11 +192,24 @@ impl<'t> Reader<'t> {
             if e.key == names::SEGMENTS {
                 continue;
             }
-            if let Some(f) = self.flag(e.key, e.key_span.clone(), e.node) {
+            let Some((f, ok)) = self.read_flag(e.key, e.key_span.clone(), e.node) else {
+                continue;
+            };
+            if ok {
                 set.features.push(f);
+            } else {
+                // Still a flag of the file: the engine's dependency check
+                // must see its name and requirements, or a cycle through it
+                // reads as an unknown parent (issue 13).
+                self.broken.insert(f.name.clone());
+                set.features.push(Feature {
+                    name: f.name,
+                    enabled: true,
+                    dependencies: f.dependencies,
+                    ..Feature::default()
+                });
             }
         }
-        self.check_dependencies(&set.features);
         set
     }
 
@@ -254,13 +270,25 @@ impl<'t> Reader<'t> {
         out
     }
 
-    /// One flag's table.
+    /// One flag's table; `None` when it has an error.
     pub(crate) fn flag(
         &mut self,
         name: &str,
         key_span: Option<Range<usize>>,
         node: Node<'_>,
     ) -> Option<Feature> {
+        self.read_flag(name, key_span, node)
+            .and_then(|(f, ok)| ok.then_some(f))
+    }
+
+    /// One flag's table, and whether it read without error (when not, the
+    /// flag holds what could be read); `None` when it is not a table.
+    fn read_flag(
+        &mut self,
+        name: &str,
+        key_span: Option<Range<usize>>,
+        node: Node<'_>,
+    ) -> Option<(Feature, bool)> {
         self.flag = name.to_owned();
         let errors_before = self.errors.len();
         self.spans.record(name, "name".into(), "", key_span.clone());
@@ -276,6 +304,7 @@ impl<'t> Reader<'t> {
                     node.kind()
                 ),
             );
+            self.flag.clear();
             return None;
         };
         let mut f = Feature {
@@ -386,21 +415,9 @@ impl<'t> Reader<'t> {
                 ..Strategy::default()
             });
         }
-        for (i, d) in f.dependencies.iter().enumerate() {
-            if d.feature == name {
-                let at = self
-                    .spans
-                    .locate(name, &format!("dependencies[{i}]"))
-                    .and_then(|(_, s)| s.clone());
-                self.error(
-                    &format!("requires[{i}]"),
-                    at,
-                    "a flag cannot require itself (dependency cycle)",
-                );
-            }
-        }
         self.flag.clear();
-        (self.errors.len() == errors_before).then_some(f)
+        let ok = self.errors.len() == errors_before;
+        Some((f, ok))
     }
 
     /// `[[flag.rules]]`: one explicit strategy.
@@ -1142,81 +1159,6 @@ impl<'t> Reader<'t> {
         ok.then_some(out)
     }
 
-    /// Unknown parents and cycles of any length.
-    fn check_dependencies(&mut self, features: &[Feature]) {
-        let deps: HashMap<&str, Vec<&str>> = features
-            .iter()
-            .map(|f| {
-                (
-                    f.name.as_str(),
-                    f.dependencies.iter().map(|d| d.feature.as_str()).collect(),
-                )
-            })
-            .collect();
-        for f in features {
-            for (i, d) in f.dependencies.iter().enumerate() {
-                if !deps.contains_key(d.feature.as_str()) {
-                    self.flag_error(
-                        &f.name,
-                        &format!("dependencies[{i}]"),
-                        format!("unknown parent flag `{}`", d.feature),
-                    );
-                }
-            }
-            // A cycle through `f` is reported once, by its smallest member.
-            if let Some(cycle) = find_cycle(&f.name, &deps) {
-                if cycle.iter().all(|n| f.name.as_str() <= *n) && cycle.len() > 1 {
-                    let text = cycle
-                        .iter()
-                        .chain(std::iter::once(&f.name.as_str()))
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(" -> ");
-                    self.flag_error(
-                        &f.name,
-                        "dependencies[0]",
-                        format!("dependency cycle: {text}"),
-                    );
-                }
-            }
-        }
-    }
-
-    /// An error in `flag` at the TOML place recorded for `model`.
-    pub(crate) fn flag_error(&mut self, flag: &str, model: &str, message: String) {
-        let (path, span) = self.spans.locate(flag, model).cloned().unwrap_or_default();
-        let previous = std::mem::replace(&mut self.flag, flag.to_owned());
-        self.error(&path, span, message);
-        self.flag = previous;
-    }
-}
-
-/// A path through the dependency graph from `start` back to `start`.
-fn find_cycle<'a>(start: &'a str, deps: &HashMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
-    fn walk<'a>(
-        at: &'a str,
-        start: &'a str,
-        deps: &HashMap<&'a str, Vec<&'a str>>,
-        path: &mut Vec<&'a str>,
-        seen: &mut std::collections::HashSet<&'a str>,
-    ) -> bool {
-        for &next in deps.get(at).map(Vec::as_slice).unwrap_or_default() {
-            if next == start {
-                return true;
-            }
-            if seen.insert(next) {
-                path.push(next);
-                if walk(next, start, deps, path, seen) {
-                    return true;
-                }
-                path.pop();
-            }
-        }
-        false
-    }
-    let mut path = vec![start];
-    let mut seen = std::collections::HashSet::new();
-    walk(start, start, deps, &mut path, &mut seen).then_some(path)
 }
 
 fn users_strategy(ids: String) -> Strategy {
@@ -1257,8 +1199,23 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A document as read: its flags (one with an error as a stub holding its
+/// name and requirements, for the engine's dependency check), where each
+/// model field came from, and the errors found, in line order.
+pub(crate) struct Read {
+    pub(crate) set: FlagSet,
+    pub(crate) spans: SpanMap,
+    pub(crate) errors: Vec<LoadError>,
+    /// The flags with an error, read as stubs.
+    pub(crate) broken: HashSet<String>,
+}
+
 /// Parses `text` and reads it strictly; `source` names it in errors.
-pub(crate) fn read_text(text: &str, source: &str) -> Result<(FlagSet, SpanMap), LoadErrors> {
+///
+/// # Errors
+/// Only text that is not TOML; what is wrong with the flags is in
+/// [`Read::errors`].
+pub(crate) fn read_text(text: &str, source: &str) -> Result<Read, LoadErrors> {
     let doc = Document::parse(text).map_err(|e| {
         let mut message = e.message().trim().to_owned();
         if message == "duplicate key" {
@@ -1274,12 +1231,10 @@ pub(crate) fn read_text(text: &str, source: &str) -> Result<(FlagSet, SpanMap), 
     })?;
     let mut reader = Reader::new(source, Some(text));
     let set = reader.document(Node::Table(doc.as_table()));
-    if reader.errors.is_empty() {
-        Ok((set, reader.spans))
-    } else {
-        reader
-            .errors
-            .sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
-        Err(LoadErrors(reader.errors))
-    }
+    Ok(Read {
+        set,
+        spans: reader.spans,
+        errors: reader.errors,
+        broken: reader.broken,
+    })
 }

@@ -248,7 +248,7 @@ const BAD: &[(&str, &[&str])] = &[
     ),
     (
         "[a]\nrequires = \"a\"\n",
-        &["flag `a`, field `requires[0]`: a flag cannot require itself"],
+        &["flags.toml:2:12: flag `a`, field `requires`: a flag cannot depend on itself"],
     ),
     (
         "[f]\nvariants = { a = 30, b = 30 }\n",
@@ -435,8 +435,9 @@ fn write_falls_back_to_rules_and_explicit_forms() {
     };
     let text = write(&set).unwrap();
     assert!(text.contains("rules = []"), "{text}");
-    let (back, _) = read::read_text(&text, "x").unwrap();
-    assert_eq!(back, set, "{text}");
+    let back = read::read_text(&text, "x").unwrap();
+    assert!(back.errors.is_empty(), "{:?}", back.errors);
+    assert_eq!(back.set, set, "{text}");
 }
 
 #[test]
@@ -739,8 +740,10 @@ mod props {
                 // Dependencies may name flags that do not exist, so only
                 // the shape is compared, through the reader's own checks
                 // when they pass.
-                if let Ok((back, _)) = read::read_text(&text, "x") {
-                    prop_assert_eq!(back, set);
+                if let Ok(back) = read::read_text(&text, "x") {
+                    if back.errors.is_empty() {
+                        prop_assert_eq!(back.set, set);
+                    }
                 }
             }
         }
@@ -813,4 +816,19 @@ plan = { steps = [{ percent = 10, for = "2d" }, { percent = 100 }], started = "2
 fn guard_false_is_no_guard() {
     let set = parse("[f]\nguard = false\n", "flags.toml").unwrap();
     assert!(set.feature("f").unwrap().guard.is_none());
+}
+
+/// Issue 13 item 7: a flag with an error still takes part in the dependency
+/// check, so a cycle through it is reported, and its name is no "unknown parent".
+#[test]
+fn a_cycle_through_a_broken_flag_is_reported_with_the_other_error() {
+    let got = errors("[x]\nrequires = \"y\"\n\n[y]\nrollout = 150\nrequires = \"x\"\n");
+    assert_eq!(
+        got,
+        [
+            "flags.toml:2:12: flag `x`, field `requires`: dependency cycle: x -> y -> x",
+            "flags.toml:5:11: flag `y`, field `rollout`: a percentage must be between 0 and 100, got 150",
+        ],
+        "{got:#?}"
+    );
 }
