@@ -44,7 +44,9 @@ pub(crate) fn check<'g>(
                 match parents(parent) {
                     None => format!("unknown parent flag `{parent}`"),
                     Some(grand) if !grand.is_empty() => {
-                        format!("parent `{parent}` has dependencies itself; Unleash allows one level")
+                        format!(
+                            "parent `{parent}` has dependencies itself; Unleash allows one level"
+                        )
                     }
                     Some(_) => continue,
                 }
@@ -152,11 +154,11 @@ mod tests {
         };
         match Snapshot::compile(&set, Mode::Strict, "t") {
             Ok(_) => vec![],
-            Err(e) => e
-                .0
-                .into_iter()
-                .map(|e| (e.flag.unwrap(), e.field.unwrap(), e.message))
-                .collect(),
+            Err(e) => {
+                e.0.into_iter()
+                    .map(|e| (e.flag.unwrap(), e.field.unwrap(), e.message))
+                    .collect()
+            }
         }
     }
 
@@ -188,10 +190,19 @@ mod tests {
     fn a_cycle_is_reported_once_at_its_first_flag() {
         assert_eq!(
             check(&[("x", &["y"]), ("y", &["x"])]),
-            [err("x", "dependencies[0].feature", "dependency cycle: x -> y -> x")]
+            [err(
+                "x",
+                "dependencies[0].feature",
+                "dependency cycle: x -> y -> x"
+            )]
         );
         assert_eq!(
-            check(&[("a", &["ok", "b"]), ("b", &["c"]), ("c", &["a"]), ("ok", &[])]),
+            check(&[
+                ("a", &["ok", "b"]),
+                ("b", &["c"]),
+                ("c", &["a"]),
+                ("ok", &[])
+            ]),
             [err(
                 "a",
                 "dependencies[1].feature",
@@ -205,7 +216,11 @@ mod tests {
         assert_eq!(
             check(&[("a", &["b"]), ("b", &["a"]), ("z", &["a"])]),
             [
-                err("a", "dependencies[0].feature", "dependency cycle: a -> b -> a"),
+                err(
+                    "a",
+                    "dependencies[0].feature",
+                    "dependency cycle: a -> b -> a"
+                ),
                 err(
                     "z",
                     "dependencies[0].feature",

@@ -231,12 +231,12 @@ impl Snapshot {
     }
 
     /// The dependency checks for `flags`, against this snapshot.
-    fn check_dependencies(
-        &self,
-        flags: &[(&str, &[CompiledDep])],
-        source: &str,
-    ) -> Vec<LoadError> {
-        dependencies::check(flags, |name| self.flag_by_name(name).map(|f| &*f.deps), source)
+    fn check_dependencies(&self, flags: &[(&str, &[CompiledDep])], source: &str) -> Vec<LoadError> {
+        dependencies::check(
+            flags,
+            |name| self.flag_by_name(name).map(|f| &*f.deps),
+            source,
+        )
     }
 
     /// Returns this snapshot with `version` set.
