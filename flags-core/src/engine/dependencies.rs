@@ -15,9 +15,9 @@ use crate::error::LoadError;
 /// errors should come in) against the whole set, which `parents` looks up:
 /// a flag's dependencies, or `None` when there is no such flag.
 ///
-/// A cycle is reported once, at the first of its flags that `flags` holds,
-/// on the requirement that starts it; its other requirements are not also
-/// reported as "one level".
+/// A cycle is reported once, at the flag where a depth-first walk from
+/// `flags`, in their order, first enters it, on the requirement that starts
+/// it; its other requirements are not also reported as "one level".
 pub(crate) fn check<'g>(
     flags: &[(&'g str, &'g [CompiledDep])],
     parents: impl Fn(&str) -> Option<&'g [CompiledDep]>,
@@ -85,7 +85,7 @@ fn find_cycles<'g>(
     let mut state: HashMap<&str, Walk> = HashMap::new();
     let mut cycles = Vec::new();
     for &(start, deps) in flags {
-        if state.contains_key(start) {
+        if deps.is_empty() || state.contains_key(start) {
             continue;
         }
         state.insert(start, Walk::Open);
