@@ -18,7 +18,7 @@ use super::writer::SegmentNames;
 use crate::model::Segment;
 
 /// The top-level table holding named segments (so no flag can be named so).
-pub(crate) const SEGMENTS: &str = "segments";
+pub(super) const SEGMENTS: &str = "segments";
 
 /// Keys of a `[segments.NAME]` table.
 const SEGMENT_KEYS: &[&str] = &["when", "id"];

@@ -53,7 +53,7 @@ fn operator(name: &str) -> Option<&'static str> {
 }
 
 /// The friendly name for an Unleash operator (itself when unknown).
-pub(super) fn friendly_operator(unleash: &str) -> &str {
+fn friendly_operator(unleash: &str) -> &str {
     OPERATORS
         .iter()
         .find(|(_, u)| *u == unleash)
