@@ -5,6 +5,7 @@
 mod bucket;
 mod compile;
 mod constraint;
+mod dependencies;
 mod evaluation;
 mod field;
 mod index;

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::compile::{hostname, CompiledFlag, Compiler, Mode, SegmentTable};
+use super::compile::{hostname, CompiledDep, CompiledFlag, Compiler, Mode, SegmentTable};
+use super::dependencies;
 use super::evaluation::{Decision, Evaluation, Reason, Variant, VariantPick};
 use super::index::Index;
 use super::variant::{Arm, Pick, VariantSet};
@@ -98,9 +99,16 @@ impl Snapshot {
             hostname: host.as_str().into(),
         };
         if mode == Mode::Strict {
-            for f in &snap.flags {
-                snap.check_dependencies(f, source, &mut c.errors);
-            }
+            // A flag without parents has nothing to check (and no cycle
+            // runs through it): most flags, so they are left out up front.
+            let with_parents: Vec<_> = snap
+                .flags
+                .iter()
+                .filter(|f| !f.deps.is_empty())
+                .map(|f| (f.name(), &*f.deps))
+                .collect();
+            c.errors
+                .extend(snap.check_dependencies(&with_parents, source));
         }
         if c.errors.is_empty() {
             Ok(snap)
@@ -183,11 +191,12 @@ impl Snapshot {
             }
         }
         if mode == Mode::Strict {
-            for name in &touched {
-                if let Some(f) = next.flag_by_name(name) {
-                    next.check_dependencies(f, source, &mut c.errors);
-                }
-            }
+            let touched: Vec<_> = touched
+                .iter()
+                .filter_map(|name| next.flag_by_name(name))
+                .map(|f| (f.name(), &*f.deps))
+                .collect();
+            c.errors.extend(next.check_dependencies(&touched, source));
             if !removed.is_empty() {
                 for f in &next.flags {
                     for d in &f.deps {
@@ -229,32 +238,13 @@ impl Snapshot {
         true
     }
 
-    fn check_dependencies(&self, f: &CompiledFlag, source: &str, errors: &mut Vec<LoadError>) {
-        let name = f.name();
-        for (i, d) in f.deps.iter().enumerate() {
-            let err = |msg: String| {
-                LoadError::new(source, msg)
-                    .flag(name)
-                    .field(format!("dependencies[{i}].feature"))
-            };
-            if *d.parent == *name {
-                errors.push(err(
-                    "a flag cannot depend on itself (dependency cycle)".into()
-                ));
-                continue;
-            }
-            match self.flag_by_name(&d.parent) {
-                None => errors.push(err(format!("unknown parent flag `{}`", d.parent))),
-                Some(parent) if parent.deps.iter().any(|p| *p.parent == *name) => errors.push(err(
-                    format!("dependency cycle: `{name}` -> `{}` -> `{name}`", d.parent),
-                )),
-                Some(parent) if !parent.deps.is_empty() => errors.push(err(format!(
-                    "parent `{}` has dependencies itself; Unleash allows one level",
-                    d.parent
-                ))),
-                Some(_) => {}
-            }
-        }
+    /// The dependency checks for `flags`, against this snapshot.
+    fn check_dependencies(&self, flags: &[(&str, &[CompiledDep])], source: &str) -> Vec<LoadError> {
+        dependencies::check(
+            flags,
+            |name| self.flag_by_name(name).map(|f| &*f.deps),
+            source,
+        )
     }
 
     /// Returns this snapshot with `version` set.

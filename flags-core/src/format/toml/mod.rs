@@ -163,7 +163,7 @@
 //! is optional (see [`GuardConfig`](crate::guard::GuardConfig) for the
 //! defaults and what each means); `variant` makes the new arm the requests
 //! that got that variant; a `plan` alone means `guard = true`. A running
-//! [`Guard`](crate::guard::Guard) that follows these flags picks changes up
+//! `Guard` (in `flags-middleware`) that follows these flags picks changes up
 //! at its next check, and steps the plan by writing the flag's rollout
 //! percentage (the plan's position) back through the store.
 //!
@@ -179,21 +179,39 @@
 //! flags.toml:7:1: flag `beta_search`, field `rolout`: unknown key `rolout` (did you mean `rollout`?)
 //! ```
 
-mod duration;
-mod json;
-mod names;
+// The core: typed node access, span bookkeeping, the reader's walk and the
+// writer's choice of form.
 mod node;
-mod read;
-mod write;
+mod reader;
+mod spans;
+mod writer;
+
+// One module per section, each with its read side, its write side and its
+// tests.
+mod flag;
+mod guard;
+mod requires;
+mod rules;
+mod segments;
+mod variants;
+mod when;
+
+// The whole file, the user's document edited in place, and the helpers.
+mod document;
+mod duration;
+mod edit;
+mod json;
 
 use crate::engine::{Mode, Snapshot};
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
 
 #[doc(hidden)]
-pub use read::SpanMap;
+pub use edit::{edit_document, replace_table};
 #[doc(hidden)]
-pub use write::{edit_document, feature_table as write_feature_table, replace_table};
+pub use spans::SpanMap;
+#[doc(hidden)]
+pub use writer::feature_table as write_feature_table;
 
 /// Parses and checks a TOML flags file. `source_name` (a path, usually)
 /// names it in errors.
@@ -219,34 +237,35 @@ pub fn parse(text: &str, source_name: &str) -> Result<FlagSet, LoadErrors> {
 /// # Errors
 /// Every problem in the file, in line order.
 pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), LoadErrors> {
-    let (set, spans) = read::read_text(text, source)?;
-    match Snapshot::compile(&set, Mode::Strict, source) {
-        Ok(snap) => Ok((set, snap)),
-        Err(LoadErrors(errors)) => {
-            // The engine names model paths (`strategies[0].parameters.rollout`):
-            // point them back at what the user wrote.
-            let mapped = errors
-                .into_iter()
-                .map(|mut e| {
-                    let found = match (&e.flag, &e.field) {
-                        (Some(flag), Some(field)) => spans.locate(flag, field).cloned(),
-                        (Some(flag), None) => spans.locate(flag, "name").cloned(),
-                        _ => None,
-                    };
-                    if let Some((path, span)) = found {
-                        if !path.is_empty() {
-                            e.field = Some(path);
-                        }
-                        if let Some(span) = span {
-                            let (line, col) = node::line_col(text, span.start);
-                            e = e.at(line, col);
-                        }
-                    }
-                    e
-                })
-                .collect();
-            Err(LoadErrors(mapped))
+    let read = document::read_text(text, source)?;
+    // Compiled even when the reader found errors: the engine's checks across
+    // flags (dependencies) see every flag, a broken one as a stub.
+    let compiled = Snapshot::compile(&read.set, Mode::Strict, source);
+    let mut errors = read.errors;
+    let snap = match compiled {
+        Ok(snap) => snap,
+        Err(LoadErrors(found)) => {
+            let about_stub = |e: &LoadError| {
+                e.flag.as_ref().is_some_and(|f| read.broken.contains(f))
+                    && !e
+                        .field
+                        .as_ref()
+                        .is_some_and(|f| f.starts_with("dependencies"))
+            };
+            errors.extend(
+                found
+                    .into_iter()
+                    .filter(|e| !about_stub(e))
+                    .map(|e| read.spans.point_back(e, text)),
+            );
+            Snapshot::default()
         }
+    };
+    if errors.is_empty() {
+        Ok((read.set, snap))
+    } else {
+        errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
+        Err(LoadErrors(errors))
     }
 }
 
@@ -266,7 +285,7 @@ pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), L
 /// Flags the format cannot express (one named `segments`, a segment
 /// reference to an unknown id, a weight above 100%).
 pub fn write(set: &FlagSet) -> Result<String, LoadErrors> {
-    Ok(write::document(set)?.to_string())
+    Ok(document::document(set)?.to_string())
 }
 
 /// One flag in the TOML format's shape, as JSON (what the admin API shows).
@@ -282,7 +301,7 @@ pub fn write(set: &FlagSet) -> Result<String, LoadErrors> {
 /// # Errors
 /// When the flag cannot be expressed in the format.
 pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::Value, LoadErrors> {
-    let table = write::feature_table(f, segments)?;
+    let table = writer::feature_table(f, segments)?;
     Ok(json::item_to_json(&toml_edit::Item::Table(table)))
 }
 
@@ -322,7 +341,7 @@ pub fn feature_from_json_spans(
         err.column = Some(e.column());
         LoadErrors::from(err)
     })?;
-    let mut reader = read::Reader::new(source, None).with_segments(segments);
+    let mut reader = reader::Reader::new(source, None).with_segments(segments);
     match reader.flag(name, None, node::Node::value(&value)) {
         Some(f) if reader.errors.is_empty() => Ok((f, reader.spans)),
         _ => Err(LoadErrors(reader.errors)),

@@ -1,0 +1,159 @@
+//! Surgical edits of a user's document: only what changed is rewritten, so
+//! comments, key order and layout stay as the user wrote them.
+
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use super::json::item_to_json;
+use super::segments::{segment_name, segment_table, SEGMENTS};
+use super::writer::feature_table;
+use crate::engine::Change;
+use crate::error::{LoadError, LoadErrors};
+use crate::model::FlagSet;
+
+/// Applies `changes` to a user's document, touching only what changed: a
+/// changed key gets its new value (keeping the comment after it), a removed
+/// key goes, everything else stays as the user wrote it. `before` is the set
+/// the document holds now.
+///
+/// # Errors
+/// When a changed flag cannot be expressed in the format.
+pub fn edit_document(
+    doc: &mut DocumentMut,
+    before: &FlagSet,
+    after: &FlagSet,
+    changes: &[Change],
+) -> Result<(), LoadErrors> {
+    let mut errors = Vec::new();
+    for change in changes {
+        match change {
+            Change::Upsert(f) => {
+                let new = match feature_table(f, &after.segments) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        errors.extend(e.0);
+                        continue;
+                    }
+                };
+                let old = before
+                    .feature(&f.name)
+                    .and_then(|o| feature_table(o, &before.segments).ok());
+                match (doc.get_mut(&f.name), old) {
+                    (Some(Item::Table(user)), Some(old)) => merge_table(user, &old, &new),
+                    (Some(item), _) => replace_table(item, new),
+                    (None, _) => {
+                        doc.insert(&f.name, Item::Table(new));
+                    }
+                }
+            }
+            Change::Remove(name) => {
+                doc.remove(name);
+            }
+            Change::UpsertSegment(s) => {
+                let name = segment_name(s);
+                let mut table = segment_table(s, usize::MAX);
+                table.insert("id", Item::Value(Value::from(i64::from(s.id))));
+                let segs = doc.entry(SEGMENTS).or_insert_with(|| {
+                    let mut t = Table::new();
+                    t.set_implicit(true);
+                    Item::Table(t)
+                });
+                match segs.as_table_like_mut() {
+                    Some(segs) => {
+                        // A renamed segment: drop the old name first.
+                        if let Some(old) = before.segments.iter().find(|x| x.id == s.id) {
+                            let old_name = segment_name(old);
+                            if old_name != name {
+                                segs.remove(&old_name);
+                            }
+                        }
+                        segs.insert(&name, Item::Table(table));
+                    }
+                    None => errors.push(LoadError::new(
+                        "toml writer",
+                        "`segments` is not a table in the flags file",
+                    )),
+                }
+            }
+            Change::RemoveSegment(id) => {
+                if let Some(old) = before.segments.iter().find(|s| s.id == *id) {
+                    if let Some(segs) = doc.get_mut(SEGMENTS).and_then(Item::as_table_like_mut) {
+                        segs.remove(&segment_name(old));
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Replaces a flag's whole table, keeping the comments above its header.
+pub fn replace_table(item: &mut Item, mut new: Table) {
+    if let Item::Table(old) = item {
+        *new.decor_mut() = old.decor().clone();
+        new.set_position(old.position());
+    }
+    *item = Item::Table(new);
+}
+
+/// Key-by-key merge of `new` into the user's table. `old` is how the writer
+/// renders the flag as it was: a key whose rendering did not change is left
+/// exactly as the user wrote it.
+fn merge_table(user: &mut Table, old: &Table, new: &Table) {
+    for (key, item) in new.iter() {
+        let unchanged = old
+            .get(key)
+            .is_some_and(|o| item_to_json(o) == item_to_json(item));
+        match user.get_mut(key) {
+            Some(_) if unchanged => {}
+            Some(existing) => match (existing.as_value_mut(), item.as_value()) {
+                (Some(u), Some(v)) => {
+                    let decor = u.decor().clone();
+                    *u = v.clone();
+                    *u.decor_mut() = decor;
+                }
+                _ => *existing = item.clone(),
+            },
+            None => {
+                user.insert(key, item.clone());
+            }
+        }
+    }
+    let stale: Vec<String> = user
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .filter(|k| !new.contains_key(k))
+        .collect();
+    for k in stale {
+        // `enabled = false` flipped back on: a line the user commented stays,
+        // as `true`; a bare one (say, from an earlier kill) goes.
+        if k == "enabled" && has_comment(user, &k) {
+            if let Some(u) = user.get_mut(&k).and_then(Item::as_value_mut) {
+                let decor = u.decor().clone();
+                *u = Value::from(true);
+                *u.decor_mut() = decor;
+                continue;
+            }
+        }
+        user.remove(&k);
+    }
+}
+
+/// Whether the user wrote a comment on or above `key`.
+fn has_comment(table: &Table, key: &str) -> bool {
+    let hash = |raw: Option<&toml_edit::RawString>| {
+        raw.and_then(toml_edit::RawString::as_str)
+            .is_some_and(|s| s.contains('#'))
+    };
+    let above = table
+        .key(key)
+        .is_some_and(|k| hash(k.leaf_decor().prefix()));
+    let after = table
+        .get(key)
+        .and_then(Item::as_value)
+        .is_some_and(|v| hash(v.decor().suffix()));
+    above || after
+}
