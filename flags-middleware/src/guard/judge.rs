@@ -4,11 +4,12 @@
 use std::time::{Duration, SystemTime};
 
 use super::clock::unix_millis;
-use super::counts::{ArmCounts, LatencyHistogram};
+use super::counts::ArmCounts;
 use super::stats::{self, Cell, Evidence};
 use super::verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
 use super::window::{Bucket, Window};
 use super::{GuardConfig, LatencyRule};
+use crate::metrics::LatencyHistogram;
 
 /// Judges `window` at `now`.
 pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> Verdict {

@@ -99,9 +99,7 @@ mod window;
 
 pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use counts::{
-    ArmCounts, CountSource, FlagCounts, LatencyHistogram, ManualCounts, Side, LATENCY_BOUNDS_MS,
-};
+pub use counts::{ArmCounts, CountSource, FlagCounts, ManualCounts, Side};
 pub use event::{EventKind, GuardEvent};
 pub(crate) use flags_core::guard::opt_in;
 pub use flags_core::guard::{ConfigError, GuardConfig, LatencyRule, NewArm, Plan, Step};
