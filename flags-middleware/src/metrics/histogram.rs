@@ -3,7 +3,7 @@
 //! One type for every reader of latencies: the layer's counters are read
 //! into it ([`ArmStats::latency`](super::ArmStats::latency)), and the rollout
 //! guard's counts carry it
-//! ([`ArmCounts::latency`](crate::guard::ArmCounts::latency)), so
+//! ([`ArmCounts::latency`](crate::guard::detect::ArmCounts::latency)), so
 //! the guard reads the layer's latencies as they are.
 
 use std::fmt;

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::NewArm;
+use flags_core::guard::NewArm;
+
 use crate::metrics::LatencyHistogram;
 
 /// Monotonic totals for one arm of one flag.
@@ -115,7 +116,7 @@ impl<T: CountSource + ?Sized> CountSource for Arc<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flags_middleware::guard::{CountSource, ManualCounts, NewArm, Side};
+/// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm, Side};
 ///
 /// let counts = ManualCounts::new();
 /// counts.record("new_checkout_flow", Side::New, true, Duration::from_millis(12));

@@ -6,11 +6,13 @@
 
 use std::collections::HashSet;
 
-use super::{event, record, window_for, Guard, Origin, Watched};
-use crate::guard::action::rollout_percent;
+use flags_core::guard::opt_in;
+
+use super::action::rollout_percent;
+use super::guard::{window_for, Guard, Origin, Watched};
+use super::record::{event, record};
 use crate::guard::clock::unix_millis;
 use crate::guard::event::{EventKind, GuardEvent};
-use crate::guard::opt_in;
 use crate::guard::plan::{PlanRun, Position};
 
 impl Guard {

@@ -1,9 +1,9 @@
 //! Reads the layer's [`Metrics`] as the guard's counts.
 
-use crate::metrics::{FlagStats, Metrics, MetricsSnapshot};
+use flags_core::guard::NewArm;
 
 use super::counts::{CountSource, FlagCounts};
-use super::NewArm;
+use crate::metrics::{FlagStats, Metrics, MetricsSnapshot};
 
 /// The arm the layer records when the flag was off.
 const OFF: &str = "off";
@@ -97,8 +97,8 @@ mod tests {
         let latency = Duration::from_nanos(1_000_500);
         let m = Metrics::default();
         m.record("f", "on", 200, latency);
-        let manual = crate::guard::ManualCounts::new();
-        manual.record("f", crate::guard::Side::New, false, latency);
+        let manual = crate::guard::detect::ManualCounts::new();
+        manual.record("f", crate::guard::detect::Side::New, false, latency);
         let from_layer = m.read("f", &NewArm::Enabled).unwrap().new.latency;
         let by_hand = manual.read("f", &NewArm::Enabled).unwrap().new.latency;
         assert_eq!(from_layer, by_hand);

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use crate::engine::Change;
+use crate::guard::event::GuardEvent;
+use crate::guard::run::PlanOp;
 use crate::guard::{
-    EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanOp, PlanStatus,
-    Side,
+    EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanStatus, Side,
 };
 use crate::model::Feature;
 use crate::store::Edit;
@@ -49,7 +50,7 @@ impl Instance {
     }
 }
 
-fn kinds(events: Vec<crate::guard::GuardEvent>) -> Vec<EventKind> {
+fn kinds(events: Vec<GuardEvent>) -> Vec<EventKind> {
     events.into_iter().map(|e| e.kind).collect()
 }
 
@@ -68,7 +69,7 @@ async fn edit(flags: &Flags, name: &str, change: impl FnOnce(&mut Feature)) {
 }
 
 fn percent(flags: &Flags, name: &str) -> Option<u32> {
-    crate::guard::action::rollout_percent(&definition(flags, name))
+    crate::guard::run::action::rollout_percent(&definition(flags, name))
 }
 
 const PLANNED: &str = r#"
