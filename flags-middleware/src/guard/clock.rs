@@ -29,7 +29,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flags_middleware::guard::{Clock, ManualClock};
+/// use flags_middleware::guard::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let start = clock.now();

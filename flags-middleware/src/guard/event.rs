@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::verdict::Finding;
+use super::detect::Finding;
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]

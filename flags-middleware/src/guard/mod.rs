@@ -48,7 +48,7 @@
 //! Every check reads each watched flag's totals (requests, errors, and
 //! optionally latency, per arm) and adds what is new to a sliding window
 //! (default: 5 minutes in 5-second buckets). The flag is killed when the new
-//! arm is worse with overwhelming evidence (see [`stats`] for the test and
+//! arm is worse with overwhelming evidence (see [`stats`](detect::stats) for the test and
 //! why it does not fire on noise however often it looks):
 //!
 //! * **error rate**: the new arm fails more often than the old arm by more
@@ -76,36 +76,47 @@
 //! new-arm requests. Operators can [pause](Guard::pause),
 //! [resume](Guard::resume), [restart](Guard::restart) (first step, same
 //! users: rollout percentages are sticky) or [abandon](Guard::abandon) a
-//! plan. Every step and every halt is a [`GuardEvent`] with a message for
+//! plan. Every step and every halt is a [`GuardEvent`](event::GuardEvent) with a message for
 //! the audit log.
 //!
 //! # Time
 //!
-//! The guard reads time from a [`Clock`]; with a [`ManualClock`] a plan of a
+//! The guard reads time from a [`Clock`](clock::Clock); with a [`ManualClock`] a plan of a
 //! week runs in a test in milliseconds, each [`Guard::check`] called by hand.
+//!
+//! # Where things are
+//!
+//! Three rooms, each depending only on the ones before it:
+//!
+//! * [`detect`]: counts in, verdict out: the [`CountSource`]s, the
+//!   sliding window, the statistical test ([`detect::stats`]) and the
+//!   [`Verdict`](detect::Verdict) with its figures;
+//! * [`plan`]: the [`Plan`]s' state machine, pure, driven by verdicts and
+//!   time;
+//! * [`run`]: the [`Guard`] itself: checks on a timer, applies kills and
+//!   steps through an [`Applier`], follows the flags' definitions, answers
+//!   the admin API.
+//!
+//! Two small modules are shared by all three: [`clock`] (time) and
+//! [`event`] (what the guard did). The settings ([`GuardConfig`],
+//! [`LatencyRule`], [`Plan`]) come from `flags-core`, where a flag's
+//! definition is checked; the latency histogram is the layer's
+//! ([`metrics::LatencyHistogram`](crate::metrics::LatencyHistogram)).
 
-mod action;
-mod clock;
-mod counts;
-mod event;
-mod judge;
-mod metrics_source;
-mod plan;
-mod runner;
-mod snapshot;
-pub mod stats;
-mod verdict;
-mod window;
+pub mod clock;
+pub mod detect;
+pub mod event;
+pub mod plan;
+pub mod run;
 
-pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use counts::{
-    ArmCounts, CountSource, FlagCounts, LatencyHistogram, ManualCounts, Side, LATENCY_BOUNDS_MS,
-};
-pub use event::{EventKind, GuardEvent};
-pub(crate) use flags_core::guard::opt_in;
-pub use flags_core::guard::{ConfigError, GuardConfig, LatencyRule, NewArm, Plan, Step};
-pub use plan::{PlanSnapshot, PlanStatus};
-pub use runner::{ControlError, Guard, GuardBuilder, GuardTask};
-pub use snapshot::{FlagSnapshot, GuardSnapshot};
-pub use verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
+// What most users name; the rest is in the rooms above.
+pub use clock::ManualClock;
+pub use detect::{CountSource, ManualCounts, Side, Status};
+pub use event::EventKind;
+pub use flags_core::guard::{ConfigError, GuardConfig, LatencyRule};
+pub use plan::{Plan, PlanStatus};
+pub use run::{Action, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};
+
+// The admin API's guard endpoints name these here; they are being
+// rewritten on another branch, which can name `guard::run::` instead.
+pub(crate) use run::{ControlError, PlanOp};

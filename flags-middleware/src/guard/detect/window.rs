@@ -138,7 +138,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::counts::ArmCounts;
+    use crate::guard::detect::counts::ArmCounts;
 
     fn totals(new: (u64, u64), old: (u64, u64)) -> FlagCounts {
         FlagCounts {

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use crate::edit::Edit;
+use crate::guard::event::GuardEvent;
+use crate::guard::run::PlanOp;
 use crate::guard::{
-    EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanOp, PlanStatus,
-    Side,
+    EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, PlanStatus, Side,
 };
 use crate::model::Feature;
 use crate::Flags;
@@ -48,7 +49,7 @@ impl Instance {
     }
 }
 
-fn kinds(events: Vec<crate::guard::GuardEvent>) -> Vec<EventKind> {
+fn kinds(events: Vec<GuardEvent>) -> Vec<EventKind> {
     events.into_iter().map(|e| e.kind).collect()
 }
 

@@ -6,149 +6,14 @@
 //! [window](super::window) takes differences between reads.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::NewArm;
+use flags_core::guard::NewArm;
 
-/// Upper bounds of the latency histogram's bins, in milliseconds; a last bin
-/// holds everything slower. The same bins as the layer's
-/// [metrics](crate::metrics::LATENCY_BUCKETS_MS), so its counts are read
-/// without loss.
-pub const LATENCY_BOUNDS_MS: [u64; 13] = crate::metrics::LATENCY_BUCKETS_MS;
-
-/// Number of bins: one per bound plus the overflow bin.
-const BINS: usize = LATENCY_BOUNDS_MS.len() + 1;
-
-/// A latency histogram with the fixed bins of [`LATENCY_BOUNDS_MS`].
-///
-/// Empty histograms allocate nothing, so arms without a latency rule cost
-/// nothing to keep.
-#[derive(Clone, Default, Serialize, Deserialize)]
-pub struct LatencyHistogram {
-    /// Either empty (all zero) or exactly `BINS` long.
-    counts: Vec<u64>,
-}
-
-impl PartialEq for LatencyHistogram {
-    fn eq(&self, other: &Self) -> bool {
-        (0..BINS).all(|b| self.get(b) == other.get(b))
-    }
-}
-
-impl Eq for LatencyHistogram {}
-
-impl fmt::Debug for LatencyHistogram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LatencyHistogram")
-            .field("count", &self.count())
-            .field("p95", &self.quantile(0.95))
-            .finish()
-    }
-}
-
-impl LatencyHistogram {
-    /// The bin `latency` falls in.
-    pub fn bin(latency: Duration) -> usize {
-        let ms = latency.as_secs_f64() * 1000.0;
-        LATENCY_BOUNDS_MS
-            .iter()
-            .position(|&b| ms <= b as f64)
-            .unwrap_or(BINS - 1)
-    }
-
-    /// The lower bound of `bin` (zero for the first).
-    pub fn lower(bin: usize) -> Duration {
-        match bin.checked_sub(1) {
-            Some(prev) => Duration::from_millis(LATENCY_BOUNDS_MS[prev.min(BINS - 2)]),
-            None => Duration::ZERO,
-        }
-    }
-
-    /// The upper bound of `bin` (`None` for the overflow bin).
-    pub fn bound(bin: usize) -> Option<Duration> {
-        LATENCY_BOUNDS_MS
-            .get(bin)
-            .map(|&ms| Duration::from_millis(ms))
-    }
-
-    /// Counts one request that took `latency`.
-    pub fn record(&mut self, latency: Duration) {
-        self.add_to_bin(Self::bin(latency), 1);
-    }
-
-    /// Adds `n` requests to `bin` (bins past the last one go to the overflow bin).
-    pub fn add_to_bin(&mut self, bin: usize, n: u64) {
-        if n == 0 {
-            return;
-        }
-        if self.counts.is_empty() {
-            self.counts = vec![0; BINS];
-        }
-        let bin = bin.min(BINS - 1);
-        self.counts[bin] = self.counts[bin].saturating_add(n);
-    }
-
-    /// The count in `bin` (0 past the last bin).
-    pub fn get(&self, bin: usize) -> u64 {
-        self.counts.get(bin).copied().unwrap_or(0)
-    }
-
-    /// Requests counted.
-    pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-
-    /// Requests slower than the upper bound of `bin`.
-    pub fn above(&self, bin: usize) -> u64 {
-        self.counts.iter().skip(bin + 1).sum()
-    }
-
-    /// The bin holding quantile `q` (0..=1), if anything was counted.
-    pub fn quantile_bin(&self, q: f64) -> Option<usize> {
-        let total = self.count();
-        if total == 0 {
-            return None;
-        }
-        // The smallest bin whose cumulative count reaches q of the total.
-        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
-        let mut seen = 0;
-        for (bin, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                return Some(bin);
-            }
-        }
-        Some(BINS - 1)
-    }
-
-    /// Quantile `q`, as the upper bound of its bin (`Duration::MAX` when it
-    /// is in the overflow bin); `None` when empty.
-    pub fn quantile(&self, q: f64) -> Option<Duration> {
-        self.quantile_bin(q)
-            .map(|b| Self::bound(b).unwrap_or(Duration::MAX))
-    }
-
-    /// Bin-wise `self - earlier`, or `None` when a bin went down (the counters
-    /// were reset).
-    pub(crate) fn since(&self, earlier: &LatencyHistogram) -> Option<LatencyHistogram> {
-        let mut out = LatencyHistogram::default();
-        for bin in 0..BINS {
-            out.add_to_bin(bin, self.get(bin).checked_sub(earlier.get(bin))?);
-        }
-        Some(out)
-    }
-
-    /// Adds `other` bin-wise.
-    pub(crate) fn merge(&mut self, other: &LatencyHistogram) {
-        for (bin, &n) in other.counts.iter().enumerate() {
-            self.add_to_bin(bin, n);
-        }
-    }
-}
+use crate::metrics::LatencyHistogram;
 
 /// Monotonic totals for one arm of one flag.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,7 +116,7 @@ impl<T: CountSource + ?Sized> CountSource for Arc<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flags_middleware::guard::{CountSource, ManualCounts, NewArm, Side};
+/// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm, Side};
 ///
 /// let counts = ManualCounts::new();
 /// counts.record("new_checkout_flow", Side::New, true, Duration::from_millis(12));
@@ -309,35 +174,6 @@ impl CountSource for ManualCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bins_follow_bounds() {
-        assert_eq!(LatencyHistogram::bin(Duration::from_micros(500)), 0);
-        assert_eq!(LatencyHistogram::bin(Duration::from_millis(1)), 0);
-        assert_eq!(LatencyHistogram::bin(Duration::from_micros(1001)), 1);
-        assert_eq!(LatencyHistogram::bin(Duration::from_millis(120)), 7);
-        assert_eq!(LatencyHistogram::bound(7), Some(Duration::from_millis(250)));
-        assert_eq!(LatencyHistogram::lower(7), Duration::from_millis(100));
-        assert_eq!(LatencyHistogram::lower(0), Duration::ZERO);
-        assert_eq!(LatencyHistogram::lower(BINS - 1), Duration::from_secs(10));
-        assert_eq!(LatencyHistogram::bin(Duration::from_secs(3600)), BINS - 1);
-        assert_eq!(LatencyHistogram::bound(BINS - 1), None);
-    }
-
-    #[test]
-    fn quantile_is_upper_bound_of_its_bin() {
-        let mut h = LatencyHistogram::default();
-        for _ in 0..95 {
-            h.record(Duration::from_millis(8));
-        }
-        for _ in 0..5 {
-            h.record(Duration::from_millis(400));
-        }
-        assert_eq!(h.quantile(0.95), Some(Duration::from_millis(10)));
-        assert_eq!(h.quantile(0.96), Some(Duration::from_millis(500)));
-        assert_eq!(h.above(LatencyHistogram::bin(Duration::from_millis(8))), 5);
-        assert_eq!(LatencyHistogram::default().quantile(0.5), None);
-    }
 
     #[test]
     fn since_detects_reset() {

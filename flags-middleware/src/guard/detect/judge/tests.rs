@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
-use crate::guard::counts::FlagCounts;
+use crate::guard::detect::counts::FlagCounts;
 
 /// Simulated traffic of one flag, checked once a second.
 struct Sim {

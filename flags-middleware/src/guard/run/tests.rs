@@ -1,8 +1,14 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use super::*;
-use crate::guard::{FlagsApplier, ManualClock, ManualCounts, Side};
+use crate::guard::clock::ManualClock;
+use crate::guard::detect::{ManualCounts, Side, Status};
+use crate::guard::event::{EventKind, GuardEvent};
+use crate::guard::plan::{Plan, PlanStatus};
+use crate::guard::GuardConfig;
 use crate::{Context, Flags};
 
 const FLAG: &str = "new_checkout_flow";
@@ -314,7 +320,7 @@ struct Flaky {
 }
 
 impl Applier for Flaky {
-    fn apply<'a>(&'a self, action: &'a Action) -> super::super::action::ApplyFuture<'a> {
+    fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
         Box::pin(async move {
             if self.failures.load(Ordering::SeqCst) > 0 {
                 self.failures.fetch_sub(1, Ordering::SeqCst);

@@ -1,33 +1,5 @@
-//! Request counters per flag and arm: requests, 5xx responses, latency.
-//!
-//! [`FlagsLayer`](crate::FlagsLayer) records one sample per flag a request
-//! evaluated, under the arm the request got: the variant's name, or `on` /
-//! `off` for a flag without variants. The admin API and the rollout guard
-//! read them through [`Flags::metrics`](crate::Flags::metrics).
-//!
-//! Counters are cumulative and never reset, so a reader that wants "the last
-//! five minutes" keeps an earlier [`MetricsSnapshot`] and asks for the
-//! difference with [`MetricsSnapshot::since`].
-//!
-//! ```
-//! use flags_middleware::metrics::Metrics;
-//! use std::time::Duration;
-//!
-//! let metrics = Metrics::default();
-//! metrics.record("new_checkout_flow", "on", 200, Duration::from_millis(3));
-//! let before = metrics.snapshot();
-//! metrics.record("new_checkout_flow", "on", 503, Duration::from_millis(40));
-//!
-//! let window = metrics.snapshot().since(&before);
-//! let arm = window.arm("new_checkout_flow", "on").unwrap();
-//! assert_eq!((arm.requests, arm.errors), (1, 1));
-//! ```
-//!
-//! Recording is lock-free once a flag and arm have been seen: a table lookup
-//! through an [`ArcSwap`] and a few relaxed atomic additions. Memory is
-//! bounded: at most [`Metrics::DEFAULT_CAPACITY`] flag/arm pairs are tracked;
-//! samples for pairs beyond that are counted in
-//! [`MetricsSnapshot::dropped`].
+//! The live counters: a copy-on-write table of flag/arm pairs, each a few
+//! atomics, added to on the request path without a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,15 +7,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use foldhash::HashMap;
-use serde::Serialize;
 
-/// Upper bounds of the latency buckets, in milliseconds; a last bucket
-/// (`+Inf`) holds everything slower. Fixed so snapshots from different
-/// processes and times can be added and subtracted.
-pub const LATENCY_BUCKETS_MS: [u64; 13] =
-    [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
-
-const BUCKETS: usize = LATENCY_BUCKETS_MS.len() + 1;
+use super::histogram::{LatencyHistogram, BINS};
+use super::snapshot::{ArmStats, FlagStats, MetricsSnapshot};
 
 /// Live counters for every flag and arm; cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -74,7 +40,7 @@ struct Table {
 struct ArmCounters {
     errors: AtomicU64,
     latency_sum_us: AtomicU64,
-    latency: [AtomicU64; BUCKETS],
+    latency: [AtomicU64; BINS],
 }
 
 impl std::fmt::Debug for Metrics {
@@ -204,15 +170,10 @@ struct Sample {
 
 impl Sample {
     fn new(status: u16, latency: Duration) -> Sample {
-        let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        let bucket = LATENCY_BUCKETS_MS
-            .iter()
-            .position(|&le_ms| latency_us <= le_ms.saturating_mul(1000))
-            .unwrap_or(BUCKETS - 1);
         Sample {
             error: status >= 500,
-            latency_us,
-            bucket,
+            latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            bucket: LatencyHistogram::bin(latency),
         }
     }
 }
@@ -228,131 +189,14 @@ impl ArmCounters {
     }
 
     fn read(&self, arm: &str) -> ArmStats {
-        let latency_buckets: Vec<u64> = self
-            .latency
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
+        let latency =
+            LatencyHistogram::from_counts(self.latency.iter().map(|b| b.load(Ordering::Relaxed)));
         ArmStats {
             arm: arm.to_string(),
-            requests: latency_buckets.iter().sum(),
+            requests: latency.count(),
             errors: self.errors.load(Ordering::Relaxed),
             latency_sum_us: self.latency_sum_us.load(Ordering::Relaxed),
-            latency_buckets,
-        }
-    }
-}
-
-/// Every counter at one moment; see [`Metrics::snapshot`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct MetricsSnapshot {
-    /// One entry per flag, sorted by name.
-    pub flags: Vec<FlagStats>,
-    /// Samples not recorded because the table was full.
-    pub dropped: u64,
-}
-
-/// The counters of one flag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FlagStats {
-    /// The flag's name.
-    pub flag: String,
-    /// One entry per arm seen, sorted by name.
-    pub arms: Vec<ArmStats>,
-}
-
-/// The counters of one arm of one flag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ArmStats {
-    /// The variant's name, or `on` / `off`.
-    pub arm: String,
-    /// Requests that got this arm.
-    pub requests: u64,
-    /// Those of them answered with a 5xx status (a caught panic included).
-    pub errors: u64,
-    /// Total latency, in microseconds (to the response head).
-    pub latency_sum_us: u64,
-    /// Counts per latency bucket: `latency_buckets[i]` counts requests that
-    /// took at most [`LATENCY_BUCKETS_MS`]`[i]` ms (and more than the bound
-    /// before it); the last entry counts slower ones.
-    pub latency_buckets: Vec<u64>,
-}
-
-impl ArmStats {
-    /// The share of requests answered with a 5xx status (0 when none).
-    pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.errors as f64 / self.requests as f64
-        }
-    }
-
-    /// The smallest bucket bound under which at least `q` (0..=1) of the
-    /// requests fall, in ms; `None` when there are no requests or the
-    /// quantile lies in the open-ended last bucket.
-    pub fn latency_quantile_ms(&self, q: f64) -> Option<u64> {
-        if self.requests == 0 {
-            return None;
-        }
-        let wanted = (q.clamp(0.0, 1.0) * self.requests as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, count) in self.latency_buckets.iter().enumerate() {
-            seen += count;
-            if seen >= wanted {
-                return LATENCY_BUCKETS_MS.get(i).copied();
-            }
-        }
-        None
-    }
-
-    fn minus(&self, earlier: Option<&ArmStats>) -> ArmStats {
-        let Some(e) = earlier else {
-            return self.clone();
-        };
-        ArmStats {
-            arm: self.arm.clone(),
-            requests: self.requests.saturating_sub(e.requests),
-            errors: self.errors.saturating_sub(e.errors),
-            latency_sum_us: self.latency_sum_us.saturating_sub(e.latency_sum_us),
-            latency_buckets: self
-                .latency_buckets
-                .iter()
-                .enumerate()
-                .map(|(i, n)| n.saturating_sub(e.latency_buckets.get(i).copied().unwrap_or(0)))
-                .collect(),
-        }
-    }
-}
-
-impl MetricsSnapshot {
-    /// The counters of `arm` of `flag`, if any request got it.
-    pub fn arm(&self, flag: &str, arm: &str) -> Option<&ArmStats> {
-        self.flag(flag)?.arms.iter().find(|a| a.arm == arm)
-    }
-
-    /// The counters of `flag`, if any request evaluated it.
-    pub fn flag(&self, flag: &str) -> Option<&FlagStats> {
-        self.flags.iter().find(|f| f.flag == flag)
-    }
-
-    /// What happened between `earlier` and `self` (both from the same
-    /// [`Metrics`]): every counter minus its earlier value.
-    pub fn since(&self, earlier: &MetricsSnapshot) -> MetricsSnapshot {
-        MetricsSnapshot {
-            flags: self
-                .flags
-                .iter()
-                .map(|f| FlagStats {
-                    flag: f.flag.clone(),
-                    arms: f
-                        .arms
-                        .iter()
-                        .map(|a| a.minus(earlier.arm(&f.flag, &a.arm)))
-                        .collect(),
-                })
-                .collect(),
-            dropped: self.dropped.saturating_sub(earlier.dropped),
+            latency,
         }
     }
 }
@@ -360,6 +204,7 @@ impl MetricsSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::LATENCY_BUCKETS_MS;
 
     #[test]
     fn counts_requests_errors_and_buckets_per_arm() {
@@ -371,16 +216,20 @@ mod tests {
         let s = m.snapshot();
         let on = s.arm("f", "on").unwrap();
         assert_eq!((on.requests, on.errors, on.latency_sum_us), (2, 1, 7500));
-        assert_eq!(on.latency_buckets[0], 1, "0.5 ms is in the <=1 ms bucket");
-        assert_eq!(on.latency_buckets[3], 1, "7 ms is in the <=10 ms bucket");
+        assert_eq!(on.latency.get(0), 1, "0.5 ms is in the <=1 ms bucket");
+        assert_eq!(on.latency.get(3), 1, "7 ms is in the <=10 ms bucket");
         let off = s.arm("f", "off").unwrap();
         assert_eq!((off.requests, off.errors), (1, 0), "4xx is not an error");
         assert_eq!(
-            off.latency_buckets[0], 1,
+            off.latency.get(0),
+            1,
             "exactly 1 ms is in the <=1 ms bucket"
         );
         assert_eq!(
-            *s.arm("g", "blue").unwrap().latency_buckets.last().unwrap(),
+            s.arm("g", "blue")
+                .unwrap()
+                .latency
+                .get(LATENCY_BUCKETS_MS.len()),
             1
         );
         assert_eq!(
@@ -390,21 +239,6 @@ mod tests {
         assert_eq!(on.error_rate(), 0.5);
         assert_eq!(on.latency_quantile_ms(0.5), Some(1));
         assert_eq!(on.latency_quantile_ms(1.0), Some(10));
-    }
-
-    #[test]
-    fn since_subtracts_and_keeps_new_pairs() {
-        let m = Metrics::default();
-        m.record("f", "on", 200, Duration::ZERO);
-        let before = m.snapshot();
-        m.record("f", "on", 503, Duration::ZERO);
-        m.record("f", "off", 200, Duration::ZERO);
-        let d = m.snapshot().since(&before);
-        assert_eq!(
-            d.arm("f", "on").map(|a| (a.requests, a.errors)),
-            Some((1, 1))
-        );
-        assert_eq!(d.arm("f", "off").map(|a| a.requests), Some(1));
     }
 
     #[test]

@@ -6,10 +6,12 @@
 
 use std::collections::HashSet;
 
-use super::{event, record, window_for, Guard, Origin, Watched};
+use flags_core::guard::opt_in;
+
+use super::guard::{window_for, Guard, Origin, Watched};
+use super::record::{event, record};
 use crate::guard::clock::unix_millis;
 use crate::guard::event::{EventKind, GuardEvent};
-use crate::guard::opt_in;
 use crate::guard::plan::{PlanRun, Position};
 
 impl Guard {

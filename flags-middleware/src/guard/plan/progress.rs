@@ -1,48 +1,15 @@
-//! Progressive plans: a flag's rollout in steps that advance only while the
-//! guard finds the new arm healthy.
-//!
-//! The state machine here is pure (time comes in as an argument, changes to
-//! the flag go out as a percentage to apply); the [runner](super::Guard)
-//! applies the percentages and commits a transition only once it is applied.
-//!
-//! ```text
-//!            advance (step time passed, healthy, enough traffic)
-//!          ┌───────┐
-//!          ▼       │
-//! Pending ─► Running ──────────────► Completed (after the last step)
-//!          │  ▲    │ guard kill
-//!    pause │  │    ▼
-//!          ▼  │  Halted ── restart ─► Running (first step)
-//!         Paused
-//!  (abandon from any state but Completed ─► Abandoned)
-//! ```
+//! A plan in progress: the state machine of the module's diagram, pure
+//! (time comes in as an argument, changes to the flag go out as a
+//! percentage to apply).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use flags_core::guard::Plan;
 
-use super::clock::{elapsed, unix_millis};
-use super::event::EventKind;
-use super::verdict::Status;
-use super::{Plan, Step};
-
-/// Where a plan stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanStatus {
-    /// Configured; the first step is applied at the guard's next check.
-    Pending,
-    /// On a step, advancing when due.
-    Running,
-    /// Held by an operator; the time in the step does not run.
-    Paused,
-    /// Stopped by a guard kill; only a restart goes on.
-    Halted,
-    /// The last step's time passed healthy.
-    Completed,
-    /// Given up by an operator; the flag stays as it was.
-    Abandoned,
-}
+use super::snapshot::{PlanSnapshot, PlanStatus};
+use crate::guard::clock::{elapsed, unix_millis};
+use crate::guard::detect::Status;
+use crate::guard::event::EventKind;
 
 /// What a plan wants done next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,36 +313,10 @@ pub(crate) struct Position {
     pub(crate) done_ms: Option<u64>,
 }
 
-/// Where a plan stands, for the admin API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlanSnapshot {
-    /// The plan's state.
-    pub status: PlanStatus,
-    /// All the steps.
-    pub steps: Vec<Step>,
-    /// The current step's index in `steps`.
-    pub step: usize,
-    /// The current step's percentage, once applied.
-    pub percent: Option<u32>,
-    /// When the current step began (moved forward by pauses), ms since the
-    /// Unix epoch.
-    pub step_started_ms: Option<u64>,
-    /// Time spent in the step, not counting pauses.
-    pub time_in_step_ms: Option<u64>,
-    /// Time until the step may advance (0 when only health or traffic is
-    /// awaited).
-    pub time_left_ms: Option<u64>,
-    /// New-arm requests seen during the step.
-    pub step_requests: u64,
-    /// The kill message, when the guard halted the plan.
-    pub halted_by: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::Clock;
-    use crate::guard::ManualClock;
+    use crate::guard::clock::{Clock, ManualClock};
 
     const DAY: Duration = Duration::from_secs(86_400);
 

@@ -1,9 +1,9 @@
 //! Reads the layer's [`Metrics`] as the guard's counts.
 
-use crate::metrics::{ArmStats, FlagStats, Metrics, MetricsSnapshot};
+use flags_core::guard::NewArm;
 
-use super::counts::{ArmCounts, CountSource, FlagCounts};
-use super::NewArm;
+use super::counts::{CountSource, FlagCounts};
+use crate::metrics::{FlagStats, Metrics, MetricsSnapshot};
 
 /// The arm the layer records when the flag was off.
 const OFF: &str = "off";
@@ -43,22 +43,12 @@ pub(crate) fn counts_of(
         } else {
             &mut counts.old
         };
-        side.merge(&arm_counts(stats));
+        // The layer's histogram is the guard's: added as it is.
+        side.requests = side.requests.saturating_add(stats.requests);
+        side.errors = side.errors.saturating_add(stats.errors);
+        side.latency.merge(&stats.latency);
     }
     Some(counts)
-}
-
-fn arm_counts(stats: &ArmStats) -> ArmCounts {
-    let mut counts = ArmCounts {
-        requests: stats.requests,
-        errors: stats.errors,
-        ..ArmCounts::default()
-    };
-    // The same bins on both sides (see `LATENCY_BOUNDS_MS`).
-    for (bin, &n) in stats.latency_buckets.iter().enumerate() {
-        counts.latency.add_to_bin(bin, n);
-    }
-    counts
 }
 
 #[cfg(test)]
@@ -98,6 +88,21 @@ mod tests {
             .unwrap();
         assert_eq!((c.new.requests, c.new.errors), (1, 1));
         assert_eq!((c.old.requests, c.old.errors), (2, 0));
+    }
+
+    /// One bin rule for the layer's counters and counts fed by hand: a
+    /// latency just past a bound lands in the same bin either way.
+    #[test]
+    fn the_layer_and_hand_fed_counts_bin_a_latency_alike() {
+        let latency = Duration::from_nanos(1_000_500);
+        let m = Metrics::default();
+        m.record("f", "on", 200, latency);
+        let manual = crate::guard::detect::ManualCounts::new();
+        manual.record("f", crate::guard::detect::Side::New, false, latency);
+        let from_layer = m.read("f", &NewArm::Enabled).unwrap().new.latency;
+        let by_hand = manual.read("f", &NewArm::Enabled).unwrap().new.latency;
+        assert_eq!(from_layer, by_hand);
+        assert_eq!(from_layer.quantile(1.0), Some(Duration::from_millis(2)));
     }
 
     #[test]

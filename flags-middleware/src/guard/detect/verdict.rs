@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::metrics::LATENCY_BUCKETS_MS;
+
 /// The guard's conclusion about one flag at one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,7 +200,7 @@ fn latency(ms: Option<u64>) -> String {
     match ms {
         None => "n/a".to_owned(),
         Some(u64::MAX) => {
-            let last = super::counts::LATENCY_BOUNDS_MS[super::counts::LATENCY_BOUNDS_MS.len() - 1];
+            let last = LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.len() - 1];
             format!("> {} s", last / 1000)
         }
         Some(ms) if ms < 1000 => format!("{ms} ms"),

@@ -3,12 +3,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::clock::unix_millis;
-use super::counts::{ArmCounts, LatencyHistogram};
+use flags_core::guard::{GuardConfig, LatencyRule};
+
+use super::counts::ArmCounts;
 use super::stats::{self, Cell, Evidence};
 use super::verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
 use super::window::{Bucket, Window};
-use super::{GuardConfig, LatencyRule};
+use crate::guard::clock::unix_millis;
+use crate::metrics::LatencyHistogram;
 
 /// Judges `window` at `now`.
 pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> Verdict {

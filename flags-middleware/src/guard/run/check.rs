@@ -1,0 +1,213 @@
+//! A check: read every watched flag's counts, judge each, then apply the
+//! kills and due plan steps one by one, committing each to the state only
+//! once it is applied.
+
+use std::time::SystemTime;
+
+use flags_core::guard::NewArm;
+
+use super::action::Action;
+use super::guard::Guard;
+use super::record::{event, record};
+use crate::edit::Edit;
+use crate::guard::clock::unix_millis;
+use crate::guard::detect::{judge, Finding, Status};
+use crate::guard::event::{EventKind, GuardEvent};
+use crate::guard::plan::{Due, PlanStatus};
+
+/// What a check decided for one flag, to apply then commit.
+enum Pending {
+    Kill {
+        flag: String,
+        finding: Finding,
+    },
+    Step {
+        flag: String,
+        index: usize,
+        from: Option<u32>,
+        to: u32,
+        of: usize,
+    },
+    Complete {
+        flag: String,
+    },
+}
+
+impl Guard {
+    /// Reads the counts of every watched flag, judges each, and applies
+    /// kills and due plan steps; returns what was done. The spawned task
+    /// calls this every interval; tests call it directly.
+    pub async fn check(&self) -> Vec<GuardEvent> {
+        let _op = self.shared.ops.lock().await;
+        let mut events = self.follow_definitions();
+        let pending = self.decide(self.shared.clock.now());
+        for p in pending {
+            events.extend(self.carry_out(p).await);
+        }
+        events
+    }
+
+    fn decide(&self, now: SystemTime) -> Vec<Pending> {
+        let source = &self.shared.source;
+        let mut state = self.state();
+        state.checks += 1;
+        let mut pending = Vec::new();
+        let keys: Vec<(String, NewArm)> = state
+            .flags
+            .iter()
+            .map(|(flag, w)| (flag.clone(), w.config.get_arm().clone()))
+            .collect();
+        let keys: Vec<(&str, &NewArm)> = keys.iter().map(|(f, a)| (f.as_str(), a)).collect();
+        let reads = source.read_all(&keys);
+        for ((flag, w), read) in state.flags.iter_mut().zip(reads) {
+            // A source that has counted nothing for the flag yet has
+            // counted zero: the first requests are then not lost in the
+            // baseline.
+            let totals = read.unwrap_or_default();
+            let new_requests = w.window.observe(now, totals);
+            if let Some(plan) = &mut w.plan {
+                plan.count(new_requests);
+            }
+            let verdict = judge(&w.window, &w.config, now);
+            match (&verdict.status, &verdict.finding, &w.plan) {
+                (Status::Kill, Some(finding), _) => pending.push(Pending::Kill {
+                    flag: flag.clone(),
+                    finding: finding.clone(),
+                }),
+                (_, _, Some(plan)) if !w.held() => {
+                    match plan.due(now, verdict.status, w.config.get_min_requests()) {
+                        Some(Due::Step(index)) => pending.push(Pending::Step {
+                            flag: flag.clone(),
+                            index,
+                            from: (plan.status() != PlanStatus::Pending)
+                                .then(|| plan.percent(plan.step_index())),
+                            to: plan.percent(index),
+                            of: plan.len(),
+                        }),
+                        Some(Due::Complete) => {
+                            pending.push(Pending::Complete { flag: flag.clone() })
+                        }
+                        None => {}
+                    }
+                }
+                _ => {}
+            }
+            w.last = Some(verdict);
+        }
+        pending
+    }
+
+    /// Applies one decision and commits it (or records the failure, to be
+    /// retried at the next check since the state still calls for it).
+    async fn carry_out(&self, p: Pending) -> Vec<GuardEvent> {
+        match p {
+            Pending::Kill { flag, finding } => {
+                let message = finding.message();
+                let action = Action::new(Edit::kill(&flag), message.clone());
+                let result = self.shared.applier.apply(&action).await;
+                let at = unix_millis(self.shared.clock.now());
+                let mut state = self.state();
+                let mut events = Vec::new();
+                match result {
+                    Ok(_) => {
+                        if let Some(w) = state.flags.get_mut(&flag) {
+                            // Judge a re-enabled flag on fresh traffic only.
+                            w.window.clear();
+                            w.kills += 1;
+                            if let Some(plan) = &mut w.plan {
+                                let before = plan.status();
+                                plan.halt(message.clone());
+                                if plan.status() != before {
+                                    events.push(event(
+                                        at,
+                                        &flag,
+                                        EventKind::Halted,
+                                        format!("plan halted: {message}"),
+                                    ));
+                                }
+                            }
+                        }
+                        events.insert(0, event(at, &flag, EventKind::Killed { finding }, message));
+                    }
+                    Err(e) => events.push(event(
+                        at,
+                        &flag,
+                        EventKind::KillFailed {
+                            error: e.to_string(),
+                        },
+                        format!("guard: could not kill: {e} (decided on: {message})"),
+                    )),
+                }
+                record(&mut state, &events);
+                events
+            }
+            Pending::Step {
+                flag,
+                index,
+                from,
+                to,
+                of,
+            } => {
+                let message = match from {
+                    None => format!("plan: start at {to}% (step 1 of {of})"),
+                    Some(from) => format!(
+                        "plan: {from}% -> {to}% (step {} of {of}), previous step healthy",
+                        index + 1
+                    ),
+                };
+                let now = self.shared.clock.now();
+                let action = Action::new(
+                    Edit::plan_step(&flag, to, unix_millis(now)),
+                    message.clone(),
+                );
+                let result = self.shared.applier.apply(&action).await;
+                let mut state = self.state();
+                let events = match result {
+                    Ok(_) => {
+                        if let Some(plan) = state.flags.get_mut(&flag).and_then(|w| w.plan.as_mut())
+                        {
+                            plan.enter(index, now);
+                        }
+                        vec![event(
+                            unix_millis(now),
+                            &flag,
+                            EventKind::Advanced {
+                                from,
+                                to,
+                                step: index + 1,
+                                of,
+                            },
+                            message,
+                        )]
+                    }
+                    Err(e) => vec![event(
+                        unix_millis(now),
+                        &flag,
+                        EventKind::AdvanceFailed {
+                            to,
+                            error: e.to_string(),
+                        },
+                        format!("plan: could not set {to}%: {e}"),
+                    )],
+                };
+                record(&mut state, &events);
+                events
+            }
+            Pending::Complete { flag } => {
+                let at = unix_millis(self.shared.clock.now());
+                let mut state = self.state();
+                if let Some(plan) = state.flags.get_mut(&flag).and_then(|w| w.plan.as_mut()) {
+                    plan.complete();
+                }
+                let events = vec![event(
+                    at,
+                    &flag,
+                    EventKind::Completed,
+                    "plan: completed".into(),
+                )];
+                record(&mut state, &events);
+                events
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! An operator's control of a plan: start, restart, pause, resume,
+//! abandon. Each goes through the [`Applier`](super::Applier), so it is
+//! audited, and is committed to the guard's state once applied.
+
+use std::fmt;
+use std::sync::MutexGuard;
+use std::time::SystemTime;
+
+use flags_core::guard::Plan;
+
+use super::action::{Action, ApplyError, PlanOp};
+use super::guard::{Guard, State, Watched};
+use super::record::{event, record};
+use crate::edit::Edit;
+use crate::guard::clock::unix_millis;
+use crate::guard::event::{EventKind, GuardEvent};
+use crate::guard::plan::{PlanRun, Refused};
+
+/// A control operation that could not be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The guard does not watch this flag.
+    NotWatched(String),
+    /// The flag has no plan.
+    NoPlan(String),
+    /// The plan is not in a state that allows it.
+    Refused {
+        /// The flag.
+        flag: String,
+        /// Why.
+        message: String,
+    },
+    /// The change could not be applied to the flag.
+    Apply(ApplyError),
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::NotWatched(flag) => write!(f, "flag `{flag}` is not guarded"),
+            ControlError::NoPlan(flag) => write!(f, "flag `{flag}` has no rollout plan"),
+            ControlError::Refused { flag, message } => write!(f, "flag `{flag}`: {message}"),
+            ControlError::Apply(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+impl Guard {
+    /// Gives `flag` a plan (replacing any) and applies its first step now.
+    ///
+    /// # Errors
+    /// When the flag is not watched, the plan has no steps, or the first
+    /// step cannot be applied.
+    pub async fn start_plan(&self, flag: &str, plan: Plan) -> Result<GuardEvent, ControlError> {
+        let _op = self.shared.ops.lock().await;
+        {
+            let mut state = self.state();
+            let w = watched_mut(&mut state, flag)?;
+            let run = PlanRun::pending(plan, self.shared.clock.now());
+            run.can_restart().map_err(|r| refused(flag, r))?;
+            w.plan = Some(run);
+        }
+        self.first_step(flag, false, "").await
+    }
+
+    /// Sends `flag`'s plan back to its first step (the same users get the
+    /// flag again, percentages being sticky), turns the flag back on, and
+    /// starts judging it afresh: the way on after a kill and a fix.
+    ///
+    /// # Errors
+    /// When there is no plan or the first step cannot be applied.
+    pub async fn restart(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Restart, None).await
+    }
+
+    /// Pauses `flag`'s plan: it stays at its step, and the step's time
+    /// stands still. The guard keeps watching.
+    ///
+    /// # Errors
+    /// When there is no running plan.
+    pub async fn pause(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Pause, None).await
+    }
+
+    /// Resumes `flag`'s paused plan.
+    ///
+    /// # Errors
+    /// When the plan is not paused (a halted plan needs a restart).
+    pub async fn resume(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Resume, None).await
+    }
+
+    /// Gives `flag`'s plan up; the flag stays as it is, and the guard keeps
+    /// watching it.
+    ///
+    /// # Errors
+    /// When the plan is already over.
+    pub async fn abandon(&self, flag: &str) -> Result<GuardEvent, ControlError> {
+        self.operate(flag, PlanOp::Abandon, None).await
+    }
+
+    /// Carries out an operator's plan operation, on behalf of `by` (named
+    /// in the audit entry's message; the admin API passes its caller).
+    ///
+    /// Every operation goes through the [`Applier`](super::Applier), so it is in the audit
+    /// log; with [`FlagsApplier`](super::FlagsApplier) and a plan from the
+    /// flag's definition it is recorded there too (`paused`, the plan
+    /// removed on abandon, the first step's percentage on restart), so
+    /// every instance sharing the store, and a restarted one, follows it.
+    ///
+    /// # Errors
+    /// When the flag is not watched, has no plan, the plan's state does not
+    /// allow the operation, or the change cannot be applied.
+    pub async fn operate(
+        &self,
+        flag: &str,
+        op: PlanOp,
+        by: Option<&str>,
+    ) -> Result<GuardEvent, ControlError> {
+        let _op = self.shared.ops.lock().await;
+        self.follow_definitions();
+        let by = by.map(|who| format!(" by {who}")).unwrap_or_default();
+        if op == PlanOp::Restart {
+            return self.first_step(flag, true, &by).await;
+        }
+        let (kind, message) = match op {
+            PlanOp::Pause => (EventKind::Paused, format!("plan: paused{by}")),
+            PlanOp::Resume => (EventKind::Resumed, format!("plan: resumed{by}")),
+            _ => (EventKind::Abandoned, format!("plan: abandoned{by}")),
+        };
+        let operation = |plan: &mut PlanRun, now: SystemTime| match op {
+            PlanOp::Pause => plan.pause(now),
+            PlanOp::Resume => plan.resume(now),
+            _ => plan.abandon(),
+        };
+        let now = self.shared.clock.now();
+        // Refuse before changing anything: try it on a copy.
+        {
+            let state = self.state();
+            let mut trial = plan_of(&state, flag)?.clone();
+            operation(&mut trial, now).map_err(|r| refused(flag, r))?;
+        }
+        let action = Action::new(Edit::plan_op(flag, op, unix_millis(now)), message.clone());
+        let mut state = self.apply_for(flag, &action).await?;
+        let w = watched_mut(&mut state, flag)?;
+        if let Some(plan) = &mut w.plan {
+            // Already done if the definitions were followed meanwhile.
+            let _ = operation(plan, now);
+        }
+        let e = event(unix_millis(now), flag, kind, message);
+        record(&mut state, std::slice::from_ref(&e));
+        Ok(e)
+    }
+
+    /// Applies an operator's `action`, then locks the state, to record it.
+    async fn apply_for(
+        &self,
+        flag: &str,
+        action: &Action,
+    ) -> Result<MutexGuard<'_, State>, ControlError> {
+        self.shared
+            .applier
+            .apply(action)
+            .await
+            .map_err(ControlError::Apply)?;
+        let state = self.state();
+        watched(&state, flag)?;
+        Ok(state)
+    }
+
+    /// Applies the first step of `flag`'s plan, to start or `restart` it;
+    /// `by` is empty or `" by <who>"`. Called with the operations lock held.
+    async fn first_step(
+        &self,
+        flag: &str,
+        restart: bool,
+        by: &str,
+    ) -> Result<GuardEvent, ControlError> {
+        let (to, of) = {
+            let state = self.state();
+            let plan = plan_of(&state, flag)?;
+            plan.can_restart().map_err(|r| refused(flag, r))?;
+            (plan.percent(0), plan.len())
+        };
+        let message = if restart {
+            format!("plan: restarted at {to}% (step 1 of {of}){by}")
+        } else {
+            format!("plan: start at {to}% (step 1 of {of}){by}")
+        };
+        let now = self.shared.clock.now();
+        let action = Action::new(Edit::plan_step(flag, to, unix_millis(now)), message.clone());
+        let mut state = self.apply_for(flag, &action).await?;
+        let w = watched_mut(&mut state, flag)?;
+        w.window.clear();
+        if let Some(plan) = &mut w.plan {
+            plan.enter(0, now);
+        }
+        let kind = if restart {
+            EventKind::Restarted { to }
+        } else {
+            EventKind::Advanced {
+                from: None,
+                to,
+                step: 1,
+                of,
+            }
+        };
+        let e = event(unix_millis(now), flag, kind, message);
+        record(&mut state, std::slice::from_ref(&e));
+        Ok(e)
+    }
+}
+
+fn watched<'a>(state: &'a State, flag: &str) -> Result<&'a Watched, ControlError> {
+    state
+        .flags
+        .get(flag)
+        .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))
+}
+
+fn watched_mut<'a>(state: &'a mut State, flag: &str) -> Result<&'a mut Watched, ControlError> {
+    state
+        .flags
+        .get_mut(flag)
+        .ok_or_else(|| ControlError::NotWatched(flag.to_owned()))
+}
+
+fn plan_of<'a>(state: &'a State, flag: &str) -> Result<&'a PlanRun, ControlError> {
+    watched(state, flag)?
+        .plan
+        .as_ref()
+        .ok_or_else(|| ControlError::NoPlan(flag.to_owned()))
+}
+
+fn refused(flag: &str, r: Refused) -> ControlError {
+    ControlError::Refused {
+        flag: flag.to_owned(),
+        message: r.0,
+    }
+}

@@ -1,0 +1,146 @@
+//! [`Guard`], the handle: what it holds (the watched flags, their windows
+//! and plans, the recent events) and how flags come under watch. What it
+//! does is in the sibling files: `check` (judge and act), `control` (an
+//! operator's plan operations), `follow` (the definitions' opt-ins),
+//! `snapshot`, `task`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use flags_core::guard::GuardConfig;
+
+use super::action::Applier;
+use crate::guard::clock::Clock;
+use crate::guard::detect::{CountSource, Verdict, Window};
+use crate::guard::event::GuardEvent;
+use crate::guard::plan::PlanRun;
+use crate::model::{GuardSpec, PlanSpec};
+use crate::Flags;
+
+/// The rollout guard: watches flags, kills a flag whose new arm is worse,
+/// and walks progressive plans.
+///
+/// Cloning is cheap; clones share the state. See the [module
+/// docs](crate::guard) for an example.
+#[derive(Clone)]
+pub struct Guard {
+    pub(super) shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    pub(super) source: Arc<dyn CountSource>,
+    pub(super) applier: Arc<dyn Applier>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) interval: Duration,
+    pub(super) state: Mutex<State>,
+    /// Flags whose definitions say which flags to watch (`guard`, `plan`).
+    pub(super) definitions: Option<Flags>,
+    /// Serializes checks and control operations, so that an action decided
+    /// on a state is committed before anything else looks at that state.
+    pub(super) ops: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) flags: BTreeMap<String, Watched>,
+    pub(super) events: VecDeque<GuardEvent>,
+    pub(super) checks: u64,
+    /// The definitions' version last followed.
+    pub(super) followed: Option<u64>,
+}
+
+pub(super) struct Watched {
+    pub(super) config: GuardConfig,
+    pub(super) window: Window,
+    pub(super) last: Option<Verdict>,
+    pub(super) plan: Option<PlanRun>,
+    pub(super) kills: u64,
+    pub(super) origin: Origin,
+}
+
+/// Who asked the guard to watch a flag.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Origin {
+    /// The code, through the builder or [`Guard::watch`]; the definitions
+    /// do not override it.
+    Code,
+    /// The flag's definition, with the settings it carried when last followed.
+    Definition {
+        guard: Option<Box<GuardSpec>>,
+        plan: Option<Box<PlanSpec>>,
+    },
+}
+
+impl Watched {
+    /// Whether the definition holds the plan (`paused`), so that not even
+    /// its first step is taken.
+    pub(super) fn held(&self) -> bool {
+        matches!(&self.origin, Origin::Definition { plan: Some(p), .. } if p.paused)
+    }
+}
+
+impl Watched {
+    pub(super) fn new(config: GuardConfig) -> Watched {
+        Watched {
+            window: window_for(&config),
+            config,
+            last: None,
+            plan: None,
+            kills: 0,
+            origin: Origin::Code,
+        }
+    }
+}
+
+pub(super) fn window_for(config: &GuardConfig) -> Window {
+    Window::new(
+        config.get_window(),
+        config.get_bucket(),
+        config.get_latency().is_some(),
+    )
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Guard")
+            .field("clock", &self.shared.clock)
+            .field("interval", &self.shared.interval)
+            .field("flags", &state.flags.keys().collect::<Vec<_>>())
+            .field("checks", &state.checks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Watches `flag` with `config` (replacing an earlier config, and
+    /// starting its window afresh; a plan is kept).
+    pub fn watch(&self, flag: impl Into<String>, config: GuardConfig) {
+        let mut state = self.state();
+        let flag = flag.into();
+        match state.flags.get_mut(&flag) {
+            Some(w) => {
+                w.window = window_for(&config);
+                w.config = config;
+                w.origin = Origin::Code;
+            }
+            None => {
+                state.flags.insert(flag, Watched::new(config));
+            }
+        }
+    }
+
+    /// Stops watching `flag` (and drops its plan); whether it was watched.
+    pub fn unwatch(&self, flag: &str) -> bool {
+        self.state().flags.remove(flag).is_some()
+    }
+}

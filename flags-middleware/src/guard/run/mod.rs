@@ -1,0 +1,32 @@
+//! The runtime: the [`Guard`] that reads counts, asks
+//! [detection](crate::guard::detect) for a verdict, walks
+//! [plans](crate::guard::plan), and changes flags through an [`Applier`].
+//!
+//! * `guard.rs`: the handle and its state; `builder.rs`: [`GuardBuilder`];
+//! * `check.rs`: one check (decide, then apply and commit each decision);
+//! * `control.rs`: an operator's plan operations ([`Guard::operate`]);
+//! * `follow.rs`: flags whose definitions opt in ([`GuardBuilder::follow`]);
+//! * `action.rs`: what the guard changes ([`Action`]) and the one place
+//!   that changes it ([`FlagsApplier`]);
+//! * `record.rs`: the events kept and logged; `snapshot.rs`:
+//!   [`GuardSnapshot`]; `task.rs`: [`GuardTask`].
+
+mod action;
+mod builder;
+mod check;
+mod control;
+mod follow;
+mod guard;
+mod record;
+mod snapshot;
+mod task;
+
+pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
+pub use builder::GuardBuilder;
+pub use control::ControlError;
+pub use guard::Guard;
+pub use snapshot::{FlagSnapshot, GuardSnapshot};
+pub use task::GuardTask;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! The guard's state as the admin API shows it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use flags_core::guard::{as_millis, GuardConfig};
+
+use super::guard::Guard;
+use crate::guard::clock::unix_millis;
+use crate::guard::detect::{ArmFigures, Verdict, WindowFigures};
+use crate::guard::event::GuardEvent;
+use crate::guard::plan::PlanSnapshot;
+
+/// The guard's state, for the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardSnapshot {
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// How often the spawned task checks.
+    #[serde(rename = "interval_ms", serialize_with = "as_millis")]
+    pub interval: Duration,
+    /// Checks done so far.
+    pub checks: u64,
+    /// Each watched flag, by name.
+    pub flags: Vec<FlagSnapshot>,
+    /// Recent events, oldest first (the last 256).
+    pub events: Vec<GuardEvent>,
+}
+
+impl GuardSnapshot {
+    /// The flag named `flag`.
+    pub fn flag(&self, flag: &str) -> Option<&FlagSnapshot> {
+        self.flags.iter().find(|f| f.flag == flag)
+    }
+}
+
+/// One watched flag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlagSnapshot {
+    /// The flag.
+    pub flag: String,
+    /// Its guard settings.
+    pub config: GuardConfig,
+    /// Requests and errors per arm over the window now.
+    pub window: WindowFigures,
+    /// The last check's verdict.
+    pub last: Option<Verdict>,
+    /// Its plan, if any.
+    pub plan: Option<PlanSnapshot>,
+    /// How many times the guard killed it.
+    pub kills: u64,
+}
+
+impl Guard {
+    /// The guard's state: per flag, the window's counts per arm, the last
+    /// verdict and the plan's position; and the recent events.
+    pub fn snapshot(&self) -> GuardSnapshot {
+        // Show flags that opted in since the last check, unless a check or
+        // an operation is under way (it follows them itself).
+        if let Ok(_op) = self.shared.ops.try_lock() {
+            self.follow_definitions();
+        }
+        let now = self.shared.clock.now();
+        let state = self.state();
+        GuardSnapshot {
+            at_ms: unix_millis(now),
+            interval: self.shared.interval,
+            checks: state.checks,
+            flags: state
+                .flags
+                .iter()
+                .map(|(flag, w)| {
+                    let totals = w.window.totals();
+                    FlagSnapshot {
+                        flag: flag.clone(),
+                        config: w.config.clone(),
+                        window: WindowFigures {
+                            new: ArmFigures::new(totals.new.requests, totals.new.errors),
+                            old: ArmFigures::new(totals.old.requests, totals.old.errors),
+                            span_ms: u64::try_from(w.window.span().as_millis()).unwrap_or(u64::MAX),
+                        },
+                        last: w.last.clone(),
+                        plan: w.plan.as_ref().map(|p| p.snapshot(now)),
+                        kills: w.kills,
+                    }
+                })
+                .collect(),
+            events: state.events.iter().cloned().collect(),
+        }
+    }
+}

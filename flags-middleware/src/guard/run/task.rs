@@ -1,0 +1,41 @@
+//! The spawned task that checks every interval.
+
+use super::guard::Guard;
+
+impl Guard {
+    /// Starts checking every interval on the current tokio runtime; the
+    /// checks stop when the returned task is dropped.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn spawn(&self) -> GuardTask {
+        let guard = self.clone();
+        let handle = tokio::spawn(async move {
+            let mut every = tokio::time::interval(guard.shared.interval);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                guard.check().await;
+            }
+        });
+        GuardTask { handle }
+    }
+}
+
+/// The checks [`Guard::spawn`] started; they stop when this is dropped.
+#[derive(Debug)]
+#[must_use = "the guard stops checking when its task is dropped"]
+pub struct GuardTask {
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl GuardTask {
+    /// Stops the checks.
+    pub fn stop(self) {}
+}
+
+impl Drop for GuardTask {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}

@@ -1,0 +1,43 @@
+//! Request counters per flag and arm: requests, 5xx responses, latency.
+//!
+//! [`FlagsLayer`](crate::FlagsLayer) records one sample per flag a request
+//! evaluated, under the arm the request got: the variant's name, or `on` /
+//! `off` for a flag without variants. The admin API and the rollout guard
+//! read them through [`Flags::metrics`](crate::Flags::metrics).
+//!
+//! Counters are cumulative and never reset, so a reader that wants "the last
+//! five minutes" keeps an earlier [`MetricsSnapshot`] and asks for the
+//! difference with [`MetricsSnapshot::since`].
+//!
+//! ```
+//! use flags_middleware::metrics::Metrics;
+//! use std::time::Duration;
+//!
+//! let metrics = Metrics::default();
+//! metrics.record("new_checkout_flow", "on", 200, Duration::from_millis(3));
+//! let before = metrics.snapshot();
+//! metrics.record("new_checkout_flow", "on", 503, Duration::from_millis(40));
+//!
+//! let window = metrics.snapshot().since(&before);
+//! let arm = window.arm("new_checkout_flow", "on").unwrap();
+//! assert_eq!((arm.requests, arm.errors), (1, 1));
+//! ```
+//!
+//! Recording is lock-free once a flag and arm have been seen: a table lookup
+//! through an `ArcSwap` and a few relaxed atomic additions. Memory is
+//! bounded: at most [`Metrics::DEFAULT_CAPACITY`] flag/arm pairs are tracked;
+//! samples for pairs beyond that are counted in
+//! [`MetricsSnapshot::dropped`].
+
+//!
+//! Latencies are counted in a [`LatencyHistogram`] of fixed bins, the one
+//! histogram of the crate: the rollout guard reads these counters with it as
+//! they are.
+
+mod counters;
+mod histogram;
+mod snapshot;
+
+pub use counters::Metrics;
+pub use histogram::{LatencyHistogram, LATENCY_BUCKETS_MS};
+pub use snapshot::{ArmStats, FlagStats, MetricsSnapshot};

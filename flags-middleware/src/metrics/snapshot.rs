@@ -1,0 +1,140 @@
+//! A copy of the counters at one moment, and the difference of two.
+
+use serde::Serialize;
+
+use super::histogram::LatencyHistogram;
+
+/// Every counter at one moment; see [`Metrics::snapshot`](super::Metrics::snapshot).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MetricsSnapshot {
+    /// One entry per flag, sorted by name.
+    pub flags: Vec<FlagStats>,
+    /// Samples not recorded because the table was full.
+    pub dropped: u64,
+}
+
+/// The counters of one flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagStats {
+    /// The flag's name.
+    pub flag: String,
+    /// One entry per arm seen, sorted by name.
+    pub arms: Vec<ArmStats>,
+}
+
+/// The counters of one arm of one flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArmStats {
+    /// The variant's name, or `on` / `off`.
+    pub arm: String,
+    /// Requests that got this arm.
+    pub requests: u64,
+    /// Those of them answered with a 5xx status (a caught panic included).
+    pub errors: u64,
+    /// Total latency, in microseconds (to the response head).
+    pub latency_sum_us: u64,
+    /// How long the requests took (to the response head).
+    pub latency: LatencyHistogram,
+}
+
+impl ArmStats {
+    /// The share of requests answered with a 5xx status (0 when none).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+
+    /// The smallest bucket bound under which at least `q` (0..=1) of the
+    /// requests fall, in ms; `None` when there are no requests or the
+    /// quantile lies in the open-ended last bucket.
+    pub fn latency_quantile_ms(&self, q: f64) -> Option<u64> {
+        let bin = self.latency.quantile_bin(q)?;
+        LatencyHistogram::bound(bin).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn minus(&self, earlier: Option<&ArmStats>) -> ArmStats {
+        let Some(e) = earlier else {
+            return self.clone();
+        };
+        ArmStats {
+            arm: self.arm.clone(),
+            requests: self.requests.saturating_sub(e.requests),
+            errors: self.errors.saturating_sub(e.errors),
+            latency_sum_us: self.latency_sum_us.saturating_sub(e.latency_sum_us),
+            latency: self.latency.saturating_since(&e.latency),
+        }
+    }
+}
+
+impl MetricsSnapshot {
+    /// The counters of `arm` of `flag`, if any request got it.
+    pub fn arm(&self, flag: &str, arm: &str) -> Option<&ArmStats> {
+        self.flag(flag)?.arms.iter().find(|a| a.arm == arm)
+    }
+
+    /// The counters of `flag`, if any request evaluated it.
+    pub fn flag(&self, flag: &str) -> Option<&FlagStats> {
+        self.flags.iter().find(|f| f.flag == flag)
+    }
+
+    /// What happened between `earlier` and `self` (both from the same
+    /// [`Metrics`](super::Metrics)): every counter minus its earlier value.
+    pub fn since(&self, earlier: &MetricsSnapshot) -> MetricsSnapshot {
+        MetricsSnapshot {
+            flags: self
+                .flags
+                .iter()
+                .map(|f| FlagStats {
+                    flag: f.flag.clone(),
+                    arms: f
+                        .arms
+                        .iter()
+                        .map(|a| a.minus(earlier.arm(&f.flag, &a.arm)))
+                        .collect(),
+                })
+                .collect(),
+            dropped: self.dropped.saturating_sub(earlier.dropped),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn since_subtracts_and_keeps_new_pairs() {
+        let m = Metrics::default();
+        m.record("f", "on", 200, Duration::ZERO);
+        let before = m.snapshot();
+        m.record("f", "on", 503, Duration::ZERO);
+        m.record("f", "off", 200, Duration::ZERO);
+        let d = m.snapshot().since(&before);
+        assert_eq!(
+            d.arm("f", "on").map(|a| (a.requests, a.errors)),
+            Some((1, 1))
+        );
+        assert_eq!(d.arm("f", "off").map(|a| a.requests), Some(1));
+    }
+
+    #[test]
+    fn quantiles_are_bin_bounds_in_ms() {
+        let m = Metrics::default();
+        m.record("f", "on", 200, Duration::from_millis(3));
+        m.record("f", "on", 200, Duration::from_secs(30));
+        let s = m.snapshot();
+        let on = s.arm("f", "on").unwrap();
+        assert_eq!(on.latency_quantile_ms(0.5), Some(5));
+        assert_eq!(
+            on.latency_quantile_ms(1.0),
+            None,
+            "the overflow bin has no bound"
+        );
+        assert_eq!(on.latency.count(), on.requests);
+    }
+}
