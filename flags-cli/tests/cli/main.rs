@@ -1,0 +1,9 @@
+//! The `flags` binary, run as a user runs it, against the real admin router
+//! served on a loopback port.
+
+mod check;
+mod help;
+mod pipe;
+mod rollout;
+mod support;
+mod url;
