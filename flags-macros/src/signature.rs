@@ -1,13 +1,14 @@
 //! The gated function as the expansion sees it: checked, with each argument
 //! given a plain name the generated code can pass to every arm.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, Span};
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Item, ItemFn, Pat, PatIdent, PatType, Type};
 
 /// axum implements `Handler` for up to 16 extractors; the gate adds one.
-const MAX_HANDLER_ARGS: usize = 15;
+/// (`flags_middleware::__private::chain` has one trait per count up to it.)
+pub(crate) const MAX_HANDLER_ARGS: usize = 15;
 
 /// A function `#[feature_gated]` can wrap.
 pub(crate) struct GatedFn {
@@ -25,10 +26,16 @@ pub(crate) struct Param {
     /// The argument's own attributes (`#[cfg]`, lints), kept on the
     /// generated argument.
     pub(crate) attrs: Vec<Attribute>,
+    /// Its `#[cfg(..)]`s, repeated on the value passed to each arm so an
+    /// argument configured out is neither taken nor passed.
+    pub(crate) cfgs: Vec<Attribute>,
     /// The name the generated function binds the value to: the user's name
     /// for a plain `name: Type` argument (so `#[instrument]` and
     /// `#[debug_handler]` messages read the same), `__flags_argN` for a
-    /// pattern such as `Path(id): Path<String>`.
+    /// pattern such as `Path(id): Path<String>`. Its span resolves at the
+    /// macro's own site (`Span::mixed_site`), so the binding is invisible to
+    /// the user's tokens: an argument named `legacy` does not hide
+    /// `fallback = legacy` from the generated call.
     pub(crate) binding: Ident,
     pub(crate) ty: Box<Type>,
 }
@@ -46,6 +53,15 @@ impl GatedFn {
         };
 
         let mut errors: Vec<syn::Error> = Vec::new();
+        // Two gates would each add a `FlagContext` and wrap the other's
+        // output; one is enough, and chaining has its own form.
+        errors.extend(other_gates(&item).map(|attr| {
+            syn::Error::new_spanned(
+                attr,
+                "one `#[feature_gated]` per function: to chain flags, gate the \
+                 fallback instead (`fallback = other_gated_fn`)",
+            )
+        }));
         let sig = &item.sig;
         if sig.asyncness.is_none() {
             errors.push(syn::Error::new_spanned(
@@ -109,7 +125,7 @@ impl GatedFn {
 
 impl Param {
     fn new(index: usize, arg: &PatType) -> Param {
-        let binding = match &*arg.pat {
+        let mut binding = match &*arg.pat {
             // `mut` belongs to the body, which rebinds the value with the
             // user's own pattern; the generated argument needs only the name.
             Pat::Ident(PatIdent {
@@ -118,14 +134,33 @@ impl Param {
                 ident,
                 ..
             }) => ident.clone(),
-            _ => format_ident!("__flags_arg{}", index),
+            _ => format_ident!("__flags_arg{}", index, span = arg.pat.span()),
         };
+        binding.set_span(Span::mixed_site().located_at(binding.span()));
         Param {
             attrs: arg.attrs.clone(),
+            cfgs: arg
+                .attrs
+                .iter()
+                .filter(|attr| attr.path().is_ident("cfg"))
+                .cloned()
+                .collect(),
             binding,
             ty: arg.ty.clone(),
         }
     }
+}
+
+/// The attributes of `item` that are another `#[feature_gated]`: attribute
+/// macros expand from the outermost, so this gate sees the ones below it
+/// still unexpanded. Recognized by the macro's name, like `FlagContext`.
+fn other_gates(item: &ItemFn) -> impl Iterator<Item = &Attribute> {
+    item.attrs.iter().filter(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "feature_gated")
+    })
 }
 
 /// Whether `ty` is the flag context (`FlagContext`, a path ending in it, or
@@ -179,6 +214,30 @@ mod tests {
         }
         for ty in no {
             assert!(!is_flag_context(&ty), "{}", quote::quote!(#ty));
+        }
+    }
+
+    #[test]
+    fn a_second_gate_on_the_function_is_one_error_at_its_attribute() {
+        for gate in [
+            quote::quote!(#[feature_gated("b", fallback = l)]),
+            quote::quote!(#[flags_middleware::feature_gated("b", fallback = l)]),
+        ] {
+            let item = quote::quote! {
+                /// Docs.
+                #gate
+                async fn h(body: String) -> String { body }
+            };
+            let err = match GatedFn::parse(item) {
+                Ok(_) => panic!("two gates accepted: {gate}"),
+                Err(err) => err,
+            };
+            assert_eq!(err.clone().into_iter().count(), 1);
+            assert!(
+                err.to_string()
+                    .starts_with("one `#[feature_gated]` per function"),
+                "{err}"
+            );
         }
     }
 

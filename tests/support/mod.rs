@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// One recorded event.
+/// One recorded event, or a span as it was opened.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// The span's name (for an event, tracing's generated one).
+    pub name: String,
     pub target: String,
     pub level: Level,
     pub fields: BTreeMap<String, Value>,
@@ -31,9 +34,13 @@ impl Recorded {
     }
 }
 
-/// Records every event it sees, fields as JSON values.
+/// Records every event it sees, and every span's fields as it opens, fields
+/// as JSON values.
 #[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<Recorded>>>);
+pub struct Recorder {
+    events: Arc<Mutex<Vec<Recorded>>>,
+    spans: Arc<Mutex<Vec<Recorded>>>,
+}
 
 impl Recorder {
     /// Installs a recorder as this thread's default subscriber.
@@ -41,11 +48,19 @@ impl Recorder {
         let rec = Recorder::default();
         let subscriber = tracing_subscriber::registry().with(rec.clone());
         let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit by a parallel test without a subscriber may
+        // have cached "never"; ask again now that this one is installed.
+        tracing::callsite::rebuild_interest_cache();
         (rec, guard)
     }
 
     pub fn events(&self) -> Vec<Recorded> {
-        self.0.lock().unwrap().clone()
+        self.events.lock().unwrap().clone()
+    }
+
+    /// The spans opened, in order, with the fields they were opened with.
+    pub fn spans(&self) -> Vec<Recorded> {
+        self.spans.lock().unwrap().clone()
     }
 
     pub fn with_target(&self, target: &str) -> Vec<Recorded> {
@@ -56,7 +71,8 @@ impl Recorder {
     }
 
     pub fn clear(&self) {
-        self.0.lock().unwrap().clear();
+        self.events.lock().unwrap().clear();
+        self.spans.lock().unwrap().clear();
     }
 }
 
@@ -85,10 +101,22 @@ impl Visit for Fields<'_> {
 }
 
 impl<S: Subscriber> Layer<S> for Recorder {
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        self.spans.lock().unwrap().push(Recorded {
+            name: attrs.metadata().name().to_owned(),
+            target: attrs.metadata().target().to_owned(),
+            level: *attrs.metadata().level(),
+            fields,
+        });
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().push(Recorded {
+        self.events.lock().unwrap().push(Recorded {
+            name: event.metadata().name().to_owned(),
             target: event.metadata().target().to_owned(),
             level: *event.metadata().level(),
             fields,
