@@ -184,8 +184,10 @@ async fn search_v1(
     format!("v1 {shop} {} {}", find.q, db.name)
 }
 
-/// An argument named like the fallback function.
+/// An argument named like the fallback function, which `#[instrument]`'s
+/// `fields(..)` below the gate still reaches by its name.
 #[feature_gated("search_v2", fallback = find)]
+#[tracing::instrument(skip_all, fields(q = %find.q))]
 async fn find_v2(find: Query<Find>) -> String {
     format!("v2 {}", find.q)
 }
@@ -613,8 +615,17 @@ async fn chained_gates_each_decide_their_own_flag_for_the_same_request() {
 #[tokio::test]
 async fn an_argument_named_like_the_fallback_does_not_hide_it() {
     let app = app(&flags());
+    let (events, _guard) = Recorder::install();
     assert_eq!(oneshot(&app, "/find?q=tea", "bob").await.1, "v2 tea");
     assert_eq!(oneshot(&app, "/find?q=tea", "carol").await.1, "v1 tea");
+    // The span's field read the argument, not the function.
+    let spans: Vec<_> = events
+        .spans()
+        .into_iter()
+        .filter(|span| span.name == "find_v2")
+        .collect();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert!(spans.iter().all(|span| span.str("q") == "tea"), "{spans:?}");
 }
 
 #[tokio::test]

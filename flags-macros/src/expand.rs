@@ -41,18 +41,12 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     let where_clause = &generics.where_clause;
     let handler = context.is_none();
 
-    // Each value is passed on under its binding, located at the argument's
-    // type so a mismatch with a fallback's parameter is reported at the
-    // user's `Path<String>`. The span keeps the expansion's (mixed-site)
-    // context, which resolves the same binding but tells rustc not to
-    // suggest edits to the user's signature (such as `body: String.into()`).
-    // An argument configured out by its `#[cfg]` is not passed either.
+    // Each value is passed on under its binding; one configured out by its
+    // `#[cfg]` is not passed either.
     let args_out: Vec<TokenStream> = params
         .iter()
         .map(|param| {
-            let mut arg = param.binding.clone();
-            arg.set_span(Span::mixed_site().located_at(param.ty.span()));
-            let cfgs = &param.cfgs;
+            let (cfgs, arg) = (&param.cfgs, param.passed());
             quote!(#(#cfgs)* #arg)
         })
         .collect();
@@ -74,15 +68,17 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     };
 
     let turbofish = explicit_generic_args(generics);
+    // Functions are called by names the arguments cannot shadow (see
+    // `unshadowable`); the handler's context is bound out of the user's sight.
+    let new_fn = Ident::new("__flags_new", Span::mixed_site().located_at(returns_span));
     let new_arm = convert(
         returns_span,
-        quote_spanned!(returns_span=> __flags_new #turbofish (#(#args_out),*).await),
+        quote_spanned!(returns_span=> #new_fn #turbofish (#(#args_out),*).await),
     );
-    // The handler's own context, named at the macro's site like the other
-    // bindings.
     let handler_ctx = Ident::new("__flags_ctx", Span::mixed_site());
     let call_path = |path: &syn::Path| {
         let span = at(path.span());
+        let path = unshadowable(path);
         let call = if handler {
             // A fallback that is a gated handler takes the context first;
             // `chain` passes it on to such a function only (see its docs).
@@ -163,6 +159,20 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
 /// A span resolving like the generated code but shown at `user`'s tokens.
 fn at(user: Span) -> Span {
     Span::call_site().located_at(user)
+}
+
+/// `path` as a name no local variable can shadow. Only a one-segment path
+/// can name a local; given a mixed-site span, it looks up local variables
+/// among the macro's own only (none are named like it) and items at the
+/// user's site as before. So `fallback = search` still finds `fn search`
+/// when an argument is named `search`, without renaming the argument.
+fn unshadowable(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    if path.leading_colon.is_none() && path.segments.len() == 1 {
+        let ident = &mut path.segments[0].ident;
+        ident.set_span(Span::mixed_site().located_at(ident.span()));
+    }
+    path
 }
 
 /// `::<T, N>` naming the type and const parameters, so a parameter used

@@ -74,11 +74,14 @@
 //! of `FlagContext::is_enabled`, and the choice `chain::Arm` makes is a
 //! method lookup at compile time (autoref specialization), not a branch.
 //!
-//! The generated names (the context, the arguments) are bound with
-//! `Span::mixed_site()`: the user's tokens cannot see them, so an argument
-//! named like the fallback (`legacy: Query<Params>` with `fallback = legacy`)
-//! does not hide it. An argument keeps its own name when it has one, so
-//! `#[tracing::instrument]` below the gate records it under that name.
+//! An argument keeps its own name when it has one (`db: State<Db>`), so
+//! `#[tracing::instrument]` below the gate records it, and its `fields(..)`
+//! read it, under that name. The names the gate makes up (the context,
+//! `__flags_argN` for patterns) are bound with `Span::mixed_site()`, out of
+//! the user's sight, and the fallback and variant functions are named with
+//! that span too: a mixed-site name looks up local variables among the
+//! macro's own only, so an argument named like the fallback
+//! (`legacy: Query<Params>` with `fallback = legacy`) does not hide it.
 //!
 //! The bench `flags-macros/benches/gated.rs` compares the two behind
 //! `FlagsLayer` over `oneshot`: the gated handler took 0.99 to 1.02 times as
@@ -280,6 +283,8 @@ mod signature;
 ///   function that names them must name the types instead.
 /// - One gate per function: gate the fallback itself to chain flags (see
 ///   [Chaining flags](#chaining-flags)).
+/// - Names starting with `__flags_` are the gate's: an argument named
+///   `__flags_new` is hidden by the nested function of that name.
 /// - A handler has at most 15 arguments (axum's 16 extractors, less the
 ///   context).
 #[proc_macro_attribute]

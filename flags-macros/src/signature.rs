@@ -29,14 +29,14 @@ pub(crate) struct Param {
     /// Its `#[cfg(..)]`s, repeated on the value passed to each arm so an
     /// argument configured out is neither taken nor passed.
     pub(crate) cfgs: Vec<Attribute>,
-    /// The name the generated function binds the value to: the user's name
-    /// for a plain `name: Type` argument (so `#[instrument]` and
-    /// `#[debug_handler]` messages read the same), `__flags_argN` for a
-    /// pattern such as `Path(id): Path<String>`. Its span resolves at the
-    /// macro's own site (`Span::mixed_site`), so the binding is invisible to
-    /// the user's tokens: an argument named `legacy` does not hide
-    /// `fallback = legacy` from the generated call.
+    /// The name the generated function binds the value to: the user's own
+    /// name for a plain `name: Type` argument, so `#[instrument]` below the
+    /// gate records it under that name and its `fields(..)` can use it;
+    /// `__flags_argN` for a pattern such as `Path(id): Path<String>`, with a
+    /// mixed-site span the user's tokens cannot see.
     pub(crate) binding: Ident,
+    /// Whether `binding` is the user's name (else generated).
+    user_named: bool,
     pub(crate) ty: Box<Type>,
 }
 
@@ -125,7 +125,7 @@ impl GatedFn {
 
 impl Param {
     fn new(index: usize, arg: &PatType) -> Param {
-        let mut binding = match &*arg.pat {
+        let (binding, user_named) = match &*arg.pat {
             // `mut` belongs to the body, which rebinds the value with the
             // user's own pattern; the generated argument needs only the name.
             Pat::Ident(PatIdent {
@@ -133,10 +133,12 @@ impl Param {
                 subpat: None,
                 ident,
                 ..
-            }) => ident.clone(),
-            _ => format_ident!("__flags_arg{}", index, span = arg.pat.span()),
+            }) => (ident.clone(), true),
+            _ => {
+                let span = Span::mixed_site().located_at(arg.pat.span());
+                (format_ident!("__flags_arg{}", index, span = span), false)
+            }
         };
-        binding.set_span(Span::mixed_site().located_at(binding.span()));
         Param {
             attrs: arg.attrs.clone(),
             cfgs: arg
@@ -146,8 +148,26 @@ impl Param {
                 .cloned()
                 .collect(),
             binding,
+            user_named,
             ty: arg.ty.clone(),
         }
+    }
+
+    /// The binding as the generated calls pass it: located at the argument's
+    /// type, so a mismatch with an arm's parameter is reported at the user's
+    /// `Path<String>`. A user-named binding is resolved from the expansion's
+    /// call site rather than the user's token, which finds the same binding
+    /// but tells rustc not to suggest edits to the user's signature (such as
+    /// `body: String.into()`).
+    pub(crate) fn passed(&self) -> Ident {
+        let resolved = if self.user_named {
+            Span::call_site()
+        } else {
+            Span::mixed_site()
+        };
+        let mut arg = self.binding.clone();
+        arg.set_span(resolved.located_at(self.ty.span()));
+        arg
     }
 }
 

@@ -52,10 +52,21 @@ async fn quote(flags: FlagContext) -> String {
     price(&flags, 1000).await.to_string()
 }
 
+/// Arguments named like the gate's generated bindings are distinct from them.
+#[feature_gated("odd_names", fallback = odd_legacy)]
+async fn odd(Path(id): Path<u32>, __flags_ctx: State<u8>, __flags_arg0: String) -> String {
+    format!("{id} {} {__flags_arg0}", __flags_ctx.0)
+}
+
+async fn odd_legacy(Path(_id): Path<u32>, State(_s): State<u8>, _body: String) -> &'static str {
+    "legacy"
+}
+
 fn main() {
     let _app: Router = Router::new()
         .route("/search", get(search_v2))
         .route("/checkout/{cart}", get(checkout).post(checkout))
         .route("/quote", get(quote))
+        .route("/odd/{id}", get(odd))
         .with_state(7u8);
 }
