@@ -2,12 +2,13 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
+use tracing::subscriber::NoSubscriber;
+use tracing::{Dispatch, Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
@@ -45,12 +46,16 @@ pub struct Recorder {
 impl Recorder {
     /// Installs a recorder as this thread's default subscriber.
     pub fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
+        // While only one dispatcher is alive, tracing-core asks just the
+        // current thread's when a callsite is first hit: a parallel test
+        // without a subscriber would cache "never" for an event this
+        // recorder waits for. A second dispatcher that lives forever makes
+        // it ask every live one.
+        static SECOND: OnceLock<Dispatch> = OnceLock::new();
+        SECOND.get_or_init(|| Dispatch::new(NoSubscriber::default()));
         let rec = Recorder::default();
         let subscriber = tracing_subscriber::registry().with(rec.clone());
         let guard = tracing::subscriber::set_default(subscriber);
-        // A callsite first hit by a parallel test without a subscriber may
-        // have cached "never"; ask again now that this one is installed.
-        tracing::callsite::rebuild_interest_cache();
         (rec, guard)
     }
 
