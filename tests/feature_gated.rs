@@ -10,11 +10,12 @@ mod support;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flags_middleware::edit::Edit;
+use flags_middleware::layer::{IdHashKey, IdLogging};
 use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -37,7 +38,11 @@ const FLAGS: &str = r#"{"version": 2, "features": [
   {"name": "new_orders", "enabled": true, "strategies": [
     {"name": "userWithId", "parameters": {"userIds": "alice"}}]},
   {"name": "new_pricing", "enabled": true, "strategies": [
-    {"name": "userWithId", "parameters": {"userIds": "alice"}}]}
+    {"name": "userWithId", "parameters": {"userIds": "alice"}}]},
+  {"name": "search_v3", "enabled": true, "strategies": [
+    {"name": "userWithId", "parameters": {"userIds": "alice"}}]},
+  {"name": "search_v2", "enabled": true, "strategies": [
+    {"name": "userWithId", "parameters": {"userIds": "alice,bob"}}]}
 ]}"#;
 
 const USERS: usize = 2_000;
@@ -144,12 +149,79 @@ async fn quote(flags: FlagContext, Path(cents): Path<u64>) -> String {
     price(&flags, cents).await.to_string()
 }
 
+#[derive(Deserialize)]
+struct Find {
+    q: String,
+}
+
+/// Three generations of one endpoint, chained: each gate's fallback is the
+/// generation before it, gated itself, and each keeps the signature its
+/// author wrote.
+#[feature_gated("search_v3", fallback = search_v2)]
+async fn search_v3(
+    Path(shop): Path<u32>,
+    Query(find): Query<Find>,
+    State(db): State<Db>,
+) -> String {
+    format!("v3 {shop} {} {}", find.q, db.name)
+}
+
+#[feature_gated("search_v2", fallback = search_v1)]
+async fn search_v2(
+    Path(shop): Path<u32>,
+    Query(find): Query<Find>,
+    State(db): State<Db>,
+) -> (StatusCode, String) {
+    (StatusCode::OK, format!("v2 {shop} {} {}", find.q, db.name))
+}
+
+async fn search_v1(
+    Path(shop): Path<u32>,
+    Query(find): Query<Find>,
+    State(db): State<Db>,
+) -> String {
+    format!("v1 {shop} {} {}", find.q, db.name)
+}
+
+/// An argument named like the fallback function, which `#[instrument]`'s
+/// `fields(..)` below the gate still reaches by its name.
+#[feature_gated("search_v2", fallback = find)]
+#[tracing::instrument(skip_all, fields(q = %find.q))]
+async fn find_v2(find: Query<Find>) -> String {
+    format!("v2 {}", find.q)
+}
+
+async fn find(Query(find): Query<Find>) -> String {
+    format!("v1 {}", find.q)
+}
+
+/// Arguments configured in and out by `#[cfg]`.
+#[feature_gated("search_v2", fallback = count_v1)]
+async fn count_v2(
+    #[cfg(not(test))] headers: axum::http::HeaderMap,
+    Path(n): Path<u32>,
+    #[cfg(test)] State(db): State<Db>,
+) -> String {
+    format!("v2 {n} {}", db.name)
+}
+
+async fn count_v1(
+    #[cfg(not(test))] _headers: axum::http::HeaderMap,
+    Path(n): Path<u32>,
+    #[cfg(test)] State(db): State<Db>,
+) -> String {
+    format!("v1 {n} {}", db.name)
+}
+
 fn app(flags: &Flags) -> Router {
     Router::new()
         .route("/api/v1/products/{id}", get(get_product))
         .route("/checkout/{cart}", get(checkout).post(checkout))
         .route("/orders", post(place_order))
         .route("/quote/{cents}", get(quote))
+        .route("/shops/{shop}/search", get(search_v3))
+        .route("/find", get(find_v2))
+        .route("/count/{n}", get(count_v2))
         .with_state(Db { name: "main-db" })
         .layer(
             FlagsLayer::new(flags.clone())
@@ -502,4 +574,147 @@ async fn a_gated_request_makes_one_decision_and_its_request_event_names_the_arm(
             format!("{flag}={arm}")
         );
     }
+}
+
+#[tokio::test]
+async fn chained_gates_each_decide_their_own_flag_for_the_same_request() {
+    let flags = flags();
+    let app = app(&flags);
+    let (events, _guard) = Recorder::install();
+
+    // alice is on both flags, bob on `search_v2` only, carol on neither.
+    let cases = [
+        ("alice", "v3 7 tea main-db", "search_v3=on"),
+        ("bob", "v2 7 tea main-db", "search_v3=off,search_v2=on"),
+        ("carol", "v1 7 tea main-db", "search_v3=off,search_v2=off"),
+    ];
+    for (who, body, decisions) in cases {
+        events.clear();
+        let (status, got) = oneshot(&app, "/shops/7/search?q=tea", who).await;
+        assert_eq!((status, got.as_str()), (StatusCode::OK, body), "{who}");
+        // The inner gate asked the request's context: one request, whose
+        // event names each flag the chain asked.
+        let requests = events.with_target("flags::request");
+        assert_eq!(requests.len(), 1, "{who}: {requests:?}");
+        assert_eq!(requests[0].str("feature_flag.decisions"), decisions);
+    }
+
+    // Killing the middle generation sends bob on to the first.
+    kill(&flags, "search_v2").await;
+    let (_, got) = oneshot(&app, "/shops/7/search?q=tea", "bob").await;
+    assert_eq!(got, "v1 7 tea main-db");
+    let (_, got) = oneshot(&app, "/shops/7/search?q=tea", "alice").await;
+    assert_eq!(got, "v3 7 tea main-db");
+}
+
+#[tokio::test]
+async fn an_argument_named_like_the_fallback_does_not_hide_it() {
+    let app = app(&flags());
+    let (events, _guard) = Recorder::install();
+    assert_eq!(oneshot(&app, "/find?q=tea", "bob").await.1, "v2 tea");
+    assert_eq!(oneshot(&app, "/find?q=tea", "carol").await.1, "v1 tea");
+    // The span's field read the argument, not the function.
+    let spans: Vec<_> = events
+        .spans()
+        .into_iter()
+        .filter(|span| span.name == "find_v2")
+        .collect();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert!(spans.iter().all(|span| span.str("q") == "tea"), "{spans:?}");
+}
+
+#[tokio::test]
+async fn arguments_configured_out_are_left_out_of_every_arm() {
+    let app = app(&flags());
+    assert_eq!(oneshot(&app, "/count/3", "bob").await.1, "v2 3 main-db");
+    assert_eq!(oneshot(&app, "/count/3", "carol").await.1, "v1 3 main-db");
+}
+
+/// `#[tracing::instrument]` below the gate records every argument of the
+/// generated handler, the request's `FlagContext` included.
+#[feature_gated("search_v2", fallback = profile_v1)]
+#[tracing::instrument]
+async fn profile_v2(Path(name): Path<String>) -> String {
+    format!("v2 {name}")
+}
+
+async fn profile_v1(Path(name): Path<String>) -> String {
+    format!("v1 {name}")
+}
+
+#[tokio::test]
+async fn an_instrumented_gated_handler_logs_the_caller_only_as_id_logging_allows() {
+    let flags = flags();
+    let key = IdHashKey::new([3; 16]);
+    let version = flags.snapshot().version();
+    let cases = [
+        (
+            IdLogging::Plain,
+            format!(r#"FlagContext {{ version: {version}, id: "bob", id_kind: "user", .. }}"#),
+        ),
+        (
+            IdLogging::Hashed(key.clone()),
+            format!(
+                r#"FlagContext {{ version: {version}, id: "{}", id_kind: "user", .. }}"#,
+                key.hash("bob")
+            ),
+        ),
+        (
+            IdLogging::Omitted,
+            format!(r#"FlagContext {{ version: {version}, id_kind: "user", .. }}"#),
+        ),
+    ];
+    for (ids, expected) in cases {
+        let app = Router::new()
+            .route("/profile/{name}", get(profile_v2))
+            .layer(
+                FlagsLayer::new(flags.clone())
+                    .user_header("x-user-id")
+                    .unwrap()
+                    .log_ids(ids.clone()),
+            );
+        let (events, _guard) = Recorder::install();
+        let mut req = Request::builder()
+            .uri("/profile/bob")
+            .header("x-user-id", "bob")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        // The caller's address, as `into_make_service_with_connect_info` gives it.
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 40_000))));
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let spans: Vec<_> = events
+            .spans()
+            .into_iter()
+            .filter(|span| span.name == "profile_v2")
+            .collect();
+        assert_eq!(spans.len(), 1, "{ids:?}: {spans:?}");
+        let recorded = spans[0]
+            .fields
+            .iter()
+            .find(|(_, value)| value.as_str().is_some_and(|v| v.starts_with("FlagContext")))
+            .map(|(_, value)| value.as_str().unwrap().to_owned());
+        assert_eq!(recorded, Some(expected), "{ids:?}: {:?}", spans[0].fields);
+        for (name, value) in &spans[0].fields {
+            assert!(
+                !value.to_string().contains("203.0.113.9"),
+                "{ids:?}: {name} shows the IP: {value}"
+            );
+        }
+    }
+}
+
+/// One request through `app` as `user`, without a server.
+async fn oneshot(app: &Router, path: &str, user: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .uri(path)
+        .header("x-user-id", user)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
 }

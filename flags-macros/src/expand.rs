@@ -7,12 +7,12 @@
 //! calls exactly one arm with the values it received.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{GenericParam, ItemFn, ReturnType, Signature};
 
 use crate::attr::GateArgs;
-use crate::signature::GatedFn;
+use crate::signature::{GatedFn, MAX_HANDLER_ARGS};
 
 /// The generated function for a checked gate.
 pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
@@ -41,17 +41,13 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     let where_clause = &generics.where_clause;
     let handler = context.is_none();
 
-    // Each value is passed on under its binding, located at the argument's
-    // type so a mismatch with a fallback's parameter is reported at the
-    // user's `Path<String>`. The span keeps the expansion's context, which
-    // resolves the same name but tells rustc not to suggest edits to the
-    // user's signature (such as `body: String.into()`).
-    let args_out: Vec<Ident> = params
+    // Each value is passed on under its binding; one configured out by its
+    // `#[cfg]` is not passed either.
+    let args_out: Vec<TokenStream> = params
         .iter()
         .map(|param| {
-            let mut arg = param.binding.clone();
-            arg.set_span(at(param.ty.span()));
-            arg
+            let (cfgs, arg) = (&param.cfgs, param.passed());
+            quote!(#(#cfgs)* #arg)
         })
         .collect();
     let params_out = params.iter().map(|param| {
@@ -72,13 +68,30 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     };
 
     let turbofish = explicit_generic_args(generics);
+    // Functions are called by names the arguments cannot shadow (see
+    // `unshadowable`); the handler's context is bound out of the user's sight.
+    let new_fn = Ident::new("__flags_new", Span::mixed_site().located_at(returns_span));
     let new_arm = convert(
         returns_span,
-        quote_spanned!(returns_span=> __flags_new #turbofish (#(#args_out),*).await),
+        quote_spanned!(returns_span=> #new_fn #turbofish (#(#args_out),*).await),
     );
+    let handler_ctx = Ident::new("__flags_ctx", Span::mixed_site());
     let call_path = |path: &syn::Path| {
         let span = at(path.span());
-        convert(span, quote_spanned!(span=> #path(#(#args_out),*).await))
+        let path = unshadowable(path);
+        let call = if handler {
+            // A fallback that is a gated handler takes the context first;
+            // `chain` passes it on to such a function only (see its docs).
+            quote_spanned!(span=>
+                (&&::flags_middleware::__private::chain::Arm(#path))
+                    .__flags_bind(#handler_ctx)(#(#args_out),*).await
+            )
+        } else {
+            // Service code keeps its signature, so a gated fallback is
+            // called like any other.
+            quote_spanned!(span=> #path(#(#args_out),*).await)
+        };
+        convert(span, call)
     };
     let fallback_arm = call_path(&args.fallback);
 
@@ -88,7 +101,16 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
             let binding = &params[index].binding;
             quote!(&#binding)
         }
-        None => quote!(&__flags_ctx),
+        None => quote!(&#handler_ctx),
+    };
+    // Brought into scope unnamed (`as _`): no name the arms could resolve to.
+    let chain_traits = if handler {
+        let traits = (0..=MAX_HANDLER_ARGS).map(|n| format_ident!("TakesContext{}", n));
+        quote! {
+            use ::flags_middleware::__private::chain::{Plain as _, #(#traits as _),*};
+        }
+    } else {
+        TokenStream::new()
     };
     let dispatch = if args.variants.is_empty() {
         quote! {
@@ -113,7 +135,7 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
 
     let (context_param, returns) = if handler {
         (
-            quote!(__flags_ctx: ::flags_middleware::__private::FlagContext,),
+            quote!(#handler_ctx: ::flags_middleware::__private::FlagContext,),
             quote_spanned!(returns_span=> -> ::flags_middleware::__private::Response),
         )
     } else {
@@ -128,6 +150,7 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
         ) #returns #where_clause {
             #asyncness fn __flags_new #generics (#inputs) #output #where_clause #block
 
+            #chain_traits
             #dispatch
         }
     }
@@ -136,6 +159,20 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
 /// A span resolving like the generated code but shown at `user`'s tokens.
 fn at(user: Span) -> Span {
     Span::call_site().located_at(user)
+}
+
+/// `path` as a name no local variable can shadow. Only a one-segment path
+/// can name a local; given a mixed-site span, it looks up local variables
+/// among the macro's own only (none are named like it) and items at the
+/// user's site as before. So `fallback = search` still finds `fn search`
+/// when an argument is named `search`, without renaming the argument.
+fn unshadowable(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    if path.leading_colon.is_none() && path.segments.len() == 1 {
+        let ident = &mut path.segments[0].ident;
+        ident.set_span(Span::mixed_site().located_at(ident.span()));
+    }
+    path
 }
 
 /// `::<T, N>` naming the type and const parameters, so a parameter used
@@ -188,15 +225,27 @@ mod tests {
         item.sig.output.to_token_stream().to_string()
     }
 
-    /// The nested copy of the user's function and the dispatch expression.
+    /// The nested copy of the user's function and the dispatch expression
+    /// (after the handler's `use` of the chain traits).
     fn body(item: &ItemFn) -> (&ItemFn, String) {
-        let [Stmt::Item(Item::Fn(new)), dispatch] = &item.block.stmts[..] else {
-            panic!(
+        let (new, dispatch) = match &item.block.stmts[..] {
+            [Stmt::Item(Item::Fn(new)), dispatch] => (new, dispatch),
+            [Stmt::Item(Item::Fn(new)), Stmt::Item(Item::Use(_)), dispatch] => (new, dispatch),
+            _ => panic!(
                 "expected a nested fn then the dispatch: {}",
                 item.to_token_stream()
-            );
+            ),
         };
         (new, dispatch.to_token_stream().to_string())
+    }
+
+    /// How the generated handler calls `path` with `args`: through the
+    /// chain's `Arm`, which adds the context for a gated function only.
+    fn handler_call(path: &str, args: &str) -> String {
+        format!(
+            "(& & :: flags_middleware :: __private :: chain :: Arm ({path})) \
+             . __flags_bind (__flags_ctx) ({args}) . await"
+        )
     }
 
     #[test]
@@ -238,7 +287,11 @@ mod tests {
             "if :: flags_middleware :: __private :: is_enabled (& __flags_ctx , \"new_checkout_flow\")"
         ));
         assert!(dispatch.contains("into_response (__flags_new (__flags_arg0 , db) . await)"));
-        assert!(dispatch.contains("into_response (get_product_legacy (__flags_arg0 , db) . await)"));
+        let fallback = handler_call("get_product_legacy", "__flags_arg0 , db");
+        assert!(
+            dispatch.contains(&format!("into_response ({fallback})")),
+            "{dispatch}"
+        );
     }
 
     #[test]
@@ -255,6 +308,38 @@ mod tests {
         assert!(dispatch.contains("is_enabled (& flags , \"new_pricing\")"));
         assert!(dispatch.contains("pricing :: legacy (cents , flags) . await"));
         assert!(!dispatch.contains("into_response"));
+        assert!(
+            !dispatch.contains("chain"),
+            "service code keeps its signature, so a gated fallback needs no context added"
+        );
+    }
+
+    #[test]
+    fn an_argument_configured_out_is_neither_taken_nor_passed() {
+        let item = gate(
+            quote!("f", fallback = legacy),
+            quote! {
+                async fn h(#[cfg(feature = "x")] body: String, id: u32) -> String { body }
+            },
+        );
+        assert_eq!(
+            inputs(&item)[1..],
+            ["# [cfg (feature = \"x\")] body : String", "id : u32"]
+        );
+        let (new, dispatch) = body(&item);
+        assert_eq!(
+            inputs(new),
+            ["# [cfg (feature = \"x\")] body : String", "id : u32"]
+        );
+        let args = "# [cfg (feature = \"x\")] body , id";
+        assert!(
+            dispatch.contains(&format!("__flags_new ({args})")),
+            "{dispatch}"
+        );
+        assert!(
+            dispatch.contains(&handler_call("legacy", args)),
+            "{dispatch}"
+        );
     }
 
     #[test]
@@ -274,7 +359,13 @@ mod tests {
         for arm in ["1 => ", "2 => ", "3 => ", "_ => "] {
             assert!(dispatch.contains(arm), "{arm} in {dispatch}");
         }
-        let order: Vec<usize> = ["__flags_new (body)", "b (body)", "g (body)", "c (body)"]
+        let calls = [
+            "__flags_new (body) . await".to_owned(),
+            handler_call("b", "body"),
+            handler_call("g", "body"),
+            handler_call("c", "body"),
+        ];
+        let order: Vec<usize> = calls
             .iter()
             .map(|call| {
                 dispatch

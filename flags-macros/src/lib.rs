@@ -57,7 +57,12 @@
 //!     if __private::is_enabled(&__flags_ctx, "new_checkout_flow") {
 //!         IntoResponse::into_response(__flags_new(__flags_arg0, __flags_arg1).await)
 //!     } else {
-//!         IntoResponse::into_response(get_product_legacy(__flags_arg0, __flags_arg1).await)
+//!         // `chain::Arm` passes `__flags_ctx` on only if the fallback takes
+//!         // it first (a gated fallback does); here it returns the plain
+//!         // `get_product_legacy` itself, called with the arguments.
+//!         IntoResponse::into_response(
+//!             (&&chain::Arm(get_product_legacy)).__flags_bind(__flags_ctx)(__flags_arg0, __flags_arg1).await,
+//!         )
 //!     }
 //! }
 //! ```
@@ -66,10 +71,23 @@
 //! write by hand: one decision through the request's [`FlagContext`] (so the
 //! request's pinned snapshot, the memoized decision and its one decision
 //! event), then one direct call. `__private::is_enabled` is an inlined call
-//! of `FlagContext::is_enabled`. The bench `flags-macros/benches/gated.rs`
-//! compares the two behind `FlagsLayer` over `oneshot`: the gated handler
-//! took 0.99 to 1.01 times as long as the hand-written one (flag on, off,
-//! and at a 20% rollout), which is within noise.
+//! of `FlagContext::is_enabled`, and the choice `chain::Arm` makes is a
+//! method lookup at compile time (autoref specialization), not a branch.
+//!
+//! An argument keeps its own name when it has one (`db: State<Db>`), so
+//! `#[tracing::instrument]` below the gate records it, and its `fields(..)`
+//! read it, under that name. The names the gate makes up (the context,
+//! `__flags_argN` for patterns) are bound with `Span::mixed_site()`, out of
+//! the user's sight, and the fallback and variant functions are named with
+//! that span too: a mixed-site name looks up local variables among the
+//! macro's own only, so an argument named like the fallback
+//! (`legacy: Query<Params>` with `fallback = legacy`) does not hide it.
+//!
+//! The bench `flags-macros/benches/gated.rs` compares the two behind
+//! `FlagsLayer` over `oneshot`: the gated handler took 0.99 to 1.02 times as
+//! long as the hand-written one (flag on, off, and at a 20% rollout), which
+//! is within noise: on the same busy machine, the expansion from before
+//! `chain::Arm` measured 0.96 to 1.02.
 //!
 //! With `variants(blue = checkout_blue, green = checkout_green)` the `if`
 //! becomes a `match` on the request's variant:
@@ -84,8 +102,9 @@
 //! ```
 //!
 //! A function that already takes a `FlagContext` (service code, see
-//! [`feature_gated`]) keeps its signature: no context is added and the arms'
-//! results are returned as they are, without `IntoResponse`.
+//! [`feature_gated`]) keeps its signature: no context is added, the arms are
+//! called directly and their results are returned as they are, without
+//! `IntoResponse`.
 //!
 //! [`FlagContext`]: https://docs.rs/flags-middleware/latest/flags_middleware/struct.FlagContext.html
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -125,7 +144,8 @@ mod signature;
 /// `fallback` (and each variant's function) must take the same arguments as
 /// the gated function, in the same order, and be `async`; it is called, so a
 /// function that does not exist or takes other types fails to compile, at the
-/// argument that differs.
+/// argument that differs. It may be gated itself (see
+/// [Chaining flags](#chaining-flags)).
 ///
 /// ```
 /// use axum::{extract::Path, routing::get, Json, Router};
@@ -143,11 +163,65 @@ mod signature;
 /// let app: Router = Router::new().route("/carts/{cart}/checkout", get(checkout));
 /// ```
 ///
+/// Arguments may carry `#[cfg(..)]`: one configured out is neither taken
+/// by the generated handler nor passed to any arm (give the fallback the same
+/// `#[cfg]`). Their names are the user's own business: an argument named like
+/// the fallback or a variant function does not hide it.
+///
 /// With axum-macros' `#[debug_handler]`, put it *below* `#[feature_gated]`,
 /// so it checks the generated handler. Above, it checks the function as
 /// written, calls it with one argument too few (the gate's `FlagContext`),
 /// and the build fails with "this function takes 2 arguments but 1 argument
 /// was supplied".
+///
+/// `#[tracing::instrument]` below the gate records the generated handler's
+/// arguments, the request's `FlagContext` among them; its `Debug` shows the
+/// flag-set version and the caller's id only as the layer's `IdLogging`
+/// lets events show it (plain, hashed or not at all), never the IP address
+/// or the properties. Add `skip(__flags_ctx)` to leave it out.
+///
+/// # Chaining flags
+///
+/// A gated handler can be another gate's fallback (or variant function):
+/// each keeps the signature its author wrote, and when the request reaches
+/// it, it decides its own flag with the same request context (one pinned
+/// snapshot, each decision memoized and logged once, the request event
+/// naming every flag asked). Three generations of one endpoint:
+///
+/// ```
+/// use axum::extract::{Path, Query};
+/// use axum::{routing::get, Router};
+/// use flags_middleware::feature_gated;
+/// # #[derive(serde::Deserialize)] struct Params { q: String }
+///
+/// #[feature_gated("search_v3", fallback = search_v2)]
+/// async fn search_v3(Path(shop): Path<u32>, Query(p): Query<Params>) -> String {
+///     format!("v3: {} in shop {shop}", p.q)
+/// }
+///
+/// #[feature_gated("search_v2", fallback = search_v1)]
+/// async fn search_v2(Path(shop): Path<u32>, Query(p): Query<Params>) -> String {
+///     format!("v2: {} in shop {shop}", p.q)
+/// }
+///
+/// async fn search_v1(Path(shop): Path<u32>, Query(p): Query<Params>) -> &'static str {
+///     "v1"
+/// }
+///
+/// // search_v3 for users in its rollout, else search_v2 for users in its
+/// // own, else search_v1. Either gated handler can be routed on its own too.
+/// let app: Router = Router::new().route("/shops/{shop}/search", get(search_v3));
+/// ```
+///
+/// How: a gated handler's generated function takes the request's
+/// `FlagContext` before its own arguments, and the gate passes its context
+/// to a fallback or variant function that takes one first. So a plain
+/// function written to take `(FlagContext, <the same arguments>)` gets the
+/// gate's context too. Service code keeps its signature, so it chains with
+/// nothing added.
+///
+/// Two `#[feature_gated]` on one function are refused ("one
+/// `#[feature_gated]` per function"): chain through the fallback instead.
 ///
 /// # A/B variants
 ///
@@ -207,7 +281,10 @@ mod signature;
 /// - The body moves into a nested function, where `Self` and the generic
 ///   parameters of an enclosing `impl` are not in scope: an associated
 ///   function that names them must name the types instead.
-/// - One gate per function: gate the fallback itself to chain flags.
+/// - One gate per function: gate the fallback itself to chain flags (see
+///   [Chaining flags](#chaining-flags)).
+/// - Names starting with `__flags_` are the gate's: an argument named
+///   `__flags_new` is hidden by the nested function of that name.
 /// - A handler has at most 15 arguments (axum's 16 extractors, less the
 ///   context).
 #[proc_macro_attribute]

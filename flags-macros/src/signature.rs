@@ -1,13 +1,14 @@
 //! The gated function as the expansion sees it: checked, with each argument
 //! given a plain name the generated code can pass to every arm.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, Span};
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Item, ItemFn, Pat, PatIdent, PatType, Type};
 
 /// axum implements `Handler` for up to 16 extractors; the gate adds one.
-const MAX_HANDLER_ARGS: usize = 15;
+/// (`flags_middleware::__private::chain` has one trait per count up to it.)
+pub(crate) const MAX_HANDLER_ARGS: usize = 15;
 
 /// A function `#[feature_gated]` can wrap.
 pub(crate) struct GatedFn {
@@ -25,11 +26,17 @@ pub(crate) struct Param {
     /// The argument's own attributes (`#[cfg]`, lints), kept on the
     /// generated argument.
     pub(crate) attrs: Vec<Attribute>,
-    /// The name the generated function binds the value to: the user's name
-    /// for a plain `name: Type` argument (so `#[instrument]` and
-    /// `#[debug_handler]` messages read the same), `__flags_argN` for a
-    /// pattern such as `Path(id): Path<String>`.
+    /// Its `#[cfg(..)]`s, repeated on the value passed to each arm so an
+    /// argument configured out is neither taken nor passed.
+    pub(crate) cfgs: Vec<Attribute>,
+    /// The name the generated function binds the value to: the user's own
+    /// name for a plain `name: Type` argument, so `#[instrument]` below the
+    /// gate records it under that name and its `fields(..)` can use it;
+    /// `__flags_argN` for a pattern such as `Path(id): Path<String>`, with a
+    /// mixed-site span the user's tokens cannot see.
     pub(crate) binding: Ident,
+    /// Whether `binding` is the user's name (else generated).
+    user_named: bool,
     pub(crate) ty: Box<Type>,
 }
 
@@ -46,6 +53,15 @@ impl GatedFn {
         };
 
         let mut errors: Vec<syn::Error> = Vec::new();
+        // Two gates would each add a `FlagContext` and wrap the other's
+        // output; one is enough, and chaining has its own form.
+        errors.extend(other_gates(&item).map(|attr| {
+            syn::Error::new_spanned(
+                attr,
+                "one `#[feature_gated]` per function: to chain flags, gate the \
+                 fallback instead (`fallback = other_gated_fn`)",
+            )
+        }));
         let sig = &item.sig;
         if sig.asyncness.is_none() {
             errors.push(syn::Error::new_spanned(
@@ -109,7 +125,7 @@ impl GatedFn {
 
 impl Param {
     fn new(index: usize, arg: &PatType) -> Param {
-        let binding = match &*arg.pat {
+        let (binding, user_named) = match &*arg.pat {
             // `mut` belongs to the body, which rebinds the value with the
             // user's own pattern; the generated argument needs only the name.
             Pat::Ident(PatIdent {
@@ -117,15 +133,54 @@ impl Param {
                 subpat: None,
                 ident,
                 ..
-            }) => ident.clone(),
-            _ => format_ident!("__flags_arg{}", index),
+            }) => (ident.clone(), true),
+            _ => {
+                let span = Span::mixed_site().located_at(arg.pat.span());
+                (format_ident!("__flags_arg{}", index, span = span), false)
+            }
         };
         Param {
             attrs: arg.attrs.clone(),
+            cfgs: arg
+                .attrs
+                .iter()
+                .filter(|attr| attr.path().is_ident("cfg"))
+                .cloned()
+                .collect(),
             binding,
+            user_named,
             ty: arg.ty.clone(),
         }
     }
+
+    /// The binding as the generated calls pass it: located at the argument's
+    /// type, so a mismatch with an arm's parameter is reported at the user's
+    /// `Path<String>`. A user-named binding is resolved from the expansion's
+    /// call site rather than the user's token, which finds the same binding
+    /// but tells rustc not to suggest edits to the user's signature (such as
+    /// `body: String.into()`).
+    pub(crate) fn passed(&self) -> Ident {
+        let resolved = if self.user_named {
+            Span::call_site()
+        } else {
+            Span::mixed_site()
+        };
+        let mut arg = self.binding.clone();
+        arg.set_span(resolved.located_at(self.ty.span()));
+        arg
+    }
+}
+
+/// The attributes of `item` that are another `#[feature_gated]`: attribute
+/// macros expand from the outermost, so this gate sees the ones below it
+/// still unexpanded. Recognized by the macro's name, like `FlagContext`.
+fn other_gates(item: &ItemFn) -> impl Iterator<Item = &Attribute> {
+    item.attrs.iter().filter(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "feature_gated")
+    })
 }
 
 /// Whether `ty` is the flag context (`FlagContext`, a path ending in it, or
@@ -179,6 +234,30 @@ mod tests {
         }
         for ty in no {
             assert!(!is_flag_context(&ty), "{}", quote::quote!(#ty));
+        }
+    }
+
+    #[test]
+    fn a_second_gate_on_the_function_is_one_error_at_its_attribute() {
+        for gate in [
+            quote::quote!(#[feature_gated("b", fallback = l)]),
+            quote::quote!(#[flags_middleware::feature_gated("b", fallback = l)]),
+        ] {
+            let item = quote::quote! {
+                /// Docs.
+                #gate
+                async fn h(body: String) -> String { body }
+            };
+            let err = match GatedFn::parse(item) {
+                Ok(_) => panic!("two gates accepted: {gate}"),
+                Err(err) => err,
+            };
+            assert_eq!(err.clone().into_iter().count(), 1);
+            assert!(
+                err.to_string()
+                    .starts_with("one `#[feature_gated]` per function"),
+                "{err}"
+            );
         }
     }
 

@@ -10,6 +10,7 @@ use http::StatusCode;
 
 use crate::engine::{Evaluation, Snapshot, Variant};
 use crate::layer::config::Config;
+use crate::layer::events::{id_kind, logged_id};
 use crate::layer::request::{RequestHandle, RequestState};
 use crate::layer::resolve::{self, Resolved};
 use crate::testing::ForceFlags;
@@ -49,11 +50,22 @@ pub struct FlagContext {
     resolved: Arc<Resolved>,
 }
 
+/// Shows the version and, of the caller, only what the layer's
+/// [`IdLogging`](crate::layer::IdLogging) lets its events show: the user id
+/// (else the session id) as it is, hashed or not at all, and which of the two
+/// it is. Never the IP address or the properties. `#[tracing::instrument]`
+/// records every argument with `Debug`, including the `FlagContext` a
+/// `#[feature_gated]` handler takes, so this is what lands in spans.
+/// (`FlagContext::context` gives the whole [`Context`] to code that asks.)
 impl fmt::Debug for FlagContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlagContext")
-            .field("version", &self.version())
-            .field("context", &self.resolved.context)
+        let context = &self.resolved.context;
+        let mut out = f.debug_struct("FlagContext");
+        out.field("version", &self.version());
+        if let Some(id) = logged_id(&self.state.config.ids, context) {
+            out.field("id", &id);
+        }
+        out.field("id_kind", &id_kind(context))
             .finish_non_exhaustive()
     }
 }
@@ -214,5 +226,78 @@ impl IntoResponse for FlagContextRejection {
             "rejecting request: FlagContext used without FlagsLayer"
         );
         (self.status(), self.body_text()).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::config::{IdHashKey, IdLogging};
+
+    /// A context as the layer would resolve it, logging ids per `ids`.
+    fn flag_context(ids: IdLogging, context: Context) -> FlagContext {
+        let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
+        let mut config = Config::new(None);
+        config.ids = ids;
+        let state = RequestState::new(flags.snapshot(), Arc::new(config), http::Method::GET);
+        FlagContext {
+            state: Arc::new(state),
+            resolved: Arc::new(Resolved {
+                context,
+                new_session: None,
+                forced: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn debug_shows_only_the_id_that_id_logging_allows() {
+        let key = IdHashKey::new([7; 16]);
+        let user = Context::new()
+            .user_id("alice@example.com")
+            .session_id("sess-5f2a")
+            .remote_address("203.0.113.9")
+            .property("email", "alice@example.com")
+            .property("tenant", "acme");
+        let anonymous = Context::new()
+            .session_id("sess-5f2a")
+            .remote_address("203.0.113.9");
+        let cases = [
+            (
+                IdLogging::Plain,
+                user.clone(),
+                r#"FlagContext { version: 1, id: "alice@example.com", id_kind: "user", .. }"#
+                    .to_owned(),
+            ),
+            (
+                IdLogging::Plain,
+                anonymous.clone(),
+                r#"FlagContext { version: 1, id: "sess-5f2a", id_kind: "session", .. }"#.to_owned(),
+            ),
+            (
+                IdLogging::Hashed(key.clone()),
+                user.clone(),
+                format!(
+                    r#"FlagContext {{ version: 1, id: "{}", id_kind: "user", .. }}"#,
+                    key.hash("alice@example.com")
+                ),
+            ),
+            (
+                IdLogging::Omitted,
+                user,
+                r#"FlagContext { version: 1, id_kind: "user", .. }"#.to_owned(),
+            ),
+            (
+                IdLogging::Omitted,
+                anonymous,
+                r#"FlagContext { version: 1, id_kind: "session", .. }"#.to_owned(),
+            ),
+        ];
+        for (ids, context, expected) in cases {
+            let shown = format!("{:?}", flag_context(ids.clone(), context));
+            assert_eq!(shown, expected, "{ids:?}");
+            // The IP address and the properties never show.
+            assert!(!shown.contains("203.0.113.9") && !shown.contains("acme"));
+        }
     }
 }

@@ -2,17 +2,21 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::span::{Attributes, Id};
+use tracing::subscriber::NoSubscriber;
+use tracing::{Dispatch, Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// One recorded event.
+/// One recorded event, or a span as it was opened.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// The span's name (for an event, tracing's generated one).
+    pub name: String,
     pub target: String,
     pub level: Level,
     pub fields: BTreeMap<String, Value>,
@@ -31,13 +35,24 @@ impl Recorded {
     }
 }
 
-/// Records every event it sees, fields as JSON values.
+/// Records every event it sees, and every span's fields as it opens, fields
+/// as JSON values.
 #[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<Recorded>>>);
+pub struct Recorder {
+    events: Arc<Mutex<Vec<Recorded>>>,
+    spans: Arc<Mutex<Vec<Recorded>>>,
+}
 
 impl Recorder {
     /// Installs a recorder as this thread's default subscriber.
     pub fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
+        // While only one dispatcher is alive, tracing-core asks just the
+        // current thread's when a callsite is first hit: a parallel test
+        // without a subscriber would cache "never" for an event this
+        // recorder waits for. A second dispatcher that lives forever makes
+        // it ask every live one.
+        static SECOND: OnceLock<Dispatch> = OnceLock::new();
+        SECOND.get_or_init(|| Dispatch::new(NoSubscriber::default()));
         let rec = Recorder::default();
         let subscriber = tracing_subscriber::registry().with(rec.clone());
         let guard = tracing::subscriber::set_default(subscriber);
@@ -45,7 +60,12 @@ impl Recorder {
     }
 
     pub fn events(&self) -> Vec<Recorded> {
-        self.0.lock().unwrap().clone()
+        self.events.lock().unwrap().clone()
+    }
+
+    /// The spans opened, in order, with the fields they were opened with.
+    pub fn spans(&self) -> Vec<Recorded> {
+        self.spans.lock().unwrap().clone()
     }
 
     pub fn with_target(&self, target: &str) -> Vec<Recorded> {
@@ -56,7 +76,8 @@ impl Recorder {
     }
 
     pub fn clear(&self) {
-        self.0.lock().unwrap().clear();
+        self.events.lock().unwrap().clear();
+        self.spans.lock().unwrap().clear();
     }
 }
 
@@ -85,10 +106,22 @@ impl Visit for Fields<'_> {
 }
 
 impl<S: Subscriber> Layer<S> for Recorder {
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        self.spans.lock().unwrap().push(Recorded {
+            name: attrs.metadata().name().to_owned(),
+            target: attrs.metadata().target().to_owned(),
+            level: *attrs.metadata().level(),
+            fields,
+        });
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().push(Recorded {
+        self.events.lock().unwrap().push(Recorded {
+            name: event.metadata().name().to_owned(),
             target: event.metadata().target().to_owned(),
             level: *event.metadata().level(),
             fields,

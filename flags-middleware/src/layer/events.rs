@@ -132,7 +132,7 @@ pub(crate) fn logged_id<'a>(ids: &IdLogging, ctx: &'a Context) -> Option<Cow<'a,
 }
 
 /// Which id `feature_flag.context.id` is: `user`, `session` or `none`.
-fn id_kind(ctx: &Context) -> &'static str {
+pub(crate) fn id_kind(ctx: &Context) -> &'static str {
     if ctx.get_user_id().is_some() {
         "user"
     } else if ctx.get_session_id().is_some() {

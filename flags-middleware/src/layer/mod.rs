@@ -100,7 +100,7 @@
 
 mod builder;
 pub(crate) mod config;
-mod events;
+pub(crate) mod events;
 mod future;
 pub(crate) mod request;
 pub(crate) mod resolve;

@@ -2,10 +2,13 @@
 //! [`feature_gated`](crate::feature_gated)). Not a public API: the macro's
 //! output names these paths, nothing else should.
 
+pub mod chain;
+
 /// What the expansion of `#[feature_gated]` calls; hidden from the docs and
 /// free to change between versions.
 #[doc(hidden)]
 pub mod __private {
+    pub use super::chain;
     pub use crate::FlagContext;
     pub use axum::response::{IntoResponse, Response};
 
