@@ -19,9 +19,10 @@ use crate::Flags;
 /// A watched TOML file (see [`crate::format::toml`]).
 ///
 /// * Outside edits are picked up by [`watch`](Store::watch) (inotify through
-///   `notify`, plus a slow poll as a safety net; polling alone without the
-///   `file-watch` feature). An edit that does not parse or validate changes
-///   nothing, and an empty file is taken for an editor's half-done save.
+///   `notify`, plus a slow poll of the file's metadata as a safety net;
+///   polling alone without the `file-watch` feature). An edit that does not
+///   parse or validate changes nothing, and an empty file is taken for an
+///   editor's half-done save.
 /// * Changes are written back into the user's document, key by key, so
 ///   their comments and layout stay; atomically (a temporary file, fsync,
 ///   rename, fsync of the directory); one at a time; and acknowledged only
@@ -66,6 +67,7 @@ impl FileStore {
     pub fn open(path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
         let path = path.as_ref();
         let source = path.display().to_string();
+        tracing::trace!(target: "flags::file", file = %path.display(), "flags file read");
         let text = std::fs::read_to_string(path).map_err(|e| {
             LoadError::new(source.as_str(), format!("cannot read the flags file: {e}"))
         })?;
@@ -103,7 +105,11 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Each read is a `trace` event at `flags::file`, so a watcher that
+    /// reads more than it should shows in the logs (and in the tests that
+    /// count them).
     fn read(&self) -> Result<String, StoreError> {
+        tracing::trace!(target: "flags::file", file = %self.path.display(), "flags file read");
         std::fs::read_to_string(&self.path)
             .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", self.source)))
     }
