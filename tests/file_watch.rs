@@ -165,6 +165,34 @@ fn a_bad_save_is_logged_once() {
     });
 }
 
+/// An empty file at startup is a truncated deploy until the app says
+/// otherwise; at run time it is an editor's half-done save.
+#[test]
+fn an_empty_file_at_startup_is_refused_unless_the_app_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, "\n").unwrap();
+    let err = Flags::from_file(&path).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+    assert!(
+        err.contains("empty") && err.contains("allow_empty"),
+        "{err}"
+    );
+
+    let store = flags_middleware::store::FileStore::options()
+        .allow_empty(true)
+        .open(&path)
+        .unwrap();
+    let flags = Flags::from_file_store(store).unwrap();
+    assert_eq!(flags.snapshot().len(), 0);
+    std::fs::write(&path, "[a]\n").unwrap();
+    wait_until("the first flag", || flags.snapshot().len() == 1);
+    // Emptied again at run time: taken for a half-done save.
+    std::fs::write(&path, "").unwrap();
+    wait_until("the rejection", || flags.status().last_error.is_some());
+    assert_eq!(flags.snapshot().len(), 1);
+}
+
 /// Editors that truncate the file and then write it (in one or several
 /// pieces) leave it empty or half-written for a moment: the flags must not
 /// change until the whole file is there.
