@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use toml_edit::DocumentMut;
 
-use super::file_version::{self, VersionFile};
+use super::file_version::VersionFile;
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
 use crate::audit::AuditLog;
@@ -84,7 +84,7 @@ impl FileStoreOptions {
     ///
     /// # Errors
     /// When the file cannot be read, is empty (unless allowed), or has any
-    /// error (with line and column); when its version file cannot be read.
+    /// error (with line and column).
     pub fn open(self, path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
         let path = path.as_ref();
         let source = path.display().to_string();
@@ -105,9 +105,9 @@ impl FileStoreOptions {
             )
         })?;
         let (set, doc) = inner.parse(&text, Startup::Yes)?;
-        let version = inner.versions.at_startup(&text, || {
-            file_version::highest_audited(&AuditLog::beside(&inner.path))
-        })?;
+        let version = inner
+            .versions
+            .at_startup(&text, &AuditLog::beside(&inner.path));
         *inner.lock() = State {
             text,
             doc,
@@ -156,7 +156,7 @@ impl FileStore {
     ///
     /// # Errors
     /// When the file cannot be read, is empty, or has any error (with line
-    /// and column); when its version file cannot be read.
+    /// and column).
     pub fn open(path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
         FileStoreOptions::default().open(path)
     }
@@ -352,10 +352,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     write_file(path, bytes, true)
 }
 
-/// [`write_atomically`]; without `sync_dir` the rename is durable only
-/// once the directory is synced by a later write in it (saving an fsync
-/// when one follows at once).
-pub(crate) fn write_file(path: &Path, bytes: &[u8], sync_dir: bool) -> std::io::Result<()> {
+/// [`write_atomically`], or, not `synced`, the same without either fsync:
+/// still never a mix after a process dies, but after a power cut the file
+/// may be old or torn.
+pub(crate) fn write_file(path: &Path, bytes: &[u8], synced: bool) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
@@ -374,11 +374,13 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], sync_dir: bool) -> std::io::
             file.set_permissions(meta.permissions())?;
         }
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if synced {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
         // The rename is durable once the directory is synced (where the
         // platform allows opening a directory).
-        if sync_dir {
+        if synced {
             if let Ok(d) = std::fs::File::open(dir) {
                 let _ = d.sync_all();
             }

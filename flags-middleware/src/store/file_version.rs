@@ -12,16 +12,30 @@
 //!
 //! At startup the flags file keeps that version if its text still hashes
 //! the same; otherwise (edited while the app was down, or a write that
-//! crashed half-way) it gets the next one. A commit records its version
-//! here *before* the flags file is replaced, so whatever a crash leaves,
-//! the next start numbers the text on disk above every version served.
+//! died half-way) it gets the next one. A commit records its version here
+//! *before* the flags file is replaced, so the next start numbers the text
+//! on disk above every version served.
+//!
+//! # Durability
+//!
+//! A commit writes this file without an fsync of its own (an fsync per
+//! commit would nearly double the cost of a write); the flags file's write
+//! that follows syncs the directory. A killed or crashed process loses
+//! nothing (the kernel has the bytes). After a power cut or an OS crash the
+//! file may be torn or behind; the audit log beside the flags file, synced
+//! at every commit, is then the backstop: numbering resumes above its
+//! highest version. Hand edits, rarer, are recorded with a full sync.
 
+use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::file::write_file;
-use crate::error::{LoadError, LoadErrors};
+
+/// How much of the audit log's end is read at startup for its highest
+/// version (versions only grow down the file).
+const AUDIT_TAIL: u64 = 64 * 1024;
 
 /// The version file of one flags file.
 #[derive(Debug)]
@@ -50,52 +64,49 @@ impl VersionFile {
         }
     }
 
-    /// The version `text` (the flags file as read at startup) is served as.
-    /// Without a version file (first start, or deleted), numbering starts
-    /// above `floor` (the highest version in the audit log, which survives
-    /// an upgrade from releases that kept no version file).
-    ///
-    /// # Errors
-    /// When the version file exists but cannot be read: starting from 1
-    /// could repeat versions, so the app must not start silently.
-    pub(crate) fn at_startup(
-        &self,
-        text: &str,
-        floor: impl FnOnce() -> u64,
-    ) -> Result<u64, LoadErrors> {
-        let version = match self.read()? {
-            Some(r) if r.content == content_hash(text) => return Ok(r.version),
-            Some(r) => r.version + 1,
-            None => floor() + 1,
+    /// The version `text` (the flags file as read at startup) is served as,
+    /// recorded. Without a usable version file (a first start, an upgrade,
+    /// a deleted or torn file) numbering starts above the highest version
+    /// in `audit_log`.
+    pub(crate) fn at_startup(&self, text: &str, audit_log: &Path) -> u64 {
+        let version = match self.read() {
+            Some(r) => {
+                // The audit log is written after the version file; ahead of
+                // it, the version file lost writes (a power cut).
+                let audited = highest_audited(audit_log, Some(AUDIT_TAIL));
+                if r.content == content_hash(text) && r.version >= audited {
+                    return r.version;
+                }
+                r.version.max(audited) + 1
+            }
+            None => highest_audited(audit_log, None) + 1,
         };
         self.record(version, text);
-        Ok(version)
+        version
     }
 
-    fn read(&self) -> Result<Option<Record>, LoadErrors> {
-        let source = self.path.display().to_string();
-        let bad = |why: String| {
-            LoadErrors::from(LoadError::new(
-                source.as_str(),
-                format!(
-                    "{why}; this file keeps the flags' version across restarts. Fix it, or \
-                     delete it to number versions from above the audit log's highest"
-                ),
-            ))
+    /// The record, or `None` (logged, unless there is no file).
+    fn read(&self) -> Option<Record> {
+        let problem = match std::fs::read_to_string(&self.path) {
+            Ok(text) => match serde_json::from_str(&text) {
+                Ok(record) => return Some(record),
+                Err(e) => format!("the version file does not read: {e}"),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => format!("cannot read the version file: {e}"),
         };
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(bad(format!("cannot read the version file: {e}"))),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| bad(format!("the version file does not read: {e}")))
+        tracing::warn!(
+            target: "flags::reload",
+            file = %self.path.display(),
+            error = %problem,
+            "numbering flag versions from above the audit log's highest; the version file is rewritten"
+        );
+        None
     }
 
     /// Records that `text` is about to be served as `version`, just before
-    /// the flags file is replaced: that write syncs the directory (one
-    /// directory fsync for both renames).
+    /// the flags file is replaced (whose write syncs the directory): not
+    /// synced itself, see the [module docs](self).
     ///
     /// # Errors
     /// When the file cannot be written.
@@ -103,22 +114,23 @@ impl VersionFile {
         self.write(version, text, false)
     }
 
-    fn write(&self, version: u64, text: &str, sync_dir: bool) -> std::io::Result<()> {
+    fn write(&self, version: u64, text: &str, synced: bool) -> std::io::Result<()> {
         let record = Record {
             version,
             content: content_hash(text),
         };
         let json = serde_json::to_string(&record).map_err(std::io::Error::other)?;
-        write_file(&self.path, json.as_bytes(), sync_dir)?;
+        write_file(&self.path, json.as_bytes(), synced)?;
         self.writable
             .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
-    /// Records, durably, that `text` is served as `version`, whatever
-    /// happens (an outside edit, a first start): a failure is logged (once until a write works
-    /// again), not returned. A read-only directory (a mounted config map)
-    /// must not stop hand edits; versions may then repeat after a restart.
+    /// Records, synced, that `text` is served as `version`, whatever
+    /// happens (an outside edit, a start): a failure is logged (once until
+    /// a write works again), not returned. A read-only directory (a mounted
+    /// config map) must not stop hand edits; versions may then repeat after
+    /// a restart.
     pub(crate) fn record(&self, version: u64, text: &str) {
         if let Err(e) = self.write(version, text, true) {
             if self
@@ -148,14 +160,28 @@ fn content_hash(text: &str) -> String {
     format!("sip13-128:{:032x}", hash.as_u128())
 }
 
-/// The highest version in the JSONL audit log at `path` (0 without one).
-/// Read only when there is no version file, so its size does not matter.
-pub(crate) fn highest_audited(path: &Path) -> u64 {
+/// The highest version in the JSONL audit log at `path` (0 without one),
+/// in its last `tail` bytes, or in the whole file.
+fn highest_audited(path: &Path, tail: Option<u64>) -> u64 {
     #[derive(Deserialize)]
     struct Versioned {
         version: u64,
     }
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let read = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let start = tail.map_or(0, |t| len.saturating_sub(t));
+        file.seek(std::io::SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if start > 0 {
+            // The first line is cut.
+            text.drain(..text.find('\n').map_or(text.len(), |i| i + 1));
+        }
+        Ok(text)
+    };
+    let Ok(text) = read() else {
         return 0;
     };
     text.lines()
@@ -169,48 +195,73 @@ pub(crate) fn highest_audited(path: &Path) -> u64 {
 mod tests {
     use super::*;
 
-    fn files() -> (tempfile::TempDir, PathBuf, VersionFile) {
+    struct Files {
+        _dir: tempfile::TempDir,
+        audit: PathBuf,
+        versions: VersionFile,
+    }
+
+    fn files() -> Files {
         let dir = tempfile::tempdir().unwrap();
         let flags = dir.path().join("flags.toml");
-        let versions = VersionFile::beside(&flags);
-        (dir, flags, versions)
+        Files {
+            audit: dir.path().join("flags.audit.jsonl"),
+            versions: VersionFile::beside(&flags),
+            _dir: dir,
+        }
+    }
+
+    fn audit_up_to(path: &Path, version: u64) {
+        let lines: String = (1..=version)
+            .map(|v| format!("{{\"version\":{v},\"flag\":\"a\"}}\n"))
+            .collect();
+        std::fs::write(path, lines).unwrap();
     }
 
     #[test]
     fn the_same_text_keeps_its_version_and_a_new_text_gets_the_next() {
-        let (_dir, _, versions) = files();
-        assert_eq!(versions.at_startup("[a]\n", || 0).unwrap(), 1);
-        assert!(versions.path().ends_with("flags.version.json"));
-        versions.record(5, "[a]\n");
-        assert_eq!(versions.at_startup("[a]\n", || 0).unwrap(), 5);
+        let f = files();
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 1);
+        assert!(f.versions.path().ends_with("flags.version.json"));
+        f.versions.record(5, "[a]\n");
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 5);
         // Edited while the app was down.
-        assert_eq!(versions.at_startup("[b]\n", || 0).unwrap(), 6);
-        assert_eq!(versions.at_startup("[b]\n", || 0).unwrap(), 6);
+        assert_eq!(f.versions.at_startup("[b]\n", &f.audit), 6);
+        assert_eq!(f.versions.at_startup("[b]\n", &f.audit), 6);
     }
 
     #[test]
     fn without_a_version_file_numbering_starts_above_the_audit_log() {
-        let (dir, _, versions) = files();
-        let audit = dir.path().join("flags.audit.jsonl");
+        let f = files();
         std::fs::write(
-            &audit,
+            &f.audit,
             "{\"version\":3,\"flag\":\"a\"}\nnot json\n{\"version\":9}\n{\"version\":4}\n",
         )
         .unwrap();
-        assert_eq!(highest_audited(&audit), 9);
-        assert_eq!(highest_audited(&dir.path().join("none.jsonl")), 0);
-        assert_eq!(versions.at_startup("[a]\n", || 9).unwrap(), 10);
+        assert_eq!(highest_audited(&f.audit, None), 9);
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 10);
     }
 
     #[test]
-    fn an_unreadable_version_file_is_an_error_naming_it() {
-        let (_dir, _, versions) = files();
-        std::fs::write(versions.path(), "{\"version\":").unwrap();
-        let err = versions.at_startup("[a]\n", || 0).unwrap_err();
-        assert!(
-            err.errors()[0].source.ends_with("flags.version.json"),
-            "{err}"
-        );
-        assert!(err.errors()[0].message.contains("does not read"), "{err}");
+    fn a_torn_or_stale_version_file_resumes_above_the_audit_log() {
+        let f = files();
+        audit_up_to(&f.audit, 2_000);
+        // Torn by a power cut.
+        std::fs::write(f.versions.path(), "{\"version\":").unwrap();
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 2_001);
+        // Behind the audit log, though the text matches.
+        f.versions.record(1_990, "[a]\n");
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 2_001);
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 2_001);
+    }
+
+    #[test]
+    fn the_audit_tail_is_enough() {
+        let f = files();
+        audit_up_to(&f.audit, 5_000);
+        assert!(std::fs::metadata(&f.audit).unwrap().len() > AUDIT_TAIL);
+        assert_eq!(highest_audited(&f.audit, Some(AUDIT_TAIL)), 5_000);
+        assert_eq!(highest_audited(&f.audit, Some(10)), 0, "no whole line");
+        assert_eq!(highest_audited(&f.audit.with_extension("none"), None), 0);
     }
 }
