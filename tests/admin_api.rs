@@ -380,6 +380,109 @@ async fn writes_persist_with_comments_and_survive_a_restart() {
     assert!(e.path.with_file_name("flags.audit.jsonl").exists());
 }
 
+/// Stops the app, runs `while_down` on the flags file, and starts it again.
+fn restart(e: Env, while_down: impl FnOnce(&std::path::Path)) -> Env {
+    let Env {
+        _dir,
+        path,
+        flags,
+        app,
+    } = e;
+    drop((app, flags));
+    while_down(&path);
+    let flags = Flags::from_file(&path).unwrap();
+    let app = Router::new().nest("/admin/flags", flags.admin_router(config()));
+    Env {
+        _dir,
+        path,
+        flags,
+        app,
+    }
+}
+
+#[tokio::test]
+async fn an_if_match_from_before_a_restart_is_412() {
+    let e = env();
+    let rollout = |pct: u32| Some(json!({ "percent": pct }));
+    let path = "/admin/flags/new_checkout_flow/rollout";
+    let (_, _, etag) = call(
+        &e.app,
+        Method::GET,
+        path.trim_end_matches("/rollout"),
+        Some(READ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(etag.as_deref(), Some("\"1\""));
+    let (s, _, etag) = call(
+        &e.app,
+        Method::PUT,
+        path,
+        Some(WRITE),
+        rollout(25),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(etag.as_deref(), Some("\"2\""));
+
+    // After a restart the version counts on from where it was, so a client
+    // still holding "1" cannot overwrite the 25% it never saw.
+    let e = restart(e, |_| {});
+    assert_eq!(e.flags.version(), 2);
+    let text = std::fs::read_to_string(&e.path).unwrap();
+    let (s, body, _) = call(
+        &e.app,
+        Method::PUT,
+        path,
+        Some(WRITE),
+        rollout(5),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{body}");
+    assert_eq!(body["current_version"], 2);
+    assert_eq!(std::fs::read_to_string(&e.path).unwrap(), text);
+
+    // Edited while the app was down: a new version at startup.
+    let e = restart(e, |path| {
+        std::fs::write(path, text.replace("rollout = 25", "rollout = 30")).unwrap();
+    });
+    assert_eq!(e.flags.version(), 3);
+    let (s, _, _) = call(
+        &e.app,
+        Method::PUT,
+        path,
+        Some(WRITE),
+        rollout(5),
+        Some("\"2\""),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    let (s, _, etag) = call(
+        &e.app,
+        Method::PUT,
+        path,
+        Some(WRITE),
+        rollout(5),
+        Some("\"3\""),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(etag.as_deref(), Some("\"4\""));
+
+    // The audit log never repeats a version.
+    let versions: Vec<u64> = e
+        .flags
+        .audit_log(0, 10)
+        .unwrap()
+        .iter()
+        .map(|a| a.version)
+        .collect();
+    assert_eq!(versions, vec![4, 2]);
+}
+
 #[tokio::test]
 async fn stale_if_match_is_412_and_changes_nothing() {
     let e = env();

@@ -1,5 +1,8 @@
 //! A watched flags file in a temp dir: hand edits go live, broken ones are
-//! reported and ignored, half-written saves never flap the flags.
+//! reported (once) and ignored, half-written saves never flap the flags, an
+//! idle file is never read.
+
+mod support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flags_middleware::{Context, Flags};
+use support::Recorder;
+use tracing::Level;
 
 const FILE: &str =
     "# Shop flags.\n[new_checkout_flow]\nrollout = 20   # day 1\n\n[legacy_api]\nenabled = false\n";
@@ -90,6 +95,102 @@ fn a_broken_edit_is_reported_ignored_then_fixed() {
     wait_until("the fix", || flags.version() == 2);
     assert_eq!(rollout(&flags), "15");
     assert!(flags.status().last_error.is_none());
+}
+
+/// Events at `target` about the file at `path` (its path in a field).
+fn events_about(path: &Path, target: &str, level: Level) -> usize {
+    let path = path.display().to_string();
+    Recorder::global()
+        .with_target(target)
+        .iter()
+        .filter(|e| {
+            e.level == level
+                && e.fields
+                    .values()
+                    .any(|v| v.as_str().is_some_and(|s| s.contains(&path)))
+        })
+        .count()
+}
+
+/// The store reading the file (one `trace` event per read).
+fn reads(path: &Path) -> usize {
+    events_about(path, "flags::file", Level::TRACE)
+}
+
+#[test]
+fn an_idle_file_is_never_read() {
+    Recorder::global();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, FILE).unwrap();
+    // Old enough that the poll trusts its timestamps: a save this recent
+    // is double-checked by reading.
+    std::thread::sleep(Duration::from_millis(1_200));
+    let flags = Flags::from_file(&path).unwrap();
+    assert_eq!(flags.status().watching, "inotify");
+    let at_start = reads(&path);
+    assert_eq!(at_start, 1, "read once to load");
+    // Longer than the poll's period (2 s): it stats the file, never reads it.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(reads(&path), at_start, "the file was read while idle");
+
+    // One save: one reload.
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 21")).unwrap();
+    wait_until("the save", || flags.version() == 2);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(flags.version(), 2);
+    assert_eq!(
+        events_about(&path, "flags::reload", Level::INFO),
+        1,
+        "reloads"
+    );
+}
+
+#[test]
+fn a_bad_save_is_logged_once() {
+    Recorder::global();
+    let (_dir, path, flags) = setup();
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 150")).unwrap();
+    wait_until("the error", || flags.status().last_error.is_some());
+    // The watcher's later wake-ups (the poll's included) find the same bad
+    // save: nothing more to say.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(events_about(&path, "flags::reload", Level::ERROR), 1);
+    assert_eq!(flags.version(), 1);
+
+    // A second, different bad save is news.
+    std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 160")).unwrap();
+    wait_until("the second error", || {
+        events_about(&path, "flags::reload", Level::ERROR) == 2
+    });
+}
+
+/// An empty file at startup is a truncated deploy until the app says
+/// otherwise; at run time it is an editor's half-done save.
+#[test]
+fn an_empty_file_at_startup_is_refused_unless_the_app_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.toml");
+    std::fs::write(&path, "\n").unwrap();
+    let err = Flags::from_file(&path).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+    assert!(
+        err.contains("empty") && err.contains("allow_empty"),
+        "{err}"
+    );
+
+    let store = flags_middleware::store::FileStore::options()
+        .allow_empty(true)
+        .open(&path)
+        .unwrap();
+    let flags = Flags::from_file_store(store).unwrap();
+    assert_eq!(flags.snapshot().len(), 0);
+    std::fs::write(&path, "[a]\n").unwrap();
+    wait_until("the first flag", || flags.snapshot().len() == 1);
+    // Emptied again at run time: taken for a half-done save.
+    std::fs::write(&path, "").unwrap();
+    wait_until("the rejection", || flags.status().last_error.is_some());
+    assert_eq!(flags.snapshot().len(), 1);
 }
 
 /// Editors that truncate the file and then write it (in one or several

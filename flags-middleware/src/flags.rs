@@ -121,11 +121,23 @@ impl Flags {
     /// ```
     ///
     /// # Errors
-    /// When the file cannot be read, or any error in it (with line and column).
+    /// When the file cannot be read, is empty (see [`FileStore::options`]),
+    /// or has any error (with line and column).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Flags, LoadErrors> {
-        let store = FileStore::open(path)?;
+        Flags::from_file_store(FileStore::open(path)?)
+    }
+
+    /// [`Flags::from_file`] for a store opened with options
+    /// ([`FileStore::options`]).
+    ///
+    /// # Errors
+    /// When the flags cannot be compiled or the watcher cannot start.
+    pub fn from_file_store(store: FileStore) -> Result<Flags, LoadErrors> {
         let source = store.describe();
-        let snap = Snapshot::compile(&store.flag_set(), Mode::Strict, &source)?.with_version(1);
+        // The version persisted beside the file: never one served before.
+        let version = store.version().unwrap_or(1);
+        let snap =
+            Snapshot::compile(&store.flag_set(), Mode::Strict, &source)?.with_version(version);
         let audit = AuditLog::beside(store.path());
         let flags = Flags::from_snapshot(snap);
         flags

@@ -226,6 +226,68 @@ async fn the_seed_file_is_loaded_once_into_an_empty_namespace() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_never_repeat_across_restarts_even_when_the_namespace_is_recreated() {
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+    let (a, _) = instance(&db, "a").await;
+    let kill = |flags: &Flags, version: u64| {
+        flags
+            .writer("ops")
+            .commit(Edit::kill("legacy_api").if_version(version))
+    };
+    assert_eq!(kill(&a, 1).await.unwrap().version, 2);
+    drop(a);
+
+    // A restart serves the database's version: "1" is stale.
+    let (a, _) = instance(&db, "a").await;
+    assert_eq!(a.version(), 2);
+    let stale = kill(&a, 1).await.unwrap_err();
+    assert!(
+        matches!(stale, CommitError::VersionMismatch { current: 2, .. }),
+        "{stale}"
+    );
+    drop(a);
+
+    // Someone deletes the namespace; the next start creates it again from
+    // the seed file, numbered above every version it ever had.
+    db.client()
+        .await
+        .execute("DELETE FROM flag_namespaces WHERE name = 'default'", &[])
+        .await
+        .unwrap();
+    let (a, _) = instance(&db, "a").await;
+    assert!(a.is_enabled("legacy_api", &anyone()), "seeded again");
+    assert_eq!(a.version(), 3);
+    let stale = kill(&a, 2).await.unwrap_err();
+    assert!(
+        matches!(stale, CommitError::VersionMismatch { current: 3, .. }),
+        "{stale}"
+    );
+    assert_eq!(kill(&a, 3).await.unwrap().version, 4);
+
+    // The audit log never gives one version to two change sets.
+    let audit = a.audit_page(0, 100).await.unwrap();
+    let mut kills: Vec<u64> = audit
+        .iter()
+        .filter(|e| e.action == "kill")
+        .map(|e| e.version)
+        .collect();
+    kills.sort_unstable();
+    assert_eq!(kills, [2, 4]);
+    let seeds: Vec<u64> = audit
+        .iter()
+        .filter(|e| e.action == "seed")
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(seeds.len(), 6, "three flags, seeded twice");
+    assert!(
+        seeds.iter().filter(|v| **v == 1).count() == 3
+            && seeds.iter().filter(|v| **v == 3).count() == 3,
+        "{seeds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_seed_file_is_refused_by_line_and_leaves_nothing() {
     let _server = share_server().await;
     let db = TestDb::create().await;

@@ -59,6 +59,23 @@ impl Recorder {
         (rec, guard)
     }
 
+    /// A recorder installed once, as the global subscriber of this test
+    /// binary: for events from threads the test does not own (the file
+    /// watcher's, the reload thread). Tests sharing it filter by a field of
+    /// their own (a temp file's path).
+    pub fn global() -> &'static Recorder {
+        static GLOBAL: std::sync::OnceLock<Recorder> = std::sync::OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let rec = Recorder::default();
+            let subscriber = tracing_subscriber::registry().with(rec.clone());
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+            // Callsites registered before, with no subscriber, would stay off.
+            tracing::callsite::rebuild_interest_cache();
+            rec
+        })
+    }
+
     pub fn events(&self) -> Vec<Recorded> {
         self.events.lock().unwrap().clone()
     }

@@ -76,10 +76,20 @@ impl Control {
             StoreError::Invalid(e) => e.0,
             other => vec![LoadError::new(source, other.to_string())],
         };
+        let mut status = self.status_mut();
+        // The same rejection again (a wake-up that found the bad save still
+        // there): logged once, dated from when it was first seen.
+        if status
+            .last_error
+            .as_ref()
+            .is_some_and(|last| last.errors == errors)
+        {
+            return;
+        }
         for e in &errors {
             tracing::error!(target: "flags::reload", error = %e, "flags change rejected; the last good flags keep serving");
         }
-        self.status_mut().last_error = Some(ReloadError {
+        status.last_error = Some(ReloadError {
             at: Utc::now(),
             errors,
         });

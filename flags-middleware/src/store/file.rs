@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use toml_edit::DocumentMut;
 
+use super::file_version::VersionFile;
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+use crate::audit::AuditLog;
 use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
 use crate::format::toml as toml_format;
@@ -17,9 +19,10 @@ use crate::model::{Feature, FlagSet};
 /// A watched TOML file (see [`crate::format::toml`]).
 ///
 /// * Outside edits are picked up by [`watch`](Store::watch) (inotify through
-///   `notify`, plus a slow poll as a safety net; polling alone without the
-///   `file-watch` feature). An edit that does not parse or validate changes
-///   nothing, and an empty file is taken for an editor's half-done save.
+///   `notify`, plus a slow poll of the file's metadata as a safety net;
+///   polling alone without the `file-watch` feature). An edit that does not
+///   parse or validate changes nothing, and an empty file is taken for an
+///   editor's half-done save.
 /// * Changes are written back into the user's document, key by key, so
 ///   their comments and layout stay; atomically (a temporary file, fsync,
 ///   rename, fsync of the directory); one at a time; and acknowledged only
@@ -27,6 +30,15 @@ use crate::model::{Feature, FlagSet};
 /// * A change is refused ([`StoreError::Conflict`]) while the file holds an
 ///   edit that has not been loaded (say, a broken hand edit being fixed), so
 ///   an admin call never overwrites someone's typing.
+/// * Versions never repeat, across restarts too: the version is kept in a
+///   file beside the flags file (`flags.toml` → `flags.version.json`) with a
+///   hash of the text it numbers, and a file edited while the app was down
+///   gets the next version at startup. A client's `If-Match` from before a
+///   restart therefore still matches only the flags it saw.
+/// * An empty (or whitespace-only) file at startup is refused, as it is at
+///   run time: a truncated file must not start the app with every flag off.
+///   A file holding only a comment is an empty flag set on purpose; or see
+///   [`FileStoreOptions::allow_empty`].
 ///
 /// ```no_run
 /// # fn main() -> Result<(), flags_middleware::LoadErrors> {
@@ -38,15 +50,86 @@ pub struct FileStore {
     inner: Arc<Inner>,
 }
 
+/// How to open a [`FileStore`]: [`FileStore::options`], then
+/// [`open`](FileStoreOptions::open).
+///
+/// ```no_run
+/// # fn main() -> Result<(), flags_middleware::LoadErrors> {
+/// use flags_middleware::{store::FileStore, Flags};
+///
+/// // A deploy that creates the file empty, on purpose.
+/// let store = FileStore::options().allow_empty(true).open("flags.toml")?;
+/// let flags = Flags::from_file_store(store)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct FileStoreOptions {
+    allow_empty: bool,
+}
+
+impl FileStoreOptions {
+    /// Whether an empty (or whitespace-only) file at startup is an empty
+    /// flag set (every flag off) rather than an error. Default: `false`.
+    /// At run time an empty save is always taken for an editor's half-done
+    /// write and changes nothing (write a comment to empty the file on
+    /// purpose).
+    pub fn allow_empty(mut self, allow: bool) -> Self {
+        self.allow_empty = allow;
+        self
+    }
+
+    /// Reads and checks the file at `path`, and finds its version.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is empty (unless allowed), or has any
+    /// error (with line and column).
+    pub fn open(self, path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        // Watch and write through an absolute path, so a later change of the
+        // working directory does not move the file.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let inner = Inner {
+            versions: VersionFile::beside(&path),
+            path,
+            source,
+            allow_empty: self.allow_empty,
+            state: Mutex::new(State::default()),
+        };
+        let text = inner.read_text().map_err(|e| {
+            LoadError::new(
+                inner.source.as_str(),
+                format!("cannot read the flags file: {e}"),
+            )
+        })?;
+        let (set, doc) = inner.parse(&text, Startup::Yes)?;
+        let version = inner
+            .versions
+            .at_startup(&text, &AuditLog::beside(&inner.path));
+        *inner.lock() = State {
+            text,
+            doc,
+            set,
+            version,
+        };
+        Ok(FileStore {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
     source: String,
+    versions: VersionFile,
+    allow_empty: bool,
     state: Mutex<State>,
 }
 
 /// What the file holds, as far as this process knows.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct State {
     /// The text last loaded or written.
     text: String,
@@ -54,38 +137,43 @@ struct State {
     doc: DocumentMut,
     /// That text as flags.
     set: FlagSet,
+    /// The version that text is served as.
+    version: u64,
+}
+
+/// Whether a text is read at startup (an empty file may be allowed) or at
+/// run time (an empty file is a half-done save).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Startup {
+    Yes,
+    No,
 }
 
 impl FileStore {
-    /// Reads and checks the file at `path`.
+    /// Reads and checks the file at `path`, refusing an empty one
+    /// (see [`FileStore::options`] to allow it).
     ///
     /// # Errors
-    /// When the file cannot be read, or any error in it (with line and column).
+    /// When the file cannot be read, is empty, or has any error (with line
+    /// and column).
     pub fn open(path: impl AsRef<Path>) -> Result<FileStore, LoadErrors> {
-        let path = path.as_ref();
-        let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            LoadError::new(source.as_str(), format!("cannot read the flags file: {e}"))
-        })?;
-        let (set, _) = toml_format::parse_compiled(&text, &source)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .map_err(|e| LoadError::new(source.as_str(), e.to_string()))?;
-        // Watch and write through an absolute path, so a later change of the
-        // working directory does not move the file.
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        Ok(FileStore {
-            inner: Arc::new(Inner {
-                path,
-                source,
-                state: Mutex::new(State { text, doc, set }),
-            }),
-        })
+        FileStoreOptions::default().open(path)
+    }
+
+    /// Options for opening a file store (an empty file at startup).
+    pub fn options() -> FileStoreOptions {
+        FileStoreOptions::default()
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The file that keeps the flags' version across restarts, beside the
+    /// flags file (`flags.toml` → `flags.version.json`).
+    pub fn version_path(&self) -> &Path {
+        self.inner.versions.path()
     }
 
     /// The flags the file holds (as last loaded or written).
@@ -101,9 +189,47 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn read(&self) -> Result<String, StoreError> {
+    /// Reads the whole file. Each read is a `trace` event at `flags::file`,
+    /// so a watcher that reads more than it should shows in the logs (and
+    /// in the tests that count them).
+    fn read_text(&self) -> std::io::Result<String> {
+        tracing::trace!(target: "flags::file", file = %self.path.display(), "flags file read");
         std::fs::read_to_string(&self.path)
+    }
+
+    fn read(&self) -> Result<String, StoreError> {
+        self.read_text()
             .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", self.source)))
+    }
+
+    /// `text` as flags and as an editable document; an empty text is
+    /// refused, unless it is read at startup and the app allowed it.
+    fn parse(&self, text: &str, when: Startup) -> Result<(FlagSet, DocumentMut), LoadErrors> {
+        if text.trim().is_empty() && !(when == Startup::Yes && self.allow_empty) {
+            // Editors that truncate, then write, leave an empty file for a
+            // moment: never take it for "no flags". Nor, at startup, a
+            // truncated deploy: it would start the app with every flag off.
+            let message = match when {
+                Startup::No => {
+                    "the file is empty; keeping the last good flags (write a comment to \
+                     empty it on purpose)"
+                }
+                Startup::Yes => {
+                    "the flags file is empty; refusing to start with no flags (write a \
+                     comment such as `# no flags yet` to start empty on purpose, or open \
+                     it with `FileStore::options().allow_empty(true)`)"
+                }
+            };
+            return Err(LoadErrors::from(LoadError::new(
+                self.source.as_str(),
+                message,
+            )));
+        }
+        let (set, _) = toml_format::parse_compiled(text, &self.source)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
+        Ok((set, doc))
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
@@ -118,9 +244,26 @@ impl Inner {
         let mut after = state.set.clone();
         apply_changes(&mut after, changes);
         let (text, doc, set) = self.render(&state, &after, changes)?;
+        // The version first: if the flags write then fails or the machine
+        // dies, the next start finds the text unlike the recorded one and
+        // numbers it above this version, so no version is ever served twice.
+        let version = state.version + 1;
+        self.versions
+            .write_before_flags(version, &text)
+            .map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot write {}: {e}",
+                    self.versions.path().display()
+                ))
+            })?;
         write_atomically(&self.path, text.as_bytes())
             .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
-        *state = State { text, doc, set };
+        *state = State {
+            text,
+            doc,
+            set,
+            version,
+        };
         Ok(())
     }
 
@@ -163,29 +306,29 @@ impl Inner {
     }
 
     fn refresh(&self) -> Result<Option<Update>, StoreError> {
-        let mut state = self.lock();
         let text = self.read()?;
+        self.adopt(text, Startup::No)
+            .map(|changed| changed.map(Update::Replace))
+    }
+
+    /// Takes `text` (just read) as what the file holds: a new text gets a
+    /// new version, recorded before it is served. `None` when it is what
+    /// the store already holds.
+    fn adopt(&self, text: String, when: Startup) -> Result<Option<FlagSet>, StoreError> {
+        let mut state = self.lock();
         if text == state.text {
             return Ok(None);
         }
-        if text.trim().is_empty() {
-            // Editors that truncate, then write, leave an empty file for a
-            // moment: never take it for "no flags".
-            return Err(StoreError::Invalid(LoadErrors::from(LoadError::new(
-                self.source.as_str(),
-                "the file is empty; keeping the last good flags (write a comment to empty it on purpose)",
-            ))));
-        }
-        let (set, _) = toml_format::parse_compiled(&text, &self.source)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
+        let (set, doc) = self.parse(&text, when)?;
+        let version = state.version + 1;
+        self.versions.record(version, &text);
         *state = State {
             text,
             doc,
             set: set.clone(),
+            version,
         };
-        Ok(Some(Update::Replace(set)))
+        Ok(Some(set))
     }
 }
 
@@ -205,6 +348,13 @@ fn same_flags(a: &FlagSet, b: &FlagSet) -> bool {
 /// over `path` and syncs the directory: after a crash the file is either
 /// the old one or the new one, never a mix.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// [`write_atomically`], or, not `synced`, the same without either fsync:
+/// still never a mix after a process dies, but after a power cut the file
+/// may be old or torn.
+pub(crate) fn write_file(path: &Path, bytes: &[u8], synced: bool) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
@@ -223,12 +373,16 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
             file.set_permissions(meta.permissions())?;
         }
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if synced {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
         // The rename is durable once the directory is synced (where the
         // platform allows opening a directory).
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        if synced {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();
@@ -246,17 +400,12 @@ impl Store for FileStore {
     fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> {
         let inner = self.inner.clone();
         Box::pin(async move {
+            // Called when a handle starts serving the store: read as at startup.
             let text = inner.read()?;
-            let (set, _) = toml_format::parse_compiled(&text, &inner.source)?;
-            let doc = text
-                .parse::<DocumentMut>()
-                .map_err(|e| LoadError::new(inner.source.as_str(), e.to_string()))?;
-            *inner.lock() = State {
-                text,
-                doc,
-                set: set.clone(),
-            };
-            Ok(set)
+            match inner.adopt(text, Startup::Yes)? {
+                Some(set) => Ok(set),
+                None => Ok(inner.lock().set.clone()),
+            }
         })
     }
 
@@ -283,6 +432,12 @@ impl Store for FileStore {
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
         })
+    }
+
+    /// The version of the text last loaded, written or refreshed, kept
+    /// across restarts in [`FileStore::version_path`].
+    fn version(&self) -> Option<u64> {
+        Some(self.inner.lock().version)
     }
 }
 
@@ -389,6 +544,49 @@ mod tests {
         // Our own write is not an outside change.
         store.inner.apply(&[Change::Remove("b".into())]).unwrap();
         assert_eq!(store.inner.refresh().unwrap(), None);
+    }
+
+    #[test]
+    fn an_empty_file_at_startup_is_refused_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.toml");
+        std::fs::write(&path, " \n").unwrap();
+        let err = FileStore::open(&path).unwrap_err();
+        assert_eq!(err.errors()[0].source, path.display().to_string());
+        assert!(err.to_string().contains("the flags file is empty"), "{err}");
+        let store = FileStore::options().allow_empty(true).open(&path).unwrap();
+        assert!(store.flag_set().features.is_empty());
+        // A comment says "no flags" on purpose.
+        std::fs::write(&path, "# no flags yet\n").unwrap();
+        assert!(FileStore::open(&path)
+            .unwrap()
+            .flag_set()
+            .features
+            .is_empty());
+    }
+
+    #[test]
+    fn versions_count_on_across_reopening() {
+        let (_dir, store) = store_with("[a]\n");
+        assert_eq!(store.version(), Some(1));
+        store.inner.apply(&[killed(&store, "a")]).unwrap();
+        assert_eq!(store.version(), Some(2));
+        std::fs::write(store.path(), "[b]\n").unwrap();
+        store.inner.refresh().unwrap().unwrap();
+        assert_eq!(store.version(), Some(3));
+        // A bad edit and a no-op refresh number nothing.
+        std::fs::write(store.path(), "[b]\nrollout = 500\n").unwrap();
+        assert!(store.inner.refresh().is_err());
+        std::fs::write(store.path(), "[b]\n").unwrap();
+        assert_eq!(store.inner.refresh().unwrap(), None);
+        assert_eq!(store.version(), Some(3));
+
+        let reopened = FileStore::open(store.path()).unwrap();
+        assert_eq!(reopened.version(), Some(3));
+        // Edited while no process had it open: a new version.
+        std::fs::write(store.path(), "[c]\n").unwrap();
+        assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
+        assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
     }
 
     #[test]

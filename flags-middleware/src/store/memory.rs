@@ -10,6 +10,11 @@ use crate::model::FlagSet;
 /// restart. Flags built in code ([`Flags::new`](crate::Flags::new)) use one
 /// when a change is committed through the admin API or the guard.
 ///
+/// Versions count from 1 again at every start: with nothing kept, the
+/// flags after a restart are the ones built in code, not the ones a
+/// pre-restart version (or `ETag`) named. Use a [`FileStore`](super::FileStore)
+/// or the PostgreSQL store where versions must never repeat.
+///
 /// ```
 /// use std::sync::Arc;
 /// use flags_middleware::store::{MemoryStore, Store};

@@ -59,12 +59,13 @@ use crate::error::LoadErrors;
 use crate::model::FlagSet;
 
 mod file;
+mod file_version;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod watch;
 
-pub use file::FileStore;
+pub use file::{FileStore, FileStoreOptions};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -98,10 +99,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>>;
 
     /// The version of the durable state as of the last `load`, `apply` or
-    /// `refresh`, for a store that numbers versions itself (a database that
-    /// several instances share): the handle then serves that number, so every
-    /// instance reports the same version for the same flags. `None` (the
-    /// default): the handle counts versions itself.
+    /// `refresh`, for a store that numbers versions itself: the handle then
+    /// serves that number. A database that several instances share keeps it
+    /// with the flags, so every instance reports the same version for the
+    /// same flags; the file store keeps it beside the file. Either way a
+    /// version is never reused, across restarts too, so a client's
+    /// `If-Match` from before a restart cannot match newer flags. `None`
+    /// (the default, [`MemoryStore`]): the handle counts versions itself,
+    /// from 1 at each start.
     fn version(&self) -> Option<u64> {
         None
     }

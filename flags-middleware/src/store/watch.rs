@@ -3,6 +3,11 @@
 //! are seen too, plus a poll as a safety net (or alone, without the
 //! `file-watch` feature or when inotify is unavailable).
 //!
+//! Only events that can change the file's bytes wake the store: opens,
+//! reads and closes after reading (the store's own reads among them) and
+//! attribute changes do not, so an idle file is never read. The poll
+//! compares the file's metadata, never its bytes.
+//!
 //! Bursts of events (an editor truncating, then writing in pieces) are
 //! debounced: the store is woken once the file has been quiet for
 //! [`QUIET`]. Waking is only a hint; the store compares contents, so its own
@@ -11,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{StoreError, Wake, WatchGuard};
 
@@ -23,6 +28,11 @@ const POLL_ALONE: Duration = Duration::from_millis(250);
 /// replaced directory or a network file system).
 #[cfg(feature = "file-watch")]
 const POLL_BACKUP: Duration = Duration::from_secs(2);
+/// How coarse file timestamps may be (1 s on HFS+ and ext3, a clock tick on
+/// most others): two same-size saves within this long may carry the same
+/// timestamps, so the poll also wakes the store while the last change is
+/// this recent.
+const TIMESTAMP_SLACK: Duration = Duration::from_secs(1);
 
 /// Stops the polling thread when dropped.
 #[derive(Debug)]
@@ -65,7 +75,11 @@ fn inotify(path: &Path, wake: Wake) -> notify::Result<notify::RecommendedWatcher
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let relevant = match &event {
-            Ok(e) => e.paths.is_empty() || e.paths.iter().any(|p| p.file_name() == name.as_deref()),
+            Ok(e) => {
+                may_change_bytes(&e.kind)
+                    && (e.paths.is_empty()
+                        || e.paths.iter().any(|p| p.file_name() == name.as_deref()))
+            }
             // An error (say, a queue overflow): look at the file to be sure.
             Err(_) => true,
         };
@@ -93,23 +107,109 @@ fn inotify(path: &Path, wake: Wake) -> notify::Result<notify::RecommendedWatcher
     Ok(watcher)
 }
 
-/// Reads the file every `every` and wakes the store when its bytes change
-/// (contents, not timestamps: coarse mtimes miss quick edits).
+/// Whether an event can mean new bytes in the file. Not opens, reads or
+/// closes after reading (the store reading the file would wake itself, over
+/// and over), nor attribute changes (`touch`, `chmod`: the poll's metadata
+/// check catches what those hide).
+#[cfg(feature = "file-watch")]
+fn may_change_bytes(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind};
+    use notify::EventKind;
+
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Any
+        | EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Other => true,
+    }
+}
+
+/// What the poll compares: size, modification time and, on Unix, the
+/// inode (a file renamed into place is a new one) and the change time
+/// (which no tool can set back). Never the bytes: polling must not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    /// The file's stamp; `None` when it cannot be stat'ed (being replaced,
+    /// deleted).
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt as _;
+                (meta.dev(), meta.ino())
+            },
+            #[cfg(unix)]
+            changed: {
+                use std::os::unix::fs::MetadataExt as _;
+                (meta.ctime(), meta.ctime_nsec())
+            },
+        })
+    }
+
+    /// When the file last changed, as far as its timestamps say.
+    fn last_change(&self) -> Option<SystemTime> {
+        #[cfg(unix)]
+        {
+            let (secs, nanos) = self.changed;
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        }
+        #[cfg(not(unix))]
+        self.modified
+    }
+
+    /// Whether a save made after `taken` (when this stamp was taken) could
+    /// still carry the same timestamps: the change is too recent to tell.
+    fn too_recent(&self, taken: SystemTime) -> bool {
+        self.last_change()
+            .map_or(true, |at| at + TIMESTAMP_SLACK >= taken)
+    }
+}
+
+/// Stats the file every `every` and wakes the store when its metadata
+/// changed, or while its last change is too recent for timestamps to show
+/// a further one (see [`TIMESTAMP_SLACK`]). An idle file is never read.
 fn poll(path: &Path, wake: Wake, every: Duration) -> Result<StopOnDrop, StoreError> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let path: PathBuf = path.to_owned();
-    let mut last = std::fs::read(&path).ok();
+    // The clock is read before the stat, so a change after it is never
+    // taken for one before.
+    let mut taken = SystemTime::now();
+    let mut last = Stamp::of(&path);
     std::thread::Builder::new()
         .name("flags-poll".into())
         .spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(every);
-                let now = std::fs::read(&path).ok();
-                if now != last {
+                let now = SystemTime::now();
+                let stamp = Stamp::of(&path);
+                let changed = stamp != last;
+                let unsure = last.as_ref().is_some_and(|s| s.too_recent(taken));
+                (taken, last) = (now, stamp);
+                if changed {
                     // Let a write in progress finish before the store reads.
                     std::thread::sleep(QUIET);
-                    last = std::fs::read(&path).ok();
+                    (taken, last) = (SystemTime::now(), Stamp::of(&path));
+                }
+                if changed || unsure {
                     wake();
                 }
             }
@@ -124,31 +224,75 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn polling_wakes_on_a_content_change_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("flags.toml");
-        std::fs::write(&path, "[a]\n").unwrap();
+    fn counter() -> (Arc<AtomicUsize>, Wake) {
         let woken = Arc::new(AtomicUsize::new(0));
         let counter = woken.clone();
-        let guard = poll(
-            &path,
-            Arc::new(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-            }),
-            Duration::from_millis(5),
-        )
-        .unwrap();
-        // Rewriting the same bytes is not a change.
-        std::fs::write(&path, "[a]\n").unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(woken.load(Ordering::SeqCst), 0);
-        std::fs::write(&path, "[b]\n").unwrap();
+        let wake: Wake = Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        (woken, wake)
+    }
+
+    fn wait_for_wake(woken: &AtomicUsize) {
         let start = std::time::Instant::now();
         while woken.load(Ordering::SeqCst) == 0 {
             assert!(start.elapsed() < Duration::from_secs(10), "never woken");
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    #[test]
+    fn polling_wakes_on_a_save_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.toml");
+        std::fs::write(&path, "[a]\n").unwrap();
+        // Old enough that its timestamps would show another save.
+        std::thread::sleep(TIMESTAMP_SLACK + Duration::from_millis(100));
+        let (woken, wake) = counter();
+        let guard = poll(&path, wake, Duration::from_millis(5)).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(woken.load(Ordering::SeqCst), 0, "woken by an idle file");
+        // Same size, so only the timestamps or the inode can tell.
+        std::fs::write(&path, "[b]\n").unwrap();
+        wait_for_wake(&woken);
         drop(guard);
+    }
+
+    #[test]
+    fn polling_keeps_waking_while_a_save_is_too_recent_to_tell() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.toml");
+        std::fs::write(&path, "[a]\n").unwrap();
+        // Just written: a second save in the same timestamp tick would look
+        // the same, so the store is asked to compare contents.
+        let (woken, wake) = counter();
+        let guard = poll(&path, wake, Duration::from_millis(5)).unwrap();
+        wait_for_wake(&woken);
+        drop(guard);
+    }
+
+    #[cfg(feature = "file-watch")]
+    #[test]
+    fn reads_and_attribute_changes_are_not_saves() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, ModifyKind, RenameMode,
+        };
+        use notify::EventKind;
+
+        let no = [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+        ];
+        let yes = [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Create(CreateKind::File),
+            EventKind::Other,
+        ];
+        assert!(no.iter().all(|k| !may_change_bytes(k)));
+        assert!(yes.iter().all(may_change_bytes));
     }
 }

@@ -109,37 +109,51 @@ pub(super) async fn prepare(
         tracing::info!(target: "flags::postgres", version, "schema migrated");
     }
 
+    // A namespace created again (its row was deleted) numbers on from the
+    // highest version its audit log (which outlives the row) ever recorded:
+    // a version must never name two flag sets, nor a client's `If-Match`
+    // from before match the new ones.
     let created = tx
         .query_opt(
-            "INSERT INTO flag_namespaces (name, version, updated_by) VALUES ($1, 1, $2)
+            "INSERT INTO flag_namespaces (name, version, updated_by)
+             VALUES ($1, (SELECT COALESCE(max(version), 0) + 1 FROM flag_audit WHERE namespace = $1), $2)
              ON CONFLICT (name) DO NOTHING RETURNING version",
             &[&config.namespace, &config.instance],
         )
         .await
         .map_err(db_error)?
-        .is_some();
-    if created {
+        .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(1));
+    if let Some(version) = created {
         if let Some(path) = &config.seed_file {
             let set = read_seed(path)?;
             for (position, f) in set.features.iter().enumerate() {
                 let after = serde_json::to_value(f).map_err(json_error)?;
-                upsert_feature(&tx, &config.namespace, &f.name, &after, 1, position as i64).await?;
+                upsert_feature(
+                    &tx,
+                    &config.namespace,
+                    &f.name,
+                    &after,
+                    version,
+                    position as i64,
+                )
+                .await?;
                 let audit = Audit::new(config, "seed", "seed", None);
-                insert_audit(&tx, &audit, &f.name, 1, None, Some(&after)).await?;
+                insert_audit(&tx, &audit, &f.name, version, None, Some(&after)).await?;
             }
             for s in &set.segments {
                 let after = serde_json::to_value(s).map_err(json_error)?;
-                upsert_segment(&tx, &config.namespace, s.id, &after, 1).await?;
+                upsert_segment(&tx, &config.namespace, s.id, &after, version).await?;
             }
             tracing::info!(
                 target: "flags::postgres",
                 namespace = %config.namespace,
                 seed = %path.display(),
                 flags = set.features.len(),
+                version,
                 "namespace created from the seed file"
             );
         } else {
-            tracing::info!(target: "flags::postgres", namespace = %config.namespace, "namespace created, empty");
+            tracing::info!(target: "flags::postgres", namespace = %config.namespace, version, "namespace created, empty");
         }
     }
     tx.commit().await.map_err(db_error)
