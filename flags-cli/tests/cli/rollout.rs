@@ -84,3 +84,54 @@ fn day_by_day_rollout_kill_and_restart_through_the_cli() {
     let (code, _, _) = flags_cmd(url, TOKEN, &["frobnicate"]);
     assert_eq!(code, 2);
 }
+
+/// `flags rollout NAME 25` writes exactly what the edit vocabulary's one
+/// rollout rule writes, and what a guard plan's step to 25% writes: one
+/// rule, whichever writer asks (issue: "25%" from an operator and from a
+/// plan once gave different definitions).
+#[test]
+fn the_cli_rollout_writes_what_the_one_rollout_rule_and_a_plan_step_write() {
+    use flags_middleware::edit::Edit;
+    use flags_middleware::engine::Change;
+
+    let shapes = [
+        // A rollout narrowed by a constraint.
+        "[f]\nrollout = 20\nwhen = { beta = true }\n",
+        // Two rollout rules at one percentage.
+        "[f]\n[[f.rules]]\nrollout = 10\nwhen = { country = [\"NO\"] }\n[[f.rules]]\nrollout = 10\n",
+        // No rollout at all: a user list and everyone else.
+        "[f]\nusers = [\"ann\"]\n",
+    ];
+    for toml in shapes {
+        let app = serve(toml);
+        let before = app.flags.snapshot().feature("f").unwrap();
+        let by_rule = match Edit::rollout("f", 25).apply(Some(&before)).unwrap() {
+            Some(Change::Upsert(f)) => f,
+            other => panic!("{toml}: the rule changed nothing: {other:?}"),
+        };
+        let by_plan = match Edit::plan_step("f", 25, 0).apply(Some(&before)).unwrap() {
+            Some(Change::Upsert(f)) => f,
+            other => panic!("{toml}: the plan step changed nothing: {other:?}"),
+        };
+        let (code, out, err) = flags_cmd(&app.url, TOKEN, &["rollout", "f", "25"]);
+        assert_eq!(code, 0, "{toml}: {out}{err}");
+        let by_cli = app.flags.snapshot().feature("f").unwrap();
+        assert_eq!(by_cli, by_rule, "{toml}");
+        assert_eq!(by_cli, by_plan, "{toml}");
+    }
+
+    // Rules at different percentages: the CLI gets the rule's refusal, and
+    // the flag is unchanged.
+    let app = serve(
+        "[f]\n[[f.rules]]\nrollout = 5\nwhen = { beta = true }\n[[f.rules]]\nrollout = 100\n",
+    );
+    let before = app.flags.snapshot().feature("f").unwrap();
+    let refusal = Edit::rollout("f", 25).apply(Some(&before)).unwrap_err();
+    let (code, out, err) = flags_cmd(&app.url, TOKEN, &["rollout", "f", "25"]);
+    assert_ne!(code, 0);
+    assert!(
+        format!("{out}{err}").contains(refusal.message()),
+        "{out}{err} vs {refusal}"
+    );
+    assert_eq!(app.flags.snapshot().feature("f").unwrap(), before);
+}
