@@ -3,3 +3,4 @@
 pub mod live_bytes;
 pub mod mixed;
 pub mod readme_sh;
+pub mod spec_json;

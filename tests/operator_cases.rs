@@ -9,17 +9,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use flags_middleware::{Context, Flags};
+use flags_tests::spec_json::scalar;
 use serde_json::Value;
 use unleash_yggdrasil::{ClientFeatures, EngineState, UpdateMessage};
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 /// The case's context for both engines.
 fn contexts(json: &Value) -> (Context, unleash_yggdrasil::Context) {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use flags_middleware::{Context, Flags};
+use flags_tests::spec_json::scalar;
 use serde_json::Value;
 
 fn spec_dir() -> PathBuf {
@@ -47,15 +48,6 @@ fn context(json: &Value) -> Context {
         }
     }
     ctx
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 struct Tally {
