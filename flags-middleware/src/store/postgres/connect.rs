@@ -27,10 +27,12 @@ pub(super) async fn open(
     let connecting = pg.connect(tls);
     match tokio::time::timeout(config.connect_timeout, connecting).await {
         Ok(Ok(pair)) => Ok(pair),
-        Ok(Err(e)) => Err(match tls::explain(&e, config.tls_mode) {
-            Some(why) => StoreError::Unavailable(format!("{}: {why}", config.target())),
-            None => super::sql::db_error(e),
-        }),
+        Ok(Err(e)) => Err(
+            match tls::explain(&e, config.tls_mode, config.root_cert.as_deref()) {
+                Some(why) => StoreError::Unavailable(why),
+                None => super::sql::db_error(e),
+            },
+        ),
         Err(_) => Err(StoreError::Unavailable(format!(
             "no connection to {} within {:?}",
             config.target(),

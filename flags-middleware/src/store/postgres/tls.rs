@@ -46,9 +46,11 @@ impl SslMode {
             "verify-full" => SslMode::VerifyFull,
             // libpq's `allow` (plain first, TLS if refused) has no
             // counterpart in tokio-postgres.
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "sslmode `{other}` is not one of disable, prefer, require, verify-ca, verify-full"
-            )),
+            ))
+            }
         })
     }
 
@@ -214,7 +216,11 @@ impl ServerCertVerifier for Verifier {
 
 /// A hint for a failed handshake, from rustls's error somewhere in the
 /// driver's error chain; `None` when TLS was not what failed.
-pub(super) fn explain(error: &tokio_postgres::Error, mode: SslMode) -> Option<String> {
+pub(super) fn explain(
+    error: &tokio_postgres::Error,
+    mode: SslMode,
+    root: Option<&Path>,
+) -> Option<String> {
     let tls = rustls_error(error)?;
     let hint = match tls {
         rustls::Error::InvalidCertificate(
@@ -225,8 +231,9 @@ pub(super) fn explain(error: &tokio_postgres::Error, mode: SslMode) -> Option<St
              to be a name the server's certificate holds"
         ),
         rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => format!(
-            "; sslmode={mode} with a root certificate requires the server's certificate to be \
-             signed by it (sslrootcert)"
+            "; sslmode={mode}: the server's certificate is not signed by the root certificate \
+             in {} (sslrootcert)",
+            root.map_or_else(|| "?".into(), |p| p.display().to_string())
         ),
         _ => String::new(),
     };
