@@ -4,9 +4,14 @@
 #   scripts/with-postgres.sh cargo test --workspace --all-features
 #
 # Installs Debian's `postgresql` package when no server binaries are found,
-# `initdb`s a cluster in a temp dir, starts it, exports FLAGS_TEST_DATABASE_URL
-# for the command, and stops and deletes the cluster afterwards, whatever the
-# command's outcome.
+# `initdb`s a cluster in a temp dir, starts it with TLS on (a CA and a server
+# certificate for `localhost`, made here with openssl and deleted with the
+# cluster), exports for the command
+#   FLAGS_TEST_DATABASE_URL             plain connection string (host 127.0.0.1)
+#   FLAGS_TEST_DATABASE_TLS_ROOT        the CA that signed the server certificate
+#   FLAGS_TEST_DATABASE_TLS_OTHER_ROOT  a CA that did not
+#   FLAGS_TEST_PG_CTL                   pg_ctl with this cluster's options
+# and stops and deletes the cluster afterwards, whatever the command's outcome.
 set -euo pipefail
 
 find_bin() {
@@ -46,13 +51,40 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# TLS material, generated per run (never committed): a CA, a server
+# certificate it signs for CN/SAN `localhost` only (so `127.0.0.1` is a name
+# mismatch), and an unrelated CA. EC keys: instant to make.
+TLS="$DATA/tls"
+mkdir "$TLS"
+make_ca() { # make_ca NAME SUBJECT
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "$2" -keyout "$TLS/$1.key" -out "$TLS/$1.crt" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        2>/dev/null
+}
+make_ca ca "/CN=flags test CA"
+make_ca other-ca "/CN=flags unrelated CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=localhost" -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$TLS/server.ext"
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
+    -days 2 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
+rm -f "$TLS/ca.key" "$TLS/other-ca.key" "$TLS/server.csr" "$TLS/server.ext" "$TLS/ca.srl"
+chmod 600 "$TLS/server.key"
+[ "$(id -u)" -eq 0 ] && chown -R flagspg "$TLS"
+
+OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200"
+OPTS="$OPTS -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key"
+
 "${RUN[@]}" "$PG_BIN/initdb" -D "$DATA/db" -U flags --auth=trust -E UTF8 >/dev/null
 "${RUN[@]}" "$PG_BIN/pg_ctl" -D "$DATA/db" -l "$DATA/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200" start >/dev/null
+    -o "$OPTS" start >/dev/null
 
 export FLAGS_TEST_DATABASE_URL="host=127.0.0.1 port=$PORT user=flags dbname=postgres"
 # Tests that restart the server need to know how.
-export FLAGS_TEST_PG_CTL="${RUN[*]} $PG_BIN/pg_ctl -D $DATA/db -l $DATA/log -w -o '-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200'"
-echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT" >&2
+export FLAGS_TEST_PG_CTL="${RUN[*]} $PG_BIN/pg_ctl -D $DATA/db -l $DATA/log -w -o '$OPTS'"
+export FLAGS_TEST_DATABASE_TLS_ROOT="$TLS/ca.crt"
+export FLAGS_TEST_DATABASE_TLS_OTHER_ROOT="$TLS/other-ca.crt"
+echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT (TLS: CA $TLS/ca.crt)" >&2
 
 "$@"

@@ -1,11 +1,13 @@
 //! The PostgreSQL store against a real server: two instances on one
 //! database, a server restart under load, a dropped connection, startup
-//! with the database down, conflicting writes, and A→B propagation latency.
+//! with the database down, conflicting writes, A→B propagation latency, and
+//! TLS (`sslmode`, in tls.rs).
 //!
 //! Run through `scripts/with-postgres.sh cargo test -p flags-tests --test postgres`
 //! (add `-- --nocapture` to see the latency figures).
 
 mod support;
+mod tls;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -5,8 +5,51 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::conninfo;
+use super::tls::SslMode;
+
 /// How a [`PostgresStore`](super::PostgresStore) connects and behaves when the
 /// database is away. Built with setters that take and return `self`.
+///
+/// # TLS
+///
+/// The connection string's `sslmode` is honoured as libpq does (rustls does
+/// the TLS):
+///
+/// | `sslmode` | encrypted | certificate checked |
+/// |---|---|---|
+/// | `disable` | never | - |
+/// | `prefer` (the default) | when the server offers TLS | only against a root certificate, if one is given |
+/// | `require` | always | only against a root certificate, if one is given |
+/// | `verify-ca` | always | signed by the root certificate |
+/// | `verify-full` | always | signed by the root certificate, and names the host connected to |
+///
+/// The root certificate (a PEM file, several certificates allowed) comes
+/// from `sslrootcert=<path>` in the connection string or from
+/// [`root_cert`](Self::root_cert); `verify-ca` and `verify-full` refuse to
+/// start without one. It is read again for each new connection, so a
+/// replaced file is used from the next reconnect on. Over a Unix socket
+/// there is no TLS and `sslmode` is ignored, as in libpq. Client
+/// certificates (`sslcert`, `sslkey`) and `sslrootcert=system` are not
+/// supported.
+///
+/// ```
+/// use flags_middleware::store::PostgresConfig;
+///
+/// // Encrypted, the server's certificate signed by our CA and valid for `db.internal`:
+/// let config = PostgresConfig::new(
+///     "host=db.internal user=flags dbname=app sslmode=verify-full sslrootcert=/etc/ssl/db-ca.pem",
+/// )
+/// .unwrap();
+/// # let _ = config;
+/// // The same, with the root certificate given in code:
+/// let config = PostgresConfig::new("postgresql://flags@db.internal/app?sslmode=verify-full")
+///     .unwrap()
+///     .root_cert("/etc/ssl/db-ca.pem");
+/// # let _ = config;
+/// ```
+///
+/// # Example
 ///
 /// ```
 /// use std::time::Duration;
@@ -23,6 +66,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct PostgresConfig {
     pub(super) pg: tokio_postgres::Config,
+    pub(super) tls_mode: SslMode,
+    pub(super) root_cert: Option<PathBuf>,
     pub(super) namespace: String,
     pub(super) instance: String,
     pub(super) last_known_good: Option<PathBuf>,
@@ -50,21 +95,25 @@ impl std::error::Error for PostgresConfigError {}
 impl PostgresConfig {
     /// A configuration for the database named by `conn`, a libpq-style
     /// connection string: `host=127.0.0.1 port=5432 user=flags dbname=app`
-    /// or `postgresql://flags@127.0.0.1/app`. TLS is not supported: use a
-    /// local socket, a loopback address or a private network.
+    /// or `postgresql://flags@127.0.0.1/app`, with `sslmode` and
+    /// `sslrootcert` as libpq reads them (see [TLS](Self#tls)).
     ///
     /// Defaults: namespace `default`, instance `<hostname>:<pid>`, no
     /// last-known-good file, no seed file, connect and query timeouts of 5 s,
     /// reconnect backoff from 100 ms doubling to 5 s, a heartbeat every 5 s.
     ///
     /// # Errors
-    /// When `conn` is not a connection string.
+    /// When `conn` is not a connection string, or its `sslmode` is not one
+    /// of libpq's (`allow` is not supported either).
     pub fn new(conn: &str) -> Result<Self, PostgresConfigError> {
-        let pg: tokio_postgres::Config = conn
-            .parse()
-            .map_err(|e| PostgresConfigError(format!("invalid connection string: {e}")))?;
+        let invalid =
+            |e: &dyn fmt::Display| PostgresConfigError(format!("invalid connection string: {e}"));
+        let tls = conninfo::split(conn).map_err(|e| invalid(&e))?;
+        let pg: tokio_postgres::Config = tls.rest.parse().map_err(|e| invalid(&e))?;
         Ok(PostgresConfig {
             pg,
+            tls_mode: tls.mode.unwrap_or_default(),
+            root_cert: tls.root,
             namespace: "default".to_owned(),
             instance: default_instance(),
             last_known_good: None,
@@ -92,6 +141,16 @@ impl PostgresConfig {
     #[must_use]
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         self.instance = name.into();
+        self
+    }
+
+    /// The root certificate (PEM) the server's certificate must be signed
+    /// by; the same as `sslrootcert=<path>` in the connection string, which
+    /// it replaces. With `sslmode` `prefer` or `require` it makes the chain
+    /// checked too, as in libpq. See [TLS](Self#tls).
+    #[must_use]
+    pub fn root_cert(mut self, path: impl AsRef<Path>) -> Self {
+        self.root_cert = Some(path.as_ref().to_owned());
         self
     }
 
@@ -190,7 +249,27 @@ impl PostgresConfig {
         // Notice a dead peer within about a minute even without traffic.
         pg.keepalives(true);
         pg.keepalives_idle(Duration::from_secs(30));
+        pg.ssl_mode(self.driver_ssl_mode());
         pg
+    }
+
+    /// What the driver is told to do about TLS. Over Unix sockets the
+    /// server offers none and libpq ignores `sslmode`; so do we, rather
+    /// than fail `require` on a local socket.
+    fn driver_ssl_mode(&self) -> tokio_postgres::config::SslMode {
+        #[cfg(unix)]
+        {
+            let hosts = self.pg.get_hosts();
+            let only_sockets = !hosts.is_empty()
+                && self.pg.get_hostaddrs().is_empty()
+                && hosts
+                    .iter()
+                    .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+            if only_sockets {
+                return tokio_postgres::config::SslMode::Disable;
+            }
+        }
+        self.tls_mode.driver_mode()
     }
 }
 
@@ -199,6 +278,8 @@ impl fmt::Debug for PostgresConfig {
         // Never print the password.
         f.debug_struct("PostgresConfig")
             .field("target", &self.target())
+            .field("sslmode", &self.tls_mode.to_string())
+            .field("root_cert", &self.root_cert)
             .field("namespace", &self.namespace)
             .field("instance", &self.instance)
             .field("last_known_good", &self.last_known_good)
@@ -239,6 +320,54 @@ mod tests {
     fn a_bad_connection_string_is_an_error() {
         let e = PostgresConfig::new("host=x port=notaport").unwrap_err();
         assert!(e.to_string().contains("invalid connection string"), "{e}");
+    }
+
+    #[test]
+    fn sslmode_and_sslrootcert_are_read_from_either_form() {
+        let c = PostgresConfig::new("host=db sslmode=verify-full sslrootcert=/etc/ca.pem").unwrap();
+        assert_eq!(c.tls_mode, SslMode::VerifyFull);
+        assert_eq!(c.root_cert.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(
+            c.pg_config("rw").get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        let c = PostgresConfig::new("postgresql://u@db/app?sslmode=verify-ca").unwrap();
+        assert_eq!(c.tls_mode, SslMode::VerifyCa);
+        assert_eq!(c.target(), "db:5432/app");
+        let c = c.root_cert("/etc/other.pem");
+        assert_eq!(c.root_cert.as_deref(), Some(Path::new("/etc/other.pem")));
+        assert!(format!("{c:?}").contains("verify-ca"));
+    }
+
+    #[test]
+    fn without_sslmode_tls_is_preferred_and_disable_turns_it_off() {
+        let c = PostgresConfig::new("host=db").unwrap();
+        assert_eq!(c.tls_mode, SslMode::Prefer);
+        assert_eq!(
+            c.pg_config("rw").get_ssl_mode(),
+            tokio_postgres::config::SslMode::Prefer
+        );
+        let c = PostgresConfig::new("host=db sslmode=disable").unwrap();
+        assert_eq!(
+            c.pg_config("rw").get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sslmode_is_ignored_over_unix_sockets() {
+        let c = PostgresConfig::new("host=/run/postgresql sslmode=require").unwrap();
+        assert_eq!(
+            c.pg_config("rw").get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+    }
+
+    #[test]
+    fn an_unknown_sslmode_is_an_error_naming_it() {
+        let e = PostgresConfig::new("host=db sslmode=verify").unwrap_err();
+        assert!(e.to_string().contains("sslmode `verify`"), "{e}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::sql::{Notice, CHANNEL};
 use super::Inner;
@@ -57,14 +57,10 @@ pub(super) async fn run(inner: Arc<Inner>, wake: Wake) {
 /// One connection's life; returns why it ended.
 async fn listen(inner: &Arc<Inner>, wake: &Wake, backoff: &mut Backoff) -> String {
     let config = &inner.config;
-    let pg = config.pg_config("listen");
-    let connecting = pg.connect(NoTls);
-    let (client, mut connection) =
-        match tokio::time::timeout(config.connect_timeout, connecting).await {
-            Ok(Ok(pair)) => pair,
-            Ok(Err(e)) => return super::sql::db_error(e).to_string(),
-            Err(_) => return "no connection within the connect timeout".to_owned(),
-        };
+    let (client, mut connection) = match super::connect::open(config, "listen").await {
+        Ok(pair) => pair,
+        Err(e) => return e.to_string(),
+    };
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<String, String>>();
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));

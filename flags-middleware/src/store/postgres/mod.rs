@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
@@ -15,10 +15,13 @@ use crate::model::FlagSet;
 use crate::{Flags, Mode};
 
 mod config;
+mod connect;
+mod conninfo;
 mod last_good;
 mod listen;
 mod schema;
 mod sql;
+mod tls;
 
 pub use config::{PostgresConfig, PostgresConfigError};
 
@@ -133,6 +136,7 @@ impl PostgresStore {
         let runtime = Handle::try_current().map_err(|_| {
             StoreError::Unavailable("PostgresStore::connect must run inside a tokio runtime".into())
         })?;
+        connect::check_tls(&config)?;
         let describe = format!("postgres {} ({})", config.target(), config.namespace);
         let inner = Arc::new(Inner {
             last_good: last_good::Writer::new(
@@ -287,19 +291,7 @@ impl Inner {
     }
 
     async fn open(&self) -> Result<Client, StoreError> {
-        let pg = self.config.pg_config("rw");
-        let connecting = pg.connect(NoTls);
-        let (mut client, connection) =
-            match tokio::time::timeout(self.config.connect_timeout, connecting).await {
-                Ok(r) => r.map_err(sql::db_error)?,
-                Err(_) => {
-                    return Err(StoreError::Unavailable(format!(
-                        "no connection to {} within {:?}",
-                        self.config.target(),
-                        self.config.connect_timeout
-                    )))
-                }
-            };
+        let (mut client, connection) = connect::open(&self.config, "rw").await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(target: "flags::postgres", error = %e, "database connection ended");
