@@ -42,5 +42,5 @@ pub mod model;
 pub mod name;
 
 pub use context::Context;
-pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
+pub use engine::{Evaluation, Reason, Snapshot, Variant};
 pub use error::{LoadError, LoadErrors};

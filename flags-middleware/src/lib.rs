@@ -29,9 +29,7 @@ pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
 pub use flags_core::{context, edit, engine, error, format, model};
-pub use flags_core::{
-    Context, Decision, Evaluation, LoadError, LoadErrors, Mode, Reason, Snapshot, Variant,
-};
+pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
 pub use layer::FlagsLayer;
 
 mod gated;

@@ -256,9 +256,10 @@ impl TestFlags {
 
     /// A fresh [`Flags`] handle serving the set (its own counters, version 1).
     pub fn build(&self) -> Flags {
-        let snapshot = crate::Snapshot::compile(&self.set, crate::Mode::Lenient, "test flags")
-            .unwrap_or_default()
-            .with_version(1);
+        let snapshot =
+            crate::Snapshot::compile(&self.set, crate::engine::Mode::Lenient, "test flags")
+                .unwrap_or_default()
+                .with_version(1);
         Flags::from_snapshot(snapshot)
     }
 }
@@ -283,7 +284,11 @@ impl TestFlags {
 /// # Errors
 /// Every problem in `set` (checked strictly); the flags keep serving.
 pub fn swap_unpersisted(flags: &Flags, set: &FlagSet) -> Result<u64, LoadErrors> {
-    let next = crate::Snapshot::compile(set, crate::Mode::Strict, "testing::swap_unpersisted")?;
+    let next = crate::Snapshot::compile(
+        set,
+        crate::engine::Mode::Strict,
+        "testing::swap_unpersisted",
+    )?;
     flags.live().swap_in(None, |_| Ok(next))
 }
 

@@ -1,6 +1,11 @@
 //! The evaluation engine: compiles a [`FlagSet`](crate::model::FlagSet) once
 //! into an immutable [`Snapshot`] and answers `is_enabled` / `variant` /
 //! `evaluate` with Unleash's semantics.
+//!
+//! Framework integrations that memoize decisions per request use the
+//! low-level evaluation API ([`Snapshot::lookup`], [`Snapshot::decide`],
+//! [`Decision`], [`FlagId`]...), described in one place: the "Low-level
+//! evaluation API" section of [`Snapshot`]'s methods.
 
 mod bucket;
 mod compile;

@@ -15,6 +15,7 @@ use crate::store::{StoreError, WatchGuard};
 /// Where the flags come from and how the last reload went (the admin API's
 /// `GET /_status`; [`Flags::status`](crate::Flags::status)).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SourceStatus {
     /// The store: `file /srv/flags.toml`, `memory`.
     pub source: String,
@@ -32,6 +33,7 @@ pub struct SourceStatus {
 
 /// An outside edit that was rejected; the previous flags kept serving.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ReloadError {
     /// When it was seen.
     pub at: DateTime<Utc>,

@@ -90,10 +90,10 @@ impl SessionCookie {
     ///
     /// # Errors
     /// When `name` is not a valid cookie name (an RFC 6265 token).
-    pub fn name(mut self, name: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn name(mut self, name: impl Into<String>) -> Result<Self, LayerConfigError> {
         let name = name.into();
         if !is_token(&name) {
-            return Err(ConfigError::new(format!(
+            return Err(LayerConfigError::new(format!(
                 "`{name}` is not a valid cookie name (letters, digits and !#$%&'*+-.^_`|~ only)"
             )));
         }
@@ -119,10 +119,10 @@ impl SessionCookie {
     ///
     /// # Errors
     /// When `path` holds a control character or `;`.
-    pub fn path(mut self, path: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn path(mut self, path: impl Into<String>) -> Result<Self, LayerConfigError> {
         let path = path.into();
         if path.chars().any(|c| c.is_control() || c == ';') {
-            return Err(ConfigError::new(format!(
+            return Err(LayerConfigError::new(format!(
                 "cookie path `{}` holds `;` or a control character",
                 path.escape_debug()
             )));
@@ -205,25 +205,25 @@ impl fmt::Debug for IdHashKey {
 
 /// A builder setting that cannot be used; the message says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct LayerConfigError {
     message: String,
 }
 
-impl ConfigError {
+impl LayerConfigError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        ConfigError {
+        LayerConfigError {
             message: message.into(),
         }
     }
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for LayerConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for LayerConfigError {}
 
 #[cfg(test)]
 mod tests {

@@ -108,7 +108,7 @@ mod service;
 mod session;
 
 pub use builder::FlagsLayer;
-pub use config::{ConfigError, IdHashKey, IdLogging, SessionCookie};
+pub use config::{IdHashKey, IdLogging, LayerConfigError, SessionCookie};
 pub use events::{DECISION_TARGET, REJECTION_TARGET, REQUEST_TARGET};
 pub use future::ResponseFuture;
 pub use service::FlagsService;

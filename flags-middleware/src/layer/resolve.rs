@@ -209,7 +209,7 @@ pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 /// Parses proxy addresses or networks (`10.0.0.0/8`, `127.0.0.1`, `::1`).
-pub(crate) fn parse_nets<I, S>(items: I) -> Result<Vec<IpNet>, super::ConfigError>
+pub(crate) fn parse_nets<I, S>(items: I) -> Result<Vec<IpNet>, super::LayerConfigError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -221,7 +221,7 @@ where
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
-                    super::ConfigError::new(format!(
+                    super::LayerConfigError::new(format!(
                         "trusted proxy `{s}` is neither an IP address nor a network (`10.0.0.0/8`)"
                     ))
                 })

@@ -244,7 +244,7 @@ pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), L
     let mut errors = read.errors;
     let snap = match compiled {
         Ok(snap) => snap,
-        Err(LoadErrors(found)) => {
+        Err(found) => {
             let about_stub = |e: &LoadError| {
                 e.flag.as_ref().is_some_and(|f| read.broken.contains(f))
                     && !e
@@ -265,7 +265,7 @@ pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), L
         Ok((read.set, snap))
     } else {
         errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
-        Err(LoadErrors(errors))
+        Err(LoadErrors::from(errors))
     }
 }
 
@@ -344,7 +344,7 @@ pub fn feature_from_json_spans(
     let mut reader = reader::Reader::new(source, None).with_segments(segments);
     match reader.flag(name, None, node::Node::value(&value)) {
         Some(f) if reader.errors.is_empty() => Ok((f, reader.spans)),
-        _ => Err(LoadErrors(reader.errors)),
+        _ => Err(LoadErrors::from(reader.errors)),
     }
 }
 
