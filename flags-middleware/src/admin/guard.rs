@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
-use crate::guard::run::{ControlError, PlanOp};
+use crate::edit::PlanOp;
+use crate::guard::run::ControlError;
 use crate::guard::Guard;
 
 /// `GET /_guard`: per watched flag, the window's counts per arm, the last
