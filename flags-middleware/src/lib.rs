@@ -16,7 +16,6 @@
 pub mod admin;
 pub mod audit;
 pub mod change;
-mod extract;
 mod flags;
 pub mod guard;
 pub mod layer;
@@ -25,12 +24,11 @@ pub mod metrics;
 pub mod store;
 pub mod testing;
 
-pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
 pub use flags_core::{context, edit, engine, error, format, model};
 pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
-pub use layer::FlagsLayer;
+pub use layer::{FlagContext, FlagContextRejection, FlagsLayer};
 
 mod gated;
 #[doc(inline)]

@@ -8,8 +8,10 @@ use http::HeaderName;
 use tower_layer::Layer;
 use tracing::Level;
 
-use super::config::{is_token, Config, IdLogging, LayerConfigError, SessionCookie};
-use super::resolve::{parse_nets, Resolver};
+use super::config::{is_token, Config, IdLogging, SessionCookie};
+use super::error::LayerConfigError;
+use super::resolve::parse_nets;
+use super::resolver::Resolver;
 use super::service::FlagsService;
 use crate::{Context, Flags};
 

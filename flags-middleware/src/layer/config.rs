@@ -6,7 +6,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tracing::Level;
 
-use super::resolve::Resolver;
+use super::error::LayerConfigError;
+use super::resolver::Resolver;
 use crate::metrics::Metrics;
 
 /// Everything [`FlagsLayer`](super::FlagsLayer)'s builder sets.
@@ -202,28 +203,6 @@ impl fmt::Debug for IdHashKey {
         f.write_str("IdHashKey(..)")
     }
 }
-
-/// A builder setting that cannot be used; the message says why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerConfigError {
-    message: String,
-}
-
-impl LayerConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        LayerConfigError {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for LayerConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for LayerConfigError {}
 
 #[cfg(test)]
 mod tests {
