@@ -7,7 +7,7 @@
 //! the same answer here as from any Unleash SDK.
 //!
 //! * [`model`]: plain serde types shaped like Unleash's client API.
-//! * [`format`]: the native TOML format, and Unleash's client-API JSON.
+//! * [`format`](mod@format): the native TOML format, and Unleash's client-API JSON.
 //! * [`engine`]: compiles a [`model::FlagSet`] once into an immutable
 //!   [`Snapshot`] and evaluates it.
 //! * [`context`]: who is asking ([`Context`]).

@@ -49,7 +49,7 @@
 //! 1. On the way in, the layer pins the current [`Snapshot`](crate::Snapshot)
 //!    (one `Arc` clone) and stores it in the request extensions. Nothing else:
 //!    a request that never asks for a flag costs a small allocation.
-//! 2. The first time the request asks for its [`FlagContext`](crate::FlagContext),
+//! 2. The first time the request asks for its [`FlagContext`],
 //!    the caller is resolved (see below). Every answer comes from the pinned
 //!    snapshot, even if the flags change meanwhile, and is memoized: a flag
 //!    asked twice answers the same, even when it was bucketed at random.
