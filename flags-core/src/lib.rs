@@ -40,6 +40,7 @@ pub mod format;
 pub mod guard;
 pub mod model;
 pub mod name;
+mod typed;
 
 pub use context::Context;
 pub use engine::{Evaluation, Reason, Snapshot, Variant};

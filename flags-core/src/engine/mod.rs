@@ -17,14 +17,11 @@ mod index;
 mod packed;
 mod snapshot;
 mod strategy;
-mod typed;
 mod variant;
 
 pub use compile::Mode;
-pub(crate) use constraint::parse_date;
 pub use evaluation::{Decision, ErrorCode, Evaluation, Reason, Variant};
 pub use snapshot::{Change, FlagId, Snapshot};
-pub(crate) use typed::Typed;
 
 /// Unleash's `normalizedValue`: `murmur3_x86_32("{group}:{id}", seed) % normalizer + 1`.
 ///

@@ -179,11 +179,13 @@
 //! flags.toml:7:1: flag `beta_search`, field `rolout`: unknown key `rolout` (did you mean `rollout`?)
 //! ```
 
-// The core: typed node access, span bookkeeping, the reader's walk and the
-// writer's choice of form.
+// The core: typed node access, span bookkeeping, the reader's walk, the
+// style a section writes in, and the writer's choice of form (which calls
+// the sections, so they never call it back).
 mod node;
 mod reader;
 mod spans;
+mod style;
 mod writer;
 
 // One module per section, each with its read side, its write side and its
