@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn flag_errors_read_like_flags_check() {
-        let errors = LoadErrors(vec![
+        let errors = LoadErrors::from(vec![
             LoadError::new(
                 "flags.toml",
                 "a percentage must be between 0 and 100, got 150",

@@ -886,8 +886,8 @@ mod guard {
             put("guard", json!({"min_difference": "2%", "window": "10m"})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let config = watched(&guard).expect("watched once its definition asks");
-        assert_eq!(config.get_min_difference(), 0.02);
-        assert_eq!(config.get_window(), Duration::from_secs(600));
+        assert_eq!(config.settings().min_difference, 0.02);
+        assert_eq!(config.settings().window, Duration::from_secs(600));
         let on_disk = std::fs::read_to_string(&e.path).unwrap();
         assert!(
             on_disk.contains(r#"guard = { min_difference = "2%", window = "10m" }"#),

@@ -6,9 +6,9 @@
 
 use std::sync::Mutex;
 
-use flags_middleware::engine::Change;
+use flags_middleware::engine::{Change, Mode};
 use flags_middleware::model::{Feature, FlagSet};
-use flags_middleware::{Context, Mode, Snapshot};
+use flags_middleware::{Context, Snapshot};
 use flags_tests::live_bytes::{retained, LiveBytes};
 use flags_tests::mixed::mixed_json;
 use serde_json::json;

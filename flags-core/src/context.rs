@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::Typed;
+use crate::typed::Typed;
 
 /// Who is asking: the fields Unleash strategies and constraints look at.
 ///
@@ -116,7 +116,7 @@ impl Context {
             "environment" => self.environment = Some(value),
             "appName" => self.app_name = Some(value),
             "currentTime" => {
-                self.current_time = crate::engine::parse_date(&value);
+                self.current_time = crate::typed::parse_date(&value);
                 self.current_time_text = Some(value);
             }
             _ => match self.properties.iter_mut().find(|p| p.key == key) {

@@ -18,6 +18,7 @@ use std::fmt;
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct LoadError {
     /// Where the flags came from: a file path, `unleash json`, `admin api`...
     pub source: String,
@@ -93,19 +94,71 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Every problem found in one load; a load with any error changes nothing.
+///
+/// ```
+/// use flags_core::{LoadError, LoadErrors};
+///
+/// let errors = LoadErrors::from(vec![
+///     LoadError::new("flags.toml", "unknown key `rolout`").flag("a"),
+///     LoadError::new("flags.toml", "flag is defined twice").flag("b"),
+/// ]);
+/// let flags: Vec<_> = errors.iter().filter_map(|e| e.flag.as_deref()).collect();
+/// assert_eq!(flags, ["a", "b"]);
+/// assert_eq!(errors.into_vec().len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LoadErrors(pub Vec<LoadError>);
+pub struct LoadErrors(Vec<LoadError>);
 
 impl LoadErrors {
     /// The individual errors, in source order.
     pub fn errors(&self) -> &[LoadError] {
         &self.0
     }
+
+    /// The individual errors, in source order.
+    pub fn iter(&self) -> std::slice::Iter<'_, LoadError> {
+        self.0.iter()
+    }
+
+    /// The individual errors, owned.
+    pub fn into_vec(self) -> Vec<LoadError> {
+        self.0
+    }
 }
 
 impl From<LoadError> for LoadErrors {
     fn from(e: LoadError) -> Self {
         LoadErrors(vec![e])
+    }
+}
+
+impl From<Vec<LoadError>> for LoadErrors {
+    fn from(errors: Vec<LoadError>) -> Self {
+        LoadErrors(errors)
+    }
+}
+
+impl FromIterator<LoadError> for LoadErrors {
+    fn from_iter<I: IntoIterator<Item = LoadError>>(iter: I) -> Self {
+        LoadErrors(iter.into_iter().collect())
+    }
+}
+
+impl IntoIterator for LoadErrors {
+    type Item = LoadError;
+    type IntoIter = std::vec::IntoIter<LoadError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a LoadErrors {
+    type Item = &'a LoadError;
+    type IntoIter = std::slice::Iter<'a, LoadError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }
 

@@ -7,7 +7,7 @@
 //! the same answer here as from any Unleash SDK.
 //!
 //! * [`model`]: plain serde types shaped like Unleash's client API.
-//! * [`format`]: the native TOML format, and Unleash's client-API JSON.
+//! * [`format`](mod@format): the native TOML format, and Unleash's client-API JSON.
 //! * [`engine`]: compiles a [`model::FlagSet`] once into an immutable
 //!   [`Snapshot`] and evaluates it.
 //! * [`context`]: who is asking ([`Context`]).
@@ -40,7 +40,8 @@ pub mod format;
 pub mod guard;
 pub mod model;
 pub mod name;
+mod typed;
 
 pub use context::Context;
-pub use engine::{Decision, Evaluation, Mode, Reason, Snapshot, Variant};
+pub use engine::{Evaluation, Reason, Snapshot, Variant};
 pub use error::{LoadError, LoadErrors};

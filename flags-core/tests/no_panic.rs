@@ -1,7 +1,8 @@
 //! Evaluation never panics, whatever the flags and whatever the context.
 
+use flags_core::engine::Mode;
 use flags_core::model::{Constraint, Feature, FlagSet, VariantDef};
-use flags_core::{Context, Mode, Snapshot};
+use flags_core::{Context, Snapshot};
 use proptest::prelude::*;
 
 const OPERATORS: &[&str] = &[

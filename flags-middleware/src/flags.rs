@@ -45,6 +45,7 @@ struct Inner {
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct OwnedVariant {
     /// The arm's name; `disabled` when none.
     pub name: String,

@@ -71,7 +71,6 @@
 pub mod admin;
 pub mod audit;
 pub mod change;
-mod extract;
 mod flags;
 pub mod guard;
 pub mod layer;
@@ -80,14 +79,11 @@ pub mod metrics;
 pub mod store;
 pub mod testing;
 
-pub use extract::{FlagContext, FlagContextRejection};
 pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
 pub use flags_core::{context, edit, engine, error, format, model};
-pub use flags_core::{
-    Context, Decision, Evaluation, LoadError, LoadErrors, Mode, Reason, Snapshot, Variant,
-};
-pub use layer::FlagsLayer;
+pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
+pub use layer::{FlagContext, FlagContextRejection, FlagsLayer};
 
 mod gated;
 #[doc(inline)]

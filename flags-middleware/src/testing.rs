@@ -34,118 +34,13 @@
 //! # });
 //! ```
 
-use std::fmt::Write as _;
-use std::sync::Arc;
-
-use http::request::Parts;
-
 use crate::error::LoadErrors;
 use crate::model::{Feature, FlagSet, Strategy, StrategyKind, VariantDef};
 use crate::Flags;
 
-/// The header that forces flags for one request when the layer allows it:
-/// `flag=on`, `flag=off` or `flag=<variant>`, comma-separated (a bare `flag`
-/// means `on`).
-pub const FORCE_HEADER: &str = "x-flags-force";
-
-/// Flags forced for one request; see the [module docs](self).
-///
-/// Forced answers show `feature_flag.forced = true` in decision events and
-/// are left out of [`Metrics`](crate::metrics::Metrics).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ForceFlags {
-    entries: Vec<(Arc<str>, Forced)>,
-}
-
-/// One forced answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Forced {
-    On,
-    Off,
-    Variant(Arc<str>),
-}
-
-impl ForceFlags {
-    /// Nothing forced yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Forces `flag` on (no variant).
-    #[must_use]
-    pub fn on(self, flag: &str) -> Self {
-        self.with(flag, Forced::On)
-    }
-
-    /// Forces `flag` off.
-    #[must_use]
-    pub fn off(self, flag: &str) -> Self {
-        self.with(flag, Forced::Off)
-    }
-
-    /// Forces `flag` on with variant `variant` (with the payload the flag
-    /// defines for it, if it does).
-    #[must_use]
-    pub fn variant(self, flag: &str, variant: &str) -> Self {
-        self.with(flag, Forced::Variant(variant.into()))
-    }
-
-    fn with(mut self, flag: &str, forced: Forced) -> Self {
-        self.entries.retain(|(f, _)| &**f != flag);
-        self.entries.push((flag.into(), forced));
-        self
-    }
-
-    /// Parses a [`FORCE_HEADER`] value; empty entries are skipped.
-    pub fn parse(text: &str) -> Self {
-        text.split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .fold(ForceFlags::new(), |acc, entry| {
-                let (flag, value) = entry.split_once('=').unwrap_or((entry, "on"));
-                let (flag, value) = (flag.trim(), value.trim());
-                if flag.is_empty() {
-                    return acc;
-                }
-                match value {
-                    "on" | "true" => acc.on(flag),
-                    "off" | "false" => acc.off(flag),
-                    v => acc.variant(flag, v),
-                }
-            })
-    }
-
-    /// The [`FORCE_HEADER`] value that forces the same flags.
-    pub fn header_value(&self) -> String {
-        let mut out = String::new();
-        for (i, (flag, forced)) in self.entries.iter().enumerate() {
-            let value = match forced {
-                Forced::On => "on",
-                Forced::Off => "off",
-                Forced::Variant(v) => v,
-            };
-            let _ = write!(out, "{}{flag}={value}", if i > 0 { "," } else { "" });
-        }
-        out
-    }
-
-    /// The flags forced for a request: its extension, else its header.
-    pub(crate) fn from_request(parts: &Parts) -> Option<ForceFlags> {
-        if let Some(f) = parts.extensions.get::<ForceFlags>() {
-            return Some(f.clone());
-        }
-        let text = parts.headers.get(FORCE_HEADER)?.to_str().ok()?;
-        Some(ForceFlags::parse(text))
-    }
-
-    pub(crate) fn position(&self, flag: &str) -> Option<usize> {
-        self.entries.iter().position(|(f, _)| &**f == flag)
-    }
-
-    pub(crate) fn get(&self, i: usize) -> Option<&Forced> {
-        self.entries.get(i).map(|(_, f)| f)
-    }
-}
+// Forcing is the layer's (it reads them on every request); tests name
+// them here.
+pub use crate::layer::{ForceFlags, FORCE_HEADER};
 
 /// A small flag set for tests, built in one expression.
 ///
@@ -256,9 +151,10 @@ impl TestFlags {
 
     /// A fresh [`Flags`] handle serving the set (its own counters, version 1).
     pub fn build(&self) -> Flags {
-        let snapshot = crate::Snapshot::compile(&self.set, crate::Mode::Lenient, "test flags")
-            .unwrap_or_default()
-            .with_version(1);
+        let snapshot =
+            crate::Snapshot::compile(&self.set, crate::engine::Mode::Lenient, "test flags")
+                .unwrap_or_default()
+                .with_version(1);
         Flags::from_snapshot(snapshot)
     }
 }
@@ -283,7 +179,11 @@ impl TestFlags {
 /// # Errors
 /// Every problem in `set` (checked strictly); the flags keep serving.
 pub fn swap_unpersisted(flags: &Flags, set: &FlagSet) -> Result<u64, LoadErrors> {
-    let next = crate::Snapshot::compile(set, crate::Mode::Strict, "testing::swap_unpersisted")?;
+    let next = crate::Snapshot::compile(
+        set,
+        crate::engine::Mode::Strict,
+        "testing::swap_unpersisted",
+    )?;
     flags.live().swap_in(None, |_| Ok(next))
 }
 
@@ -302,19 +202,6 @@ fn strategy(kind: StrategyKind, params: &[(&str, &str)]) -> Strategy {
 mod tests {
     use super::*;
     use crate::Context;
-
-    #[test]
-    fn header_round_trips() {
-        let f = ForceFlags::parse(" a=on, b=off ,c=blue,d, =x,,e=true");
-        assert_eq!(f.header_value(), "a=on,b=off,c=blue,d=on,e=on");
-        assert_eq!(ForceFlags::parse(&f.header_value()), f);
-    }
-
-    #[test]
-    fn later_entries_replace_earlier_ones() {
-        let f = ForceFlags::new().on("a").variant("a", "x");
-        assert_eq!(f.header_value(), "a=x");
-    }
 
     #[test]
     fn test_flags_answer_as_built() {

@@ -1,8 +1,9 @@
 //! Bucketing statistics over many ids: proportions, stickiness under
 //! percentage changes, independence between flags, variant weights.
 
+use flags_middleware::engine::Mode;
 use flags_middleware::model::{Feature, FlagSet, Strategy, VariantDef};
-use flags_middleware::{Context, Mode, Snapshot};
+use flags_middleware::{Context, Snapshot};
 
 fn rollout(name: &str, percent: u32) -> Feature {
     Feature {

@@ -8,9 +8,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion};
-use flags_middleware::engine::Change;
+use flags_middleware::engine::{Change, Mode};
 use flags_middleware::model::FlagSet;
-use flags_middleware::{Context, Mode, Snapshot};
+use flags_middleware::{Context, Snapshot};
 use flags_tests::live_bytes::{retained, LiveBytes};
 use flags_tests::mixed::{mixed, rollout};
 use serde_json::{json, Value};

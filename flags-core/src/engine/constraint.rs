@@ -7,8 +7,8 @@ use regex::Regex;
 use semver::Version;
 
 use super::field::Field;
-use super::typed::{parse_number, parse_semver};
 use crate::model::Constraint;
+use crate::typed::{parse_date, parse_number, parse_semver};
 use crate::Context;
 
 /// A constraint ready to evaluate.
@@ -290,28 +290,6 @@ fn compile_op(c: &Constraint) -> Result<Op, ConstraintIssue> {
         other => return Err(issue("operator", format!("unknown operator `{other}`"))),
     };
     Ok(op)
-}
-
-/// Parses the date forms Unleash servers and users write: RFC 3339 with or
-/// without fractional seconds, a naive date-time taken as UTC, or a bare date.
-pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
-            return Some(naive.and_utc());
-        }
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
 }
 
 impl NumOp {

@@ -154,11 +154,10 @@ mod tests {
         };
         match Snapshot::compile(&set, Mode::Strict, "t") {
             Ok(_) => vec![],
-            Err(e) => {
-                e.0.into_iter()
-                    .map(|e| (e.flag.unwrap(), e.field.unwrap(), e.message))
-                    .collect()
-            }
+            Err(e) => e
+                .into_iter()
+                .map(|e| (e.flag.unwrap(), e.field.unwrap(), e.message))
+                .collect(),
         }
     }
 

@@ -39,6 +39,7 @@ impl Reason {
 /// Why an evaluation is an error (OpenFeature's error codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// No flag has that name.
     FlagNotFound,

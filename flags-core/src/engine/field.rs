@@ -3,7 +3,7 @@
 
 use semver::Version;
 
-use super::typed::{parse_number, parse_semver};
+use crate::typed::{parse_number, parse_semver};
 use crate::Context;
 
 /// A context field, as a constraint or a stickiness setting names it.

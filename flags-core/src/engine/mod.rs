@@ -1,6 +1,11 @@
 //! The evaluation engine: compiles a [`FlagSet`](crate::model::FlagSet) once
 //! into an immutable [`Snapshot`] and answers `is_enabled` / `variant` /
 //! `evaluate` with Unleash's semantics.
+//!
+//! Framework integrations that memoize decisions per request use the
+//! low-level evaluation API ([`Snapshot::lookup`], [`Snapshot::decide`],
+//! [`Decision`], [`FlagId`]...), described in one place: the "Low-level
+//! evaluation API" section of [`Snapshot`]'s methods.
 
 mod bucket;
 mod compile;
@@ -12,14 +17,11 @@ mod index;
 mod packed;
 mod snapshot;
 mod strategy;
-mod typed;
 mod variant;
 
 pub use compile::Mode;
-pub(crate) use constraint::parse_date;
 pub use evaluation::{Decision, ErrorCode, Evaluation, Reason, Variant};
 pub use snapshot::{Change, FlagId, Snapshot};
-pub(crate) use typed::Typed;
 
 /// Unleash's `normalizedValue`: `murmur3_x86_32("{group}:{id}", seed) % normalizer + 1`.
 ///

@@ -11,6 +11,8 @@ use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
 use crate::Context;
 
+mod low_level;
+
 /// A compiled, immutable flag set. Evaluation never blocks, never panics, and
 /// on the common strategies never allocates.
 ///
@@ -113,7 +115,7 @@ impl Snapshot {
         if c.errors.is_empty() {
             Ok(snap)
         } else {
-            Err(LoadErrors(c.errors))
+            Err(LoadErrors::from(c.errors))
         }
     }
 
@@ -220,7 +222,7 @@ impl Snapshot {
         if c.errors.is_empty() {
             Ok(next)
         } else {
-            Err(LoadErrors(c.errors))
+            Err(LoadErrors::from(c.errors))
         }
     }
 
@@ -248,6 +250,9 @@ impl Snapshot {
     }
 
     /// Returns this snapshot with `version` set.
+    // Hidden: only `flags-middleware`'s writer stamps versions; a user
+    // compiling a snapshot has no version to give it.
+    #[doc(hidden)]
     #[must_use]
     pub fn with_version(mut self, version: u64) -> Snapshot {
         self.version = version;
@@ -299,30 +304,24 @@ impl Snapshot {
     /// let names: Vec<_> = snapshot.guarded_features().map(|f| f.name).collect();
     /// assert_eq!(names, ["a"]);
     /// ```
+    // Hidden: `flags-middleware`'s guard follows these; nothing else needs
+    // them, and they are public only because that crate is another crate.
+    #[doc(hidden)]
     pub fn guarded_features(&self) -> impl Iterator<Item = Feature> + '_ {
         self.flags.iter().filter(|f| f.guarded).map(|f| f.feature())
     }
 
     /// Whether flag `name` has the same definition here and in `other`
-    /// (both `false` when it is in neither), without decoding either.
+    /// (also when it is in neither), without decoding either.
+    // Hidden: `flags-middleware`'s audit log uses it to find what a change
+    // touched; public only because that crate is another crate.
+    #[doc(hidden)]
     pub fn same_feature(&self, other: &Snapshot, name: &str) -> bool {
         match (self.flag_by_name(name), other.flag_by_name(name)) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a.packed() == b.packed(),
             (None, None) => true,
             _ => false,
         }
-    }
-
-    /// Variant `variant` of flag `flag` as defined (feature variants first,
-    /// then strategy variants), whether or not anyone gets it.
-    pub fn defined_variant(&self, flag: &str, variant: &str) -> Option<Variant<'_>> {
-        let f = self.flag_by_name(flag)?;
-        f.variants
-            .iter()
-            .chain(f.strategies.iter().filter_map(|s| s.variants.as_ref()))
-            .flat_map(|set| set.arms())
-            .find(|arm| &*arm.name == variant)
-            .map(arm_variant)
     }
 
     /// The segments, in no particular order.
@@ -346,18 +345,6 @@ impl Snapshot {
     #[inline]
     fn flag_by_name(&self, name: &str) -> Option<&Arc<CompiledFlag>> {
         self.index.flag(name, &self.flags)
-    }
-
-    /// The position of `name`, for callers that memoize decisions.
-    #[inline]
-    pub fn lookup(&self, name: &str) -> Option<FlagId> {
-        self.index.get(name, &self.flags).map(FlagId)
-    }
-
-    /// The name of flag `id` (from [`Snapshot::lookup`]).
-    #[inline]
-    pub fn name(&self, id: FlagId) -> Option<&str> {
-        self.flags.get(id.0 as usize).map(|f| f.name())
     }
 
     /// Whether `name` is on for `ctx`. Unknown flags are off.
@@ -404,36 +391,6 @@ impl Snapshot {
                 version: self.version,
             }
         })
-    }
-
-    /// Decides flag `id` (from [`Snapshot::lookup`]) for `ctx`, variant included.
-    pub fn decide(&self, id: Option<FlagId>, ctx: &Context) -> Decision {
-        match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
-            Some(f) => self.decide_flag(f, ctx, true),
-            None => Decision::NOT_FOUND,
-        }
-    }
-
-    /// Expands a [`Decision`] made by this snapshot into an [`Evaluation`].
-    pub fn evaluation<'a>(
-        &'a self,
-        key: &'a str,
-        id: Option<FlagId>,
-        d: &Decision,
-    ) -> Evaluation<'a> {
-        let variant = match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
-            Some(f) => self.variant_of(f, d),
-            None => Variant::none(false),
-        };
-        Evaluation {
-            key,
-            enabled: d.enabled,
-            variant,
-            reason: d.reason,
-            error: d.error,
-            random: d.random,
-            version: self.version,
-        }
     }
 
     fn variant_of<'a>(&'a self, f: &'a CompiledFlag, d: &Decision) -> Variant<'a> {

@@ -1,56 +1,25 @@
-//! Per-flag guard settings.
+//! The builders of per-flag guard settings: each setter validates its
+//! value; [`GuardConfig::settings`] and [`LatencyRule::settings`] read them.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::error::GuardConfigError;
 use super::new_arm::NewArm;
+use super::settings::{GuardSettings, LatencySettings};
 
-/// A setting that cannot work, naming the setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The setting, as its TOML key under `guard` (`min_difference`,
-    /// `latency.factor`...) or `plan`.
-    pub field: &'static str,
-    /// What is wrong, and what would be right.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error about `field`.
-    pub fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            field,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}`: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn rate(field: &'static str, v: f64, zero_ok: bool) -> Result<f64, ConfigError> {
+fn rate(field: &'static str, v: f64, zero_ok: bool) -> Result<f64, GuardConfigError> {
     let ok = v.is_finite() && v < 1.0 && (v > 0.0 || (zero_ok && v == 0.0));
     if ok {
         Ok(v)
     } else {
         let range = if zero_ok { "0 <= x < 1" } else { "0 < x < 1" };
-        Err(ConfigError::new(
+        Err(GuardConfigError::new(
             field,
             format!("must be a fraction with {range} (e.g. 0.01 for 1%), got {v}"),
         ))
     }
-}
-
-/// Serializes a duration as whole milliseconds.
-pub fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// How the guard judges one flag. Every setting has a default; see each
@@ -60,42 +29,19 @@ pub fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::E
 /// use std::time::Duration;
 /// use flags_core::guard::{GuardConfig, LatencyRule};
 ///
-/// # fn main() -> Result<(), flags_core::guard::ConfigError> {
+/// # fn main() -> Result<(), flags_core::guard::GuardConfigError> {
 /// let config = GuardConfig::new()
 ///     .min_requests(100)
 ///     .min_difference(0.02)?                      // 2 percentage points
 ///     .window(Duration::from_secs(600), Duration::from_secs(10))?
 ///     .latency(LatencyRule::new().factor(2.0)?);
-/// assert_eq!(config.get_min_requests(), 100);
+/// assert_eq!(config.settings().min_requests, 100);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct GuardConfig {
-    arm: NewArm,
-    min_requests: u64,
-    min_difference: f64,
-    max_error_rate: f64,
-    alpha: f64,
-    #[serde(rename = "window_ms", serialize_with = "as_millis")]
-    window: Duration,
-    #[serde(rename = "bucket_ms", serialize_with = "as_millis")]
-    bucket: Duration,
-    latency: Option<LatencyRule>,
-}
-
-impl Default for GuardConfig {
-    fn default() -> Self {
-        GuardConfig {
-            arm: NewArm::Enabled,
-            min_requests: 50,
-            min_difference: 0.01,
-            max_error_rate: 0.25,
-            alpha: 1e-6,
-            window: Duration::from_secs(300),
-            bucket: Duration::from_secs(5),
-            latency: None,
-        }
-    }
+    settings: GuardSettings,
 }
 
 impl GuardConfig {
@@ -107,7 +53,7 @@ impl GuardConfig {
     /// Which requests are the new arm. Default: those for which the flag is on.
     #[must_use]
     pub fn arm(mut self, arm: NewArm) -> Self {
-        self.arm = arm;
+        self.settings.arm = arm;
         self
     }
 
@@ -117,7 +63,7 @@ impl GuardConfig {
     /// requests a second the guard can act within 5 seconds.
     #[must_use]
     pub fn min_requests(mut self, n: u64) -> Self {
-        self.min_requests = n.max(1);
+        self.settings.min_requests = n.max(1);
         self
     }
 
@@ -127,8 +73,8 @@ impl GuardConfig {
     ///
     /// # Errors
     /// Unless `0 <= d < 1`.
-    pub fn min_difference(mut self, d: f64) -> Result<Self, ConfigError> {
-        self.min_difference = rate("min_difference", d, true)?;
+    pub fn min_difference(mut self, d: f64) -> Result<Self, GuardConfigError> {
+        self.settings.min_difference = rate("min_difference", d, true)?;
         Ok(self)
     }
 
@@ -139,19 +85,19 @@ impl GuardConfig {
     ///
     /// # Errors
     /// Unless `0 < r < 1`.
-    pub fn max_error_rate(mut self, r: f64) -> Result<Self, ConfigError> {
-        self.max_error_rate = rate("max_error_rate", r, false)?;
+    pub fn max_error_rate(mut self, r: f64) -> Result<Self, GuardConfigError> {
+        self.settings.max_error_rate = rate("max_error_rate", r, false)?;
         Ok(self)
     }
 
     /// The evidence needed to kill, as the always-valid p-value the evidence
-    /// must reach (see [`stats`](super::stats)). Default 10⁻⁶: with 5 s
+    /// must reach (see the guard's `detect::stats` in `flags-middleware`). Default 10⁻⁶: with 5 s
     /// buckets, fewer than one false kill in 58 days of healthy traffic.
     ///
     /// # Errors
     /// Unless `0 < alpha < 1`.
-    pub fn alpha(mut self, alpha: f64) -> Result<Self, ConfigError> {
-        self.alpha = rate("alpha", alpha, false)?;
+    pub fn alpha(mut self, alpha: f64) -> Result<Self, GuardConfigError> {
+        self.settings.alpha = rate("alpha", alpha, false)?;
         Ok(self)
     }
 
@@ -163,75 +109,40 @@ impl GuardConfig {
     /// # Errors
     /// When the bucket is under 100 ms, longer than the span, or the window
     /// would need more than 10,000 buckets.
-    pub fn window(mut self, span: Duration, bucket: Duration) -> Result<Self, ConfigError> {
+    pub fn window(mut self, span: Duration, bucket: Duration) -> Result<Self, GuardConfigError> {
         if bucket < Duration::from_millis(100) {
-            return Err(ConfigError::new(
+            return Err(GuardConfigError::new(
                 "bucket",
                 format!("must be at least 100ms, got {bucket:?}"),
             ));
         }
         if span < bucket {
-            return Err(ConfigError::new(
+            return Err(GuardConfigError::new(
                 "window",
                 format!("must be at least one bucket ({bucket:?}), got {span:?}"),
             ));
         }
         if span.as_nanos() / bucket.as_nanos() > 10_000 {
-            return Err(ConfigError::new(
+            return Err(GuardConfigError::new(
                 "window",
                 format!("{span:?} in buckets of {bucket:?} is more than 10,000 buckets"),
             ));
         }
-        self.window = span;
-        self.bucket = bucket;
+        self.settings.window = span;
+        self.settings.bucket = bucket;
         Ok(self)
     }
 
     /// Also kill when the new arm is slower (see [`LatencyRule`]). Default: off.
     #[must_use]
     pub fn latency(mut self, rule: LatencyRule) -> Self {
-        self.latency = Some(rule);
+        self.settings.latency = Some(rule.settings);
         self
     }
 
-    /// Which requests are the new arm.
-    pub fn get_arm(&self) -> &NewArm {
-        &self.arm
-    }
-
-    /// See [`min_requests`](Self::min_requests).
-    pub fn get_min_requests(&self) -> u64 {
-        self.min_requests
-    }
-
-    /// See [`min_difference`](Self::min_difference).
-    pub fn get_min_difference(&self) -> f64 {
-        self.min_difference
-    }
-
-    /// See [`max_error_rate`](Self::max_error_rate).
-    pub fn get_max_error_rate(&self) -> f64 {
-        self.max_error_rate
-    }
-
-    /// See [`alpha`](Self::alpha).
-    pub fn get_alpha(&self) -> f64 {
-        self.alpha
-    }
-
-    /// The window's span.
-    pub fn get_window(&self) -> Duration {
-        self.window
-    }
-
-    /// The window's bucket width.
-    pub fn get_bucket(&self) -> Duration {
-        self.bucket
-    }
-
-    /// The latency rule, if any.
-    pub fn get_latency(&self) -> Option<&LatencyRule> {
-        self.latency.as_ref()
+    /// The settings, to read (`config.settings().alpha`).
+    pub fn settings(&self) -> &GuardSettings {
+        &self.settings
     }
 }
 
@@ -244,22 +155,10 @@ impl GuardConfig {
 /// old arm with the same confidence as for errors (so a slow quantile on a
 /// handful of requests is not enough), and more than `1 − quantile` of its
 /// requests are slow (its own quantile is past the threshold).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct LatencyRule {
-    quantile: f64,
-    factor: f64,
-    #[serde(rename = "min_increase_ms", serialize_with = "as_millis")]
-    min_increase: Duration,
-}
-
-impl Default for LatencyRule {
-    fn default() -> Self {
-        LatencyRule {
-            quantile: 0.95,
-            factor: 1.5,
-            min_increase: Duration::from_millis(50),
-        }
-    }
+    settings: LatencySettings,
 }
 
 impl LatencyRule {
@@ -272,8 +171,8 @@ impl LatencyRule {
     ///
     /// # Errors
     /// Unless `0 < q < 1`.
-    pub fn quantile(mut self, q: f64) -> Result<Self, ConfigError> {
-        self.quantile = rate("latency.quantile", q, false)?;
+    pub fn quantile(mut self, q: f64) -> Result<Self, GuardConfigError> {
+        self.settings.quantile = rate("latency.quantile", q, false)?;
         Ok(self)
     }
 
@@ -281,14 +180,14 @@ impl LatencyRule {
     ///
     /// # Errors
     /// Unless `factor >= 1`.
-    pub fn factor(mut self, factor: f64) -> Result<Self, ConfigError> {
+    pub fn factor(mut self, factor: f64) -> Result<Self, GuardConfigError> {
         if !(factor.is_finite() && factor >= 1.0) {
-            return Err(ConfigError::new(
+            return Err(GuardConfigError::new(
                 "latency.factor",
                 format!("must be at least 1 (e.g. 1.5), got {factor}"),
             ));
         }
-        self.factor = factor;
+        self.settings.factor = factor;
         Ok(self)
     }
 
@@ -296,23 +195,13 @@ impl LatencyRule {
     /// Default 50 ms.
     #[must_use]
     pub fn min_increase(mut self, d: Duration) -> Self {
-        self.min_increase = d;
+        self.settings.min_increase = d;
         self
     }
 
-    /// See [`quantile`](Self::quantile).
-    pub fn get_quantile(&self) -> f64 {
-        self.quantile
-    }
-
-    /// See [`factor`](Self::factor).
-    pub fn get_factor(&self) -> f64 {
-        self.factor
-    }
-
-    /// See [`min_increase`](Self::min_increase).
-    pub fn get_min_increase(&self) -> Duration {
-        self.min_increase
+    /// The settings, to read (`rule.settings().factor`).
+    pub fn settings(&self) -> &LatencySettings {
+        &self.settings
     }
 }
 
@@ -358,7 +247,7 @@ mod tests {
     #[test]
     fn zero_difference_is_allowed() {
         let c = GuardConfig::new().min_difference(0.0).unwrap();
-        assert_eq!(c.get_min_difference(), 0.0);
+        assert_eq!(c.settings().min_difference, 0.0);
     }
 
     #[test]

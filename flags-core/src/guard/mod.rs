@@ -3,15 +3,19 @@
 //! counters, the statistical test, the runner) lives in `flags-middleware`.
 
 mod config;
+mod error;
 mod new_arm;
 mod plan;
+mod settings;
 mod spec;
 
-pub use config::{ConfigError, GuardConfig, LatencyRule};
+pub use config::{GuardConfig, LatencyRule};
+pub use error::GuardConfigError;
 pub use new_arm::NewArm;
 pub use plan::{Plan, Step};
+pub use settings::{GuardSettings, LatencySettings};
 #[doc(hidden)]
 pub use spec::opt_in;
 
 #[doc(hidden)]
-pub use config::as_millis;
+pub use settings::as_millis;

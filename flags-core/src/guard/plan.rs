@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{as_millis, ConfigError};
+use super::error::GuardConfigError;
+use super::settings::as_millis;
 
 /// One step of a plan: a rollout percentage held for at least a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,7 +25,7 @@ pub struct Step {
 /// use flags_core::guard::Plan;
 ///
 /// const DAY: Duration = Duration::from_secs(86_400);
-/// # fn main() -> Result<(), flags_core::guard::ConfigError> {
+/// # fn main() -> Result<(), flags_core::guard::GuardConfigError> {
 /// let plan = Plan::new()
 ///     .step(5, DAY)?
 ///     .step(25, 2 * DAY)?
@@ -74,16 +75,16 @@ impl Plan {
     ///
     /// # Errors
     /// When `percent` is not in `1..=100`, or not above the previous step's.
-    pub fn step(mut self, percent: u32, min_duration: Duration) -> Result<Self, ConfigError> {
+    pub fn step(mut self, percent: u32, min_duration: Duration) -> Result<Self, GuardConfigError> {
         if !(1..=100).contains(&percent) {
-            return Err(ConfigError::new(
+            return Err(GuardConfigError::new(
                 "plan",
                 format!("a step's percent must be between 1 and 100, got {percent}"),
             ));
         }
         if let Some(prev) = self.steps.last() {
             if percent <= prev.percent {
-                return Err(ConfigError::new(
+                return Err(GuardConfigError::new(
                     "plan",
                     format!("steps must go up: {percent}% comes after {}%", prev.percent),
                 ));

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::config::{ConfigError, GuardConfig, LatencyRule};
+use super::config::{GuardConfig, LatencyRule};
+use super::error::GuardConfigError;
 use super::new_arm::NewArm;
 use super::plan::Plan;
 use crate::model::{Feature, GuardSpec, LatencySpec, PlanSpec};
@@ -14,7 +15,7 @@ impl GuardSpec {
     ///
     /// # Errors
     /// The first setting that cannot work, by its TOML key.
-    pub fn config(&self) -> Result<GuardConfig, ConfigError> {
+    pub fn config(&self) -> Result<GuardConfig, GuardConfigError> {
         let mut c = GuardConfig::new();
         if let Some(n) = self.min_requests {
             c = c.min_requests(n);
@@ -29,13 +30,17 @@ impl GuardSpec {
             c = c.alpha(a)?;
         }
         if self.window_ms.is_some() || self.bucket_ms.is_some() {
-            let span = self.window_ms.map_or(c.get_window(), Duration::from_millis);
-            let bucket = self.bucket_ms.map_or(c.get_bucket(), Duration::from_millis);
+            let span = self
+                .window_ms
+                .map_or(c.settings().window, Duration::from_millis);
+            let bucket = self
+                .bucket_ms
+                .map_or(c.settings().bucket, Duration::from_millis);
             c = c.window(span, bucket)?;
         }
         if let Some(v) = &self.variant {
             if v.is_empty() {
-                return Err(ConfigError::new(
+                return Err(GuardConfigError::new(
                     "variant",
                     "a variant name cannot be empty",
                 ));
@@ -54,7 +59,7 @@ impl LatencySpec {
     ///
     /// # Errors
     /// The first setting that cannot work.
-    pub fn rule(&self) -> Result<LatencyRule, ConfigError> {
+    pub fn rule(&self) -> Result<LatencyRule, GuardConfigError> {
         let mut r = LatencyRule::new();
         if let Some(q) = self.quantile {
             r = r.quantile(q)?;
@@ -74,9 +79,12 @@ impl PlanSpec {
     ///
     /// # Errors
     /// Without steps, or when a percentage is out of 1 to 100 or does not go up.
-    pub fn plan(&self) -> Result<Plan, ConfigError> {
+    pub fn plan(&self) -> Result<Plan, GuardConfigError> {
         if self.steps.is_empty() {
-            return Err(ConfigError::new("plan", "a plan needs at least one step"));
+            return Err(GuardConfigError::new(
+                "plan",
+                "a plan needs at least one step",
+            ));
         }
         self.steps.iter().try_fold(Plan::new(), |plan, s| {
             plan.step(s.percent, Duration::from_millis(s.min_duration_ms))
@@ -98,7 +106,7 @@ impl Plan {
 
 /// What a definition asks of the guard: its settings and its plan (a plan
 /// alone means the default settings). `None` when it asks nothing.
-pub fn opt_in(f: &Feature) -> Option<Result<(GuardConfig, Option<Plan>), ConfigError>> {
+pub fn opt_in(f: &Feature) -> Option<Result<(GuardConfig, Option<Plan>), GuardConfigError>> {
     if f.guard.is_none() && f.plan.is_none() {
         return None;
     }
@@ -136,16 +144,16 @@ mod tests {
             }),
         };
         let c = spec.config().unwrap();
-        assert_eq!(c.get_min_requests(), 200);
-        assert_eq!(c.get_min_difference(), 0.02);
-        assert_eq!(c.get_max_error_rate(), 0.1);
-        assert_eq!(c.get_alpha(), 1e-4);
-        assert_eq!(c.get_window(), Duration::from_secs(60));
-        assert_eq!(c.get_bucket(), Duration::from_secs(1));
-        assert_eq!(c.get_arm(), &NewArm::Variant("blue".into()));
-        let l = c.get_latency().unwrap();
+        assert_eq!(c.settings().min_requests, 200);
+        assert_eq!(c.settings().min_difference, 0.02);
+        assert_eq!(c.settings().max_error_rate, 0.1);
+        assert_eq!(c.settings().alpha, 1e-4);
+        assert_eq!(c.settings().window, Duration::from_secs(60));
+        assert_eq!(c.settings().bucket, Duration::from_secs(1));
+        assert_eq!(c.settings().arm, NewArm::Variant("blue".into()));
+        let l = c.settings().latency.unwrap();
         assert_eq!(
-            (l.get_quantile(), l.get_factor(), l.get_min_increase()),
+            (l.quantile, l.factor, l.min_increase),
             (0.99, 2.0, Duration::from_millis(20))
         );
     }

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// let spec: GuardSpec = serde_json::from_str(r#"{"minDifference": 0.02, "windowMs": 600000}"#).unwrap();
 /// let config = spec.config().unwrap();
-/// assert_eq!(config.get_min_difference(), 0.02);
-/// assert_eq!(config.get_min_requests(), 50); // the default
+/// assert_eq!(config.settings().min_difference, 0.02);
+/// assert_eq!(config.settings().min_requests, 50); // the default
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

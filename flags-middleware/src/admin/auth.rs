@@ -49,15 +49,15 @@ struct Token {
 
 /// A token definition that could not be read (see [`AdminConfig::from_env`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(String);
+pub struct AdminConfigError(String);
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for AdminConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for AdminConfigError {}
 
 impl fmt::Debug for AdminConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,18 +97,18 @@ impl AdminConfig {
     ///
     /// # Errors
     /// When the variable is missing or an entry is malformed.
-    pub fn from_env(var: &str) -> Result<Self, ConfigError> {
-        let text = std::env::var(var).map_err(|e| ConfigError(format!("{var}: {e}")))?;
-        Self::parse(&text).map_err(|e| ConfigError(format!("{var}: {}", e.0)))
+    pub fn from_env(var: &str) -> Result<Self, AdminConfigError> {
+        let text = std::env::var(var).map_err(|e| AdminConfigError(format!("{var}: {e}")))?;
+        Self::parse(&text).map_err(|e| AdminConfigError(format!("{var}: {}", e.0)))
     }
 
-    fn parse(text: &str) -> Result<Self, ConfigError> {
+    fn parse(text: &str) -> Result<Self, AdminConfigError> {
         let mut config = AdminConfig::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let mut parts = entry.splitn(3, ':');
             let (Some(name), Some(role), Some(secret)) = (parts.next(), parts.next(), parts.next())
             else {
-                return Err(ConfigError(format!(
+                return Err(AdminConfigError(format!(
                     "`{}` is not name:role:secret",
                     entry.split(':').next().unwrap_or("")
                 )));
@@ -117,13 +117,13 @@ impl AdminConfig {
                 "read" => Role::Read,
                 "write" => Role::Write,
                 other => {
-                    return Err(ConfigError(format!(
+                    return Err(AdminConfigError(format!(
                         "token `{name}`: role is read or write, not `{other}`"
                     )))
                 }
             };
             if secret.len() < 16 {
-                return Err(ConfigError(format!(
+                return Err(AdminConfigError(format!(
                     "token `{name}`: a secret needs at least 16 characters"
                 )));
             }

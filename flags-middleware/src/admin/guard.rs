@@ -9,7 +9,9 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
-use crate::guard::{ControlError, Guard, PlanOp};
+use crate::edit::PlanOp;
+use crate::guard::run::ControlError;
+use crate::guard::Guard;
 
 /// `GET /_guard`: per watched flag, the window's counts per arm, the last
 /// verdict and the plan's position; and the guard's recent events.

@@ -272,7 +272,7 @@ struct Definition {
 
 impl Definition {
     fn explain(&self, e: AdminError) -> AdminError {
-        let (AdminError::Invalid(LoadErrors(errors)), Some(spans)) = (&e, &self.spans) else {
+        let (AdminError::Invalid(errors), Some(spans)) = (&e, &self.spans) else {
             return e;
         };
         let mapped = errors
@@ -288,8 +288,8 @@ impl Definition {
                 }
                 err
             })
-            .collect();
-        AdminError::Invalid(LoadErrors(mapped))
+            .collect::<LoadErrors>();
+        AdminError::Invalid(mapped)
     }
 }
 

@@ -96,7 +96,7 @@ use std::sync::Arc;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-pub use auth::{AdminConfig, ConfigError, Role};
+pub use auth::{AdminConfig, AdminConfigError, Role};
 
 use crate::Flags;
 

@@ -45,6 +45,7 @@
 mod audit_entries;
 mod control;
 mod error;
+mod queries;
 mod reload;
 mod status;
 mod writer;

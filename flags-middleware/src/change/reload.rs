@@ -73,7 +73,7 @@ impl Control {
     /// Records a rejected outside change; the last good flags keep serving.
     fn reject(&self, source: &str, error: StoreError) {
         let errors = match error {
-            StoreError::Invalid(e) => e.0,
+            StoreError::Invalid(e) => e.into_vec(),
             other => vec![LoadError::new(source, other.to_string())],
         };
         let mut status = self.status_mut();

@@ -71,6 +71,7 @@ pub enum EventKind {
 
 /// One thing the guard did to one flag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct GuardEvent {
     /// When, in ms since the Unix epoch.
     pub at_ms: u64,

@@ -113,10 +113,6 @@ pub mod run;
 pub use clock::ManualClock;
 pub use detect::{CountSource, ManualCounts, Side, Status};
 pub use event::EventKind;
-pub use flags_core::guard::{ConfigError, GuardConfig, LatencyRule};
+pub use flags_core::guard::{GuardConfig, GuardConfigError, LatencyRule};
 pub use plan::{Plan, PlanStatus};
 pub use run::{Action, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};
-
-// The admin API's guard endpoints name these here; they are being
-// rewritten on another branch, which can name `guard::run::` instead.
-pub(crate) use run::{ControlError, PlanOp};

@@ -8,8 +8,10 @@ use http::HeaderName;
 use tower_layer::Layer;
 use tracing::Level;
 
-use super::config::{is_token, Config, ConfigError, IdLogging, SessionCookie};
-use super::resolve::{parse_nets, Resolver};
+use super::config::{is_token, Config, IdLogging, SessionCookie};
+use super::error::LayerConfigError;
+use super::resolve::parse_nets;
+use super::resolver::Resolver;
 use super::service::FlagsService;
 use crate::{Context, Flags};
 
@@ -62,9 +64,9 @@ impl FlagsLayer {
     ///
     /// # Errors
     /// When `name` is not a valid header name.
-    pub fn user_header(self, name: &str) -> Result<Self, ConfigError> {
+    pub fn user_header(self, name: &str) -> Result<Self, LayerConfigError> {
         let name = HeaderName::try_from(name)
-            .map_err(|_| ConfigError::new(format!("`{name}` is not a valid header name")))?;
+            .map_err(|_| LayerConfigError::new(format!("`{name}` is not a valid header name")))?;
         Ok(self.with(|c| c.resolvers.push(Resolver::header(name))))
     }
 
@@ -72,9 +74,9 @@ impl FlagsLayer {
     ///
     /// # Errors
     /// When `name` is not a valid cookie name.
-    pub fn user_cookie(self, name: &str) -> Result<Self, ConfigError> {
+    pub fn user_cookie(self, name: &str) -> Result<Self, LayerConfigError> {
         if !is_token(name) {
-            return Err(ConfigError::new(format!(
+            return Err(LayerConfigError::new(format!(
                 "`{name}` is not a valid cookie name"
             )));
         }
@@ -121,7 +123,7 @@ impl FlagsLayer {
     ///
     /// # Errors
     /// When an entry is neither an IP address nor a network.
-    pub fn trusted_proxies<I, S>(self, proxies: I) -> Result<Self, ConfigError>
+    pub fn trusted_proxies<I, S>(self, proxies: I) -> Result<Self, LayerConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tracing::Level;
 
-use super::resolve::Resolver;
+use super::error::LayerConfigError;
+use super::resolver::Resolver;
 use crate::metrics::Metrics;
 
 /// Everything [`FlagsLayer`](super::FlagsLayer)'s builder sets.
@@ -90,10 +91,10 @@ impl SessionCookie {
     ///
     /// # Errors
     /// When `name` is not a valid cookie name (an RFC 6265 token).
-    pub fn name(mut self, name: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn name(mut self, name: impl Into<String>) -> Result<Self, LayerConfigError> {
         let name = name.into();
         if !is_token(&name) {
-            return Err(ConfigError::new(format!(
+            return Err(LayerConfigError::new(format!(
                 "`{name}` is not a valid cookie name (letters, digits and !#$%&'*+-.^_`|~ only)"
             )));
         }
@@ -119,10 +120,10 @@ impl SessionCookie {
     ///
     /// # Errors
     /// When `path` holds a control character or `;`.
-    pub fn path(mut self, path: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn path(mut self, path: impl Into<String>) -> Result<Self, LayerConfigError> {
         let path = path.into();
         if path.chars().any(|c| c.is_control() || c == ';') {
-            return Err(ConfigError::new(format!(
+            return Err(LayerConfigError::new(format!(
                 "cookie path `{}` holds `;` or a control character",
                 path.escape_debug()
             )));
@@ -202,28 +203,6 @@ impl fmt::Debug for IdHashKey {
         f.write_str("IdHashKey(..)")
     }
 }
-
-/// A builder setting that cannot be used; the message says why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        ConfigError {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {

@@ -49,7 +49,7 @@
 //! 1. On the way in, the layer pins the current [`Snapshot`](crate::Snapshot)
 //!    (one `Arc` clone) and stores it in the request extensions. Nothing else:
 //!    a request that never asks for a flag costs a small allocation.
-//! 2. The first time the request asks for its [`FlagContext`](crate::FlagContext),
+//! 2. The first time the request asks for its [`FlagContext`],
 //!    the caller is resolved (see below). Every answer comes from the pinned
 //!    snapshot, even if the flags change meanwhile, and is memoized: a flag
 //!    asked twice answers the same, even when it was bucketed at random.
@@ -98,17 +98,25 @@
 //! {"timestamp":"2026-05-02T10:14:07.193263Z","level":"INFO","fields":{"message":"request finished","http.request.method":"GET","http.route":"/api/v1/products/{id}","http.response.status_code":200,"error":false,"latency_ms":1.92,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"feature_flag.decisions":"new_checkout_flow=on"},"target":"flags::request"}
 //! ```
 
+// Each module uses only the ones above it in this list (no import circles):
 mod builder;
-pub(crate) mod config;
-pub(crate) mod events;
+mod config;
+mod error;
+mod events;
+mod extract;
+mod force;
 mod future;
-pub(crate) mod request;
-pub(crate) mod resolve;
+mod request;
+mod resolve;
+mod resolver;
 mod service;
 mod session;
 
 pub use builder::FlagsLayer;
-pub use config::{ConfigError, IdHashKey, IdLogging, SessionCookie};
+pub use config::{IdHashKey, IdLogging, SessionCookie};
+pub use error::LayerConfigError;
 pub use events::{DECISION_TARGET, REJECTION_TARGET, REQUEST_TARGET};
+pub use extract::{FlagContext, FlagContextRejection};
+pub use force::{ForceFlags, FORCE_HEADER};
 pub use future::ResponseFuture;
 pub use service::FlagsService;

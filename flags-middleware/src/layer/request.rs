@@ -8,10 +8,9 @@ use axum::extract::MatchedPath;
 use http::Method;
 
 use super::config::Config;
-use super::events;
+use super::force::Forced;
 use super::resolve::Resolved;
 use crate::engine::{Decision, Evaluation, FlagId, Reason, Snapshot, Variant};
-use crate::testing::Forced;
 
 /// Put in the request extensions by the layer; the extractor reads it.
 #[derive(Debug, Clone)]
@@ -43,6 +42,14 @@ pub(crate) struct Memo {
     pub(crate) answer: Answer,
 }
 
+/// What [`RequestState::answer`] found: the flag's id and answer, and
+/// whether this was the first time the request asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    First(Option<FlagId>, Answer),
+    Again(Option<FlagId>, Answer),
+}
+
 /// An engine decision, or an index into the request's forced flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Answer {
@@ -64,18 +71,18 @@ impl RequestState {
     }
 
     /// The request's answer for `flag`: memoized, so a flag asked twice
-    /// (even one bucketed at random) answers the same. The first answer
-    /// emits the decision event.
-    pub(crate) fn answer(&self, resolved: &Resolved, flag: &str) -> (Option<FlagId>, Answer) {
+    /// (even one bucketed at random) answers the same. `First` the first
+    /// time, when the caller emits the decision event (it is the caller's
+    /// to emit, so this state knows nothing of logging).
+    pub(crate) fn answer(&self, resolved: &Resolved, flag: &str) -> Asked {
         let id = self.snapshot.lookup(flag);
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(m) = memo.iter().find(|m| m.is(id, flag)) {
-            return (id, m.answer);
+            return Asked::Again(id, m.answer);
         }
         // Decided under the lock, so two threads asking at once for a
         // random-stickiness flag cannot get different answers.
-        let forced = resolved.forced.as_ref().and_then(|f| f.position(flag));
-        let answer = match forced {
+        let answer = match resolved.forced.as_ref().and_then(|f| f.position(flag)) {
             Some(i) => Answer::Forced(i),
             None => Answer::Decided(self.snapshot.decide(id, &resolved.context)),
         };
@@ -84,11 +91,7 @@ impl RequestState {
             unknown: id.is_none().then(|| flag.into()),
             answer,
         });
-        drop(memo);
-        events::decision(self, resolved, forced.is_some(), || {
-            self.evaluation(resolved, flag, id, answer)
-        });
-        (id, answer)
+        Asked::First(id, answer)
     }
 
     /// Whether `answer` is "on", without building the variant.

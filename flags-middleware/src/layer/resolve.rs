@@ -6,83 +6,18 @@
 //! flags layer has already put its user in the extensions, and a request that
 //! never looks at a flag never pays for a lookup.
 
-use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
-use futures_util::future::BoxFuture;
 use http::request::Parts;
-use http::HeaderName;
 use ipnet::IpNet;
 
 use super::config::Config;
-use crate::testing::ForceFlags;
+use super::error::LayerConfigError;
+use super::force::ForceFlags;
+use super::resolver::{cookie, Resolver};
 use crate::Context;
-
-type SyncFn = dyn Fn(&Parts) -> Option<Context> + Send + Sync;
-type AsyncFn = dyn Fn(&Parts) -> BoxFuture<'static, Option<Context>> + Send + Sync;
-
-/// One way of finding the user; see the builder methods on
-/// [`FlagsLayer`](super::FlagsLayer).
-#[derive(Clone)]
-pub(crate) enum Resolver {
-    Sync(Arc<SyncFn>),
-    Async(Arc<AsyncFn>),
-}
-
-impl fmt::Debug for Resolver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Resolver::Sync(_) => "Resolver::Sync(..)",
-            Resolver::Async(_) => "Resolver::Async(..)",
-        })
-    }
-}
-
-impl Resolver {
-    /// A value of type `U` in the request extensions, mapped by `f`.
-    pub(crate) fn extension<U, F, R>(f: F) -> Resolver
-    where
-        U: Send + Sync + 'static,
-        F: Fn(&U) -> R + Send + Sync + 'static,
-        R: Into<Option<Context>>,
-    {
-        Resolver::Sync(Arc::new(move |parts: &Parts| {
-            parts.extensions.get::<U>().and_then(|u| f(u).into())
-        }))
-    }
-
-    /// The user id is the value of header `name`.
-    pub(crate) fn header(name: HeaderName) -> Resolver {
-        Resolver::Sync(Arc::new(move |parts: &Parts| {
-            let value = parts.headers.get(&name)?.to_str().ok()?.trim();
-            (!value.is_empty()).then(|| Context::new().user_id(value))
-        }))
-    }
-
-    /// The user id is the value of cookie `name`.
-    pub(crate) fn cookie(name: String) -> Resolver {
-        Resolver::Sync(Arc::new(move |parts: &Parts| {
-            let value = cookie(parts, &name)?;
-            (!value.is_empty()).then(|| Context::new().user_id(value))
-        }))
-    }
-
-    /// Any async function of the request parts.
-    pub(crate) fn with_fn<F, Fut, R>(f: F) -> Resolver
-    where
-        F: Fn(&Parts) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: Into<Option<Context>>,
-    {
-        Resolver::Async(Arc::new(move |parts: &Parts| {
-            let fut = f(parts);
-            Box::pin(async move { fut.await.into() })
-        }))
-    }
-}
 
 /// The outcome of resolution, fixed for the rest of the request.
 #[derive(Debug, Default)]
@@ -194,22 +129,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
-}
-
 /// Parses proxy addresses or networks (`10.0.0.0/8`, `127.0.0.1`, `::1`).
-pub(crate) fn parse_nets<I, S>(items: I) -> Result<Vec<IpNet>, super::ConfigError>
+pub(crate) fn parse_nets<I, S>(items: I) -> Result<Vec<IpNet>, LayerConfigError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -221,7 +142,7 @@ where
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
-                    super::ConfigError::new(format!(
+                    LayerConfigError::new(format!(
                         "trusted proxy `{s}` is neither an IP address nor a network (`10.0.0.0/8`)"
                     ))
                 })
@@ -291,16 +212,5 @@ mod tests {
     fn bad_proxy_is_a_config_error() {
         let err = parse_nets(["10.0.0.0/8", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("`localhost`"), "{err}");
-    }
-
-    #[test]
-    fn cookies_are_found_across_headers() {
-        let p = parts(
-            "",
-            &[("cookie", "a=1; flags_sid=xyz"), ("cookie", "b=\"2\"")],
-        );
-        assert_eq!(cookie(&p, "flags_sid"), Some("xyz"));
-        assert_eq!(cookie(&p, "b"), Some("2"));
-        assert_eq!(cookie(&p, "c"), None);
     }
 }

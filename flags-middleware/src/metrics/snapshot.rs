@@ -6,6 +6,7 @@ use super::histogram::LatencyHistogram;
 
 /// Every counter at one moment; see [`Metrics::snapshot`](super::Metrics::snapshot).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct MetricsSnapshot {
     /// One entry per flag, sorted by name.
     pub flags: Vec<FlagStats>,
@@ -15,6 +16,7 @@ pub struct MetricsSnapshot {
 
 /// The counters of one flag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FlagStats {
     /// The flag's name.
     pub flag: String,
@@ -24,6 +26,7 @@ pub struct FlagStats {
 
 /// The counters of one arm of one flag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ArmStats {
     /// The variant's name, or `on` / `off`.
     pub arm: String,

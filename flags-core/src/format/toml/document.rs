@@ -108,12 +108,12 @@ pub(crate) fn document(set: &FlagSet) -> Result<DocumentMut, LoadErrors> {
             Ok(t) => {
                 doc.insert(&f.name, Item::Table(t));
             }
-            Err(e) => errors.extend(e.0),
+            Err(e) => errors.extend(e),
         }
     }
     if errors.is_empty() {
         Ok(doc)
     } else {
-        Err(LoadErrors(errors))
+        Err(LoadErrors::from(errors))
     }
 }

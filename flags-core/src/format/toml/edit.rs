@@ -30,7 +30,7 @@ pub fn edit_document(
                 let new = match feature_table(f, &after.segments) {
                     Ok(t) => t,
                     Err(e) => {
-                        errors.extend(e.0);
+                        errors.extend(e);
                         continue;
                     }
                 };
@@ -86,7 +86,7 @@ pub fn edit_document(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(LoadErrors(errors))
+        Err(LoadErrors::from(errors))
     }
 }
 

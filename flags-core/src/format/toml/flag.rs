@@ -22,9 +22,9 @@ use super::reader::Reader;
 use super::requires::requires_value;
 use super::rules::{rollout_value, rule_table, users_strategy, users_value};
 use super::segments::segment_refs_value;
+use super::style::{SegmentNames, Style};
 use super::variants::variants_item;
 use super::when::when_value;
-use super::writer::{SegmentNames, Style};
 use crate::model::{Feature, Strategy, StrategyKind};
 
 /// Keys of a flag table.

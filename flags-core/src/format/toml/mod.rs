@@ -179,11 +179,13 @@
 //! flags.toml:7:1: flag `beta_search`, field `rolout`: unknown key `rolout` (did you mean `rollout`?)
 //! ```
 
-// The core: typed node access, span bookkeeping, the reader's walk and the
-// writer's choice of form.
+// The core: typed node access, span bookkeeping, the reader's walk, the
+// style a section writes in, and the writer's choice of form (which calls
+// the sections, so they never call it back).
 mod node;
 mod reader;
 mod spans;
+mod style;
 mod writer;
 
 // One module per section, each with its read side, its write side and its
@@ -244,7 +246,7 @@ pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), L
     let mut errors = read.errors;
     let snap = match compiled {
         Ok(snap) => snap,
-        Err(LoadErrors(found)) => {
+        Err(found) => {
             let about_stub = |e: &LoadError| {
                 e.flag.as_ref().is_some_and(|f| read.broken.contains(f))
                     && !e
@@ -265,7 +267,7 @@ pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), L
         Ok((read.set, snap))
     } else {
         errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
-        Err(LoadErrors(errors))
+        Err(LoadErrors::from(errors))
     }
 }
 
@@ -344,7 +346,7 @@ pub fn feature_from_json_spans(
     let mut reader = reader::Reader::new(source, None).with_segments(segments);
     match reader.flag(name, None, node::Node::value(&value)) {
         Some(f) if reader.errors.is_empty() => Ok((f, reader.spans)),
-        _ => Err(LoadErrors(reader.errors)),
+        _ => Err(LoadErrors::from(reader.errors)),
     }
 }
 

@@ -20,9 +20,9 @@ use toml_edit::{InlineTable, Item, Table, Value};
 use super::node::Node;
 use super::reader::{join, Reader};
 use super::segments::segment_refs_value;
+use super::style::{SegmentNames, Style};
 use super::variants::variants_value;
 use super::when::when_value;
-use super::writer::{SegmentNames, Style};
 use crate::model::{Parameters, Strategy, StrategyKind};
 
 /// Keys of a `[[flag.rules]]` table.

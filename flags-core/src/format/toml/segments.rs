@@ -13,8 +13,8 @@ use toml_edit::{Item, Table, Value};
 
 use super::node::Node;
 use super::reader::{join, Reader};
+use super::style::SegmentNames;
 use super::when::when_value;
-use super::writer::SegmentNames;
 use crate::model::Segment;
 
 /// The top-level table holding named segments (so no flag can be named so).

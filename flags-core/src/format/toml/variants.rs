@@ -19,7 +19,7 @@ use toml_edit::{ArrayOfTables, InlineTable, Item, Value};
 
 use super::node::Node;
 use super::reader::{join, Reader};
-use super::writer::Style;
+use super::style::Style;
 use crate::model::{Override, Payload, VariantDef};
 
 /// Keys of a `[[flag.variants]]` entry.

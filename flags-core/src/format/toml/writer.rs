@@ -1,10 +1,8 @@
 //! The writer's core: a flag is written in the friendliest form that reads
 //! back as the same flag. Each section writes its keys in the form a
-//! [`Style`] allows; [`feature_table`] tries the styles from the friendliest
+//! [`Style`](super::style::Style) allows; [`feature_table`] tries the styles from the friendliest
 //! down and keeps the first whose table the reader reads back unchanged, so
 //! the writer never needs to know every case the friendly forms cannot say.
-
-use std::collections::BTreeMap;
 
 use toml_edit::Table;
 
@@ -12,22 +10,9 @@ use super::flag::flag_table;
 use super::node::Node;
 use super::reader::Reader;
 use super::segments::SEGMENTS;
+use super::style::{SegmentNames, Style};
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, Segment};
-
-/// How friendly a rendering may be.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Style {
-    /// `rollout`/`users`/`when` at the top of the flag instead of rules.
-    pub(super) shorthands: bool,
-    /// `rollout = 20` / `users = [..]` inside a rule instead of
-    /// `strategy` + `parameters`.
-    pub(super) rule_shorthands: bool,
-    /// `when = { beta = true }` instead of an array of explicit constraints.
-    pub(super) when_table: bool,
-    /// `variants = { blue = 50, green = 50 }` / `["a", "b"]` instead of tables.
-    pub(super) variant_shorthands: bool,
-}
 
 const STYLES: [Style; 4] = [
     Style {
@@ -55,9 +40,6 @@ const STYLES: [Style; 4] = [
         variant_shorthands: false,
     },
 ];
-
-/// Segment names by id, for writing references by name.
-pub(super) type SegmentNames<'s> = BTreeMap<u32, &'s str>;
 
 /// The table for `f`: the friendliest form that reads back as `f`.
 ///

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use flags_core::guard::{GuardConfig, LatencyRule};
+use flags_core::guard::{GuardConfig, LatencySettings};
 
 use super::counts::ArmCounts;
 use super::stats::{self, Cell, Evidence};
@@ -27,7 +27,7 @@ pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> V
         window: figures,
         finding: None,
     };
-    let min = config.get_min_requests();
+    let min = config.settings().min_requests;
     if totals.new.requests < min {
         verdict.status = Status::NoData;
         return verdict;
@@ -39,13 +39,13 @@ pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> V
         .map(|b| error_cell(&b.counts.new, &b.counts.old))
         .collect();
     let bucket_ms = bucket_ms(config);
-    let threshold = (1.0 / config.get_alpha()).ln();
+    let threshold = (1.0 / config.settings().alpha).ln();
     let mut watching: Option<Finding> = None;
 
     // 1. Error rate against the old arm, worse by more than the minimum
     // difference (as a ratio over the old arm's rate; the +1s keep an old
     // arm without errors from making the margin infinite).
-    let min_diff = config.get_min_difference();
+    let min_diff = config.settings().min_difference;
     let old_rate = (totals.old.errors as f64 + 1.0) / (totals.old.requests as f64 + 1.0);
     let margin = 1.0 + min_diff / old_rate;
     let worse =
@@ -67,7 +67,7 @@ pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> V
     }
 
     // 2. Error rate against the ceiling, unless the old arm fails as often.
-    let ceiling = config.get_max_error_rate();
+    let ceiling = config.settings().max_error_rate;
     let above = stats::exceed(&errors, ceiling, |c| {
         c.new_requests >= min
             && rate(c.new_bad, c.new_requests) > ceiling
@@ -82,7 +82,7 @@ pub(crate) fn judge(window: &Window, config: &GuardConfig, now: SystemTime) -> V
     }
 
     // 3. Latency against the old arm.
-    if let Some(rule) = config.get_latency() {
+    if let Some(rule) = &config.settings().latency {
         if let Some((finding, strong)) = latency(&buckets, &totals.old, rule, min, threshold) {
             let finding = Finding {
                 period_ms: finding.period_ms.saturating_mul(bucket_ms),
@@ -117,7 +117,7 @@ fn rate(bad: u64, requests: u64) -> f64 {
 }
 
 fn bucket_ms(config: &GuardConfig) -> u64 {
-    u64::try_from(config.get_bucket().as_millis()).unwrap_or(u64::MAX)
+    u64::try_from(config.settings().bucket.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn error_cell(new: &ArmCounts, old: &ArmCounts) -> Cell {
@@ -153,11 +153,11 @@ fn error_finding(
 fn latency(
     buckets: &[&Bucket],
     old_window: &ArmCounts,
-    rule: &LatencyRule,
+    rule: &LatencySettings,
     min: u64,
     threshold: f64,
 ) -> Option<(Finding, bool)> {
-    let q = rule.get_quantile();
+    let q = rule.quantile;
     if old_window.latency.count() < min {
         return None;
     }
@@ -171,9 +171,9 @@ fn latency(
     // Past the last bound there is nothing slower to compare with.
     LatencyHistogram::bound(old_bin)?;
     let old_q = LatencyHistogram::lower(old_bin);
-    let scaled = Duration::try_from_secs_f64(old_q.as_secs_f64() * rule.get_factor())
-        .unwrap_or(Duration::MAX);
-    let slow_after = scaled.max(old_q.saturating_add(rule.get_min_increase()));
+    let scaled =
+        Duration::try_from_secs_f64(old_q.as_secs_f64() * rule.factor).unwrap_or(Duration::MAX);
+    let slow_after = scaled.max(old_q.saturating_add(rule.min_increase));
     let bin = LatencyHistogram::bin(slow_after).max(old_bin);
     let cells: Vec<Cell> = buckets
         .iter()

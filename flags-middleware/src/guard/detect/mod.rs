@@ -25,7 +25,7 @@ mod verdict;
 mod window;
 
 pub use counts::{ArmCounts, CountSource, FlagCounts, ManualCounts, Side};
-pub use flags_core::guard::NewArm;
+pub use flags_core::guard::{GuardSettings, LatencySettings, NewArm};
 pub use verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
 
 pub(crate) use judge::judge;

@@ -36,6 +36,7 @@ pub enum Criterion {
 
 /// The traffic of one arm over the period a figure covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ArmFigures {
     /// Requests served.
     pub requests: u64,
@@ -66,6 +67,7 @@ impl ArmFigures {
 /// Evidence against the new arm, as found over the most telling recent
 /// period of the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// The rule.
     pub criterion: Criterion,
@@ -128,6 +130,7 @@ impl fmt::Display for Finding {
 
 /// Both arms over the whole window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct WindowFigures {
     /// The new arm.
     pub new: ArmFigures,
@@ -139,6 +142,7 @@ pub struct WindowFigures {
 
 /// The result of one check of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Verdict {
     /// When, in ms since the Unix epoch.
     pub at_ms: u64,

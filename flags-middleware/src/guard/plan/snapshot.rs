@@ -25,6 +25,7 @@ pub enum PlanStatus {
 
 /// Where a plan stands, for the admin API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PlanSnapshot {
     /// The plan's state.
     pub status: PlanStatus,

@@ -66,11 +66,22 @@ impl Action {
 
 /// An action that could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApplyError {
     /// The flag.
     pub flag: String,
     /// What went wrong.
     pub message: String,
+}
+
+impl ApplyError {
+    /// An error about `flag`, for an [`Applier`] of your own.
+    pub fn new(flag: impl Into<String>, message: impl Into<String>) -> Self {
+        ApplyError {
+            flag: flag.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ApplyError {

@@ -55,7 +55,7 @@ impl Guard {
         let keys: Vec<(String, NewArm)> = state
             .flags
             .iter()
-            .map(|(flag, w)| (flag.clone(), w.config.get_arm().clone()))
+            .map(|(flag, w)| (flag.clone(), w.config.settings().arm.clone()))
             .collect();
         let keys: Vec<(&str, &NewArm)> = keys.iter().map(|(f, a)| (f.as_str(), a)).collect();
         let reads = source.read_all(&keys);
@@ -75,7 +75,7 @@ impl Guard {
                     finding: finding.clone(),
                 }),
                 (_, _, Some(plan)) if !w.held() => {
-                    match plan.due(now, verdict.status, w.config.get_min_requests()) {
+                    match plan.due(now, verdict.status, w.config.settings().min_requests) {
                         Some(Due::Step(index)) => pending.push(Pending::Step {
                             flag: flag.clone(),
                             index,

@@ -96,9 +96,9 @@ impl Watched {
 
 pub(super) fn window_for(config: &GuardConfig) -> Window {
     Window::new(
-        config.get_window(),
-        config.get_bucket(),
-        config.get_latency().is_some(),
+        config.settings().window,
+        config.settings().bucket,
+        config.settings().latency.is_some(),
     )
 }
 

@@ -14,6 +14,7 @@ use crate::guard::plan::PlanSnapshot;
 
 /// The guard's state, for the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct GuardSnapshot {
     /// When, in ms since the Unix epoch.
     pub at_ms: u64,
@@ -37,6 +38,7 @@ impl GuardSnapshot {
 
 /// One watched flag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FlagSnapshot {
     /// The flag.
     pub flag: String,

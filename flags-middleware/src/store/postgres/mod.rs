@@ -10,9 +10,9 @@ use tokio_postgres::Client;
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
 use crate::audit::AuditEntry;
-use crate::engine::Snapshot;
+use crate::engine::{Mode, Snapshot};
 use crate::model::FlagSet;
-use crate::{Flags, Mode};
+use crate::Flags;
 
 mod config;
 mod connect;

@@ -124,7 +124,7 @@ fn decode(
     if errors.is_empty() {
         Ok(set)
     } else {
-        Err(StoreError::Invalid(LoadErrors(errors)))
+        Err(StoreError::Invalid(LoadErrors::from(errors)))
     }
 }
 

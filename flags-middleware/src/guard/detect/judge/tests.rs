@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
 use crate::guard::detect::counts::FlagCounts;
+use flags_core::guard::LatencyRule;
 
 /// Simulated traffic of one flag, checked once a second.
 struct Sim {
@@ -27,7 +28,7 @@ struct Traffic {
 
 impl Sim {
     fn new(seed: u64, config: GuardConfig) -> Sim {
-        let window = Window::new(config.get_window(), config.get_bucket(), false);
+        let window = Window::new(config.settings().window, config.settings().bucket, false);
         let mut sim = Sim {
             rng: fastrand::Rng::with_seed(seed),
             totals: FlagCounts::default(),
@@ -123,7 +124,7 @@ fn false_kills_stay_under_the_bound() {
         .unwrap()
         .min_requests(10);
     let seconds = 6 * 3600;
-    let buckets = seconds as f64 / config.get_bucket().as_secs_f64();
+    let buckets = seconds as f64 / config.settings().bucket.as_secs_f64();
     let bound = alpha * buckets;
     let mut total = 0;
     for seed in 10..13 {
@@ -277,7 +278,11 @@ fn latency_second(sim: &mut Sim, latency: impl Fn(&mut fastrand::Rng, bool) -> u
 fn latency_sim(seed: u64) -> Sim {
     let config = GuardConfig::new().latency(LatencyRule::new());
     let mut sim = Sim::new(seed, config);
-    sim.window = Window::new(sim.config.get_window(), sim.config.get_bucket(), true);
+    sim.window = Window::new(
+        sim.config.settings().window,
+        sim.config.settings().bucket,
+        true,
+    );
     sim.window.observe(sim.now, sim.totals.clone());
     sim
 }

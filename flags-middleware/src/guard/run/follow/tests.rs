@@ -232,7 +232,7 @@ async fn settings_follow_the_definition_and_dropping_them_unwatches() {
         i.guard
             .snapshot()
             .flag("f")
-            .map(|f| f.config.get_min_requests())
+            .map(|f| f.config.settings().min_requests)
     };
     assert_eq!(min(&one), Some(80));
     edit(&flags, "f", |f| {
@@ -255,7 +255,7 @@ async fn code_settings_win_over_the_definition() {
         .build();
     guard.check().await;
     let snap = guard.snapshot();
-    assert_eq!(snap.flag("f").unwrap().config.get_min_requests(), 7);
+    assert_eq!(snap.flag("f").unwrap().config.settings().min_requests, 7);
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
-//! Typed forms of context values (numbers, semantic versions), parsed on
-//! first use and kept beside the text, so a context evaluated against many
+//! Typed forms of context values, shared by the context and the engine:
+//! numbers and semantic versions are parsed on first use and kept beside the text, so a context evaluated against many
 //! flags parses each value once. Parsing is the costly part of a numeric or
-//! semver constraint; the comparison itself is a few instructions.
+//! semver constraint; the comparison itself is a few instructions. Dates
+//! ([`parse_date`]) are parsed once, when the context's time is set.
 
 use std::sync::OnceLock;
 
+use chrono::{DateTime, Utc};
 use semver::Version;
 
 /// The typed forms of one context value, filled in on first use.
@@ -51,6 +53,28 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
 /// A semantic version as SEMVER_* constraints read it: trimmed, strict.
 pub(crate) fn parse_semver(text: &str) -> Option<Version> {
     Version::parse(text.trim()).ok()
+}
+
+/// Parses the date forms Unleash servers and users write: RFC 3339 with or
+/// without fractional seconds, a naive date-time taken as UTC, or a bare date.
+pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(naive.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::engine::{Evaluation, Snapshot, Variant};
-use crate::layer::config::Config;
-use crate::layer::events::{id_kind, logged_id};
-use crate::layer::request::{RequestHandle, RequestState};
-use crate::layer::resolve::{self, Resolved};
-use crate::testing::ForceFlags;
+use super::config::Config;
+use super::events::{self, id_kind, logged_id};
+use super::force::ForceFlags;
+use super::request::{Answer, Asked, RequestHandle, RequestState};
+use super::resolve::{self, Resolved};
+use crate::engine::{Evaluation, FlagId, Snapshot, Variant};
 use crate::{Context, Flags};
 
 /// The flags as one request sees them: one pinned version, the caller's
@@ -73,21 +73,36 @@ impl fmt::Debug for FlagContext {
 impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
     pub fn is_enabled(&self, flag: &str) -> bool {
-        let (_, answer) = self.state.answer(&self.resolved, flag);
+        let (_, answer) = self.answer(flag);
         self.state.enabled(&self.resolved, answer)
     }
 
     /// The caller's variant of `flag` (`disabled` when none).
     pub fn variant(&self, flag: &str) -> Variant<'_> {
-        let (id, answer) = self.state.answer(&self.resolved, flag);
+        let (id, answer) = self.answer(flag);
         self.state.variant(&self.resolved, flag, id, answer)
     }
 
     /// Everything about the caller's answer for `flag`: value, variant,
     /// reason, version.
     pub fn details<'a>(&'a self, flag: &'a str) -> Evaluation<'a> {
-        let (id, answer) = self.state.answer(&self.resolved, flag);
+        let (id, answer) = self.answer(flag);
         self.state.evaluation(&self.resolved, flag, id, answer)
+    }
+
+    /// The request's memoized answer for `flag`; the first one emits the
+    /// decision event.
+    fn answer(&self, flag: &str) -> (Option<FlagId>, Answer) {
+        match self.state.answer(&self.resolved, flag) {
+            Asked::Again(id, answer) => (id, answer),
+            Asked::First(id, answer) => {
+                let forced = matches!(answer, Answer::Forced(_));
+                events::decision(&self.state, &self.resolved, forced, || {
+                    self.state.evaluation(&self.resolved, flag, id, answer)
+                });
+                (id, answer)
+            }
+        }
     }
 
     /// Who is asking, as the layer resolved it.

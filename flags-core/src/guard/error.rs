@@ -1,0 +1,32 @@
+//! The one error a guard setting can fail with.
+
+use std::fmt;
+
+/// A guard or plan setting that cannot work, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GuardConfigError {
+    /// The setting, as its TOML key under `guard` (`min_difference`,
+    /// `latency.factor`...) or `plan`.
+    pub field: &'static str,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+impl GuardConfigError {
+    /// An error about `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> GuardConfigError {
+        GuardConfigError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for GuardConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for GuardConfigError {}
