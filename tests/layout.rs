@@ -353,11 +353,7 @@ fn flags_core_has_no_import_circles() {
 #[test]
 fn flags_middleware_has_no_import_circles() {
     let found = circles("flags-middleware/src");
-    // `Flags::from_postgres` is defined in store/postgres (so `store` uses
-    // `flags`, which uses `change`, which uses `store`); it moves next to
-    // `Flags::from_file` once the PostgreSQL store's rework has landed.
-    let known = ["crate: change -> store -> flags -> change"];
-    assert_eq!(found, known, "import circles");
+    assert!(found.is_empty(), "import circles: {found:#?}");
 }
 
 /// The scan itself: it must see the kinds of paths the crates use.

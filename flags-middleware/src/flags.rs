@@ -271,3 +271,28 @@ impl Flags {
         &self.inner.live
     }
 }
+
+impl Flags {
+    /// Serves the flags of a PostgreSQL namespace, kept current by
+    /// `LISTEN`/`NOTIFY`; changes through [`Flags::writer`] and the admin API
+    /// are written to the database (see [`PostgresStore`](crate::store::PostgresStore)). Must be called
+    /// inside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use flags_middleware::{store::PostgresConfig, Flags};
+    ///
+    /// let config = PostgresConfig::new("host=127.0.0.1 user=app dbname=app")?.instance("web-1");
+    /// let flags = Flags::from_postgres(config).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// See [`PostgresStore::connect`](crate::store::PostgresStore::connect).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn from_postgres(config: crate::store::PostgresConfig) -> Result<Flags, StoreError> {
+        let store = crate::store::PostgresStore::connect(config).await?;
+        Flags::with_store(Arc::new(store), None).await
+    }
+}

@@ -12,7 +12,6 @@ use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
 use crate::audit::AuditEntry;
 use crate::engine::{Mode, Snapshot};
 use crate::model::FlagSet;
-use crate::Flags;
 
 mod config;
 mod connect;
@@ -440,29 +439,5 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Option<BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>> {
         Some(Box::pin(self.audit_log(offset, limit)))
-    }
-}
-
-impl Flags {
-    /// Serves the flags of a PostgreSQL namespace, kept current by
-    /// `LISTEN`/`NOTIFY`; changes through [`Flags::writer`] and the admin API
-    /// are written to the database (see [`PostgresStore`]). Must be called
-    /// inside a tokio runtime.
-    ///
-    /// ```no_run
-    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use flags_middleware::{store::PostgresConfig, Flags};
-    ///
-    /// let config = PostgresConfig::new("host=127.0.0.1 user=app dbname=app")?.instance("web-1");
-    /// let flags = Flags::from_postgres(config).await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// See [`PostgresStore::connect`].
-    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-    pub async fn from_postgres(config: PostgresConfig) -> Result<Flags, StoreError> {
-        let store = PostgresStore::connect(config).await?;
-        Flags::with_store(Arc::new(store), None).await
     }
 }
