@@ -28,7 +28,7 @@ pub use config::{PostgresConfig, PostgresConfigError};
 /// pushed with `LISTEN`/`NOTIFY`.
 ///
 /// Cloning is cheap and shares the connections. Built with
-/// [`PostgresStore::connect`] (or [`Flags::from_postgres`]), inside a tokio
+/// [`PostgresStore::connect`] (or [`Flags::from_postgres`](crate::Flags::from_postgres)), inside a tokio
 /// runtime: its connections and listener run as tasks of that runtime.
 ///
 /// # Example
@@ -176,7 +176,7 @@ impl PostgresStore {
 
     /// The namespace's audit log, newest first: `limit` entries after
     /// skipping `offset`, each naming the instance that made the change
-    /// (what [`Flags::audit_page`] and the admin API's `GET /_audit` serve).
+    /// (what [`Flags::audit_page`](crate::Flags::audit_page) and the admin API's `GET /_audit` serve).
     ///
     /// # Errors
     /// When the database cannot be reached.
