@@ -13,7 +13,7 @@ use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
 use crate::audit::AuditLog;
 use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
-use crate::format::toml as toml_format;
+use crate::format::toml::{self as toml_format, FlagRegions, Splice};
 use crate::model::{Feature, FlagSet};
 
 /// A watched TOML file (see [`crate::format::toml`]).
@@ -103,15 +103,16 @@ impl FileStoreOptions {
                 format!("cannot read the flags file: {e}"),
             )
         })?;
-        let (set, doc) = inner.parse(&text, Startup::Yes)?;
+        let (set, regions) = inner.parse(&text, Startup::Yes)?;
         let version = inner
             .versions
             .at_startup(&text, &AuditLog::beside(&inner.path));
         *inner.lock() = State {
             text,
-            doc,
+            regions,
             set,
             version,
+            touched: 0,
         };
         Ok(FileStore {
             inner: Arc::new(inner),
@@ -133,12 +134,17 @@ struct Inner {
 struct State {
     /// The text last loaded or written.
     text: String,
-    /// That text as an editable document.
-    doc: DocumentMut,
+    /// Where each flag's tables are in that text, so a write rewrites one
+    /// flag's bytes, not the file.
+    regions: FlagRegions,
     /// That text as flags.
     set: FlagSet,
     /// The version that text is served as.
     version: u64,
+    /// Bytes of TOML parsed, rendered and read back by the last write (the
+    /// whole file's, a few times over, when it could not be done flag by
+    /// flag): what a write costs, for the tests.
+    touched: usize,
 }
 
 /// Whether a text is read at startup (an empty file may be allowed) or at
@@ -202,9 +208,9 @@ impl Inner {
             .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", self.source)))
     }
 
-    /// `text` as flags and as an editable document; an empty text is
+    /// `text` as flags, and where each flag is in it; an empty text is
     /// refused, unless it is read at startup and the app allowed it.
-    fn parse(&self, text: &str, when: Startup) -> Result<(FlagSet, DocumentMut), LoadErrors> {
+    fn parse(&self, text: &str, when: Startup) -> Result<(FlagSet, FlagRegions), LoadErrors> {
         if text.trim().is_empty() && !(when == Startup::Yes && self.allow_empty) {
             // Editors that truncate, then write, leave an empty file for a
             // moment: never take it for "no flags". Nor, at startup, a
@@ -226,14 +232,17 @@ impl Inner {
             )));
         }
         let (set, _) = toml_format::parse_compiled(text, &self.source)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
-        Ok((set, doc))
+        // It parsed just above; without regions, every write takes the
+        // whole document.
+        let regions = FlagRegions::of(text).unwrap_or_default();
+        Ok((set, regions))
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         let mut state = self.lock();
+        // The whole file is read to see a hand edit not loaded yet: cheap
+        // next to the write (no parsing), and exact where a file's size and
+        // time can miss a quick edit.
         if self.read()? != state.text {
             return Err(StoreError::Conflict(format!(
                 "{} was edited and the edit is not loaded yet (or is invalid: see the status); \
@@ -241,15 +250,17 @@ impl Inner {
                 self.source
             )));
         }
-        let mut after = state.set.clone();
-        apply_changes(&mut after, changes);
-        let (text, doc, set) = self.render(&state, &after, changes)?;
+        let written = match self.splice(&state, changes) {
+            Some(splice) => Written::Flag(splice),
+            None => Written::Whole(self.render(&state, changes)?),
+        };
+        let text = written.text();
         // The version first: if the flags write then fails or the machine
         // dies, the next start finds the text unlike the recorded one and
         // numbers it above this version, so no version is ever served twice.
         let version = state.version + 1;
         self.versions
-            .write_before_flags(version, &text)
+            .write_before_flags(version, text)
             .map_err(|e| {
                 StoreError::Unavailable(format!(
                     "cannot write {}: {e}",
@@ -258,30 +269,69 @@ impl Inner {
             })?;
         write_atomically(&self.path, text.as_bytes())
             .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
-        *state = State {
-            text,
-            doc,
-            set,
+        let state = &mut *state;
+        state.version = version;
+        match written {
+            Written::Flag(splice) => {
+                state.touched = splice.touched_bytes();
+                state.regions.commit(&splice);
+                state.text = splice.into_text();
+                apply_changes(&mut state.set, changes);
+            }
+            Written::Whole(whole) => {
+                state.touched = 3 * whole.text.len();
+                state.regions = FlagRegions::of(&whole.text).unwrap_or_default();
+                state.text = whole.text;
+                state.set = whole.set;
+            }
+        }
+        tracing::trace!(
+            target: "flags::file",
+            file = %self.path.display(),
             version,
-        };
+            touched_bytes = state.touched,
+            "flags file written"
+        );
         Ok(())
     }
 
-    /// The new text: the user's document edited in place; if that does not
-    /// read back as `after` (a flag written in an unusual shape), the changed
-    /// flags' tables are rewritten whole.
-    fn render(
-        &self,
-        state: &State,
-        after: &FlagSet,
-        changes: &[Change],
-    ) -> Result<(String, DocumentMut, FlagSet), StoreError> {
-        let mut doc = state.doc.clone();
-        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
-        if let Some(set) = self.reads_as(&doc, after) {
-            return Ok((doc.to_string(), doc, set));
+    /// A one-flag change written by rewriting that flag's tables only
+    /// (checked by reading them back); `None` when it has to be the whole
+    /// document: several changes, a segment, a flag written in an unusual
+    /// place, or one the splice could not write (the whole document then
+    /// gives the error).
+    fn splice(&self, state: &State, changes: &[Change]) -> Option<Splice> {
+        let [change] = changes else {
+            return None;
+        };
+        let (name, new) = match change {
+            Change::Upsert(f) => (f.name.as_str(), Some(f)),
+            Change::Remove(name) => (name.as_str(), None),
+            Change::UpsertSegment(_) | Change::RemoveSegment(_) => return None,
+        };
+        let old = state.set.feature(name);
+        state
+            .regions
+            .splice(&state.text, name, old, new, &state.set.segments)?
+            .ok()
+    }
+
+    /// The new text, the whole document edited in place and read back; if
+    /// that does not read back as intended (a flag written in an unusual
+    /// shape), the changed flags' tables are rewritten whole.
+    fn render(&self, state: &State, changes: &[Change]) -> Result<Whole, StoreError> {
+        let mut after = state.set.clone();
+        apply_changes(&mut after, changes);
+        let parsed = state
+            .text
+            .parse::<DocumentMut>()
+            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
+        let mut doc = parsed.clone();
+        toml_format::edit_document(&mut doc, &state.set, &after, changes)?;
+        if let Some(whole) = self.reads_as(&doc, &after) {
+            return Ok(whole);
         }
-        let mut doc = state.doc.clone();
+        let mut doc = parsed;
         for change in changes {
             if let Change::Upsert(f) = change {
                 if let Some(item) = doc.get_mut(&f.name) {
@@ -290,19 +340,19 @@ impl Inner {
                 }
             }
         }
-        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
-        match self.reads_as(&doc, after) {
-            Some(set) => Ok((doc.to_string(), doc, set)),
-            None => Err(StoreError::Invalid(LoadErrors::from(LoadError::new(
+        toml_format::edit_document(&mut doc, &state.set, &after, changes)?;
+        self.reads_as(&doc, &after).ok_or_else(|| {
+            StoreError::Invalid(LoadErrors::from(LoadError::new(
                 self.source.as_str(),
                 "the change cannot be written to the TOML file so that it reads back the same",
-            )))),
-        }
+            )))
+        })
     }
 
-    fn reads_as(&self, doc: &DocumentMut, want: &FlagSet) -> Option<FlagSet> {
-        let (set, _) = toml_format::parse_compiled(&doc.to_string(), &self.source).ok()?;
-        same_flags(&set, want).then_some(set)
+    fn reads_as(&self, doc: &DocumentMut, want: &FlagSet) -> Option<Whole> {
+        let text = doc.to_string();
+        let (set, _) = toml_format::parse_compiled(&text, &self.source).ok()?;
+        same_flags(&set, want).then_some(Whole { text, set })
     }
 
     fn refresh(&self) -> Result<Option<Update>, StoreError> {
@@ -319,16 +369,38 @@ impl Inner {
         if text == state.text {
             return Ok(None);
         }
-        let (set, doc) = self.parse(&text, when)?;
+        let (set, regions) = self.parse(&text, when)?;
         let version = state.version + 1;
         self.versions.record(version, &text);
         *state = State {
             text,
-            doc,
+            regions,
             set: set.clone(),
             version,
+            touched: 0,
         };
         Ok(Some(set))
+    }
+}
+
+/// A write's new text: one flag's tables rewritten, or the whole document.
+enum Written {
+    Flag(Splice),
+    Whole(Whole),
+}
+
+/// The whole document, rendered and read back.
+struct Whole {
+    text: String,
+    set: FlagSet,
+}
+
+impl Written {
+    fn text(&self) -> &str {
+        match self {
+            Written::Flag(s) => s.text(),
+            Written::Whole(w) => &w.text,
+        }
     }
 }
 
@@ -587,6 +659,42 @@ mod tests {
         std::fs::write(store.path(), "[c]\n").unwrap();
         assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
         assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
+    }
+
+    #[test]
+    fn a_write_touches_only_its_flags_tables() {
+        let text: String = (0..1_000)
+            .map(|i| format!("# Flag {i}.\n[f{i}]\nrollout = 20 # %\n\n"))
+            .collect();
+        let (_dir, store) = store_with(&text);
+        let mut f = store.flag_set().feature("f500").unwrap().clone();
+        f.strategies[0].parameters.insert("rollout", "25");
+        store.inner.apply(&[Change::Upsert(f)]).unwrap();
+        let on_disk = std::fs::read_to_string(store.path()).unwrap();
+        assert_eq!(
+            on_disk,
+            text.replace("[f500]\nrollout = 20", "[f500]\nrollout = 25")
+        );
+        // The flag's 30 bytes, a few times over; not the 30 kB file.
+        let touched = store.inner.lock().touched;
+        assert!(touched < 200, "{touched} bytes for one flag");
+        store.inner.apply(&[killed(&store, "f999")]).unwrap();
+        store.inner.apply(&[Change::Remove("f0".into())]).unwrap();
+        assert!(store.inner.lock().touched < 200);
+        assert_eq!(
+            FileStore::open(store.path()).unwrap().flag_set(),
+            store.flag_set()
+        );
+
+        // A flag whose tables another flag's split: the whole document.
+        let (_dir, store) = store_with("[a]\n[b]\n[a.variants]\nx = 100\n");
+        store.inner.apply(&[killed(&store, "a")]).unwrap();
+        let on_disk = std::fs::read_to_string(store.path()).unwrap();
+        assert_eq!(
+            on_disk,
+            "[a]\nenabled = false\n[b]\n[a.variants]\nx = 100\n"
+        );
+        assert!(store.inner.lock().touched >= 3 * on_disk.len());
     }
 
     #[test]
