@@ -1,19 +1,18 @@
 //! [`FileStore`]: a TOML file as the source of truth.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use toml_edit::DocumentMut;
 
+use super::atomic_write::write_atomically;
 use super::file_version::VersionFile;
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
 use crate::audit::AuditLog;
 use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
-use crate::format::toml as toml_format;
+use crate::format::toml::{self as toml_format, FlagRegions, Splice};
 use crate::model::{Feature, FlagSet};
 
 /// A watched TOML file (see [`crate::format::toml`]).
@@ -103,15 +102,16 @@ impl FileStoreOptions {
                 format!("cannot read the flags file: {e}"),
             )
         })?;
-        let (set, doc) = inner.parse(&text, Startup::Yes)?;
+        let (set, regions) = inner.parse(&text, Startup::Yes)?;
         let version = inner
             .versions
             .at_startup(&text, &AuditLog::beside(&inner.path));
         *inner.lock() = State {
             text,
-            doc,
+            regions,
             set,
             version,
+            touched: 0,
         };
         Ok(FileStore {
             inner: Arc::new(inner),
@@ -133,12 +133,17 @@ struct Inner {
 struct State {
     /// The text last loaded or written.
     text: String,
-    /// That text as an editable document.
-    doc: DocumentMut,
+    /// Where each flag's tables are in that text, so a write rewrites one
+    /// flag's bytes, not the file.
+    regions: FlagRegions,
     /// That text as flags.
     set: FlagSet,
     /// The version that text is served as.
     version: u64,
+    /// Bytes of TOML parsed, rendered and read back by the last write (the
+    /// whole file's, a few times over, when it could not be done flag by
+    /// flag): what a write costs, for the tests.
+    touched: usize,
 }
 
 /// Whether a text is read at startup (an empty file may be allowed) or at
@@ -202,9 +207,9 @@ impl Inner {
             .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", self.source)))
     }
 
-    /// `text` as flags and as an editable document; an empty text is
+    /// `text` as flags, and where each flag is in it; an empty text is
     /// refused, unless it is read at startup and the app allowed it.
-    fn parse(&self, text: &str, when: Startup) -> Result<(FlagSet, DocumentMut), LoadErrors> {
+    fn parse(&self, text: &str, when: Startup) -> Result<(FlagSet, FlagRegions), LoadErrors> {
         if text.trim().is_empty() && !(when == Startup::Yes && self.allow_empty) {
             // Editors that truncate, then write, leave an empty file for a
             // moment: never take it for "no flags". Nor, at startup, a
@@ -226,14 +231,17 @@ impl Inner {
             )));
         }
         let (set, _) = toml_format::parse_compiled(text, &self.source)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
-        Ok((set, doc))
+        // It parsed just above; without regions, every write takes the
+        // whole document.
+        let regions = FlagRegions::of(text).unwrap_or_default();
+        Ok((set, regions))
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         let mut state = self.lock();
+        // The whole file is read to see a hand edit not loaded yet: cheap
+        // next to the write (no parsing), and exact where a file's size and
+        // time can miss a quick edit.
         if self.read()? != state.text {
             return Err(StoreError::Conflict(format!(
                 "{} was edited and the edit is not loaded yet (or is invalid: see the status); \
@@ -241,15 +249,17 @@ impl Inner {
                 self.source
             )));
         }
-        let mut after = state.set.clone();
-        apply_changes(&mut after, changes);
-        let (text, doc, set) = self.render(&state, &after, changes)?;
+        let written = match self.splice(&state, changes) {
+            Some(splice) => Written::Flag(splice),
+            None => Written::Whole(self.render(&state, changes)?),
+        };
+        let text = written.text();
         // The version first: if the flags write then fails or the machine
         // dies, the next start finds the text unlike the recorded one and
         // numbers it above this version, so no version is ever served twice.
         let version = state.version + 1;
         self.versions
-            .write_before_flags(version, &text)
+            .write_before_flags(version, text)
             .map_err(|e| {
                 StoreError::Unavailable(format!(
                     "cannot write {}: {e}",
@@ -258,30 +268,69 @@ impl Inner {
             })?;
         write_atomically(&self.path, text.as_bytes())
             .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
-        *state = State {
-            text,
-            doc,
-            set,
+        let state = &mut *state;
+        state.version = version;
+        match written {
+            Written::Flag(splice) => {
+                state.touched = splice.touched_bytes();
+                state.regions.commit(&splice);
+                state.text = splice.into_text();
+                apply_changes(&mut state.set, changes);
+            }
+            Written::Whole(whole) => {
+                state.touched = 3 * whole.text.len();
+                state.regions = FlagRegions::of(&whole.text).unwrap_or_default();
+                state.text = whole.text;
+                state.set = whole.set;
+            }
+        }
+        tracing::trace!(
+            target: "flags::file",
+            file = %self.path.display(),
             version,
-        };
+            touched_bytes = state.touched,
+            "flags file written"
+        );
         Ok(())
     }
 
-    /// The new text: the user's document edited in place; if that does not
-    /// read back as `after` (a flag written in an unusual shape), the changed
-    /// flags' tables are rewritten whole.
-    fn render(
-        &self,
-        state: &State,
-        after: &FlagSet,
-        changes: &[Change],
-    ) -> Result<(String, DocumentMut, FlagSet), StoreError> {
-        let mut doc = state.doc.clone();
-        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
-        if let Some(set) = self.reads_as(&doc, after) {
-            return Ok((doc.to_string(), doc, set));
+    /// A one-flag change written by rewriting that flag's tables only
+    /// (checked by reading them back); `None` when it has to be the whole
+    /// document: several changes, a segment, a flag written in an unusual
+    /// place, or one the splice could not write (the whole document then
+    /// gives the error).
+    fn splice(&self, state: &State, changes: &[Change]) -> Option<Splice> {
+        let [change] = changes else {
+            return None;
+        };
+        let (name, new) = match change {
+            Change::Upsert(f) => (f.name.as_str(), Some(f)),
+            Change::Remove(name) => (name.as_str(), None),
+            Change::UpsertSegment(_) | Change::RemoveSegment(_) => return None,
+        };
+        let old = state.set.feature(name);
+        state
+            .regions
+            .splice(&state.text, name, old, new, &state.set.segments)?
+            .ok()
+    }
+
+    /// The new text, the whole document edited in place and read back; if
+    /// that does not read back as intended (a flag written in an unusual
+    /// shape), the changed flags' tables are rewritten whole.
+    fn render(&self, state: &State, changes: &[Change]) -> Result<Whole, StoreError> {
+        let mut after = state.set.clone();
+        apply_changes(&mut after, changes);
+        let parsed = state
+            .text
+            .parse::<DocumentMut>()
+            .map_err(|e| LoadError::new(self.source.as_str(), e.to_string()))?;
+        let mut doc = parsed.clone();
+        toml_format::edit_document(&mut doc, &state.set, &after, changes)?;
+        if let Some(whole) = self.reads_as(&doc, &after) {
+            return Ok(whole);
         }
-        let mut doc = state.doc.clone();
+        let mut doc = parsed;
         for change in changes {
             if let Change::Upsert(f) = change {
                 if let Some(item) = doc.get_mut(&f.name) {
@@ -290,19 +339,19 @@ impl Inner {
                 }
             }
         }
-        toml_format::edit_document(&mut doc, &state.set, after, changes)?;
-        match self.reads_as(&doc, after) {
-            Some(set) => Ok((doc.to_string(), doc, set)),
-            None => Err(StoreError::Invalid(LoadErrors::from(LoadError::new(
+        toml_format::edit_document(&mut doc, &state.set, &after, changes)?;
+        self.reads_as(&doc, &after).ok_or_else(|| {
+            StoreError::Invalid(LoadErrors::from(LoadError::new(
                 self.source.as_str(),
                 "the change cannot be written to the TOML file so that it reads back the same",
-            )))),
-        }
+            )))
+        })
     }
 
-    fn reads_as(&self, doc: &DocumentMut, want: &FlagSet) -> Option<FlagSet> {
-        let (set, _) = toml_format::parse_compiled(&doc.to_string(), &self.source).ok()?;
-        same_flags(&set, want).then_some(set)
+    fn reads_as(&self, doc: &DocumentMut, want: &FlagSet) -> Option<Whole> {
+        let text = doc.to_string();
+        let (set, _) = toml_format::parse_compiled(&text, &self.source).ok()?;
+        same_flags(&set, want).then_some(Whole { text, set })
     }
 
     fn refresh(&self) -> Result<Option<Update>, StoreError> {
@@ -319,16 +368,38 @@ impl Inner {
         if text == state.text {
             return Ok(None);
         }
-        let (set, doc) = self.parse(&text, when)?;
+        let (set, regions) = self.parse(&text, when)?;
         let version = state.version + 1;
         self.versions.record(version, &text);
         *state = State {
             text,
-            doc,
+            regions,
             set: set.clone(),
             version,
+            touched: 0,
         };
         Ok(Some(set))
+    }
+}
+
+/// A write's new text: one flag's tables rewritten, or the whole document.
+enum Written {
+    Flag(Splice),
+    Whole(Whole),
+}
+
+/// The whole document, rendered and read back.
+struct Whole {
+    text: String,
+    set: FlagSet,
+}
+
+impl Written {
+    fn text(&self) -> &str {
+        match self {
+            Written::Flag(s) => s.text(),
+            Written::Whole(w) => &w.text,
+        }
     }
 }
 
@@ -342,54 +413,6 @@ fn same_flags(a: &FlagSet, b: &FlagSet) -> bool {
         (f, g)
     }
     sorted(a) == sorted(b)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it
-/// over `path` and syncs the directory: after a crash the file is either
-/// the old one or the new one, never a mix.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_file(path, bytes, true)
-}
-
-/// [`write_atomically`], or, not `synced`, the same without either fsync:
-/// still never a mix after a process dies, but after a power cut the file
-/// may be old or torn.
-pub(crate) fn write_file(path: &Path, bytes: &[u8], synced: bool) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        // Keep the permissions the user gave the file.
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.write_all(bytes)?;
-        if synced {
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        // The rename is durable once the directory is synced (where the
-        // platform allows opening a directory).
-        if synced {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 impl Store for FileStore {
@@ -442,166 +465,4 @@ impl Store for FileStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store_with(text: &str) -> (tempfile::TempDir, FileStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("flags.toml");
-        std::fs::write(&path, text).unwrap();
-        let store = FileStore::open(&path).unwrap();
-        (dir, store)
-    }
-
-    fn killed(store: &FileStore, name: &str) -> Change {
-        let mut f = store.flag_set().feature(name).unwrap().clone();
-        f.enabled = false;
-        Change::Upsert(f)
-    }
-
-    #[test]
-    fn a_change_keeps_comments_and_layout() {
-        let text = "# Our flags.\n\n[new_checkout_flow]\ndescription = \"New checkout\"  # why\nrollout = 20   # % of users\n\n# The old API.\n[legacy_api]\n";
-        let (_dir, store) = store_with(text);
-        let mut f = store
-            .flag_set()
-            .feature("new_checkout_flow")
-            .unwrap()
-            .clone();
-        f.strategies[0].parameters.insert("rollout", "25");
-        store.inner.apply(&[Change::Upsert(f)]).unwrap();
-        let after = std::fs::read_to_string(store.path()).unwrap();
-        assert_eq!(after, text.replace("rollout = 20", "rollout = 25"));
-
-        store.inner.apply(&[killed(&store, "legacy_api")]).unwrap();
-        let after = std::fs::read_to_string(store.path()).unwrap();
-        assert!(
-            after.ends_with("# The old API.\n[legacy_api]\nenabled = false\n"),
-            "{after}"
-        );
-        assert!(after.starts_with("# Our flags.\n"));
-    }
-
-    #[test]
-    fn enabling_again_flips_the_users_line() {
-        let (_dir, store) = store_with("[a]\nenabled = false # off for now\n");
-        let mut f = store.flag_set().feature("a").unwrap().clone();
-        f.enabled = true;
-        store.inner.apply(&[Change::Upsert(f)]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(store.path()).unwrap(),
-            "[a]\nenabled = true # off for now\n"
-        );
-    }
-
-    #[test]
-    fn create_and_delete_touch_only_their_table() {
-        let (_dir, store) = store_with("[a] # keep\nrollout = 5\n\n[b]\nusers = [\"x\"]\n");
-        let new = crate::format::toml::parse("[c]\nwhen = { beta = true }\n", "x").unwrap();
-        store
-            .inner
-            .apply(&[
-                Change::Upsert(new.features[0].clone()),
-                Change::Remove("b".into()),
-            ])
-            .unwrap();
-        let text = std::fs::read_to_string(store.path()).unwrap();
-        assert_eq!(
-            text,
-            "[a] # keep\nrollout = 5\n\n[c]\nwhen = { beta = true }\n"
-        );
-    }
-
-    #[test]
-    fn a_hand_edit_not_yet_loaded_blocks_writes() {
-        let (_dir, store) = store_with("[a]\n");
-        std::fs::write(store.path(), "[a]\nrollout = \n").unwrap();
-        let err = store.inner.apply(&[killed(&store, "a")]).unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        assert_eq!(
-            std::fs::read_to_string(store.path()).unwrap(),
-            "[a]\nrollout = \n"
-        );
-    }
-
-    #[test]
-    fn refresh_sees_outside_edits_and_ignores_bad_and_empty_ones() {
-        let (_dir, store) = store_with("[a]\n");
-        assert_eq!(store.inner.refresh().unwrap(), None);
-        std::fs::write(store.path(), "").unwrap();
-        assert!(matches!(store.inner.refresh(), Err(StoreError::Invalid(_))));
-        std::fs::write(store.path(), "[a]\nrollout = 500\n").unwrap();
-        let Err(StoreError::Invalid(e)) = store.inner.refresh() else {
-            panic!("expected an invalid edit")
-        };
-        assert_eq!(e.errors()[0].line, Some(2));
-        assert!(store.flag_set().feature("a").is_some());
-        std::fs::write(store.path(), "[b]\n").unwrap();
-        let Ok(Some(Update::Replace(set))) = store.inner.refresh() else {
-            panic!("expected the new set")
-        };
-        assert_eq!(set.features[0].name, "b");
-        // Our own write is not an outside change.
-        store.inner.apply(&[Change::Remove("b".into())]).unwrap();
-        assert_eq!(store.inner.refresh().unwrap(), None);
-    }
-
-    #[test]
-    fn an_empty_file_at_startup_is_refused_unless_allowed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("flags.toml");
-        std::fs::write(&path, " \n").unwrap();
-        let err = FileStore::open(&path).unwrap_err();
-        assert_eq!(err.errors()[0].source, path.display().to_string());
-        assert!(err.to_string().contains("the flags file is empty"), "{err}");
-        let store = FileStore::options().allow_empty(true).open(&path).unwrap();
-        assert!(store.flag_set().features.is_empty());
-        // A comment says "no flags" on purpose.
-        std::fs::write(&path, "# no flags yet\n").unwrap();
-        assert!(FileStore::open(&path)
-            .unwrap()
-            .flag_set()
-            .features
-            .is_empty());
-    }
-
-    #[test]
-    fn versions_count_on_across_reopening() {
-        let (_dir, store) = store_with("[a]\n");
-        assert_eq!(store.version(), Some(1));
-        store.inner.apply(&[killed(&store, "a")]).unwrap();
-        assert_eq!(store.version(), Some(2));
-        std::fs::write(store.path(), "[b]\n").unwrap();
-        store.inner.refresh().unwrap().unwrap();
-        assert_eq!(store.version(), Some(3));
-        // A bad edit and a no-op refresh number nothing.
-        std::fs::write(store.path(), "[b]\nrollout = 500\n").unwrap();
-        assert!(store.inner.refresh().is_err());
-        std::fs::write(store.path(), "[b]\n").unwrap();
-        assert_eq!(store.inner.refresh().unwrap(), None);
-        assert_eq!(store.version(), Some(3));
-
-        let reopened = FileStore::open(store.path()).unwrap();
-        assert_eq!(reopened.version(), Some(3));
-        // Edited while no process had it open: a new version.
-        std::fs::write(store.path(), "[c]\n").unwrap();
-        assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
-        assert_eq!(FileStore::open(store.path()).unwrap().version(), Some(4));
-    }
-
-    #[test]
-    fn unusual_shapes_are_rewritten_whole_and_still_read_back() {
-        // A user list written as an explicit rule; setting a rollout on it
-        // changes the shape, so the flag's table is rewritten.
-        let (_dir, store) =
-            store_with("# top\n[a]\n[[a.rules]]\nstrategy = \"userWithId\"\nparameters = { userIds = \"x\" }\n");
-        let f = crate::format::toml::parse("[a]\nrollout = 5\n", "x")
-            .unwrap()
-            .features[0]
-            .clone();
-        store.inner.apply(&[Change::Upsert(f.clone())]).unwrap();
-        let text = std::fs::read_to_string(store.path()).unwrap();
-        assert!(text.starts_with("# top\n[a]\nrollout = 5\n"), "{text}");
-        assert_eq!(store.flag_set().features, vec![f]);
-    }
-}
+mod tests;

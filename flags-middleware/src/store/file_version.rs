@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::file::write_file;
+use super::atomic_write::write_file;
 
 /// How much of the audit log's end is read at startup for its highest
 /// version (versions only grow down the file).

@@ -58,6 +58,7 @@ use crate::engine::Change;
 use crate::error::LoadErrors;
 use crate::model::FlagSet;
 
+mod atomic_write;
 mod file;
 mod file_version;
 mod memory;

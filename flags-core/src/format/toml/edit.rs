@@ -8,7 +8,7 @@ use super::segments::{segment_name, segment_table, SEGMENTS};
 use super::writer::feature_table;
 use crate::engine::Change;
 use crate::error::{LoadError, LoadErrors};
-use crate::model::FlagSet;
+use crate::model::{Feature, FlagSet, Segment};
 
 /// Applies `changes` to a user's document, touching only what changed: a
 /// changed key gets its new value (keeping the comment after it), a removed
@@ -27,22 +27,9 @@ pub fn edit_document(
     for change in changes {
         match change {
             Change::Upsert(f) => {
-                let new = match feature_table(f, &after.segments) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        errors.extend(e);
-                        continue;
-                    }
-                };
-                let old = before
-                    .feature(&f.name)
-                    .and_then(|o| feature_table(o, &before.segments).ok());
-                match (doc.get_mut(&f.name), old) {
-                    (Some(Item::Table(user)), Some(old)) => merge_table(user, &old, &new),
-                    (Some(item), _) => replace_table(item, new),
-                    (None, _) => {
-                        doc.insert(&f.name, Item::Table(new));
-                    }
+                let old = before.feature(&f.name).map(|o| (o, &before.segments[..]));
+                if let Err(e) = upsert_flag(doc, old, f, &after.segments) {
+                    errors.extend(e);
                 }
             }
             Change::Remove(name) => {
@@ -88,6 +75,30 @@ pub fn edit_document(
     } else {
         Err(LoadErrors::from(errors))
     }
+}
+
+/// Writes `new` into `doc` (the whole file, or only the flag's own tables),
+/// key by key over the user's table when there is one. `old` is the flag as
+/// the document holds it now, with the segments it was written against.
+///
+/// # Errors
+/// When `new` cannot be expressed in the format.
+pub(super) fn upsert_flag(
+    doc: &mut DocumentMut,
+    old: Option<(&Feature, &[Segment])>,
+    new: &Feature,
+    segments: &[Segment],
+) -> Result<(), LoadErrors> {
+    let table = feature_table(new, segments)?;
+    let old = old.and_then(|(o, segs)| feature_table(o, segs).ok());
+    match (doc.get_mut(&new.name), old) {
+        (Some(Item::Table(user)), Some(old)) => merge_table(user, &old, &table),
+        (Some(item), _) => replace_table(item, table),
+        (None, _) => {
+            doc.insert(&new.name, Item::Table(table));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces a flag's whole table, keeping the comments above its header.

@@ -203,6 +203,7 @@ mod document;
 mod duration;
 mod edit;
 mod json;
+mod regions;
 
 use crate::engine::{Mode, Snapshot};
 use crate::error::{LoadError, LoadErrors};
@@ -210,6 +211,8 @@ use crate::model::{Feature, FlagSet, Segment};
 
 #[doc(hidden)]
 pub use edit::{edit_document, replace_table};
+#[doc(hidden)]
+pub use regions::{FlagRegions, Splice};
 #[doc(hidden)]
 pub use spans::SpanMap;
 #[doc(hidden)]

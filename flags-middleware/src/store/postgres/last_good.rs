@@ -90,7 +90,7 @@ impl Writer {
         };
         let result = serde_json::to_vec_pretty(&file)
             .map_err(std::io::Error::other)
-            .and_then(|bytes| crate::store::file::write_atomically(path, &bytes));
+            .and_then(|bytes| crate::store::atomic_write::write_atomically(path, &bytes));
         match result {
             Ok(()) => *written = Some(version),
             Err(e) => tracing::warn!(
