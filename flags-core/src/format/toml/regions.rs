@@ -22,8 +22,8 @@ use super::writer::feature_table;
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, Segment};
 
-/// Where each flag's tables sit in a file's text (see the
-/// [module docs](self)).
+/// Where each flag's tables sit in a file's text, so a one-flag write
+/// rewrites only that flag's bytes.
 ///
 /// ```
 /// use flags_core::format::toml::FlagRegions;
