@@ -101,8 +101,9 @@ fn parse_flag_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
         return Err(input.error(USAGE));
     }
     let flag: LitStr = input.parse()?;
-    if flag.value().is_empty() {
-        return Err(syn::Error::new_spanned(flag, "the flag name is empty"));
+    // A name no flag file can define would leave the gate off forever.
+    if let Err(e) = crate::name::check_flag_name(&flag.value()) {
+        return Err(syn::Error::new_spanned(flag, e));
     }
     Ok(flag)
 }
@@ -187,7 +188,14 @@ mod tests {
             (quote::quote!(), "expected the flag's name"),
             (quote::quote!(fallback = x), "expected the flag's name"),
             (quote::quote!(42, fallback = x), "expected the flag's name"),
-            (quote::quote!("", fallback = x), "the flag name is empty"),
+            (
+                quote::quote!("", fallback = x),
+                "`` is not a valid flag name (it is empty): a flag name is",
+            ),
+            (
+                quote::quote!("a b", fallback = x),
+                "`a b` is not a valid flag name (it contains U+0020): a flag name is",
+            ),
             (quote::quote!("f"), "missing `fallback = ..`"),
             (
                 quote::quote!("f", fallback = x, fallback = y),

@@ -113,6 +113,15 @@ use proc_macro::TokenStream;
 
 mod attr;
 mod expand;
+// The naming rule's own file from flags-core, compiled here too: one rule in
+// one file, so the macro refuses at compile time exactly the names a strict
+// load refuses, without making every proc-macro build depend on flags-core
+// (regex, serde, chrono, ...). The file uses nothing but `std`.
+// Its items are `pub` for flags-core's API, and the macro needs only
+// `check_flag_name` and the error's `Display`.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../flags-core/src/name.rs"]
+mod name;
 mod signature;
 
 /// Routes a function between a new implementation (its own body) and a
@@ -122,6 +131,28 @@ mod signature;
 /// #[feature_gated("flag_name", fallback = legacy_fn)]
 /// #[feature_gated("flag_name", variants(blue = blue_fn, "green-2" = green_fn), fallback = control_fn)]
 /// ```
+///
+/// # The flag's name
+///
+/// The name is checked at compile time by the same code that checks every
+/// flag file and admin API request (`flags_core::name`, compiled into
+/// this crate from its one source file): 1 to 100 characters, letters and
+/// digits of any script, `_`, `-`, `.`, `~` and non-ASCII symbols such as
+/// emoji, starting with a letter or digit, with no spaces, control or
+/// invisible characters, or other punctuation. A name no flag file could
+/// define would leave the gate off for good, so it is an error at the
+/// literal instead:
+///
+/// ```text
+/// error: `new checkout` is not a valid flag name (it contains U+0020): a flag name is 1 to 100 characters: ...
+///  --> src/main.rs:4:17
+///   |
+/// 4 | #[feature_gated("new checkout", fallback = legacy)]
+///   |                 ^^^^^^^^^^^^^^
+/// ```
+///
+/// Variant names are the flag set's business, not flag names: they are
+/// taken as written.
 ///
 /// # Handlers
 ///
