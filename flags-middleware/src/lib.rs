@@ -81,7 +81,7 @@ pub mod testing;
 
 pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
-pub use flags_core::{context, edit, engine, error, format, model};
+pub use flags_core::{context, edit, engine, error, format, model, name};
 pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
 pub use layer::{FlagContext, FlagContextRejection, FlagsLayer};
 
