@@ -1,6 +1,6 @@
 //! The bodies of the fuzz targets: one function per target, taking the raw
 //! bytes libFuzzer hands over. The cargo-fuzz crate in `fuzz/` wraps each in
-//! `fuzz_target!`; the smoke run in `tests/fuzz_smoke.rs` feeds them the
+//! `fuzz_target!`; the smoke run in `tests/smoke.rs` feeds them the
 //! checked-in corpus and seeded random bytes, so both exercise exactly the
 //! same code and a crash found by one reproduces in the other.
 //!
@@ -20,6 +20,7 @@ pub mod admin_feature_json;
 pub mod admin_request;
 pub mod caller;
 pub mod evaluate;
+pub mod evaluate_constraint;
 pub mod mixed;
 pub mod toml_file;
 pub mod unleash_json;
@@ -35,4 +36,5 @@ pub const TARGETS: &[Target] = &[
     ("admin_feature_json", admin_feature_json::run),
     ("admin_request", admin_request::run),
     ("evaluate", evaluate::run),
+    ("evaluate_constraint", evaluate_constraint::run),
 ];
