@@ -67,7 +67,7 @@ const WORDS: &[&str] = &[
     " ",
 ];
 
-/// A string: mostly one of [`WORDS`], sometimes anything.
+/// A string: mostly one of the words above, sometimes anything.
 #[derive(Debug, Arbitrary)]
 pub enum Text {
     /// `WORDS[i % WORDS.len()]`.
