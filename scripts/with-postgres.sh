@@ -34,6 +34,15 @@ if ! PG_BIN=$(find_bin); then
     PG_BIN=$(find_bin) || { echo "with-postgres: no PostgreSQL server after install" >&2; exit 1; }
 fi
 
+# The throwaway server's TLS certificates are made with openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+    echo "with-postgres: installing openssl (Debian package openssl)" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >&2
+fi
+
 DATA=$(mktemp -d /tmp/flags-pg.XXXXXX)
 # initdb and postgres refuse to run as root: run them as a dedicated user.
 RUN=()
