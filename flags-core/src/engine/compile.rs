@@ -25,6 +25,11 @@ pub enum Mode {
     Lenient,
 }
 
+/// The most strategies, or variants in one list, a flag may have: strategies
+/// and variants are indexed with `u16`, and `u16::MAX` marks "the flag's own
+/// variants" in a decision.
+pub(crate) const MAX_LISTED: usize = u16::MAX as usize - 1;
+
 /// A compiled flag: everything evaluation needs, plus the definition packed
 /// (see [`packed`](super::packed)) for whoever asks for it back.
 ///
@@ -138,11 +143,28 @@ impl Compiler<'_> {
         table
     }
 
+    /// Refused in both modes: past [`MAX_LISTED`] items the evaluator's
+    /// 16-bit indexes would pick the wrong strategy or variant, so there is
+    /// no answer it could give as written.
+    fn too_many(&mut self, flag: &str, field: String, len: usize) {
+        if len > MAX_LISTED {
+            self.errors.push(
+                LoadError::new(
+                    self.source,
+                    format!("{len} items; at most {MAX_LISTED} are supported"),
+                )
+                .flag(flag)
+                .field(field),
+            );
+        }
+    }
+
     pub(crate) fn flag(&mut self, def: &Feature, segments: &SegmentTable) -> CompiledFlag {
         let name = def.name.as_str();
         if let Err(e) = crate::name::check_flag_name(name) {
             self.issue(name, "name".into(), e.to_string());
         }
+        self.too_many(name, "strategies".into(), def.strategies.len());
         let strategies = def
             .strategies
             .iter()
@@ -196,11 +218,17 @@ impl Compiler<'_> {
             Some(s) => format!("strategies[{s}].variants"),
             None => "variants".to_owned(),
         };
+        self.too_many(flag, path(), defs.len());
+        if defs.len() > MAX_LISTED {
+            return None;
+        }
         if !defs.is_empty() && defs.iter().all(|v| v.weight == 0) {
             self.issue(flag, path(), "variants need a total weight above 0".into());
         }
+        // A set, not a scan of the ones before: a list may be long.
+        let mut seen = std::collections::HashSet::with_capacity(defs.len());
         for (i, v) in defs.iter().enumerate() {
-            if defs[..i].iter().any(|w| w.name == v.name) {
+            if !seen.insert(v.name.as_str()) {
                 self.issue(
                     flag,
                     format!("{}[{i}].name", path()),
