@@ -52,7 +52,11 @@ fn too_many_strategies_are_refused() {
         ..Feature::default()
     };
     let err = Snapshot::compile(&set_with(feature), Mode::Lenient, "flags.json").unwrap_err();
-    assert_eq!(err.errors()[0].field.as_deref(), Some("strategies"), "{err}");
+    assert_eq!(
+        err.errors()[0].field.as_deref(),
+        Some("strategies"),
+        "{err}"
+    );
 }
 
 #[test]

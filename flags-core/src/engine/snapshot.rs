@@ -421,8 +421,16 @@ impl Snapshot {
         if !f.enabled {
             return off(Reason::Disabled);
         }
-        if !f.deps.is_empty() && !self.dependencies_met(f, ctx) {
-            return off(Reason::Default);
+        let mut parents_random = false;
+        if !f.deps.is_empty() {
+            let (met, random) = self.dependencies_met(f, ctx);
+            if !met {
+                return Decision {
+                    random,
+                    ..off(Reason::Default)
+                };
+            }
+            parents_random = random;
         }
         let (reason, random, owner) = if f.strategies.is_empty() {
             (Reason::Static, false, None)
@@ -459,7 +467,7 @@ impl Snapshot {
             enabled: true,
             reason,
             error: None,
-            random,
+            random: random || parents_random,
             variant: None,
         };
         if with_variant {
@@ -475,27 +483,35 @@ impl Snapshot {
         d
     }
 
-    fn dependencies_met(&self, f: &CompiledFlag, ctx: &Context) -> bool {
-        f.deps.iter().all(|dep| {
+    /// Whether every dependency of `f` holds for `ctx`, and whether a
+    /// parent's answer came from a random roll (then so does the child's).
+    fn dependencies_met(&self, f: &CompiledFlag, ctx: &Context) -> (bool, bool) {
+        let mut random = false;
+        for dep in f.deps.iter() {
             let Some(parent) = self.flag_by_name(&dep.parent) else {
-                return false;
+                return (false, random);
             };
             // Unleash evaluates one level of dependencies only.
             if !parent.deps.is_empty() {
-                return false;
+                return (false, random);
             }
             let pd = self.decide_flag(parent, ctx, !dep.variants.is_empty());
-            if !dep.enabled {
-                return !pd.enabled;
+            random |= pd.random;
+            let met = if !dep.enabled {
+                !pd.enabled
+            } else {
+                pd.enabled && {
+                    dep.variants.is_empty() || {
+                        let name = self.variant_of(parent, &pd).name;
+                        dep.variants.iter().any(|v| &**v == name)
+                    }
+                }
+            };
+            if !met {
+                return (false, random);
             }
-            if !pd.enabled {
-                return false;
-            }
-            dep.variants.is_empty() || {
-                let name = self.variant_of(parent, &pd).name;
-                dep.variants.iter().any(|v| &**v == name)
-            }
-        })
+        }
+        (true, random)
     }
 }
 
