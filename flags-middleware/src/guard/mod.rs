@@ -115,4 +115,4 @@ pub use detect::{CountSource, ManualCounts, Side, Status};
 pub use event::EventKind;
 pub use flags_core::guard::{GuardConfig, GuardConfigError, LatencyRule};
 pub use plan::{Plan, PlanStatus};
-pub use run::{Action, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};
+pub use run::{Action, Applied, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};

@@ -14,15 +14,18 @@ use crate::guard::clock::unix_millis;
 use crate::guard::detect::{judge, Finding, Status};
 use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::plan::{Due, PlanStatus};
+use crate::model::Feature;
 
 /// What a check decided for one flag, to apply then commit.
 enum Pending {
     Kill {
         flag: String,
         finding: Finding,
+        judged: Option<Feature>,
     },
     Step {
         flag: String,
+        judged: Option<Feature>,
         index: usize,
         from: Option<u32>,
         to: u32,
@@ -70,14 +73,19 @@ impl Guard {
             }
             let verdict = judge(&w.window, &w.config, now);
             match (&verdict.status, &verdict.finding, &w.plan) {
+                // A flag already off (killed by another instance, or by an
+                // operator) has nothing left to kill.
+                (Status::Kill, Some(_), _) if w.known_off() => {}
                 (Status::Kill, Some(finding), _) => pending.push(Pending::Kill {
                     flag: flag.clone(),
                     finding: finding.clone(),
+                    judged: w.definition.clone(),
                 }),
                 (_, _, Some(plan)) if !w.held() => {
                     match plan.due(now, verdict.status, w.config.settings().min_requests) {
                         Some(Due::Step(index)) => pending.push(Pending::Step {
                             flag: flag.clone(),
+                            judged: w.definition.clone(),
                             index,
                             from: (plan.status() != PlanStatus::Pending)
                                 .then(|| plan.percent(plan.step_index())),
@@ -101,19 +109,25 @@ impl Guard {
     /// retried at the next check since the state still calls for it).
     async fn carry_out(&self, p: Pending) -> Vec<GuardEvent> {
         match p {
-            Pending::Kill { flag, finding } => {
+            Pending::Kill {
+                flag,
+                finding,
+                judged,
+            } => {
                 let message = finding.message();
-                let action = Action::new(Edit::kill(&flag), message.clone());
-                let result = self.shared.applier.apply(&action).await;
+                let action = conditional(Action::new(Edit::kill(&flag), message.clone()), judged);
+                let result = self.shared.applier.apply_checked(&action).await;
                 let at = unix_millis(self.shared.clock.now());
                 let mut state = self.state();
                 let mut events = Vec::new();
                 match result {
+                    Ok(applied) if applied.superseded => superseded(&flag, "kill"),
                     Ok(_) => {
                         if let Some(w) = state.flags.get_mut(&flag) {
                             // Judge a re-enabled flag on fresh traffic only.
                             w.window.clear();
                             w.kills += 1;
+                            w.changed_here = true;
                             if let Some(plan) = &mut w.plan {
                                 let before = plan.status();
                                 plan.halt(message.clone());
@@ -143,6 +157,7 @@ impl Guard {
             }
             Pending::Step {
                 flag,
+                judged,
                 index,
                 from,
                 to,
@@ -156,17 +171,28 @@ impl Guard {
                     ),
                 };
                 let now = self.shared.clock.now();
-                let action = Action::new(
-                    Edit::plan_step(&flag, to, unix_millis(now)),
-                    message.clone(),
+                let action = conditional(
+                    Action::new(
+                        Edit::plan_step(&flag, to, unix_millis(now)),
+                        message.clone(),
+                    ),
+                    judged,
                 );
-                let result = self.shared.applier.apply(&action).await;
+                let result = self.shared.applier.apply_checked(&action).await;
                 let mut state = self.state();
                 let events = match result {
+                    Ok(applied) if applied.superseded => {
+                        // Another instance took the step first: the plan
+                        // follows its definition at the next check.
+                        superseded(&flag, "plan step");
+                        Vec::new()
+                    }
                     Ok(_) => {
-                        if let Some(plan) = state.flags.get_mut(&flag).and_then(|w| w.plan.as_mut())
-                        {
-                            plan.enter(index, now);
+                        if let Some(w) = state.flags.get_mut(&flag) {
+                            w.changed_here = true;
+                            if let Some(plan) = &mut w.plan {
+                                plan.enter(index, now);
+                            }
                         }
                         vec![event(
                             unix_millis(now),
@@ -210,4 +236,22 @@ impl Guard {
             }
         }
     }
+}
+
+/// `action`, made only while the flag is still as judged (when known).
+fn conditional(action: Action, judged: Option<Feature>) -> Action {
+    match judged {
+        Some(definition) => action.unless_changed_from(definition),
+        None => action,
+    }
+}
+
+/// Logs a decision another instance (or an operator) made moot: the flag
+/// changed since it was judged, so nothing was written.
+fn superseded(flag: &str, what: &str) {
+    tracing::info!(
+        target: "flags::guard",
+        message = %format!("guard: {what} not made: the flag changed since it was judged (another instance acted first?)"),
+        feature_flag.key = %flag,
+    );
 }

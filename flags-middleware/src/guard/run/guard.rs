@@ -16,7 +16,7 @@ use crate::guard::clock::Clock;
 use crate::guard::detect::{CountSource, Verdict, Window};
 use crate::guard::event::GuardEvent;
 use crate::guard::plan::PlanRun;
-use crate::model::{GuardSpec, PlanSpec};
+use crate::model::{Feature, GuardSpec, PlanSpec};
 use crate::Flags;
 
 /// The rollout guard: watches flags, kills a flag whose new arm is worse,
@@ -58,6 +58,13 @@ pub(super) struct Watched {
     pub(super) plan: Option<PlanRun>,
     pub(super) kills: u64,
     pub(super) origin: Origin,
+    /// The flag's definition as last followed: kills and plan steps are
+    /// made only while it is still the live one.
+    pub(super) definition: Option<Feature>,
+    /// Whether this guard changed the definition since it last followed
+    /// it (a kill, a plan step), at the end of a check: its window's last
+    /// read was then taken under the old definition a moment before.
+    pub(super) changed_here: bool,
 }
 
 /// Who asked the guard to watch a flag.
@@ -79,6 +86,27 @@ impl Watched {
     pub(super) fn held(&self) -> bool {
         matches!(&self.origin, Origin::Definition { plan: Some(p), .. } if p.paused)
     }
+
+    /// Whether the flag is known to be off: nothing to kill.
+    pub(super) fn known_off(&self) -> bool {
+        self.definition.as_ref().is_some_and(|d| !d.enabled)
+    }
+}
+
+/// The part of a definition that decides who is served what: the
+/// definition without its guard settings and its plan's bookkeeping (a
+/// pause or the time a step began changes no request). When it changes,
+/// the window starts afresh.
+pub(super) fn serving(f: &Feature) -> Feature {
+    Feature {
+        description: None,
+        project: None,
+        kind: None,
+        stale: false,
+        guard: None,
+        plan: None,
+        ..f.clone()
+    }
 }
 
 impl Watched {
@@ -90,6 +118,8 @@ impl Watched {
             plan: None,
             kills: 0,
             origin: Origin::Code,
+            definition: None,
+            changed_here: false,
         }
     }
 }

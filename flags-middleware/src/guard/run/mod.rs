@@ -21,7 +21,9 @@ mod record;
 mod snapshot;
 mod task;
 
-pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
+pub use action::{
+    Action, Applied, AppliedFuture, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp,
+};
 pub use builder::GuardBuilder;
 pub use control::ControlError;
 pub use guard::Guard;
