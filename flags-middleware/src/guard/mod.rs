@@ -97,6 +97,9 @@
 //!   steps through an [`Applier`], follows the flags' definitions, answers
 //!   the admin API.
 //!
+//! [`fleet`] sits beside them: the counts every instance shares, so that
+//! each judges on the whole fleet's traffic (PostgreSQL store).
+//!
 //! Two small modules are shared by all three: [`clock`] (time) and
 //! [`event`] (what the guard did). The settings ([`GuardConfig`],
 //! [`LatencyRule`], [`Plan`]) come from `flags-core`, where a flag's
@@ -106,6 +109,7 @@
 pub mod clock;
 pub mod detect;
 pub mod event;
+pub mod fleet;
 pub mod plan;
 pub mod run;
 

@@ -46,6 +46,25 @@ impl Window {
         }
     }
 
+    /// A window of `span` in buckets of `width` holding `buckets` (oldest
+    /// first): the fleet's sums, as a shared table returned them.
+    pub(crate) fn from_buckets(
+        span: Duration,
+        width: Duration,
+        keep_latency: bool,
+        buckets: impl IntoIterator<Item = Bucket>,
+    ) -> Window {
+        let mut w = Window::new(span, width, keep_latency);
+        for mut b in buckets {
+            if !keep_latency {
+                b.counts.new.latency = Default::default();
+                b.counts.old.latency = Default::default();
+            }
+            w.buckets.push_back(b);
+        }
+        w
+    }
+
     /// Takes in the totals read at `now`.
     ///
     /// The first read only sets the baseline. When a total went down (the

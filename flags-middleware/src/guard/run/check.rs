@@ -4,11 +4,10 @@
 
 use std::time::SystemTime;
 
-use flags_core::guard::NewArm;
-
 use super::action::Action;
 use super::guard::Guard;
 use super::record::{event, record};
+use super::share::{fleet_window, FleetWindows};
 use crate::edit::Edit;
 use crate::guard::clock::unix_millis;
 use crate::guard::detect::{judge, Finding, Status};
@@ -43,35 +42,30 @@ impl Guard {
     pub async fn check(&self) -> Vec<GuardEvent> {
         let _op = self.shared.ops.lock().await;
         let mut events = self.follow_definitions();
-        let pending = self.decide(self.shared.clock.now());
+        let now = self.shared.clock.now();
+        let shares = self.observe(now);
+        let fleet = match shares {
+            Some(shares) => self.exchange(shares).await,
+            None => None,
+        };
+        let pending = self.decide(now, fleet);
         for p in pending {
             events.extend(self.carry_out(p).await);
         }
         events
     }
 
-    fn decide(&self, now: SystemTime) -> Vec<Pending> {
-        let source = &self.shared.source;
+    /// Judges every watched flag, on the fleet's window when there is one
+    /// for it, else on its own.
+    fn decide(&self, now: SystemTime, mut fleet: Option<FleetWindows>) -> Vec<Pending> {
         let mut state = self.state();
-        state.checks += 1;
         let mut pending = Vec::new();
-        let keys: Vec<(String, NewArm)> = state
-            .flags
-            .iter()
-            .map(|(flag, w)| (flag.clone(), w.config.settings().arm.clone()))
-            .collect();
-        let keys: Vec<(&str, &NewArm)> = keys.iter().map(|(f, a)| (f.as_str(), a)).collect();
-        let reads = source.read_all(&keys);
-        for ((flag, w), read) in state.flags.iter_mut().zip(reads) {
-            // A source that has counted nothing for the flag yet has
-            // counted zero: the first requests are then not lost in the
-            // baseline.
-            let totals = read.unwrap_or_default();
-            let new_requests = w.window.observe(now, totals);
-            if let Some(plan) = &mut w.plan {
-                plan.count(new_requests);
-            }
-            let verdict = judge(&w.window, &w.config, now);
+        for (flag, w) in state.flags.iter_mut() {
+            w.fleet = fleet
+                .as_mut()
+                .and_then(|f| f.remove(flag))
+                .map(|buckets| fleet_window(&w.config, &buckets));
+            let verdict = judge(w.fleet.as_ref().unwrap_or(&w.window), &w.config, now);
             match (&verdict.status, &verdict.finding, &w.plan) {
                 // A flag already off (killed by another instance, or by an
                 // operator) has nothing left to kill.

@@ -144,6 +144,7 @@ fn restart_changed(state: &mut State, snap: &Snapshot) {
                     // Someone else's, at an unknown moment since the last
                     // read: that interval is left out.
                     w.window.restart();
+                    w.published = None;
                 }
             }
         }

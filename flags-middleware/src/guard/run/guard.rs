@@ -13,8 +13,11 @@ use flags_core::guard::GuardConfig;
 
 use super::action::Applier;
 use crate::guard::clock::Clock;
+use crate::guard::detect::FlagCounts;
 use crate::guard::detect::{CountSource, Verdict, Window};
 use crate::guard::event::GuardEvent;
+pub(super) use crate::guard::fleet::serving;
+use crate::guard::fleet::SharedCounts;
 use crate::guard::plan::PlanRun;
 use crate::model::{Feature, GuardSpec, PlanSpec};
 use crate::Flags;
@@ -40,6 +43,11 @@ pub(super) struct Shared {
     /// Serializes checks and control operations, so that an action decided
     /// on a state is committed before anything else looks at that state.
     pub(super) ops: tokio::sync::Mutex<()>,
+    /// The counts the fleet shares, if any: the guard then judges on the
+    /// fleet's sums (on its own traffic while they are unreachable).
+    pub(super) fleet: Option<Arc<dyn SharedCounts>>,
+    /// Whether the last exchange with the fleet worked (logged on change).
+    pub(super) fleet_up: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -65,6 +73,11 @@ pub(super) struct Watched {
     /// it (a kill, a plan step), at the end of a check: its window's last
     /// read was then taken under the old definition a moment before.
     pub(super) changed_here: bool,
+    /// The totals last handed to the fleet (`None`: the next read only sets
+    /// the baseline).
+    pub(super) published: Option<FlagCounts>,
+    /// The fleet's window at the last check, when it was judged on it.
+    pub(super) fleet: Option<Window>,
 }
 
 /// Who asked the guard to watch a flag.
@@ -93,22 +106,6 @@ impl Watched {
     }
 }
 
-/// The part of a definition that decides who is served what: the
-/// definition without its guard settings and its plan's bookkeeping (a
-/// pause or the time a step began changes no request). When it changes,
-/// the window starts afresh.
-pub(super) fn serving(f: &Feature) -> Feature {
-    Feature {
-        description: None,
-        project: None,
-        kind: None,
-        stale: false,
-        guard: None,
-        plan: None,
-        ..f.clone()
-    }
-}
-
 impl Watched {
     pub(super) fn new(config: GuardConfig) -> Watched {
         Watched {
@@ -120,6 +117,8 @@ impl Watched {
             origin: Origin::Code,
             definition: None,
             changed_here: false,
+            published: None,
+            fleet: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! * `follow.rs`: flags whose definitions opt in ([`GuardBuilder::follow`]);
 //! * `action.rs`: what the guard changes ([`Action`]) and the one place
 //!   that changes it ([`FlagsApplier`]);
+//! * `share.rs`: reading the counts, and exchanging them with the fleet;
 //! * `record.rs`: the events kept and logged; `snapshot.rs`:
 //!   [`GuardSnapshot`]; `task.rs`: [`GuardTask`].
 
@@ -18,6 +19,7 @@ mod control;
 mod follow;
 mod guard;
 mod record;
+mod share;
 mod snapshot;
 mod task;
 

@@ -200,6 +200,36 @@ impl PostgresStore {
     }
 }
 
+/// Opens a connection of its own to `config`'s database (named `role` in
+/// `application_name`), with the schema brought up to date, its driver
+/// running on the current runtime: for the rollout guard's shared counts,
+/// which must not queue behind the store's writes.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be reached.
+pub(crate) async fn open_client(config: &PostgresConfig, role: &str) -> Result<Client, StoreError> {
+    let (mut client, connection) = connect::open(config, role).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(target: "flags::postgres", error = %e, "database connection ended");
+        }
+    });
+    tokio::time::timeout(config.query_timeout, schema::prepare(&mut client, config))
+        .await
+        .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))??;
+    Ok(client)
+}
+
+/// The query timeout `config` sets.
+pub(crate) fn query_timeout(config: &PostgresConfig) -> std::time::Duration {
+    config.query_timeout
+}
+
+/// A database error as a store error, with the server's message.
+pub(crate) fn database_error(e: tokio_postgres::Error) -> StoreError {
+    sql::db_error(e)
+}
+
 impl Inner {
     fn lock_synced(&self) -> std::sync::MutexGuard<'_, Synced> {
         self.synced
