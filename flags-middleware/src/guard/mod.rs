@@ -47,7 +47,8 @@
 //!
 //! Every check reads each watched flag's totals (requests, errors, and
 //! optionally latency, per arm) and adds what is new to a sliding window
-//! (default: 5 minutes in 5-second buckets). The flag is killed when the new
+//! (default: 5 minutes in 5-second buckets); with [shared counts](fleet)
+//! (PostgreSQL), the window judged is the whole fleet's. The flag is killed when the new
 //! arm is worse with overwhelming evidence (see [`stats`](detect::stats) for the test and
 //! why it does not fire on noise however often it looks):
 //!

@@ -51,7 +51,8 @@ pub use config::{PostgresConfig, PostgresConfigError};
 ///
 /// * **Tables.** The store creates and migrates its own tables
 ///   (`flag_namespaces`, `flag_definitions`, `flag_segments`, `flag_audit`,
-///   `flag_schema_migrations`). A namespace's row holds the flag-set
+///   `flag_schema_migrations`, and `flag_guard_buckets`, where the rollout
+///   guard's [shared counts](crate::guard::fleet::PostgresFleet) go). A namespace's row holds the flag-set
 ///   version; each flag's row holds its definition (Unleash JSON) and the
 ///   version that last changed it. A new namespace is seeded once from the
 ///   seed file, if one is configured.
