@@ -185,3 +185,50 @@ async fn check_all(fleet: &[Instance]) {
     }
     while set.join_next().await.is_some() {}
 }
+
+/// With the database down, each guard judges on its own traffic (without
+/// holding its checks up); once it is back, on the fleet's again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_a_guard_judges_its_own_traffic_and_rejoins() {
+    let _server = own_server().await;
+    let db = TestDb::create().await;
+    let a = instance(&db, "a").await;
+    let b = instance(&db, "b").await;
+    a.guard.check().await;
+    b.guard.check().await;
+    a.counts.add(FLAG, Side::New, 10, 0);
+    a.counts.add(FLAG, Side::Old, 100, 0);
+    b.counts.add(FLAG, Side::New, 20, 0);
+    b.counts.add(FLAG, Side::Old, 200, 0);
+    b.guard.check().await;
+    a.guard.check().await;
+    let window = |i: &Instance| {
+        let snap = i.guard.snapshot();
+        let f = snap.flag(FLAG).unwrap();
+        (f.window.new.requests, f.fleet)
+    };
+    assert_eq!(window(&a), (30, true));
+
+    pg_ctl("stop -m fast").await;
+    a.counts.add(FLAG, Side::New, 1, 0);
+    a.counts.add(FLAG, Side::Old, 10, 0);
+    a.guard.check().await;
+    // Its own window: everything it served since it started watching.
+    assert_eq!(window(&a), (11, false));
+    a.guard.check().await;
+    assert_eq!(window(&a), (11, false));
+    pg_ctl("start").await;
+
+    // Back within a few checks (a failed connection is retried after 2 s).
+    let mut rejoined = false;
+    for _ in 0..100 {
+        a.guard.check().await;
+        if window(&a).1 {
+            rejoined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(rejoined, "{:?}", window(&a));
+    assert_eq!(window(&a).0, 30);
+}

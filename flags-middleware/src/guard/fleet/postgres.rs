@@ -3,6 +3,8 @@
 //! connection of its own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio_postgres::types::Type;
@@ -16,6 +18,10 @@ use crate::store::{database_error, open_client, query_timeout, BoxFuture, Postgr
 
 /// Prune rows past twice the longest window every this many exchanges.
 const PRUNE_EVERY: u64 = 60;
+
+/// After a failed connection, exchanges fail at once (the guard judges on
+/// its own traffic without waiting) until this long has passed.
+const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 /// The shared counts in the flags database: at each check, one statement
 /// adds this instance's shares (every guarded flag at once) to the bucket
@@ -50,6 +56,8 @@ pub struct PostgresFleet {
     conn: tokio::sync::Mutex<Option<Client>>,
     exchanges: AtomicU64,
     statements: AtomicU64,
+    /// No new connection before this (after a failed one).
+    retry_at: Mutex<Option<Instant>>,
 }
 
 impl PostgresFleet {
@@ -61,6 +69,7 @@ impl PostgresFleet {
             conn: tokio::sync::Mutex::new(None),
             exchanges: AtomicU64::new(0),
             statements: AtomicU64::new(0),
+            retry_at: Mutex::new(None),
         }
     }
 
@@ -76,7 +85,17 @@ impl PostgresFleet {
             *slot = None;
         }
         if slot.is_none() {
+            let mut retry_at = self.retry_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if retry_at.is_some_and(|at| Instant::now() < at) {
+                return Err(FleetError(
+                    "the database was unreachable a moment ago; retrying shortly".into(),
+                ));
+            }
+            *retry_at = Some(Instant::now() + RECONNECT_AFTER);
+        }
+        if slot.is_none() {
             *slot = Some(open_client(&self.config, "guard").await.map_err(failed)?);
+            *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = None;
         }
         let Some(client) = slot.as_ref() else {
             return Err(FleetError("no database connection".into()));

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use flags_core::guard::NewArm;
 
 use super::guard::{window_for, Guard};
 use crate::guard::detect::{Bucket, FlagCounts, Window};
-use crate::guard::fleet::{definition_key, FleetBucket, Share};
+use crate::guard::fleet::{definition_key, FleetBucket, FleetError, Share};
 
 /// The fleet's buckets per flag, from one exchange.
 pub(super) type FleetWindows = HashMap<String, Vec<FleetBucket>>;
@@ -65,7 +65,15 @@ impl Guard {
     /// traffic; logged when that starts and when it ends).
     pub(super) async fn exchange(&self, shares: Vec<Share>) -> Option<FleetWindows> {
         let fleet = self.shared.fleet.as_ref()?;
-        let result = fleet.exchange(&shares).await;
+        // A table slower than a check is as good as away: judge on this
+        // instance's traffic rather than hold the check up.
+        let patience = self.shared.interval.max(Duration::from_secs(1));
+        let result = match tokio::time::timeout(patience, fleet.exchange(&shares)).await {
+            Ok(r) => r,
+            Err(_) => Err(FleetError(format!(
+                "no answer from the shared counts within {patience:?}"
+            ))),
+        };
         let was_up = self.shared.fleet_up.swap(result.is_ok(), Ordering::Relaxed);
         match result {
             Ok(windows) => {
