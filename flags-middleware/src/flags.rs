@@ -41,6 +41,10 @@ struct Inner {
     /// Where changes go (see [`crate::change`]); set by
     /// `from_file`/`with_store`, or an in-memory store on first use.
     control: OnceLock<Arc<Control>>,
+    /// The database, for flags from `from_postgres` (the rollout guard
+    /// shares its counts there).
+    #[cfg(feature = "postgres")]
+    postgres: OnceLock<crate::store::PostgresConfig>,
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -67,6 +71,8 @@ impl Flags {
                 live: Arc::new(Live::new(snapshot)),
                 metrics: crate::metrics::Metrics::default(),
                 control: OnceLock::new(),
+                #[cfg(feature = "postgres")]
+                postgres: OnceLock::new(),
             }),
         }
     }
@@ -292,7 +298,15 @@ impl Flags {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn from_postgres(config: crate::store::PostgresConfig) -> Result<Flags, StoreError> {
-        let store = crate::store::PostgresStore::connect(config).await?;
-        Flags::with_store(Arc::new(store), None).await
+        let store = crate::store::PostgresStore::connect(config.clone()).await?;
+        let flags = Flags::with_store(Arc::new(store), None).await?;
+        let _ = flags.inner.postgres.set(config);
+        Ok(flags)
+    }
+
+    /// The database of flags from [`from_postgres`](Self::from_postgres).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn postgres_config(&self) -> Option<&crate::store::PostgresConfig> {
+        self.inner.postgres.get()
     }
 }

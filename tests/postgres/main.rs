@@ -6,6 +6,8 @@
 //! Run through `scripts/with-postgres.sh cargo test -p flags-tests --test postgres`
 //! (add `-- --nocapture` to see the latency figures).
 
+mod fleet_drill;
+mod guard;
 mod support;
 mod tls;
 

@@ -1,6 +1,7 @@
 //! [`Commit`]: an edit as handed to a writer, with its conditions.
 
 use super::Edit;
+use crate::model::Feature;
 
 /// An [`Edit`] to commit, optionally only against one version (optimistic
 /// concurrency: the admin API's `If-Match`) and with a reason for the audit
@@ -31,6 +32,11 @@ pub struct Commit {
     /// Why, for the audit log (the rollout guard puts the figures that
     /// triggered a kill here).
     pub message: Option<String>,
+    /// When set, the commit is made only while the flag's definition is
+    /// still this one; otherwise nothing is written (the writer reports
+    /// `changed: false`). The rollout guard acts this way on what it
+    /// judged: several instances reaching one verdict write it once.
+    pub unless_changed_from: Option<Box<Feature>>,
 }
 
 impl Commit {
@@ -47,6 +53,26 @@ impl Commit {
         self.message = Some(message.into());
         self
     }
+
+    /// Makes the commit only while the flag's definition is still
+    /// `definition` (compared whole); when the flag changed since (another
+    /// instance made the same decision first, an operator stepped in),
+    /// nothing is written.
+    ///
+    /// ```
+    /// use flags_core::edit::Edit;
+    /// use flags_core::format::toml;
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\n", "x").unwrap();
+    /// let judged = set.feature("a").unwrap().clone();
+    /// let commit = Edit::kill("a").message("guard: ...").unless_changed_from(judged.clone());
+    /// assert_eq!(commit.unless_changed_from.as_deref(), Some(&judged));
+    /// ```
+    #[must_use]
+    pub fn unless_changed_from(mut self, definition: Feature) -> Commit {
+        self.unless_changed_from = Some(Box::new(definition));
+        self
+    }
 }
 
 impl From<Edit> for Commit {
@@ -55,6 +81,7 @@ impl From<Edit> for Commit {
             edit,
             expected_version: None,
             message: None,
+            unless_changed_from: None,
         }
     }
 }

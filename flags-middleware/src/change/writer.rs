@@ -63,7 +63,9 @@ pub struct Committed {
     /// The snapshot serving it.
     pub snapshot: Arc<Snapshot>,
     /// Whether anything changed: `false` when the flag already was as the
-    /// edit asks (nothing written, nothing audited).
+    /// edit asks, or had changed from the definition the commit was
+    /// [conditioned on](crate::edit::Commit::unless_changed_from) (nothing
+    /// written, nothing audited).
     pub changed: bool,
 }
 
@@ -175,6 +177,17 @@ impl Control {
         }
         let edit = &commit.edit;
         let current = cur.feature(edit.flag());
+        if let Some(judged) = &commit.unless_changed_from {
+            // Decided on a definition that is no longer there (after a lost
+            // race, the newer one another instance wrote): nothing to do.
+            if current.as_ref() != Some(&**judged) {
+                return Ok(Committed {
+                    version: cur.version(),
+                    snapshot: cur,
+                    changed: false,
+                });
+            }
+        }
         let Some(change) = edit.apply(current.as_ref())? else {
             return Ok(Committed {
                 version: cur.version(),

@@ -47,7 +47,8 @@
 //!
 //! Every check reads each watched flag's totals (requests, errors, and
 //! optionally latency, per arm) and adds what is new to a sliding window
-//! (default: 5 minutes in 5-second buckets). The flag is killed when the new
+//! (default: 5 minutes in 5-second buckets); with [shared counts](fleet)
+//! (PostgreSQL), the window judged is the whole fleet's. The flag is killed when the new
 //! arm is worse with overwhelming evidence (see [`stats`](detect::stats) for the test and
 //! why it does not fire on noise however often it looks):
 //!
@@ -97,6 +98,9 @@
 //!   steps through an [`Applier`], follows the flags' definitions, answers
 //!   the admin API.
 //!
+//! [`fleet`] sits beside them: the counts every instance shares, so that
+//! each judges on the whole fleet's traffic (PostgreSQL store).
+//!
 //! Two small modules are shared by all three: [`clock`] (time) and
 //! [`event`] (what the guard did). The settings ([`GuardConfig`],
 //! [`LatencyRule`], [`Plan`]) come from `flags-core`, where a flag's
@@ -106,6 +110,7 @@
 pub mod clock;
 pub mod detect;
 pub mod event;
+pub mod fleet;
 pub mod plan;
 pub mod run;
 
@@ -115,4 +120,4 @@ pub use detect::{CountSource, ManualCounts, Side, Status};
 pub use event::EventKind;
 pub use flags_core::guard::{GuardConfig, GuardConfigError, LatencyRule};
 pub use plan::{Plan, PlanStatus};
-pub use run::{Action, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};
+pub use run::{Action, Applied, Applier, FlagsApplier, Guard, GuardBuilder, GuardTask};

@@ -29,4 +29,4 @@ pub use flags_core::guard::{GuardSettings, LatencySettings, NewArm};
 pub use verdict::{ArmFigures, Criterion, Finding, Status, Verdict, WindowFigures};
 
 pub(crate) use judge::judge;
-pub(crate) use window::Window;
+pub(crate) use window::{Bucket, Window};

@@ -46,6 +46,25 @@ impl Window {
         }
     }
 
+    /// A window of `span` in buckets of `width` holding `buckets` (oldest
+    /// first): the fleet's sums, as a shared table returned them.
+    pub(crate) fn from_buckets(
+        span: Duration,
+        width: Duration,
+        keep_latency: bool,
+        buckets: impl IntoIterator<Item = Bucket>,
+    ) -> Window {
+        let mut w = Window::new(span, width, keep_latency);
+        for mut b in buckets {
+            if !keep_latency {
+                b.counts.new.latency = Default::default();
+                b.counts.old.latency = Default::default();
+            }
+            w.buckets.push_back(b);
+        }
+        w
+    }
+
     /// Takes in the totals read at `now`.
     ///
     /// The first read only sets the baseline. When a total went down (the
@@ -86,6 +105,16 @@ impl Window {
     /// judges a re-enabled flag on fresh traffic only); keeps the baseline.
     pub(crate) fn clear(&mut self) {
         self.buckets.clear();
+    }
+
+    /// Starts afresh: forgets the traffic seen so far *and* the baseline,
+    /// so the next read only sets a new baseline. After a change to the
+    /// flag's definition, the traffic between the last read and the change
+    /// was served partly under the old definition: it is left out rather
+    /// than counted against the new one.
+    pub(crate) fn restart(&mut self) {
+        self.buckets.clear();
+        self.last = None;
     }
 
     /// The buckets, oldest first.
@@ -209,6 +238,19 @@ mod tests {
         w.observe(t(2), totals((12, 9), (20, 0)));
         assert_eq!(w.totals().new.requests, 2);
         assert_eq!(w.totals().new.errors, 0);
+    }
+
+    #[test]
+    fn restart_forgets_the_baseline_too() {
+        let mut w = Window::new(Duration::from_secs(60), Duration::from_secs(1), false);
+        w.observe(t(0), totals((0, 0), (0, 0)));
+        w.observe(t(1), totals((10, 9), (10, 0)));
+        w.restart();
+        // The traffic between the last read and the restart is not counted.
+        assert_eq!(w.observe(t(2), totals((12, 10), (20, 0))), 0);
+        assert_eq!(w.totals().new.requests, 0);
+        w.observe(t(3), totals((15, 10), (30, 0)));
+        assert_eq!((w.totals().new.requests, w.totals().new.errors), (3, 0));
     }
 
     #[test]

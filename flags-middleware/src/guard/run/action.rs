@@ -13,6 +13,7 @@ use std::pin::Pin;
 
 use crate::change::{CommitError, Writer};
 use crate::edit::{Commit, Edit};
+use crate::model::Feature;
 use crate::Flags;
 
 /// The guard's actions carry an operator's plan operations.
@@ -36,6 +37,7 @@ pub use crate::edit::PlanOp;
 pub struct Action {
     edit: Edit,
     reason: String,
+    judged: Option<Box<Feature>>,
 }
 
 impl Action {
@@ -45,7 +47,36 @@ impl Action {
         Action {
             edit,
             reason: reason.into(),
+            judged: None,
         }
+    }
+
+    /// Makes the action only while the flag's definition is still
+    /// `definition`, the one the guard judged: a verdict is acted on once,
+    /// by whichever instance sharing the store gets there first, and never
+    /// on a flag that changed since (killed already, re-enabled by an
+    /// operator). [`FlagsApplier`] commits it as
+    /// [`Commit::unless_changed_from`].
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "x").unwrap();
+    /// let judged = flags.snapshot().feature("f").unwrap();
+    /// let action = Action::new(Edit::kill("f"), "guard").unless_changed_from(judged.clone());
+    /// assert_eq!(action.judged(), Some(&judged));
+    /// ```
+    #[must_use]
+    pub fn unless_changed_from(mut self, definition: Feature) -> Action {
+        self.judged = Some(Box::new(definition));
+        self
+    }
+
+    /// The definition the action is conditioned on, if any.
+    pub fn judged(&self) -> Option<&Feature> {
+        self.judged.as_deref()
     }
 
     /// The change.
@@ -95,11 +126,57 @@ impl std::error::Error for ApplyError {}
 /// The future an [`Applier`] returns: the flag set's new version.
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, ApplyError>> + Send + 'a>>;
 
+/// What applying an action did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The flag set's version after it.
+    pub version: u64,
+    /// Whether the action changed the flag: `false` when the flag already
+    /// was as asked, or when it was superseded.
+    pub changed: bool,
+    /// Whether the flag had changed from the definition the action was
+    /// [judged on](Action::unless_changed_from), so nothing was done
+    /// (another instance acted first, or an operator stepped in).
+    pub superseded: bool,
+}
+
+impl Applied {
+    /// `changed` at `version`, not superseded.
+    pub fn new(version: u64, changed: bool) -> Applied {
+        Applied {
+            version,
+            changed,
+            superseded: false,
+        }
+    }
+
+    /// Nothing done at `version`: the flag changed since it was judged.
+    pub fn superseded(version: u64) -> Applied {
+        Applied {
+            version,
+            changed: false,
+            superseded: true,
+        }
+    }
+}
+
+/// The future [`Applier::apply_checked`] returns.
+pub type AppliedFuture<'a> = Pin<Box<dyn Future<Output = Result<Applied, ApplyError>> + Send + 'a>>;
+
 /// Applies the guard's actions.
 pub trait Applier: Send + Sync + 'static {
     /// Applies `action`; resolves to the new version of the flag set. The
     /// guard retries a failed kill at its next check.
     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a>;
+
+    /// Applies `action` and says whether it changed the flag; the guard
+    /// calls this one, and counts (and logs) a kill only when it did. The
+    /// default calls [`apply`](Self::apply) and counts every success as a
+    /// change.
+    fn apply_checked<'a>(&'a self, action: &'a Action) -> AppliedFuture<'a> {
+        Box::pin(async move { self.apply(action).await.map(|v| Applied::new(v, true)) })
+    }
 }
 
 /// Applies actions to a [`Flags`] handle through its [writer](Flags::writer),
@@ -147,8 +224,15 @@ impl FlagsApplier {
 
 impl Applier for FlagsApplier {
     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
+        Box::pin(async move { Ok(self.apply_checked(action).await?.version) })
+    }
+
+    fn apply_checked<'a>(&'a self, action: &'a Action) -> AppliedFuture<'a> {
         Box::pin(async move {
-            let commit = Commit::from(action.edit().clone()).message(action.reason());
+            let mut commit = Commit::from(action.edit().clone()).message(action.reason());
+            if let Some(judged) = action.judged() {
+                commit = commit.unless_changed_from(judged.clone());
+            }
             let done = self.writer.commit(commit).await.map_err(|e| ApplyError {
                 flag: action.flag().to_owned(),
                 message: match e {
@@ -156,7 +240,13 @@ impl Applier for FlagsApplier {
                     other => other.to_string(),
                 },
             })?;
-            Ok(done.version)
+            let live = done.snapshot.feature(action.flag());
+            Ok(match action.judged() {
+                Some(judged) if !done.changed && live.as_ref() != Some(judged) => {
+                    Applied::superseded(done.version)
+                }
+                _ => Applied::new(done.version, done.changed),
+            })
         })
     }
 }

@@ -12,6 +12,7 @@ use super::action::{Applier, FlagsApplier};
 use super::guard::{Guard, Shared, State, Watched};
 use crate::guard::clock::{Clock, SystemClock};
 use crate::guard::detect::CountSource;
+use crate::guard::fleet::SharedCounts;
 use crate::guard::plan::PlanRun;
 use crate::Flags;
 
@@ -24,6 +25,7 @@ pub struct GuardBuilder {
     interval: Duration,
     flags: Vec<(String, GuardConfig, Option<Plan>)>,
     definitions: Option<Flags>,
+    fleet: Option<Arc<dyn SharedCounts>>,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -62,6 +64,24 @@ impl GuardBuilder {
         self
     }
 
+    /// Judges on the whole fleet's traffic: at every check, hands this
+    /// instance's counts to `table` and judges on the sums of every
+    /// instance sharing it (see [`fleet`](crate::guard::fleet)); on its own
+    /// traffic while the table is unreachable. [`Guard::for_flags`] does
+    /// this by itself with flags from [`Flags::from_postgres`]. Without
+    /// one (the default), the guard judges on this instance's traffic.
+    pub fn shared_counts(mut self, table: impl SharedCounts) -> Self {
+        self.fleet = Some(Arc::new(table));
+        self
+    }
+
+    /// Judges on this instance's traffic only, even with flags from
+    /// [`Flags::from_postgres`].
+    pub fn local_counts(mut self) -> Self {
+        self.fleet = None;
+        self
+    }
+
     /// Watches `flag`.
     pub fn watch(mut self, flag: impl Into<String>, config: GuardConfig) -> Self {
         self.flags.push((flag.into(), config, None));
@@ -93,6 +113,8 @@ impl GuardBuilder {
                 state: Mutex::new(state),
                 definitions: self.definitions,
                 ops: tokio::sync::Mutex::new(()),
+                fleet: self.fleet,
+                fleet_up: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -109,14 +131,25 @@ impl Guard {
             interval: Duration::from_secs(1),
             flags: Vec::new(),
             definitions: None,
+            fleet: None,
         }
     }
 
     /// A guard for `flags`: it reads the counters the layer keeps
     /// ([`Flags::metrics`]), applies its actions to `flags`
     /// ([`FlagsApplier`](FlagsApplier)), and watches the flags
-    /// whose definitions opt in ([`GuardBuilder::follow`]).
+    /// whose definitions opt in ([`GuardBuilder::follow`]). With flags from
+    /// [`Flags::from_postgres`], it judges on the whole fleet's traffic
+    /// through the database ([`GuardBuilder::shared_counts`] with a
+    /// [`PostgresFleet`](crate::guard::fleet::PostgresFleet); opt out with
+    /// [`GuardBuilder::local_counts`]).
     pub fn for_flags(flags: &Flags) -> GuardBuilder {
-        Guard::builder(flags.metrics().clone(), FlagsApplier::new(flags.clone())).follow(flags)
+        let builder =
+            Guard::builder(flags.metrics().clone(), FlagsApplier::new(flags.clone())).follow(flags);
+        #[cfg(feature = "postgres")]
+        if let Some(config) = flags.postgres_config() {
+            return builder.shared_counts(crate::guard::fleet::PostgresFleet::new(config.clone()));
+        }
+        builder
     }
 }

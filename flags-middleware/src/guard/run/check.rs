@@ -4,25 +4,27 @@
 
 use std::time::SystemTime;
 
-use flags_core::guard::NewArm;
-
 use super::action::Action;
 use super::guard::Guard;
 use super::record::{event, record};
+use super::share::{fleet_window, FleetWindows};
 use crate::edit::Edit;
 use crate::guard::clock::unix_millis;
 use crate::guard::detect::{judge, Finding, Status};
 use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::plan::{Due, PlanStatus};
+use crate::model::Feature;
 
 /// What a check decided for one flag, to apply then commit.
 enum Pending {
     Kill {
         flag: String,
         finding: Finding,
+        judged: Option<Feature>,
     },
     Step {
         flag: String,
+        judged: Option<Feature>,
         index: usize,
         from: Option<u32>,
         to: u32,
@@ -40,44 +42,44 @@ impl Guard {
     pub async fn check(&self) -> Vec<GuardEvent> {
         let _op = self.shared.ops.lock().await;
         let mut events = self.follow_definitions();
-        let pending = self.decide(self.shared.clock.now());
+        let now = self.shared.clock.now();
+        let shares = self.observe(now);
+        let fleet = match shares {
+            Some(shares) => self.exchange(shares).await,
+            None => None,
+        };
+        let pending = self.decide(now, fleet);
         for p in pending {
             events.extend(self.carry_out(p).await);
         }
         events
     }
 
-    fn decide(&self, now: SystemTime) -> Vec<Pending> {
-        let source = &self.shared.source;
+    /// Judges every watched flag, on the fleet's window when there is one
+    /// for it, else on its own.
+    fn decide(&self, now: SystemTime, mut fleet: Option<FleetWindows>) -> Vec<Pending> {
         let mut state = self.state();
-        state.checks += 1;
         let mut pending = Vec::new();
-        let keys: Vec<(String, NewArm)> = state
-            .flags
-            .iter()
-            .map(|(flag, w)| (flag.clone(), w.config.settings().arm.clone()))
-            .collect();
-        let keys: Vec<(&str, &NewArm)> = keys.iter().map(|(f, a)| (f.as_str(), a)).collect();
-        let reads = source.read_all(&keys);
-        for ((flag, w), read) in state.flags.iter_mut().zip(reads) {
-            // A source that has counted nothing for the flag yet has
-            // counted zero: the first requests are then not lost in the
-            // baseline.
-            let totals = read.unwrap_or_default();
-            let new_requests = w.window.observe(now, totals);
-            if let Some(plan) = &mut w.plan {
-                plan.count(new_requests);
-            }
-            let verdict = judge(&w.window, &w.config, now);
+        for (flag, w) in state.flags.iter_mut() {
+            w.fleet = fleet
+                .as_mut()
+                .and_then(|f| f.remove(flag))
+                .map(|buckets| fleet_window(&w.config, &buckets));
+            let verdict = judge(w.fleet.as_ref().unwrap_or(&w.window), &w.config, now);
             match (&verdict.status, &verdict.finding, &w.plan) {
+                // A flag already off (killed by another instance, or by an
+                // operator) has nothing left to kill.
+                (Status::Kill, Some(_), _) if w.known_off() => {}
                 (Status::Kill, Some(finding), _) => pending.push(Pending::Kill {
                     flag: flag.clone(),
                     finding: finding.clone(),
+                    judged: w.definition.clone(),
                 }),
                 (_, _, Some(plan)) if !w.held() => {
                     match plan.due(now, verdict.status, w.config.settings().min_requests) {
                         Some(Due::Step(index)) => pending.push(Pending::Step {
                             flag: flag.clone(),
+                            judged: w.definition.clone(),
                             index,
                             from: (plan.status() != PlanStatus::Pending)
                                 .then(|| plan.percent(plan.step_index())),
@@ -101,19 +103,25 @@ impl Guard {
     /// retried at the next check since the state still calls for it).
     async fn carry_out(&self, p: Pending) -> Vec<GuardEvent> {
         match p {
-            Pending::Kill { flag, finding } => {
+            Pending::Kill {
+                flag,
+                finding,
+                judged,
+            } => {
                 let message = finding.message();
-                let action = Action::new(Edit::kill(&flag), message.clone());
-                let result = self.shared.applier.apply(&action).await;
+                let action = conditional(Action::new(Edit::kill(&flag), message.clone()), judged);
+                let result = self.shared.applier.apply_checked(&action).await;
                 let at = unix_millis(self.shared.clock.now());
                 let mut state = self.state();
                 let mut events = Vec::new();
                 match result {
+                    Ok(applied) if applied.superseded => superseded(&flag, "kill"),
                     Ok(_) => {
                         if let Some(w) = state.flags.get_mut(&flag) {
                             // Judge a re-enabled flag on fresh traffic only.
                             w.window.clear();
                             w.kills += 1;
+                            w.changed_here = true;
                             if let Some(plan) = &mut w.plan {
                                 let before = plan.status();
                                 plan.halt(message.clone());
@@ -143,6 +151,7 @@ impl Guard {
             }
             Pending::Step {
                 flag,
+                judged,
                 index,
                 from,
                 to,
@@ -156,17 +165,28 @@ impl Guard {
                     ),
                 };
                 let now = self.shared.clock.now();
-                let action = Action::new(
-                    Edit::plan_step(&flag, to, unix_millis(now)),
-                    message.clone(),
+                let action = conditional(
+                    Action::new(
+                        Edit::plan_step(&flag, to, unix_millis(now)),
+                        message.clone(),
+                    ),
+                    judged,
                 );
-                let result = self.shared.applier.apply(&action).await;
+                let result = self.shared.applier.apply_checked(&action).await;
                 let mut state = self.state();
                 let events = match result {
+                    Ok(applied) if applied.superseded => {
+                        // Another instance took the step first: the plan
+                        // follows its definition at the next check.
+                        superseded(&flag, "plan step");
+                        Vec::new()
+                    }
                     Ok(_) => {
-                        if let Some(plan) = state.flags.get_mut(&flag).and_then(|w| w.plan.as_mut())
-                        {
-                            plan.enter(index, now);
+                        if let Some(w) = state.flags.get_mut(&flag) {
+                            w.changed_here = true;
+                            if let Some(plan) = &mut w.plan {
+                                plan.enter(index, now);
+                            }
                         }
                         vec![event(
                             unix_millis(now),
@@ -210,4 +230,22 @@ impl Guard {
             }
         }
     }
+}
+
+/// `action`, made only while the flag is still as judged (when known).
+fn conditional(action: Action, judged: Option<Feature>) -> Action {
+    match judged {
+        Some(definition) => action.unless_changed_from(definition),
+        None => action,
+    }
+}
+
+/// Logs a decision another instance (or an operator) made moot: the flag
+/// changed since it was judged, so nothing was written.
+fn superseded(flag: &str, what: &str) {
+    tracing::info!(
+        target: "flags::guard",
+        message = %format!("guard: {what} not made: the flag changed since it was judged (another instance acted first?)"),
+        feature_flag.key = %flag,
+    );
 }

@@ -8,11 +8,12 @@ use std::collections::HashSet;
 
 use flags_core::guard::opt_in;
 
-use super::guard::{window_for, Guard, Origin, Watched};
+use super::guard::{serving, window_for, Guard, Origin, State, Watched};
 use super::record::{event, record};
 use crate::guard::clock::unix_millis;
 use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::plan::{PlanRun, Position};
+use crate::Snapshot;
 
 impl Guard {
     /// Brings the watched flags in line with the definitions, if they
@@ -99,6 +100,7 @@ impl Guard {
                 }
             }
         }
+        restart_changed(&mut state, &snap);
         let dropped: Vec<String> = state
             .flags
             .iter()
@@ -116,6 +118,38 @@ impl Guard {
         }
         record(&mut state, &events);
         events
+    }
+}
+
+/// Starts the window afresh for every watched flag whose definition
+/// changed in a way that changes who is served what (a kill, a re-enable,
+/// a new percentage, new constraints), whoever changed it: this instance,
+/// another one sharing the store, or an operator. Each instance then
+/// judges only traffic served under the definition now live.
+fn restart_changed(state: &mut State, snap: &Snapshot) {
+    for (name, w) in state.flags.iter_mut() {
+        let now = snap.feature(name);
+        if let Some(before) = &w.definition {
+            if now.as_ref().map(serving) != Some(serving(before)) {
+                tracing::debug!(
+                    target: "flags::guard",
+                    message = "the definition changed; judging only traffic served under the new one",
+                    feature_flag.key = %name,
+                );
+                if w.changed_here {
+                    // This guard's own change, made right after its last
+                    // read: what came since was served under the new one.
+                    w.window.clear();
+                } else {
+                    // Someone else's, at an unknown moment since the last
+                    // read: that interval is left out.
+                    w.window.restart();
+                    w.published = None;
+                }
+            }
+        }
+        w.changed_here = false;
+        w.definition = now;
     }
 }
 

@@ -13,10 +13,13 @@ use flags_core::guard::GuardConfig;
 
 use super::action::Applier;
 use crate::guard::clock::Clock;
+use crate::guard::detect::FlagCounts;
 use crate::guard::detect::{CountSource, Verdict, Window};
 use crate::guard::event::GuardEvent;
+pub(super) use crate::guard::fleet::serving;
+use crate::guard::fleet::SharedCounts;
 use crate::guard::plan::PlanRun;
-use crate::model::{GuardSpec, PlanSpec};
+use crate::model::{Feature, GuardSpec, PlanSpec};
 use crate::Flags;
 
 /// The rollout guard: watches flags, kills a flag whose new arm is worse,
@@ -40,6 +43,11 @@ pub(super) struct Shared {
     /// Serializes checks and control operations, so that an action decided
     /// on a state is committed before anything else looks at that state.
     pub(super) ops: tokio::sync::Mutex<()>,
+    /// The counts the fleet shares, if any: the guard then judges on the
+    /// fleet's sums (on its own traffic while they are unreachable).
+    pub(super) fleet: Option<Arc<dyn SharedCounts>>,
+    /// Whether the last exchange with the fleet worked (logged on change).
+    pub(super) fleet_up: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -58,6 +66,18 @@ pub(super) struct Watched {
     pub(super) plan: Option<PlanRun>,
     pub(super) kills: u64,
     pub(super) origin: Origin,
+    /// The flag's definition as last followed: kills and plan steps are
+    /// made only while it is still the live one.
+    pub(super) definition: Option<Feature>,
+    /// Whether this guard changed the definition since it last followed
+    /// it (a kill, a plan step), at the end of a check: its window's last
+    /// read was then taken under the old definition a moment before.
+    pub(super) changed_here: bool,
+    /// The totals last handed to the fleet (`None`: the next read only sets
+    /// the baseline).
+    pub(super) published: Option<FlagCounts>,
+    /// The fleet's window at the last check, when it was judged on it.
+    pub(super) fleet: Option<Window>,
 }
 
 /// Who asked the guard to watch a flag.
@@ -79,6 +99,11 @@ impl Watched {
     pub(super) fn held(&self) -> bool {
         matches!(&self.origin, Origin::Definition { plan: Some(p), .. } if p.paused)
     }
+
+    /// Whether the flag is known to be off: nothing to kill.
+    pub(super) fn known_off(&self) -> bool {
+        self.definition.as_ref().is_some_and(|d| !d.enabled)
+    }
 }
 
 impl Watched {
@@ -90,6 +115,10 @@ impl Watched {
             plan: None,
             kills: 0,
             origin: Origin::Code,
+            definition: None,
+            changed_here: false,
+            published: None,
+            fleet: None,
         }
     }
 }

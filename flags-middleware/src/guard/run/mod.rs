@@ -8,6 +8,7 @@
 //! * `follow.rs`: flags whose definitions opt in ([`GuardBuilder::follow`]);
 //! * `action.rs`: what the guard changes ([`Action`]) and the one place
 //!   that changes it ([`FlagsApplier`]);
+//! * `share.rs`: reading the counts, and exchanging them with the fleet;
 //! * `record.rs`: the events kept and logged; `snapshot.rs`:
 //!   [`GuardSnapshot`]; `task.rs`: [`GuardTask`].
 
@@ -18,10 +19,13 @@ mod control;
 mod follow;
 mod guard;
 mod record;
+mod share;
 mod snapshot;
 mod task;
 
-pub use action::{Action, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp};
+pub use action::{
+    Action, Applied, AppliedFuture, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp,
+};
 pub use builder::GuardBuilder;
 pub use control::ControlError;
 pub use guard::Guard;

@@ -44,7 +44,8 @@ pub struct FlagSnapshot {
     pub flag: String,
     /// Its guard settings.
     pub config: GuardConfig,
-    /// Requests and errors per arm over the window now.
+    /// Requests and errors per arm over the window judged at the last
+    /// check (the fleet's, with shared counts).
     pub window: WindowFigures,
     /// The last check's verdict.
     pub last: Option<Verdict>,
@@ -52,6 +53,10 @@ pub struct FlagSnapshot {
     pub plan: Option<PlanSnapshot>,
     /// How many times the guard killed it.
     pub kills: u64,
+    /// Whether the window and the last verdict are the whole fleet's
+    /// (shared counts, reachable at the last check) rather than this
+    /// instance's.
+    pub fleet: bool,
 }
 
 impl Guard {
@@ -73,18 +78,20 @@ impl Guard {
                 .flags
                 .iter()
                 .map(|(flag, w)| {
-                    let totals = w.window.totals();
+                    let judged = w.fleet.as_ref().unwrap_or(&w.window);
+                    let totals = judged.totals();
                     FlagSnapshot {
                         flag: flag.clone(),
                         config: w.config.clone(),
                         window: WindowFigures {
                             new: ArmFigures::new(totals.new.requests, totals.new.errors),
                             old: ArmFigures::new(totals.old.requests, totals.old.errors),
-                            span_ms: u64::try_from(w.window.span().as_millis()).unwrap_or(u64::MAX),
+                            span_ms: u64::try_from(judged.span().as_millis()).unwrap_or(u64::MAX),
                         },
                         last: w.last.clone(),
                         plan: w.plan.as_ref().map(|p| p.snapshot(now)),
                         kills: w.kills,
+                        fleet: w.fleet.is_some(),
                     }
                 })
                 .collect(),

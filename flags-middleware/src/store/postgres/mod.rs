@@ -51,7 +51,8 @@ pub use config::{PostgresConfig, PostgresConfigError};
 ///
 /// * **Tables.** The store creates and migrates its own tables
 ///   (`flag_namespaces`, `flag_definitions`, `flag_segments`, `flag_audit`,
-///   `flag_schema_migrations`). A namespace's row holds the flag-set
+///   `flag_schema_migrations`, and `flag_guard_buckets`, where the rollout
+///   guard's [shared counts](crate::guard::fleet::PostgresFleet) go). A namespace's row holds the flag-set
 ///   version; each flag's row holds its definition (Unleash JSON) and the
 ///   version that last changed it. A new namespace is seeded once from the
 ///   seed file, if one is configured.
@@ -198,6 +199,36 @@ impl PostgresStore {
             })
             .await
     }
+}
+
+/// Opens a connection of its own to `config`'s database (named `role` in
+/// `application_name`), with the schema brought up to date, its driver
+/// running on the current runtime: for the rollout guard's shared counts,
+/// which must not queue behind the store's writes.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be reached.
+pub(crate) async fn open_client(config: &PostgresConfig, role: &str) -> Result<Client, StoreError> {
+    let (mut client, connection) = connect::open(config, role).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(target: "flags::postgres", error = %e, "database connection ended");
+        }
+    });
+    tokio::time::timeout(config.query_timeout, schema::prepare(&mut client, config))
+        .await
+        .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))??;
+    Ok(client)
+}
+
+/// The query timeout `config` sets.
+pub(crate) fn query_timeout(config: &PostgresConfig) -> std::time::Duration {
+    config.query_timeout
+}
+
+/// A database error as a store error, with the server's message.
+pub(crate) fn database_error(e: tokio_postgres::Error) -> StoreError {
+    sql::db_error(e)
 }
 
 impl Inner {

@@ -68,6 +68,38 @@ CREATE INDEX flag_audit_by_namespace ON flag_audit (namespace, id DESC);
     ),
     // Why a change was made, when the actor said: the rollout guard's figures.
     (2, "ALTER TABLE flag_audit ADD COLUMN message text;"),
+    // The rollout guard's counts, shared by the fleet: one row per
+    // instance, guarded flag, definition (a fingerprint of what it serves,
+    // and the flag's row version when the row was written), and bucket (ms
+    // since the epoch by the database's clock), summed by every instance's
+    // guard; rows past the windows are pruned.
+    (
+        3,
+        r"
+CREATE TABLE flag_guard_buckets (
+    namespace     text NOT NULL,
+    flag          text NOT NULL,
+    definition    bigint NOT NULL,
+    flag_version  bigint NOT NULL,
+    start_ms      bigint NOT NULL,
+    instance      text NOT NULL,
+    new_requests  bigint NOT NULL,
+    new_errors    bigint NOT NULL,
+    new_latency   bigint[] NOT NULL,
+    old_requests  bigint NOT NULL,
+    old_errors    bigint NOT NULL,
+    old_latency   bigint[] NOT NULL,
+    PRIMARY KEY (namespace, flag, definition, flag_version, start_ms, instance)
+);
+CREATE INDEX flag_guard_buckets_by_age ON flag_guard_buckets (namespace, start_ms);
+-- Latency histograms added bin by bin (an empty one is all zero).
+CREATE FUNCTION flag_guard_add(a bigint[], b bigint[]) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT COALESCE(array_agg(COALESCE(x, 0) + COALESCE(y, 0) ORDER BY i), '{}')
+  FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+$$;
+",
+    ),
 ];
 
 /// Brings the schema up to date and creates the namespace (seeded from the

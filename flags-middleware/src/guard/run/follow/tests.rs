@@ -348,3 +348,134 @@ async fn a_pause_stops_the_recorded_step_clock() {
         .time_left_ms;
     assert_eq!(left, Some(18 * 3_600_000));
 }
+
+const GUARDED: &str = "[new_checkout_flow]\nrollout = 5\nguard = true\n";
+const FLAG: &str = "new_checkout_flow";
+
+fn kill_entries(flags: &Flags) -> usize {
+    flags
+        .audit_log(0, 100)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "kill")
+        .count()
+}
+
+fn killed_events(events: &[GuardEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Killed { .. }))
+        .count()
+}
+
+/// Two instances reach the same kill in the same check: the flag is
+/// killed once, one audit entry, one `Killed` event; the other instance
+/// sees the flag changed from what it judged and does nothing.
+#[tokio::test]
+async fn instances_reaching_one_kill_in_one_check_kill_once() {
+    let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
+    let (a, b) = (instance(&flags), instance(&flags));
+    a.guard.check().await;
+    b.guard.check().await;
+    for i in [&a, &b] {
+        i.counts.add(FLAG, Side::New, 200, 60);
+        i.counts.add(FLAG, Side::Old, 4000, 20);
+        i.clock.advance(Duration::from_secs(5));
+    }
+    let (ea, eb) = tokio::join!(a.guard.check(), b.guard.check());
+    assert_eq!(killed_events(&ea) + killed_events(&eb), 1, "{ea:?} {eb:?}");
+    assert!(!definition(&flags, FLAG).enabled);
+    assert_eq!(kill_entries(&flags), 1);
+    let kills = |i: &Instance| i.guard.snapshot().flag(FLAG).unwrap().kills;
+    assert_eq!(kills(&a) + kills(&b), 1);
+}
+
+/// A flag an operator already turned off is not killed again by a guard
+/// whose window still holds the failures.
+#[tokio::test]
+async fn a_flag_already_off_is_not_killed_again() {
+    let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
+    let a = instance(&flags);
+    a.guard.check().await;
+    a.counts.add(FLAG, Side::New, 200, 60);
+    a.counts.add(FLAG, Side::Old, 4000, 20);
+    a.clock.advance(Duration::from_secs(5));
+    flags
+        .writer("ops")
+        .commit(Edit::kill(FLAG).message("on call"))
+        .await
+        .unwrap();
+    let events = a.guard.check().await;
+    assert_eq!(killed_events(&events), 0, "{events:?}");
+    assert_eq!(kill_entries(&flags), 1);
+    assert_eq!(a.guard.snapshot().flag(FLAG).unwrap().kills, 0);
+}
+
+/// Instance B saw failures, not yet enough to kill; A killed the flag; an
+/// operator fixed the bug and turned it on again. B judges the re-enabled
+/// flag on what it serves now, not on its failures from before the kill.
+#[tokio::test]
+async fn after_any_change_every_instance_judges_only_the_new_definition() {
+    let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
+    let (a, b) = (instance(&flags), instance(&flags));
+    a.guard.check().await;
+    b.guard.check().await;
+    // B: 45 new-arm requests, 14 failed (under the 50 it needs to judge).
+    b.counts.add(FLAG, Side::New, 45, 14);
+    b.counts.add(FLAG, Side::Old, 900, 4);
+    b.clock.advance(Duration::from_secs(5));
+    assert_eq!(killed_events(&b.guard.check().await), 0);
+    // A kills; B follows the kill.
+    a.counts.add(FLAG, Side::New, 200, 60);
+    a.counts.add(FLAG, Side::Old, 4000, 20);
+    a.clock.advance(Duration::from_secs(5));
+    assert_eq!(killed_events(&a.guard.check().await), 1);
+    b.clock.advance(Duration::from_secs(1));
+    b.guard.check().await;
+    // Fixed, and on again.
+    flags
+        .writer("ops")
+        .commit(Edit::enable(FLAG))
+        .await
+        .unwrap();
+    for _ in 0..6 {
+        b.counts.add(FLAG, Side::New, 30, 0);
+        b.counts.add(FLAG, Side::Old, 600, 3);
+        b.clock.advance(Duration::from_secs(1));
+        let events = b.guard.check().await;
+        assert_eq!(killed_events(&events), 0, "{events:?}");
+    }
+    assert!(definition(&flags, FLAG).enabled);
+    assert_eq!(kill_entries(&flags), 1);
+    let window = b.guard.snapshot().flag(FLAG).unwrap().window;
+    // Only what was served after the re-enable (the first read after it
+    // sets the baseline).
+    assert_eq!(
+        (window.new.requests, window.new.bad),
+        (150, 0),
+        "{window:?}"
+    );
+}
+
+/// Two instances find the same plan step due in the same check: one takes
+/// it (one audit entry), the other follows the definition.
+#[tokio::test]
+async fn a_plan_step_due_on_two_instances_is_taken_once() {
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let (a, b) = (instance(&flags), instance(&flags));
+    a.guard.check().await;
+    b.guard.check().await;
+    let before = flags.audit_log(0, 100).unwrap().len();
+    let (ea, eb) = tokio::join!(a.healthy(FLAG, DAY), b.healthy(FLAG, DAY));
+    let advanced = |e: &[EventKind]| {
+        e.iter()
+            .filter(|k| matches!(k, EventKind::Advanced { .. }))
+            .count()
+    };
+    assert_eq!(advanced(&ea) + advanced(&eb), 1, "{ea:?} {eb:?}");
+    let log = flags.audit_log(0, 100).unwrap();
+    assert_eq!(log.len() - before, 1, "{:?}", &log[..log.len() - before]);
+    assert_eq!(percent(&flags, FLAG), Some(50));
+    b.guard.check().await;
+    assert_eq!(b.plan_status(FLAG), Some((PlanStatus::Running, Some(50))));
+}

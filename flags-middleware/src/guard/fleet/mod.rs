@@ -1,0 +1,192 @@
+//! Judging on the whole fleet's traffic: every instance of a service adds
+//! its own counts to a table all of them share, and each judges on the sums.
+//!
+//! Alone, an instance behind a load balancer sees a share of the traffic:
+//! with ten instances, the evidence the [test](super::detect::stats) needs
+//! takes ten times as long to arrive, and a small fleet may never reach
+//! [`min_requests`](super::GuardConfig::min_requests). With a
+//! [`SharedCounts`], at every check an instance hands in what it served
+//! since its last check (per flag, per arm: requests, errors, latency) and
+//! gets back the fleet's buckets for the flag's window.
+//!
+//! * **Time** comes from the table, not from the instances: the table puts
+//!   each share in the bucket of *its own* clock's current time (with
+//!   PostgreSQL, the database's `now()`), so instances whose clocks
+//!   disagree still fill the same buckets. A share handed in late lands in
+//!   the bucket of when it arrived; both arms of it land together, so the
+//!   bucket-by-bucket comparison of the arms is not skewed by it.
+//! * **Definitions**: each share names the flag's definition it was served
+//!   under (a [fingerprint](definition_key) every instance computes alike),
+//!   and sums are per definition: after a change, the fleet judges only
+//!   traffic served under the new one, and an instance that has not yet
+//!   heard of the change adds to the old one's sums.
+//! * **Instances that died** stop adding; their buckets age out of the
+//!   window like any others.
+//! * **When the table is away**, each instance judges on its own traffic
+//!   (the guard's window of its own counts is always kept) and logs it once;
+//!   it rejoins at the first check that reaches the table again (what it
+//!   served meanwhile is not handed in late: it would all land in one
+//!   bucket).
+//!
+//! The PostgreSQL store provides one ([`Guard::for_flags`](super::Guard::for_flags)
+//! uses it by itself on flags from [`Flags::from_postgres`](crate::Flags::from_postgres));
+//! [`MemoryFleet`] is one in memory, for tests.
+//!
+//! ```
+//! use std::time::Duration;
+//! use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+//! use flags_middleware::guard::detect::FlagCounts;
+//! use flags_middleware::guard::ManualClock;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let table = MemoryFleet::new(ManualClock::new());
+//! let (a, b) = (table.instance("web-1"), table.instance("web-2"));
+//! let mut share = Share::new("new_checkout_flow", 7, Duration::from_secs(5), Duration::from_secs(300));
+//! share.delta.new.requests = 10;
+//! a.exchange(&[share.clone()]).await.unwrap();
+//! let fleet = b.exchange(&[share]).await.unwrap();
+//! assert_eq!(fleet[0][0].counts.new.requests, 20);
+//! # });
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use super::detect::FlagCounts;
+use crate::model::Feature;
+use crate::store::BoxFuture;
+
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+
+pub(crate) use memory::at as bucket_time;
+pub use memory::MemoryFleet;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresFleet;
+
+/// One flag's part of an exchange: what this instance served since its
+/// last exchange, and which window of the fleet's sums it wants back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Share {
+    /// The flag.
+    pub flag: String,
+    /// The definition the traffic was served under ([`definition_key`]).
+    pub definition: u64,
+    /// The guard's bucket width for the flag.
+    pub bucket: Duration,
+    /// The guard's window for the flag.
+    pub window: Duration,
+    /// The traffic since the last exchange (all zero: nothing to add).
+    pub delta: FlagCounts,
+}
+
+impl Share {
+    /// Nothing to add yet for `flag` under `definition`; buckets of
+    /// `bucket`, a window of `window`.
+    pub fn new(
+        flag: impl Into<String>,
+        definition: u64,
+        bucket: Duration,
+        window: Duration,
+    ) -> Share {
+        Share {
+            flag: flag.into(),
+            definition,
+            bucket: bucket.max(Duration::from_millis(1)),
+            window,
+            delta: FlagCounts::default(),
+        }
+    }
+}
+
+/// One bucket of the fleet's traffic for one flag: the sums over every
+/// instance of `[start, start + bucket)`, by the table's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FleetBucket {
+    /// When the bucket starts, in ms since the Unix epoch.
+    pub start_ms: u64,
+    /// Both arms' sums.
+    pub counts: FlagCounts,
+}
+
+/// Why an exchange failed (the guard then judges on its own traffic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetError(pub String);
+
+impl fmt::Display for FleetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FleetError {}
+
+/// A table of counts every instance of a service shares. One handle per
+/// instance (it knows the instance's name).
+pub trait SharedCounts: Send + Sync + fmt::Debug + 'static {
+    /// Adds each share's `delta` to the bucket of the table's current time
+    /// (for this instance, the flag and the definition), and returns, for
+    /// each share in order, the fleet's buckets for that flag and
+    /// definition over the share's window, oldest first. One round trip for
+    /// all the flags of a check.
+    fn exchange<'a>(
+        &'a self,
+        shares: &'a [Share],
+    ) -> BoxFuture<'a, Result<Vec<Vec<FleetBucket>>, FleetError>>;
+}
+
+impl<T: SharedCounts + ?Sized> SharedCounts for std::sync::Arc<T> {
+    fn exchange<'a>(
+        &'a self,
+        shares: &'a [Share],
+    ) -> BoxFuture<'a, Result<Vec<Vec<FleetBucket>>, FleetError>> {
+        (**self).exchange(shares)
+    }
+}
+
+/// A fingerprint of the part of a flag's definition that decides who is
+/// served what (FNV-1a over its JSON), the same on every instance and
+/// every build: shares are summed per definition.
+///
+/// ```
+/// use flags_middleware::guard::fleet::definition_key;
+/// use flags_middleware::Flags;
+///
+/// let a = Flags::from_toml_str("[f]\nrollout = 5\n", "x").unwrap();
+/// let b = Flags::from_toml_str("[f]\nrollout = 25\n", "x").unwrap();
+/// let key = |f: &Flags| definition_key(&f.snapshot().feature("f").unwrap());
+/// assert_ne!(key(&a), key(&b));
+/// assert_eq!(key(&a), key(&Flags::from_toml_str("[f]\nrollout = 5\n", "y").unwrap()));
+/// ```
+pub fn definition_key(feature: &Feature) -> u64 {
+    let bytes = serde_json::to_vec(&serving(feature)).unwrap_or_default();
+    // FNV-1a, 64 bits; kept to 63 so it is a PostgreSQL bigint as it is.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash >> 1
+}
+
+/// The part of a definition that decides who is served what: the
+/// definition without its guard settings, its plan's bookkeeping (a pause
+/// or the time a step began changes no request) and its informational
+/// fields.
+pub(crate) fn serving(f: &Feature) -> Feature {
+    Feature {
+        description: None,
+        project: None,
+        kind: None,
+        stale: false,
+        guard: None,
+        plan: None,
+        ..f.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;
