@@ -96,7 +96,8 @@ pub(super) fn spawn(inner: &Arc<Inner>, metrics: Metrics) {
 
 async fn run(inner: Weak<Inner>, metrics: Metrics, every: std::time::Duration) {
     let mut schedule = Schedule::new(every);
-    let mut before = metrics.snapshot();
+    // From zero: the counters are the handle's own, counted since it was built.
+    let mut before = MetricsSnapshot::default();
     let mut bucket = Bucket::new(Utc::now());
     let mut wait = every;
     loop {
