@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use flags_middleware::admin::{AdminConfig, Role};
 use std::time::Duration;
 
-use flags_middleware::guard::{Guard, GuardTask};
+use flags_middleware::guard::{Guard, GuardBuilder, GuardConfig, GuardTask};
 use flags_middleware::store::UnleashConfig;
 use flags_middleware::Flags;
 
@@ -90,12 +90,19 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
 
     // The rollout guard watches the flags whose definition says `guard` or
     // `plan`, and turns a flag off when its new arm fails more than the old.
-    Ok(with_guard(settings, flags, flags_file, origin))
+    let guard = Guard::for_flags(&flags);
+    Ok(with_guard(settings, guard, flags, flags_file, origin))
 }
 
 /// The rollout guard and the admin API around `flags`.
-fn with_guard(settings: &Settings, flags: Flags, flags_file: PathBuf, origin: Origin) -> Prepared {
-    let guard = Guard::for_flags(&flags).build();
+fn with_guard(
+    settings: &Settings,
+    guard: GuardBuilder,
+    flags: Flags,
+    flags_file: PathBuf,
+    origin: Origin,
+) -> Prepared {
+    let guard = guard.build();
     let guard_checks = guard.spawn();
     let admin = AdminConfig::new()
         .token("admin", settings.token.secret(), Role::Write)
@@ -152,7 +159,9 @@ pub async fn prepare_unleash(
         url: unleash.url.clone(),
         admin_token: unleash.admin_token.is_some(),
     };
-    Ok(with_guard(settings, flags, last_good, origin))
+    // Flags from Unleash carry no `guard` setting: the guarded flag is named here.
+    let guard = Guard::for_flags(&flags).watch("new_checkout_flow", GuardConfig::default());
+    Ok(with_guard(settings, guard, flags, last_good, origin))
 }
 
 /// Copies through a temporary file and a rename, so an interrupted first
