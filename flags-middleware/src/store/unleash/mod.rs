@@ -183,7 +183,7 @@ impl UnleashStore {
         Ok(UnleashStore { inner })
     }
 
-    /// This process's `unleash-connection-id` (one per store).
+    /// This process's `unleash-connection-id` (one per process).
     pub fn connection_id(&self) -> &str {
         &self.inner.connection_id
     }
@@ -324,19 +324,24 @@ impl Store for UnleashStore {
     }
 }
 
-/// A random id shaped like a UUID (version 4), one per store: the
-/// `unleash-connection-id` header.
+/// A random id shaped like a UUID (version 4), one per process: the
+/// `unleash-connection-id` header, by which Unleash tells this process's
+/// connections from another's with the same instance id.
 fn connection_id() -> String {
-    let a = fastrand::u64(..);
-    let b = fastrand::u64(..);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let a = fastrand::u64(..);
+        let b = fastrand::u64(..);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0x0fff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    })
+    .clone()
 }
 
 #[cfg(test)]
