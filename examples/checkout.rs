@@ -16,12 +16,16 @@
 //!   Without it the README's demo token is used, which is for trying this out
 //!   on your own machine only.
 //! - `PORT`: the port on 127.0.0.1 (default 3000).
+//! - `UNLEASH_URL` (Unleash's API root, e.g. `http://localhost:4242/api`) and
+//!   `UNLEASH_API_TOKEN` (a backend token): serve the flags of an Unleash
+//!   server instead of the file; `UNLEASH_ADMIN_TOKEN` (optional) lets the
+//!   rollout guard's kill reach Unleash.
 
 use std::net::SocketAddr;
 
 use flags_examples::checkout_app::app;
 use flags_examples::settings::{Defaults, Settings};
-use flags_examples::startup::prepare;
+use flags_examples::startup::{prepare, prepare_unleash};
 use flags_examples::startup_error::StartupError;
 
 // `StartupError`'s `Debug` is its readable report, which is what `main`
@@ -37,7 +41,10 @@ async fn main() -> Result<(), StartupError> {
         .init();
 
     let settings = Settings::from_env(&Defaults::for_this_checkout())?;
-    let prepared = prepare(&settings)?;
+    let prepared = match &settings.unleash {
+        Some(unleash) => prepare_unleash(&settings, unleash).await?,
+        None => prepare(&settings)?,
+    };
 
     let addr = SocketAddr::from(([127, 0, 0, 1], settings.port));
     let listener = tokio::net::TcpListener::bind(addr)

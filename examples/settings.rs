@@ -1,5 +1,6 @@
 //! What the example reads from its environment: `FLAGS_FILE`,
-//! `FLAGS_ADMIN_TOKEN` and `PORT`. Reading is pure (the variables come
+//! `FLAGS_ADMIN_TOKEN`, `PORT`, and `UNLEASH_URL`, `UNLEASH_API_TOKEN`,
+//! `UNLEASH_ADMIN_TOKEN` to serve flags from an Unleash server instead. Reading is pure (the variables come
 //! through a lookup function), so every rule is tested without touching the
 //! process environment.
 
@@ -118,6 +119,34 @@ pub struct Settings {
     pub token: AdminToken,
     /// `PORT`, or 3000.
     pub port: u16,
+    /// `UNLEASH_URL` and its tokens: flags from an Unleash server instead of
+    /// the file.
+    pub unleash: Option<UnleashSettings>,
+}
+
+/// Where the flags come from when `UNLEASH_URL` is set. Its `Debug` never
+/// shows a token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnleashSettings {
+    /// `UNLEASH_URL`: the API root, as Unleash's SDKs take it
+    /// (`http://localhost:4242/api`).
+    pub url: String,
+    /// `UNLEASH_API_TOKEN`: a backend (client) token.
+    pub api_token: String,
+    /// `UNLEASH_ADMIN_TOKEN`: lets the rollout guard's kill reach Unleash.
+    pub admin_token: Option<String>,
+}
+
+impl fmt::Debug for UnleashSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnleashSettings")
+            .field("url", &self.url)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<hidden>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -173,7 +202,51 @@ impl Settings {
             flags_file,
             token,
             port,
+            unleash: unleash_settings(&var)?,
         })
+    }
+}
+
+/// `UNLEASH_URL` with `UNLEASH_API_TOKEN` (and optionally
+/// `UNLEASH_ADMIN_TOKEN`), or none of them.
+fn unleash_settings(
+    var: &impl Fn(&str) -> Option<OsString>,
+) -> Result<Option<UnleashSettings>, StartupError> {
+    let read = |name: &'static str| -> Result<Option<String>, StartupError> {
+        match var(name) {
+            None => Ok(None),
+            Some(v) => {
+                let v = utf8(name, v)?;
+                if v.trim().is_empty() {
+                    Err(setting(name, "is set but empty"))
+                } else {
+                    Ok(Some(v.trim().to_owned()))
+                }
+            }
+        }
+    };
+    let url = read("UNLEASH_URL")?;
+    let api_token = read("UNLEASH_API_TOKEN")?;
+    let admin_token = read("UNLEASH_ADMIN_TOKEN")?;
+    match (url, api_token) {
+        (Some(url), Some(api_token)) => Ok(Some(UnleashSettings {
+            url,
+            api_token,
+            admin_token,
+        })),
+        (Some(_), None) => Err(setting(
+            "UNLEASH_API_TOKEN",
+            "is not set; UNLEASH_URL needs a backend (client) token",
+        )),
+        (None, Some(_)) => Err(setting(
+            "UNLEASH_URL",
+            "is not set; set it to Unleash's API root, e.g. http://localhost:4242/api",
+        )),
+        (None, None) if admin_token.is_some() => Err(setting(
+            "UNLEASH_URL",
+            "is not set, but UNLEASH_ADMIN_TOKEN is",
+        )),
+        (None, None) => Ok(None),
     }
 }
 
@@ -300,6 +373,33 @@ mod tests {
         // Nor a refused one (a short secret is still someone's secret).
         let err = read(&[("FLAGS_ADMIN_TOKEN", "hunter2")]).unwrap_err();
         assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn unleash_variables_switch_the_source_and_hide_their_tokens() {
+        assert_eq!(read(&[]).unwrap().unleash, None);
+        let s = read(&[
+            ("UNLEASH_URL", "http://localhost:4242/api"),
+            ("UNLEASH_API_TOKEN", "default:development.secret-client"),
+            ("UNLEASH_ADMIN_TOKEN", "*:*.secret-admin"),
+        ])
+        .unwrap();
+        let u = s.unleash.clone().unwrap();
+        assert_eq!(u.url, "http://localhost:4242/api");
+        assert_eq!(u.admin_token.as_deref(), Some("*:*.secret-admin"));
+        assert!(!format!("{s:?}").contains("secret"), "{s:?}");
+        for (vars, var) in [
+            (vec![("UNLEASH_URL", "http://u/api")], "UNLEASH_API_TOKEN"),
+            (vec![("UNLEASH_API_TOKEN", "t")], "UNLEASH_URL"),
+            (vec![("UNLEASH_ADMIN_TOKEN", "t")], "UNLEASH_URL"),
+            (
+                vec![("UNLEASH_URL", " "), ("UNLEASH_API_TOKEN", "t")],
+                "UNLEASH_URL",
+            ),
+        ] {
+            let err = read(&vars).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{vars:?}: {err}");
+        }
     }
 
     #[test]

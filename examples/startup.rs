@@ -8,10 +8,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use flags_middleware::admin::{AdminConfig, Role};
-use flags_middleware::guard::{Guard, GuardTask};
+use std::time::Duration;
+
+use flags_middleware::guard::{Guard, GuardBuilder, GuardConfig, GuardTask};
+use flags_middleware::store::UnleashConfig;
 use flags_middleware::Flags;
 
-use crate::settings::{FlagsFile, Settings};
+use crate::settings::{FlagsFile, Settings, UnleashSettings};
 use crate::startup_error::StartupError;
 
 /// The service's parts, ready to serve.
@@ -43,6 +46,14 @@ pub enum Origin {
     CopyKept {
         /// The shipped file.
         shipped: PathBuf,
+    },
+    /// An Unleash server (`UNLEASH_URL`); `flags_file` is then its
+    /// last-known-good file.
+    Unleash {
+        /// The API root.
+        url: String,
+        /// Whether the rollout guard's kill reaches Unleash.
+        admin_token: bool,
     },
 }
 
@@ -79,18 +90,78 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
 
     // The rollout guard watches the flags whose definition says `guard` or
     // `plan`, and turns a flag off when its new arm fails more than the old.
-    let guard = Guard::for_flags(&flags).build();
+    let guard = Guard::for_flags(&flags);
+    Ok(with_guard(settings, guard, flags, flags_file, origin))
+}
+
+/// The rollout guard and the admin API around `flags`.
+fn with_guard(
+    settings: &Settings,
+    guard: GuardBuilder,
+    flags: Flags,
+    flags_file: PathBuf,
+    origin: Origin,
+) -> Prepared {
+    let guard = guard.build();
     let guard_checks = guard.spawn();
     let admin = AdminConfig::new()
         .token("admin", settings.token.secret(), Role::Write)
         .guard(guard);
-    Ok(Prepared {
+    Prepared {
         flags,
         admin,
         flags_file,
         origin,
         guard_checks,
-    })
+    }
+}
+
+/// [`prepare`] with `UNLEASH_URL` set: the flags come from Unleash (read-only
+/// here; the admin API answers 409 to changes), with a last-known-good file
+/// beside the flags file (`unleash.last-good.json`) so a restart while
+/// Unleash is down serves the last flags. Waits up to 5 s for Unleash's
+/// first answer, then serves what it has and keeps asking.
+///
+/// # Errors
+/// A bad `UNLEASH_URL` or a token Unleash refuses.
+pub async fn prepare_unleash(
+    settings: &Settings,
+    unleash: &UnleashSettings,
+) -> Result<Prepared, StartupError> {
+    let fail = |message: String| StartupError::Unleash {
+        url: unleash.url.clone(),
+        message,
+    };
+    let last_good = settings
+        .flags_file
+        .path()
+        .with_file_name("unleash.last-good.json");
+    if let Some(dir) = last_good.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    }
+    let mut config = UnleashConfig::new(&unleash.url, &unleash.api_token)
+        .map_err(|e| fail(e.to_string()))?
+        .app_name("checkout-example")
+        .last_known_good(&last_good);
+    if let Some(token) = &unleash.admin_token {
+        config = config.admin_token(token);
+    }
+    let flags = Flags::from_unleash(config)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if let Err(e) = flags.wait_until_ready(Duration::from_secs(5)).await {
+        if flags.status().remote.is_some_and(|r| !r.polling) {
+            return Err(fail(e.to_string()));
+        }
+        tracing::warn!(error = %e, "serving the last-known-good flags until Unleash answers");
+    }
+    let origin = Origin::Unleash {
+        url: unleash.url.clone(),
+        admin_token: unleash.admin_token.is_some(),
+    };
+    // Flags from Unleash carry no `guard` setting: the guarded flag is named here.
+    let guard = Guard::for_flags(&flags).watch("new_checkout_flow", GuardConfig::default());
+    Ok(with_guard(settings, guard, flags, last_good, origin))
 }
 
 /// Copies through a temporary file and a rename, so an interrupted first
@@ -109,6 +180,22 @@ impl Prepared {
     /// file it edits, how the admin API is authenticated (never the secret).
     pub fn banner(&self, settings: &Settings, addr: SocketAddr) -> String {
         let file = self.flags_file.display();
+        if let Origin::Unleash { url, admin_token } = &self.origin {
+            let guard = if *admin_token {
+                "the rollout guard's kill goes to Unleash (UNLEASH_ADMIN_TOKEN)"
+            } else {
+                "the rollout guard's kill holds here only until Unleash's next change \
+                 (set UNLEASH_ADMIN_TOKEN to make it in Unleash)"
+            };
+            return format!(
+                "flags demo on http://{addr}\n\
+                 flags from Unleash: {url} (change them in Unleash; {guard})\n\
+                 last-known-good file: {file}\n\
+                 admin API: http://{addr}/admin/flags, with {}\n\
+                 try: curl -H 'x-user-id: user_123' http://{addr}/api/v1/products/42",
+                settings.token.describe()
+            );
+        }
         let origin = match &self.origin {
             Origin::FromEnv => "from FLAGS_FILE".to_owned(),
             Origin::CopyMade { shipped } => format!(
@@ -121,6 +208,7 @@ impl Prepared {
                  or set FLAGS_FILE to serve another file",
                 shipped.display()
             ),
+            Origin::Unleash { .. } => String::new(),
         };
         format!(
             "flags demo on http://{addr}\n\
@@ -245,5 +333,69 @@ mod tests {
         let banner = prepare(&own).unwrap().banner(&own, addr);
         assert!(banner.contains("FLAGS_ADMIN_TOKEN"), "{banner}");
         assert!(!banner.contains(secret), "{banner}");
+    }
+
+    /// A stand-in for Unleash's client API: 200 with one flag, or `status`.
+    async fn fake_unleash(status: u16) -> String {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        let app = axum::Router::new().route(
+            "/api/client/features",
+            axum::routing::get(move || async move {
+                if status != 200 {
+                    return StatusCode::from_u16(status).unwrap().into_response();
+                }
+                let body = r#"{"version": 2, "features": [{"name": "new_checkout_flow",
+                    "enabled": true, "strategies": [{"name": "default"}]}]}"#;
+                ([("etag", "\"x\"")], body).into_response()
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    #[tokio::test]
+    async fn unleash_url_serves_flags_from_unleash_and_a_refused_token_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = in_dir(dir.path());
+        let url = fake_unleash(200).await;
+        let s = settings(
+            &defaults,
+            &[("UNLEASH_URL", &url), ("UNLEASH_API_TOKEN", "client-token")],
+        );
+        let prepared = prepare_unleash(&s, s.unleash.as_ref().unwrap())
+            .await
+            .unwrap();
+        let ctx = Context::new().user_id("u1");
+        assert!(prepared.flags.is_enabled("new_checkout_flow", &ctx));
+        let last_good = defaults
+            .working_copy
+            .with_file_name("unleash.last-good.json");
+        assert_eq!(prepared.flags_file, last_good);
+        let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let banner = prepared.banner(&s, addr);
+        assert!(
+            banner.contains(&format!("flags from Unleash: {url}")),
+            "{banner}"
+        );
+        assert!(banner.contains("UNLEASH_ADMIN_TOKEN"), "{banner}");
+        assert!(!defaults.working_copy.exists(), "no flags file copied");
+
+        let refused = fake_unleash(401).await;
+        let s = settings(
+            &defaults,
+            &[
+                ("UNLEASH_URL", &refused),
+                ("UNLEASH_API_TOKEN", "wrong-token"),
+            ],
+        );
+        let err = prepare_unleash(&s, s.unleash.as_ref().unwrap())
+            .await
+            .unwrap_err();
+        let report = format!("{err:?}");
+        assert!(report.contains("refused the token"), "{report}");
+        assert!(!report.contains("wrong-token"), "{report}");
     }
 }

@@ -39,6 +39,13 @@ pub enum StartupError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The Unleash server could not be used (a bad URL, a refused token).
+    Unleash {
+        /// `UNLEASH_URL`.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The server stopped with an error.
     Serve(std::io::Error),
 }
@@ -70,6 +77,9 @@ impl fmt::Display for StartupError {
                 f,
                 "cannot listen on {addr}: {source} (set PORT to use another port)"
             ),
+            StartupError::Unleash { url, message } => {
+                write!(f, "cannot serve flags from Unleash at {url}: {message}")
+            }
             StartupError::Serve(e) => write!(f, "the server stopped: {e}"),
         }
     }
@@ -91,7 +101,7 @@ impl std::error::Error for StartupError {
             }
             StartupError::Serve(e) => Some(e),
             StartupError::Flags { errors, .. } => Some(errors),
-            StartupError::Setting { .. } => None,
+            StartupError::Setting { .. } | StartupError::Unleash { .. } => None,
         }
     }
 }

@@ -165,7 +165,7 @@ impl Flags {
         audit_log: Option<PathBuf>,
     ) -> Result<Flags, StoreError> {
         let set = store.load().await?;
-        let snap = Snapshot::compile(&set, Mode::Strict, &store.describe())?
+        let snap = Snapshot::compile(&set, store.compile_mode(), &store.describe())?
             .with_version(store.version().unwrap_or(1));
         let flags = Flags::from_snapshot(snap);
         flags.attach(store, audit_log)?;
@@ -215,9 +215,49 @@ impl Flags {
         &self.inner.metrics
     }
 
-    /// Where the flags come from, the live version, and the last reload error.
+    /// Where the flags come from, the live version, and the last reload
+    /// error; for flags polled from a server (Unleash), when it last
+    /// answered and why it last failed ([`SourceStatus::remote`]).
     pub fn status(&self) -> SourceStatus {
         self.control().status()
+    }
+
+    /// Waits until the source has delivered fresh flags (an Unleash server
+    /// answered), at most `timeout`. Other stores are ready at once.
+    ///
+    /// Until then the handle serves what it started from (for Unleash: the
+    /// last-known-good or bootstrap file, or no flags); whether to start
+    /// serving requests without fresh flags is the app's choice.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "example").unwrap();
+    /// flags.wait_until_ready(Duration::from_secs(1)).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when `timeout` passes first (with the
+    /// source's last failure), or at once when the source will never be
+    /// ready (Unleash refused the token).
+    pub async fn wait_until_ready(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        let store = self.control().store().clone();
+        match tokio::time::timeout(timeout, store.until_ready()).await {
+            Ok(ready) => ready,
+            Err(_) => {
+                let why = store
+                    .remote_status()
+                    .and_then(|r| r.last_failure)
+                    .map_or_else(String::new, |f| format!(": {}", f.reason));
+                Err(StoreError::Unavailable(format!(
+                    "{} not ready within {timeout:?}{why}",
+                    store.describe()
+                )))
+            }
+        }
     }
 
     /// This handle's audit log (its file, or memory), newest first: `limit`
@@ -308,5 +348,41 @@ impl Flags {
     #[cfg(feature = "postgres")]
     pub(crate) fn postgres_config(&self) -> Option<&crate::store::PostgresConfig> {
         self.inner.postgres.get()
+    }
+}
+
+impl Flags {
+    /// Serves flags managed in an Unleash server, polled from its client API
+    /// as Unleash's SDKs poll it, and reports their use back to it (see
+    /// [`UnleashStore`](crate::store::UnleashStore)). The first fetch is
+    /// made here; if it fails, the last-known-good or bootstrap file (or
+    /// no flags) is served until one succeeds: see
+    /// [`Flags::wait_until_ready`]. Writes are refused (the flags are
+    /// managed in Unleash), except the rollout guard's kill. Must be
+    /// called inside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use flags_middleware::{store::UnleashConfig, Flags};
+    ///
+    /// let config = UnleashConfig::new("http://localhost:4242/api", "default:development.secret")?
+    ///     .app_name("checkout")
+    ///     .last_known_good("unleash.last-good.json");
+    /// let flags = Flags::from_unleash(config).await?;
+    /// flags.wait_until_ready(Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Outside a tokio runtime, or when the flags started from cannot be
+    /// compiled.
+    #[cfg(feature = "unleash")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "unleash")))]
+    pub async fn from_unleash(config: crate::store::UnleashConfig) -> Result<Flags, StoreError> {
+        let store = crate::store::UnleashStore::connect(config).await?;
+        let flags = Flags::with_store(Arc::new(store.clone()), None).await?;
+        store.report(flags.metrics().clone());
+        Ok(flags)
     }
 }

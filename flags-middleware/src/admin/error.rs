@@ -38,6 +38,8 @@ pub(crate) enum AdminError {
     VersionMismatch { expected: u64, current: u64 },
     /// 409: the store's durable state moved (an unloaded hand edit).
     Conflict(String),
+    /// 409: the store takes no changes (flags managed in Unleash).
+    ReadOnly(String),
     /// 503: the store cannot be reached.
     Unavailable(String),
     /// 500.
@@ -66,6 +68,7 @@ impl From<CommitError> for AdminError {
                 AdminError::Invalid(e)
             }
             CommitError::Store(StoreError::Conflict(m)) => AdminError::Conflict(m),
+            CommitError::Store(StoreError::ReadOnly(m)) => AdminError::ReadOnly(m),
             CommitError::Store(other) => AdminError::Unavailable(other.to_string()),
         }
     }
@@ -136,6 +139,7 @@ impl IntoResponse for AdminError {
                 json!({ "current_version": current }),
             ),
             AdminError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, json!({})),
+            AdminError::ReadOnly(m) => (StatusCode::CONFLICT, "read_only", m, json!({})),
             AdminError::Unavailable(m) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m, json!({}))
             }

@@ -66,6 +66,11 @@ impl Control {
         Ok(())
     }
 
+    /// The store changes go to.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     pub(super) fn status_mut(&self) -> MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -23,6 +23,7 @@ impl Control {
             last_reload: status.last_reload,
             last_error: status.last_error.clone(),
             audit_log: self.audit.path().map(Into::into),
+            remote: self.store.remote_status(),
         }
     }
 

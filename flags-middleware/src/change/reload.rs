@@ -9,7 +9,6 @@ use chrono::Utc;
 use super::audit_entries::{self, record, Author};
 use super::control::Control;
 use super::status::ReloadError;
-use crate::engine::Mode;
 use crate::error::LoadError;
 use crate::store::{StoreError, Update};
 use crate::Snapshot;
@@ -36,8 +35,8 @@ impl Control {
         };
         let cur = self.live.load();
         let built = match &update {
-            Update::Replace(set) => Snapshot::compile(set, Mode::Strict, &source),
-            Update::Changes(changes) => cur.apply(changes, Mode::Strict, &source),
+            Update::Replace(set) => Snapshot::compile(set, self.store.compile_mode(), &source),
+            Update::Changes(changes) => cur.apply(changes, self.store.compile_mode(), &source),
         };
         let next = match built {
             Ok(next) => next,
@@ -55,13 +54,17 @@ impl Control {
         tracing::info!(target: "flags::reload", %source, version, "flags reloaded");
         let snapshot = self.live.load();
         let entries = match &update {
-            Update::Replace(_) => audit_entries::for_diff(&cur, &snapshot, "file edit"),
+            Update::Replace(_) => audit_entries::for_diff(
+                &cur,
+                &snapshot,
+                self.store.outside_actor().unwrap_or("file edit"),
+            ),
             Update::Changes(changes) => audit_entries::for_changes(
                 &cur,
                 &snapshot,
                 changes,
                 Author {
-                    actor: "outside change",
+                    actor: self.store.outside_actor().unwrap_or("outside change"),
                     action: "update",
                     message: None,
                 },

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::LoadError;
+use crate::store::RemoteStatus;
 
 /// Where the flags come from and how the last reload went (the admin API's
 /// `GET /_status`; [`Flags::status`](crate::Flags::status)).
@@ -25,6 +26,10 @@ pub struct SourceStatus {
     pub last_error: Option<ReloadError>,
     /// The audit log file, if there is one.
     pub audit_log: Option<PathBuf>,
+    /// For a store that polls a server (Unleash): when it last answered,
+    /// why it last failed, whether it is still asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteStatus>,
 }
 
 /// An outside edit that was rejected; the previous flags kept serving.

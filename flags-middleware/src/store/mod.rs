@@ -8,8 +8,9 @@
 //!
 //! Implementations in this crate: [`FileStore`] (a watched TOML file, the
 //! embedded default) and [`MemoryStore`] (nothing durable; for tests and for
-//! flags built in code). A PostgreSQL store (LISTEN/NOTIFY) implements the
-//! same trait.
+//! flags built in code). A PostgreSQL store (LISTEN/NOTIFY, feature
+//! `postgres`) and an Unleash server polled as its SDKs poll it (read-only,
+//! feature `unleash`) implement the same trait.
 //!
 //! # Example
 //!
@@ -54,7 +55,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::engine::Change;
+use crate::engine::{Change, Mode};
 use crate::error::LoadErrors;
 use crate::model::FlagSet;
 
@@ -64,6 +65,9 @@ mod file_version;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod remote_status;
+#[cfg(feature = "unleash")]
+mod unleash;
 mod watch;
 
 pub use file::{FileStore, FileStoreOptions};
@@ -73,6 +77,10 @@ pub(crate) use postgres::{database_error, open_client, query_timeout};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PostgresConfig, PostgresConfigError, PostgresStore};
+pub use remote_status::{RemoteFailure, RemoteStatus};
+#[cfg(feature = "unleash")]
+#[cfg_attr(docsrs, doc(cfg(feature = "unleash")))]
+pub use unleash::{UnleashConfig, UnleashConfigError, UnleashStore};
 
 /// A boxed, sendable future: what [`Store`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -125,6 +133,32 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Option<BoxFuture<'_, Result<Vec<crate::audit::AuditEntry>, StoreError>>> {
         let _ = (offset, limit);
         None
+    }
+
+    /// How strictly the flags this store holds are compiled: [`Mode::Strict`]
+    /// (the default) for flags written here; [`Mode::Lenient`] for flags
+    /// another system manages (Unleash), evaluated as its SDKs evaluate them.
+    fn compile_mode(&self) -> Mode {
+        Mode::Strict
+    }
+
+    /// Who outside changes are audited under: `None` (the default) names
+    /// them `file edit` (a whole set) or `outside change` (some flags).
+    fn outside_actor(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// How a store that polls a server is doing, for the status; `None`
+    /// (the default) for other stores.
+    fn remote_status(&self) -> Option<RemoteStatus> {
+        None
+    }
+
+    /// Resolves once the store holds fresh flags from its source (a polled
+    /// server answered), or fails when it never will (its token was
+    /// refused). The default: at once.
+    fn until_ready(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -202,6 +236,9 @@ pub enum StoreError {
     Invalid(LoadErrors),
     /// Reading or writing failed: I/O, a lost connection.
     Unavailable(String),
+    /// The store takes no changes: its flags are managed elsewhere (an
+    /// Unleash server). The admin API answers 409.
+    ReadOnly(String),
 }
 
 impl fmt::Display for StoreError {
@@ -210,6 +247,7 @@ impl fmt::Display for StoreError {
             StoreError::Conflict(m) => write!(f, "conflict: {m}"),
             StoreError::Invalid(e) => write!(f, "{e}"),
             StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
+            StoreError::ReadOnly(m) => write!(f, "read-only: {m}"),
         }
     }
 }

@@ -1,0 +1,260 @@
+//! [`UnleashConfig`]: which Unleash server, who this app is to it, how often
+//! to ask, and what to serve until it answers.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How an [`UnleashStore`](super::UnleashStore) reaches an Unleash server.
+/// Built with setters that take and return `self`; every default is the one
+/// Unleash's own server SDKs use.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::store::UnleashConfig;
+///
+/// let config = UnleashConfig::new("http://localhost:4242/api", "default:development.secret")
+///     .unwrap()
+///     .app_name("checkout")
+///     .instance_id("web-1")
+///     .refresh_interval(Duration::from_secs(5))
+///     .last_known_good("/var/lib/checkout/unleash.last-good.json");
+/// assert_eq!(config.url(), "http://localhost:4242/api");
+/// assert_eq!(config.environment(), "development");
+/// ```
+#[derive(Clone)]
+pub struct UnleashConfig {
+    pub(super) url: String,
+    pub(super) token: String,
+    pub(super) app_name: String,
+    pub(super) instance_id: String,
+    pub(super) environment: Option<String>,
+    pub(super) refresh_interval: Duration,
+    pub(super) metrics_interval: Option<Duration>,
+    pub(super) timeout: Duration,
+    pub(super) last_known_good: Option<PathBuf>,
+    pub(super) bootstrap: Option<PathBuf>,
+    pub(super) admin_token: Option<String>,
+}
+
+/// Why an [`UnleashConfig`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnleashConfigError {
+    /// The URL is not `http://host[:port]/path`.
+    Url(String),
+    /// The token is empty.
+    EmptyToken,
+}
+
+impl fmt::Display for UnleashConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnleashConfigError::Url(m) => write!(f, "unleash url: {m}"),
+            UnleashConfigError::EmptyToken => write!(f, "unleash token: empty"),
+        }
+    }
+}
+
+impl std::error::Error for UnleashConfigError {}
+
+impl fmt::Debug for UnleashConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tokens are secrets: never in logs.
+        f.debug_struct("UnleashConfig")
+            .field("url", &self.url)
+            .field("app_name", &self.app_name)
+            .field("instance_id", &self.instance_id)
+            .field("environment", &self.environment())
+            .field("refresh_interval", &self.refresh_interval)
+            .field("metrics_interval", &self.metrics_interval)
+            .field("timeout", &self.timeout)
+            .field("last_known_good", &self.last_known_good)
+            .field("bootstrap", &self.bootstrap)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl UnleashConfig {
+    /// The Unleash API root as Unleash's SDKs take it
+    /// (`http://localhost:4242/api`; a trailing `/` is fine) and a backend
+    /// (client) token, sent as it is in `authorization`.
+    ///
+    /// Defaults: app name `flags-rust`, instance id `<host name>-<pid>`,
+    /// refresh every 15 s, metrics every 60 s, a 10 s timeout per request,
+    /// no last-known-good or bootstrap file, no admin token.
+    ///
+    /// # Errors
+    /// An URL that is not `http://`, or an empty token. (TLS is not built in:
+    /// put Unleash behind a local TLS-terminating proxy or sidecar, or
+    /// reach it over a private network.)
+    pub fn new(url: &str, token: &str) -> Result<UnleashConfig, UnleashConfigError> {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            if url.starts_with("https://") {
+                UnleashConfigError::Url(format!(
+                    "`{url}`: https is not built in; reach Unleash over http (a local proxy or sidecar doing TLS)"
+                ))
+            } else {
+                UnleashConfigError::Url(format!("`{url}` does not start with http://"))
+            }
+        })?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(UnleashConfigError::Url(format!("`{url}` names no host")));
+        }
+        url.parse::<http::Uri>()
+            .map_err(|e| UnleashConfigError::Url(format!("`{url}`: {e}")))?;
+        if token.trim().is_empty() {
+            return Err(UnleashConfigError::EmptyToken);
+        }
+        Ok(UnleashConfig {
+            url,
+            token: token.trim().to_owned(),
+            app_name: "flags-rust".to_owned(),
+            instance_id: default_instance_id(),
+            environment: None,
+            refresh_interval: Duration::from_secs(15),
+            metrics_interval: Some(Duration::from_secs(60)),
+            timeout: Duration::from_secs(10),
+            last_known_good: None,
+            bootstrap: None,
+            admin_token: None,
+        })
+    }
+
+    /// The name Unleash shows for this app (`unleash-appname`). Default
+    /// `flags-rust`.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = name.into();
+        self
+    }
+
+    /// This instance's id (`unleash-instanceid`). Default: the host name and
+    /// the process id.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = id.into();
+        self
+    }
+
+    /// The Unleash environment the token is for: where the guard's kill is
+    /// applied. Default: read from the token (`project:environment.secret`),
+    /// else `development`.
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// How often to ask Unleash for changes. Default 15 s.
+    pub fn refresh_interval(mut self, every: Duration) -> Self {
+        self.refresh_interval = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How often to post usage counts to Unleash; `None` posts none (and
+    /// does not register). Default 60 s.
+    pub fn metrics_interval(mut self, every: Option<Duration>) -> Self {
+        self.metrics_interval = every.map(|d| d.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// How long one request to Unleash may take. Default 10 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A file rewritten (atomically) after every successful fetch, and
+    /// served at startup while Unleash cannot be reached.
+    pub fn last_known_good(mut self, path: impl AsRef<Path>) -> Self {
+        self.last_known_good = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Flags to serve until the first fetch succeeds when there is no
+    /// last-known-good file yet: a TOML file (`.toml`) or Unleash client-API
+    /// JSON (anything else).
+    pub fn bootstrap(mut self, path: impl AsRef<Path>) -> Self {
+        self.bootstrap = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// An Unleash admin token (a personal access token or admin API token):
+    /// the rollout guard's kill is then made in Unleash (the flag's
+    /// environment turned off), not only here.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// The API root, without a trailing `/`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The Unleash environment kills are made in (see
+    /// [`with_environment`](Self::with_environment)).
+    pub fn environment(&self) -> &str {
+        if let Some(env) = &self.environment {
+            return env;
+        }
+        // `project:environment.secret` (`*:environment.secret` for all projects).
+        self.token
+            .split_once(':')
+            .and_then(|(_, rest)| rest.split_once('.'))
+            .map(|(env, _)| env)
+            .filter(|env| !env.is_empty())
+            .unwrap_or("development")
+    }
+
+    /// The refresh interval.
+    pub fn refresh_every(&self) -> Duration {
+        self.refresh_interval
+    }
+}
+
+/// `<host name>-<pid>`, as Unleash's SDKs build theirs.
+fn default_instance_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "flags".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_tokens_are_checked_and_the_environment_read_from_the_token() {
+        let c = UnleashConfig::new("http://u:4242/api/", "*:production.abc").unwrap();
+        assert_eq!(
+            (c.url(), c.environment()),
+            ("http://u:4242/api", "production")
+        );
+        let c = c.with_environment("staging");
+        assert_eq!(c.environment(), "staging");
+        let c = UnleashConfig::new("http://u/api", "opaque").unwrap();
+        assert_eq!(c.environment(), "development");
+        let e = UnleashConfig::new("https://u/api", "t").unwrap_err();
+        assert!(e.to_string().contains("https is not built in"), "{e}");
+        let e = UnleashConfig::new("localhost:4242", "t").unwrap_err();
+        assert!(e.to_string().contains("http://"), "{e}");
+        assert_eq!(
+            UnleashConfig::new("http://u/api", " ").unwrap_err(),
+            UnleashConfigError::EmptyToken
+        );
+        let debug = format!(
+            "{:?}",
+            UnleashConfig::new("http://u/api", "secret").unwrap()
+        );
+        assert!(!debug.contains("secret"), "{debug}");
+    }
+}

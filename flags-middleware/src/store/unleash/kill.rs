@@ -1,0 +1,100 @@
+//! Writes to flags managed in Unleash: refused, except the rollout guard's
+//! kill, which is made in Unleash when an admin token allows it, and here
+//! in any case (a kill must not wait for a server that may be the problem).
+
+use std::sync::Arc;
+
+use super::http::Reply;
+use super::Inner;
+use crate::engine::Change;
+use crate::store::{StoreError, StoreWrite};
+
+/// The actor the rollout guard commits under.
+const GUARD_ACTOR: &str = "guard";
+
+pub(super) async fn apply(inner: &Arc<Inner>, write: StoreWrite<'_>) -> Result<(), StoreError> {
+    if write.actor != GUARD_ACTOR || write.action != "kill" {
+        return Err(StoreError::ReadOnly(format!(
+            "the flags are managed in Unleash ({}); change them there",
+            inner.config.url
+        )));
+    }
+    for change in write.changes {
+        let Change::Upsert(feature) = change else {
+            continue;
+        };
+        let name = &feature.name;
+        let project = feature.project.as_deref().unwrap_or("default");
+        match &inner.config.admin_token {
+            Some(token) => inner.kill_in_unleash(token, project, name).await,
+            None => tracing::warn!(
+                target: "flags::unleash",
+                flag = %name,
+                "the rollout guard killed the flag here only (no Unleash admin token): it is back as Unleash has it at Unleash's next change"
+            ),
+        }
+    }
+    // Nothing to make durable here; the version moves on like any change.
+    inner.state().version += 1;
+    Ok(())
+}
+
+impl Inner {
+    /// Turns the flag off in Unleash's environment; a failure is logged (the
+    /// kill still holds here).
+    async fn kill_in_unleash(&self, token: &str, project: &str, name: &str) {
+        let url = format!(
+            "{}/admin/projects/{}/features/{}/environments/{}/off",
+            self.config.url,
+            path_segment(project),
+            path_segment(name),
+            path_segment(self.config.environment())
+        );
+        let reply = self
+            .http
+            .post_json(&url, &serde_json::json!({}), Some(token))
+            .await;
+        match reply {
+            Reply::Answer { status, .. } if status.is_success() => tracing::warn!(
+                target: "flags::unleash",
+                flag = %name,
+                environment = %self.config.environment(),
+                "the rollout guard killed the flag in Unleash"
+            ),
+            Reply::Answer { status, body, .. } => tracing::error!(
+                target: "flags::unleash",
+                flag = %name,
+                %status,
+                answer = %String::from_utf8_lossy(&body[..body.len().min(300)]),
+                "Unleash refused the rollout guard's kill; the flag is off here only, until Unleash's next change"
+            ),
+            Reply::NoAnswer(why) => tracing::error!(
+                target: "flags::unleash",
+                flag = %name,
+                reason = %why,
+                "cannot reach Unleash for the rollout guard's kill; the flag is off here only, until Unleash's next change"
+            ),
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(super::path_segment("a b/ü.x-y_z~"), "a%20b%2F%C3%BC.x-y_z~");
+    }
+}
