@@ -1,6 +1,6 @@
 //! The counters in the formats monitoring systems read: Prometheus' text
 //! exposition ([`Prometheus`]) and, with the `opentelemetry` feature,
-//! OpenTelemetry instruments on an app's `Meter`.
+//! OpenTelemetry instruments on an app's `Meter` (`OpenTelemetryMetrics`).
 //!
 //! Both read what is already counted: the per flag and arm counters
 //! ([`Flags::metrics`](crate::Flags::metrics)), the flag-set version and,
@@ -30,6 +30,10 @@
 //! `flags_metrics_dropped_total` only. No user id, route or other
 //! unbounded value is ever a label.
 
+#[cfg(feature = "opentelemetry")]
+pub mod opentelemetry;
 pub mod prometheus;
 
+#[cfg(feature = "opentelemetry")]
+pub use self::opentelemetry::OpenTelemetryMetrics;
 pub use prometheus::Prometheus;
