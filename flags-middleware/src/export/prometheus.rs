@@ -151,8 +151,11 @@ fn render_counters(out: &mut Text, metrics: &MetricsSnapshot) {
             out.bucket(l, le, cumulative);
         }
         out.bucket(l, "+Inf", a.requests.max(cumulative));
-        let sum = a.latency_sum_us as f64 / 1e6;
-        let _ = writeln!(out.0, "flags_request_duration_seconds_sum{{{l}}} {sum}");
+        out.0.push_str("flags_request_duration_seconds_sum{");
+        out.0.push_str(l);
+        out.0.push_str("} ");
+        out.micros_as_seconds(a.latency_sum_us);
+        out.0.push('\n');
         out.sample("flags_request_duration_seconds_count", l, a.requests);
     }
     out.family(
@@ -212,6 +215,11 @@ fn le_values() -> &'static [String] {
 
 /// Escapes a label value: backslash, double quote and line feed.
 fn escape_into(out: &mut String, value: &str) {
+    // Flag names never need it, and most variant names do not either.
+    if !value.contains(['\\', '"', '\n']) {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -241,14 +249,51 @@ impl Text {
             self.0.push_str(labels);
             self.0.push('}');
         }
-        let _ = writeln!(self.0, " {value}");
+        self.0.push(' ');
+        self.number(value);
+        self.0.push('\n');
     }
 
+    /// Most of a scrape's lines: plain appends, no format machinery.
     fn bucket(&mut self, labels: &str, le: &str, count: u64) {
-        let _ = writeln!(
-            self.0,
-            "flags_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {count}"
-        );
+        self.0.push_str("flags_request_duration_seconds_bucket{");
+        self.0.push_str(labels);
+        self.0.push_str(",le=\"");
+        self.0.push_str(le);
+        self.0.push_str("\"} ");
+        self.number(count);
+        self.0.push('\n');
+    }
+
+    /// `n` in decimal (most counts are small: a digit or a few).
+    fn number(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            self.0.push(char::from(d));
+        }
+    }
+
+    /// Microseconds as seconds with six decimals (`0.041500`): exact, and
+    /// without float formatting.
+    fn micros_as_seconds(&mut self, micros: u64) {
+        self.number(micros / 1_000_000);
+        self.0.push('.');
+        let fraction = micros % 1_000_000;
+        let mut scale = 100_000;
+        while scale > 0 {
+            self.0
+                .push(char::from(b'0' + (fraction / scale % 10) as u8));
+            scale /= 10;
+        }
     }
 }
 
@@ -261,6 +306,22 @@ mod tests {
         let mut s = String::new();
         escape_into(&mut s, "a\"b\\c\nd");
         assert_eq!(s, r#"a\"b\\c\nd"#);
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        let mut t = Text::with_capacity(0);
+        for n in [0, 7, 10, 1234567890, u64::MAX] {
+            t.number(n);
+            t.0.push(' ');
+        }
+        assert_eq!(t.0, "0 7 10 1234567890 18446744073709551615 ");
+        let mut t = Text::with_capacity(0);
+        for us in [0, 41_500, 1_000_001, 12_345_678_901] {
+            t.micros_as_seconds(us);
+            t.0.push(' ');
+        }
+        assert_eq!(t.0, "0.000000 0.041500 1.000001 12345.678901 ");
     }
 
     #[test]
