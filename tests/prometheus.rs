@@ -271,3 +271,35 @@ async fn the_admin_api_serves_it_behind_a_read_token_with_the_guards_verdicts() 
         flags.version() as f64
     );
 }
+
+#[tokio::test]
+async fn the_example_serves_metrics_without_a_token() {
+    let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();
+    let admin = AdminConfig::new().token("ops", "the-example-admin-token", Role::Write);
+    let app = flags_examples::checkout_app::app(flags.clone(), admin);
+    let req = Request::get("/api/v1/products/42")
+        .header("x-user-id", "alice")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    let (status, kind, text) = get_text(&app, "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind, Prometheus::CONTENT_TYPE);
+    let scrape = parse(&text);
+    // The example's product handler is gated on `new_checkout_flow`.
+    assert_eq!(
+        counter(
+            &scrape,
+            "flags_requests_total",
+            "arm=on,flag=new_checkout_flow"
+        ),
+        1.0
+    );
+    // The admin API's copy wants a token.
+    let (status, _, _) = get_text(&app, "/admin/flags/_metrics", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
