@@ -259,3 +259,79 @@ async fn without_the_scope_the_provider_reads_the_current_flags() {
     // the kill is seen at once.
     assert_eq!(body, "false false");
 }
+
+#[tokio::test]
+async fn without_the_flags_layer_the_scope_passes_requests_through() {
+    let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();
+    let mut api = OpenFeature::default();
+    api.set_provider(FlagsProvider::new(flags.clone())).await;
+    let client = Arc::new(api.create_client());
+    let app = Router::new()
+        .route(
+            "/",
+            get(move || async move {
+                let ann = EvaluationContext::default().with_targeting_key("ann");
+                let d = client
+                    .get_bool_details("dark_mode", Some(&ann), None)
+                    .await
+                    .unwrap();
+                format!("{} {:?}", d.value, d.reason)
+            }),
+        )
+        .layer(RequestScopeLayer::new());
+    let res = app
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body =
+        String::from_utf8(to_bytes(res.into_body(), 1 << 16).await.unwrap().to_vec()).unwrap();
+    assert_eq!(
+        body, "true Some(TargetingMatch)",
+        "the current flags, for the context given"
+    );
+}
+
+#[tokio::test]
+async fn in_request_carries_the_request_into_spawned_tasks() {
+    let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();
+    let mut api = OpenFeature::default();
+    api.set_provider(FlagsProvider::new(flags.clone())).await;
+    let client = Arc::new(api.create_client());
+    // A request that pinned the killed version; then the flag comes back.
+    flags
+        .writer("t")
+        .commit(Edit::kill("dark_mode"))
+        .await
+        .unwrap();
+    let pinned = FlagContext::for_test(&flags, flags_middleware::Context::new().user_id("ann"));
+    flags
+        .writer("t")
+        .commit(Edit::enable("dark_mode"))
+        .await
+        .unwrap();
+    let task = tokio::spawn(flags_openfeature::in_request(pinned.clone(), {
+        let client = client.clone();
+        async move {
+            client
+                .get_bool_details("dark_mode", None, None)
+                .await
+                .unwrap()
+        }
+    }));
+    let d = task.await.unwrap();
+    assert_eq!(
+        (d.value, d.reason),
+        (false, Some(EvaluationReason::Disabled)),
+        "the pinned (killed) version, not the current one"
+    );
+    assert!(!pinned.is_enabled("dark_mode"), "and the memo agrees");
+    let now = client
+        .get_bool_value(
+            "dark_mode",
+            Some(&EvaluationContext::default().with_targeting_key("ann")),
+            None,
+        )
+        .await;
+    assert_eq!(now, Ok(true), "outside it, the current flags");
+}
