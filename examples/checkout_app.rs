@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use flags_middleware::admin::AdminConfig;
+use flags_middleware::export::Prometheus;
 use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer};
 use serde_json::{json, Value};
 
@@ -55,6 +56,10 @@ async fn authenticate(mut req: Request, next: Next) -> Response {
 /// The whole service: API routes, the admin API under `/admin/flags`, the
 /// flags layer resolving the current user, and the authentication in front.
 pub fn app(flags: Flags, admin: AdminConfig) -> Router {
+    // A scraper's endpoint, open like the demo's admin token is known: in
+    // production serve it on an internal listener, or scrape the admin
+    // API's `/_metrics` with a read token (see the README).
+    let metrics = Prometheus::new(&flags).maybe_guard(admin.attached_guard().cloned());
     Router::new()
         .route("/api/v1/products/{id}", get(get_product))
         .route("/api/v1/recommendations", get(recommendations))
@@ -64,6 +69,7 @@ pub fn app(flags: Flags, admin: AdminConfig) -> Router {
         // `nest_service`, not `nest`: it serves the admin root at both
         // `/admin/flags` and `/admin/flags/`.
         .nest_service("/admin/flags", flags.admin_router(admin))
+        .merge(metrics.router())
         .layer(FlagsLayer::new(flags).user(CurrentUser::flag_context))
         .layer(middleware::from_fn(authenticate))
 }

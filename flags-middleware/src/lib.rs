@@ -36,6 +36,7 @@
 //! | [`audit`] | the audit log |
 //! | [`admin`] | the admin API (axum router) |
 //! | [`metrics`] | per flag and arm counters and the one latency histogram |
+//! | [`export`] | the counters for Prometheus (text exposition) and OpenTelemetry |
 //! | [`guard`] | the rollout guard: `detect/` (windows, the sequential test, verdicts), `plan/` (progressive plans), `run/` (the runner that applies both through the writer) |
 //! | [`testing`] | helpers for tests: forced flags, flags built in code |
 //!
@@ -71,6 +72,7 @@
 pub mod admin;
 pub mod audit;
 pub mod change;
+pub mod export;
 mod flags;
 pub mod guard;
 pub mod layer;

@@ -170,6 +170,12 @@ impl AdminConfig {
         self.guard = Some(guard);
         self
     }
+
+    /// The guard given with [`AdminConfig::guard`], if any (to show its
+    /// verdicts elsewhere too, as [`Prometheus`](crate::export::Prometheus) does).
+    pub fn attached_guard(&self) -> Option<&crate::guard::Guard> {
+        self.guard.as_ref()
+    }
 }
 
 /// The caller, as the auth check found it; handlers read it from the

@@ -40,6 +40,7 @@
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
 //! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
+//! | `GET /_metrics` | the counters, version and guard verdicts in Prometheus' text format ([`export::Prometheus`](crate::export::Prometheus)) | |
 //! | `PUT /{name}/guard` | the rollout guard watches the flag (`false`: stops) | `true` or `{"min_difference": "2%", "window": "10m"}` |
 //! | `DELETE /{name}/guard` | the guard stops watching it (its plan goes too) | |
 //! | `PUT /{name}/plan` | the guard walks this plan | `"gradual"` or `[{"percent": 5, "for": "1d"}, {"percent": 100}]` |
@@ -152,6 +153,13 @@ impl Flags {
                 put(opt_in::put_plan).delete(opt_in::delete_plan),
             )
             .merge(guarded)
+            .merge(
+                Router::new()
+                    .route("/_metrics", get(crate::export::prometheus::serve))
+                    .with_state(
+                        crate::export::Prometheus::new(self).maybe_guard(config.guard.clone()),
+                    ),
+            )
             .fallback(no_such_endpoint)
             .layer(axum::middleware::from_fn_with_state(
                 config,
