@@ -24,9 +24,12 @@ use axum::body::{Body, Bytes};
 use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
+use flags_middleware::layer::DecisionLog;
+use flags_middleware::layer::FlagsService;
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use futures_util::FutureExt;
 use http::Request;
+use tower::Layer;
 use tower::ServiceExt;
 use tracing::Dispatch;
 
@@ -64,19 +67,36 @@ async fn no_flags() -> &'static str {
 }
 
 fn flags_router() -> Router {
-    let flags = Flags::from_unleash_json(SEED).expect("seed flags");
+    flags_router_logging(DecisionLog::default())
+}
+
+fn flags_router_logging(log: DecisionLog) -> Router {
+    routes().layer(flags_layer(log))
+}
+
+/// The flags router's routes, without the layer.
+fn routes() -> Router {
     Router::new()
         .route("/api/v1/products/{id}", get(with_flags))
         .route("/static/{id}", get(no_flags))
-        .layer(
-            FlagsLayer::new(flags)
-                .user_header("x-user-id")
-                .expect("valid header name"),
-        )
+}
+
+/// The layer around the whole router (`FlagsLayer::layer(router)`) rather
+/// than around each route (`Router::layer`): axum then does not re-box
+/// every route's service and future.
+fn wrapped_router() -> FlagsService<Router> {
+    flags_layer(DecisionLog::default()).layer(routes())
 }
 
 fn baseline_router() -> Router {
-    Router::new().route("/api/v1/products/{id}", get(hard_coded))
+    // The same routes as `flags_router`, so routing costs alike.
+    Router::new()
+        .route("/api/v1/products/{id}", get(hard_coded))
+        .route("/static/{id}", get(no_flags))
+}
+
+fn noop_layer_router() -> Router {
+    baseline_router().layer(tower::layer::util::Identity::new())
 }
 
 fn request(path: &str) -> Request<Body> {
@@ -87,16 +107,30 @@ fn request(path: &str) -> Request<Body> {
         .expect("request")
 }
 
+/// What a case sends requests to.
+#[derive(Clone)]
+enum App {
+    /// A router, with or without layers of its own.
+    Router(Router),
+    /// A router wrapped in the flags layer as a whole, outside its routes.
+    Wrapped(FlagsService<Router>),
+}
+
 /// One request through `app`. The routers here answer without waiting, so
 /// one poll finishes the future and no executor is measured.
-fn once(app: &Router, path: &str) {
-    let res = app
-        .clone()
-        .oneshot(request(path))
-        .now_or_never()
-        .expect("answered in one poll")
-        .expect("infallible");
-    black_box(res);
+fn once(app: &App, path: &str) {
+    let res = match app {
+        App::Router(r) => r.clone().oneshot(request(path)).now_or_never(),
+        App::Wrapped(s) => s.clone().oneshot(request(path)).now_or_never(),
+    };
+    black_box(res.expect("answered in one poll").expect("infallible"));
+}
+
+fn flags_layer(log: DecisionLog) -> FlagsLayer {
+    FlagsLayer::new(Flags::from_unleash_json(SEED).expect("seed flags"))
+        .user_header("x-user-id")
+        .expect("valid header name")
+        .decision_log(log)
 }
 
 fn json_subscriber(filter: &str) -> Dispatch {
@@ -111,47 +145,80 @@ fn json_subscriber(filter: &str) -> Dispatch {
 
 struct Case {
     name: &'static str,
-    app: Router,
+    app: App,
     path: &'static str,
-    /// The subscriber's filter. Each case makes its own subscriber when it
-    /// runs and drops it after, so (as in an app with one global subscriber)
-    /// callsites see only that subscriber's interest.
-    filter: &'static str,
+    /// The subscriber's filter, or `None` for no subscriber. Each case makes
+    /// its own subscriber when it runs and drops it after, so (as in an app
+    /// with one global subscriber) callsites see only that subscriber's
+    /// interest.
+    filter: Option<&'static str>,
 }
 
 impl Case {
     fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let dispatch = json_subscriber(self.filter);
-        tracing::dispatcher::with_default(&dispatch, f)
+        match self.filter {
+            Some(filter) => tracing::dispatcher::with_default(&json_subscriber(filter), f),
+            None => tracing::dispatcher::with_default(&Dispatch::none(), f),
+        }
     }
 }
 
 fn cases() -> Vec<Case> {
+    const PRODUCTS: &str = "/api/v1/products/42";
+    const STATIC: &str = "/static/42";
+    const FILTERED: Option<&str> = Some("flags=off,info");
+    const JSON: Option<&str> = Some("flags=info");
+    let case = |name, app, path, filter| Case {
+        name,
+        app,
+        path,
+        filter,
+    };
+    let router = App::Router;
     vec![
-        Case {
-            name: "baseline",
-            app: baseline_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/no_flags_asked",
-            app: flags_router(),
-            path: "/static/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/events_filtered",
-            app: flags_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/events_json",
-            app: flags_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=info",
-        },
+        case("baseline", router(baseline_router()), PRODUCTS, None),
+        case("baseline/static", router(baseline_router()), STATIC, None),
+        // What `Router::layer` costs with any layer at all: axum boxes the
+        // layered route's service and future again.
+        case(
+            "baseline/noop_layer",
+            router(noop_layer_router()),
+            PRODUCTS,
+            None,
+        ),
+        case("layer/no_flags_asked", router(flags_router()), STATIC, None),
+        case("layer/3_flags", router(flags_router()), PRODUCTS, None),
+        case(
+            "wrapped/no_flags_asked",
+            App::Wrapped(wrapped_router()),
+            STATIC,
+            None,
+        ),
+        case(
+            "wrapped/3_flags",
+            App::Wrapped(wrapped_router()),
+            PRODUCTS,
+            None,
+        ),
+        case(
+            "baseline/json_filtered",
+            router(baseline_router()),
+            PRODUCTS,
+            FILTERED,
+        ),
+        case(
+            "layer/events_filtered",
+            router(flags_router()),
+            PRODUCTS,
+            FILTERED,
+        ),
+        case("layer/events_json", router(flags_router()), PRODUCTS, JSON),
+        case(
+            "layer/events_json_per_decision",
+            router(flags_router_logging(DecisionLog::PerDecision)),
+            PRODUCTS,
+            JSON,
+        ),
     ]
 }
 
@@ -366,6 +433,11 @@ fn http_comparison() {
 
 fn main() {
     let cases = cases();
+    // `FLAGS_BENCH_LIST=1`: print the case names (scripts/callgrind-layer.sh).
+    if std::env::var_os("FLAGS_BENCH_LIST").is_some() {
+        cases.iter().for_each(|c| println!("{}", c.name));
+        return;
+    }
     // `FLAGS_BENCH_COUNT=<case>:<n>`: run one case n times and exit, for an
     // instruction counter (`valgrind --tool=callgrind`), which a loaded
     // machine cannot disturb; the difference between two values of n gives

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use http::{Request, Response};
 use tower_service::Service;
 
 use super::config::Config;
 use super::future::ResponseFuture;
-use super::request::{RequestHandle, RequestState};
+use super::slot::{self, Slot};
 use crate::Flags;
 
 /// Pins the current flag snapshot for each request and makes it available to
@@ -50,19 +51,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         // Only pinning happens here (an `Arc` clone); resolving the user and
-        // evaluating wait until a handler asks.
-        let state = Arc::new(RequestState::new(
-            self.flags.snapshot(),
-            Arc::clone(&self.config),
-            req.method().clone(),
-        ));
-        req.extensions_mut()
-            .insert(RequestHandle(Arc::clone(&state)));
+        // evaluating wait until a handler asks, and nothing is allocated.
+        let mut slot = Slot::Pinned {
+            snapshot: self.flags.snapshot(),
+            config: Arc::clone(&self.config),
+        };
+        let started = self.config.needs_clock().then(Instant::now);
+        // A service that looks at flags in `call` (rather than in its
+        // future, as axum handlers do) finds them too.
+        let inner = slot::enter(&mut slot, || self.inner.call(req));
         ResponseFuture {
-            inner: self.inner.call(req),
-            state: Some(state),
+            inner,
+            slot,
+            started,
         }
     }
 }
