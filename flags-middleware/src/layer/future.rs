@@ -10,14 +10,14 @@ use std::sync::PoisonError;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::SET_COOKIE;
-use http::{HeaderMap, HeaderValue, Response};
-use pin_project_lite::pin_project;
-
+use super::counting;
 use super::events;
 use super::memo::Answer;
 use super::request::RequestState;
 use super::slot::{self, Slot};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue, Response};
+use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`FlagsService`](super::FlagsService).
@@ -106,9 +106,9 @@ pub(crate) fn settle(
                 return None;
             };
             let name = state.snapshot.name(id)?;
-            Some((name, state.memo_arm(&memo, entry)))
+            Some((id, name, state.memo_arm(&memo, entry)))
         });
-        metrics.record_each(pairs, status, latency);
+        counting::record(metrics, &state.snapshot, status, latency, pairs);
     }
     events::request(state, status, latency, &memo);
 }

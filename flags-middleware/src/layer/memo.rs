@@ -15,7 +15,7 @@ pub(crate) const INLINE: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Answer {
     Decided(Decision),
-    Forced(usize),
+    Forced(u32),
 }
 
 /// The first answer for one flag in this request.
@@ -25,7 +25,7 @@ pub(crate) struct Entry {
     pub(crate) id: Option<FlagId>,
     pub(crate) answer: Answer,
     /// For an unknown flag: its position in [`Memo::unknown`].
-    unknown: usize,
+    unknown: u32,
 }
 
 const EMPTY: Entry = Entry {
@@ -70,12 +70,16 @@ impl Memo {
 
     /// The answer for flag `id` (or, unknown, named `flag`), if asked before.
     pub(crate) fn find(&self, id: Option<FlagId>, flag: &str) -> Option<Answer> {
-        let mut entries = self.iter();
-        match id {
-            Some(_) => entries.find(|e| e.id == id),
-            None => entries.find(|e| e.id.is_none() && *self.unknown[e.unknown] == *flag),
+        let is = |e: &&Entry| match id {
+            Some(_) => e.id == id,
+            None => e.id.is_none() && self.unknown_name(e) == Some(flag),
+        };
+        // A plain scan of the inline entries first: the usual case.
+        let inline = &self.inline[..self.len.min(INLINE)];
+        match inline.iter().find(is) {
+            Some(e) => Some(e.answer),
+            None => self.spilled.iter().find(is).map(|e| e.answer),
         }
-        .map(|e| e.answer)
     }
 
     /// Records the first answer for a flag.
@@ -83,7 +87,7 @@ impl Memo {
         let mut entry = Entry { answer, ..EMPTY };
         entry.id = id;
         if id.is_none() {
-            entry.unknown = self.unknown.len();
+            entry.unknown = u32::try_from(self.unknown.len()).unwrap_or(u32::MAX);
             self.unknown.push(flag.into());
         }
         match self.inline.get_mut(self.len) {
@@ -97,7 +101,7 @@ impl Memo {
     pub(crate) fn unknown_name(&self, entry: &Entry) -> Option<&str> {
         match entry.id {
             Some(_) => None,
-            None => self.unknown.get(entry.unknown).map(|n| &**n),
+            None => self.unknown.get(entry.unknown as usize).map(|n| &**n),
         }
     }
 }
@@ -113,10 +117,14 @@ mod tests {
         let names: Vec<String> = (0..INLINE + 3).map(|i| format!("f{i}")).collect();
         for (i, name) in names.iter().enumerate() {
             assert_eq!(memo.find(None, name), None);
-            memo.push(None, name, Answer::Forced(i));
+            memo.push(None, name, Answer::Forced(i as u32));
         }
         for (i, name) in names.iter().enumerate() {
-            assert_eq!(memo.find(None, name), Some(Answer::Forced(i)), "{name}");
+            assert_eq!(
+                memo.find(None, name),
+                Some(Answer::Forced(i as u32)),
+                "{name}"
+            );
         }
         let order: Vec<&str> = memo.iter().filter_map(|e| memo.unknown_name(e)).collect();
         assert_eq!(order, names);

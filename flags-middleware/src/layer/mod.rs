@@ -129,6 +129,7 @@
 // Each module uses only the ones above it in this list (no import circles):
 mod builder;
 mod config;
+mod counting;
 mod error;
 mod events;
 mod extract;

@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use super::config::Config;
 use super::future::ResponseFuture;
-use super::slot::{self, Slot};
+use super::slot::Slot;
 use crate::Flags;
 
 /// Pins the current flag snapshot for each request and makes it available to
@@ -54,18 +54,15 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         // Only pinning happens here (an `Arc` clone); resolving the user and
         // evaluating wait until a handler asks, and nothing is allocated.
-        let mut slot = Slot::Pinned {
-            snapshot: self.flags.snapshot(),
-            config: Arc::clone(&self.config),
-        };
-        let started = self.config.needs_clock().then(Instant::now);
-        // A service that looks at flags in `call` (rather than in its
-        // future, as axum handlers do) finds them too.
-        let inner = slot::enter(&mut slot, || self.inner.call(req));
+        // Extractors run in the inner future, which the response future
+        // polls with the slot in place (axum does nothing in `call`).
         ResponseFuture {
-            inner,
-            slot,
-            started,
+            inner: self.inner.call(req),
+            slot: Slot::Pinned {
+                snapshot: self.flags.snapshot(),
+                config: Arc::clone(&self.config),
+            },
+            started: self.config.needs_clock().then(Instant::now),
         }
     }
 }

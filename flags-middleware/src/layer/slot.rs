@@ -1,5 +1,5 @@
 //! How the extractor finds the request it runs in: a thread-local slot that
-//! holds the request's [`Slot`] while the layer calls and polls the inner
+//! holds the request's [`Slot`] while the layer polls the inner
 //! service.
 //!
 //! The layer puts nothing in the request extensions. Behind axum's router
