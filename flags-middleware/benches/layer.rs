@@ -5,22 +5,26 @@
 //! - `layer/no_flags_asked`: the layer, a handler that asks no flag;
 //! - `layer/events_filtered`: the layer, a handler asking 3 flags, with a JSON
 //!   subscriber whose filter turns the `flags` events off;
-//! - `layer/events_json`: the same with decision and request events written
-//!   as JSON to `io::sink()`.
+//! - `layer/events_json`: the same with the request event (every decision
+//!   on it, the default) written as JSON to `io::sink()`;
+//! - `layer/events_json_per_decision`: the same with an event per decision;
+//! - `wrapped/*`: the layer around the whole router (`layer.layer(router)`)
+//!   instead of each route, which spares axum's re-boxing of the route;
+//! - `baseline/noop_layer`: a router with a layer that does nothing, the
+//!   floor of any layer added with `Router::layer`.
 //!
-//! Then a summary with the added nanoseconds and ratios, and a loopback HTTP
-//! throughput comparison (with and without the layer) from a small load
-//! generator (skip it with `FLAGS_BENCH_NO_HTTP=1`).
+//! Then a summary with the added nanoseconds and ratios. The same over
+//! loopback HTTP at saturation is the `layer_http` bench; instruction
+//! counts per request (deterministic) come from
+//! `scripts/callgrind-layer.sh`, which runs this bench's cases under
+//! callgrind.
 //!
 //! Run: `cargo bench -p flags-middleware --bench layer`.
 
 use std::hint::black_box;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
@@ -278,159 +282,6 @@ fn summary(cases: &[Case]) {
     }
 }
 
-/// CPU time a thread has used so far, in clock ticks (utime + stime from
-/// `/proc/self/task/<tid>/stat`; Linux only, `None` elsewhere).
-fn thread_cpu_ticks(thread_name: &str) -> Option<u64> {
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let dir = task.ok()?.path();
-        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-        if comm.trim() != thread_name {
-            continue;
-        }
-        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-        // Fields after the parenthesized name; utime and stime are 14 and 15.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        return Some(utime + stime);
-    }
-    None
-}
-
-/// Requests per second over loopback HTTP/1.1 keep-alive from `conns`
-/// concurrent connections for `secs`, and the server thread's CPU time per
-/// request in microseconds (a figure other load on the machine barely moves).
-async fn throughput(addr: SocketAddr, server_thread: &str, conns: usize, secs: f64) -> (f64, f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..conns {
-        let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-            tokio::spawn(conn);
-            while !stop.load(Ordering::Relaxed) {
-                let req = Request::builder()
-                    .uri("/api/v1/products/42")
-                    .header("host", "bench")
-                    .header("x-user-id", "user_123")
-                    .body(http_body_util::Empty::<Bytes>::new())
-                    .expect("request");
-                send.ready().await.expect("ready");
-                let res = send.send_request(req).await.expect("response");
-                let body = http_body_util::BodyExt::collect(res.into_body())
-                    .await
-                    .expect("body");
-                black_box(body);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(secs * 0.2)).await;
-    let start_count = done.load(Ordering::Relaxed);
-    let start_cpu = thread_cpu_ticks(server_thread);
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let n = done.load(Ordering::Relaxed) - start_count;
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu = match (start_cpu, thread_cpu_ticks(server_thread)) {
-        // Linux reports ticks of 1/100 s.
-        (Some(a), Some(b)) => (b - a) as f64 * 10_000.0 / n.max(1) as f64,
-        _ => f64::NAN,
-    };
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
-    }
-    (n as f64 / elapsed, cpu)
-}
-
-/// Serves `app` on 127.0.0.1:0 from its own one-worker runtime (thread
-/// `name`) that logs through a JSON subscriber with `filter`.
-fn serve(app: Router, filter: &'static str, name: &str) -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(name)
-        .enable_all()
-        .on_thread_start(move || {
-            // The thread's default subscriber for its whole life.
-            std::mem::forget(tracing::dispatcher::set_default(&json_subscriber(filter)));
-        })
-        .build()
-        .expect("server runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    rt.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, rt)
-}
-
-fn http_comparison() {
-    let servers = [
-        (
-            "without layer",
-            "srv-base",
-            baseline_router(),
-            "flags=off,info",
-        ),
-        (
-            "layer, events filtered",
-            "srv-filtered",
-            flags_router(),
-            "flags=off,info",
-        ),
-        (
-            "layer, events JSON",
-            "srv-json",
-            flags_router(),
-            "flags=info",
-        ),
-    ]
-    .map(|(label, thread, app, filter)| (label, thread, serve(app, filter, thread)));
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("client runtime");
-    let rounds = 3;
-    let mut results = vec![Vec::new(); servers.len()];
-    // Alternate, so drift on a shared machine hits all alike.
-    for _ in 0..rounds {
-        for (i, (_, thread, (addr, _))) in servers.iter().enumerate() {
-            results[i].push(client.block_on(throughput(*addr, thread, 16, 2.0)));
-        }
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!(
-        "\nloopback HTTP/1.1, 16 keep-alive connections, server on 1 worker thread, median of {rounds} x 2 s"
-    );
-    let (mut base_rate, mut base_cpu) = (0.0, 0.0);
-    for (i, (label, _, _)) in servers.iter().enumerate() {
-        let rate = median(results[i].iter().map(|r| r.0).collect());
-        let cpu = median(results[i].iter().map(|r| r.1).collect());
-        if i == 0 {
-            (base_rate, base_cpu) = (rate, cpu);
-        }
-        println!(
-            "  {label:<24} {rate:>9.0} req/s ({:+5.1}%)   server CPU {cpu:>5.1} us/req ({:+5.1}%)",
-            (rate / base_rate - 1.0) * 100.0,
-            (cpu / base_cpu - 1.0) * 100.0,
-        );
-    }
-}
-
 fn main() {
     let cases = cases();
     // `FLAGS_BENCH_LIST=1`: print the case names (scripts/callgrind-layer.sh).
@@ -458,7 +309,4 @@ fn main() {
         return;
     }
     summary(&cases);
-    if std::env::var_os("FLAGS_BENCH_NO_HTTP").is_none() {
-        http_comparison();
-    }
 }

@@ -126,10 +126,8 @@ impl RequestState {
         answer: Answer,
     ) -> Variant<'a> {
         match answer {
-            Answer::Decided(d) => match id.and_then(|id| self.snapshot.name(id)) {
-                Some(name) => self.snapshot.evaluation(name, id, &d).variant,
-                None => Variant::none(false),
-            },
+            // The key only labels an evaluation; the variant does not need it.
+            Answer::Decided(d) => self.snapshot.evaluation("", id, &d).variant,
             Answer::Forced(i) => match self.resolved.forced.as_ref().and_then(|f| f.get(i)) {
                 Some(Forced::On) | None => Variant::none(true),
                 Some(Forced::Off) => Variant::none(false),

@@ -70,13 +70,13 @@ fn complete(config: &Config, parts: &Parts, found: Option<Context>) -> Resolved 
             context = context.remote_address(ip.to_string());
         }
     }
-    if context.get("environment").is_none() {
-        if let Some(env) = &config.environment {
+    if let Some(env) = &config.environment {
+        if context.get("environment").is_none() {
             context = context.environment(Arc::clone(env));
         }
     }
-    if context.get("appName").is_none() {
-        if let Some(app) = &config.app_name {
+    if let Some(app) = &config.app_name {
+        if context.get("appName").is_none() {
             context = context.app_name(Arc::clone(app));
         }
     }
