@@ -15,7 +15,7 @@ from collections import defaultdict
 
 def exclusive(path):
     out = subprocess.run(
-        ["callgrind_annotate", "--threshold=100", path],
+        ["callgrind_annotate", "--auto=no", "--threshold=100", path],
         capture_output=True, text=True, check=True,
     ).stdout
     costs = defaultdict(int)
@@ -25,7 +25,9 @@ def exclusive(path):
             continue
         name = m.group(2)
         name = re.sub(r" \[[^\]]*\]$", "", name)
-        name = re.sub(r"^.*?:(?=[^:/]+$)", "", name) if name.startswith("./") else name.removeprefix("???:")
+        # "file:function" (with line tables, one entry per file of inlined
+        # code): keep the function, so its costs add up.
+        name = re.sub(r"^(\?\?\?|[^ :]*\.(rs|S|c|h)):", "", name)
         costs[name] += int(m.group(1).replace(",", ""))
     return costs
 

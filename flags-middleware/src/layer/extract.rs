@@ -22,7 +22,7 @@ use crate::{Context, Flags};
 /// context, and a memo so a flag asked twice answers the same.
 ///
 /// Extract it in a handler (it needs [`FlagsLayer`](crate::FlagsLayer) on
-/// the router), then ask it; clone it (two `Arc`s) to pass it to code below
+/// the router), then ask it; clone it (one `Arc`) to pass it to code below
 /// the handler.
 ///
 /// ```
@@ -159,7 +159,7 @@ impl FlagContext {
         let state = RequestState::new(
             flags.snapshot(),
             Arc::new(config),
-            http::Method::GET,
+            (http::Method::GET, None),
             resolved,
             decision_events,
         );
@@ -212,10 +212,11 @@ fn go_live(slot: &mut Slot, parts: &Parts, resolved: Resolved) -> Arc<RequestSta
         unreachable!("go_live is called on a pinned slot")
     };
     let decision_events = events::decisions_wanted(&config);
+    let route = parts.extensions.get::<MatchedPath>().cloned();
     let state = Arc::new(RequestState::new(
         snapshot,
         config,
-        parts.method.clone(),
+        (parts.method.clone(), route),
         resolved,
         decision_events,
     ));
@@ -307,7 +308,7 @@ mod tests {
         let state = RequestState::new(
             flags.snapshot(),
             Arc::new(config),
-            http::Method::GET,
+            (http::Method::GET, None),
             resolved,
             false,
         );

@@ -46,7 +46,7 @@ impl RequestState {
     pub(crate) fn new(
         snapshot: Arc<Snapshot>,
         config: Arc<Config>,
-        method: Method,
+        (method, route): (Method, Option<MatchedPath>),
         resolved: Resolved,
         decision_events: bool,
     ) -> Self {
@@ -54,7 +54,9 @@ impl RequestState {
             snapshot,
             config,
             method,
-            route: OnceLock::new(),
+            // Set here when known (no `Once` to go through); else by a later
+            // extraction that knows it.
+            route: route.map_or_else(OnceLock::new, OnceLock::from),
             resolved,
             decision_events,
             memo: Mutex::new(Memo::default()),
