@@ -207,6 +207,7 @@ impl FlagContext {
 }
 
 /// Turns a pinned slot into the request's state (its one allocation).
+#[inline(always)]
 fn go_live(slot: &mut Slot, parts: &Parts, resolved: Resolved) -> Arc<RequestState> {
     let Slot::Pinned { snapshot, config } = mem::take(slot) else {
         unreachable!("go_live is called on a pinned slot")

@@ -43,6 +43,7 @@ pub(crate) enum Asked {
 }
 
 impl RequestState {
+    #[inline(always)]
     pub(crate) fn new(
         snapshot: Arc<Snapshot>,
         config: Arc<Config>,

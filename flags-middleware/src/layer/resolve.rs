@@ -32,6 +32,7 @@ pub(crate) struct Resolved {
 /// Resolves without waiting when no asynchronous resolver needs to run
 /// (the usual case: an extension, a header or a cookie); `None` when one
 /// does, and [`resolve`] must.
+#[inline(always)]
 pub(crate) fn resolve_now(config: &Config, parts: &Parts) -> Option<Resolved> {
     let mut found = None;
     for resolver in &config.resolvers {
@@ -63,6 +64,7 @@ pub(crate) async fn resolve(config: &Config, parts: &Parts) -> Resolved {
 }
 
 /// Fills in what the resolvers left out of `found`.
+#[inline(always)]
 fn complete(config: &Config, parts: &Parts, found: Option<Context>) -> Resolved {
     let mut context = found.unwrap_or_default();
     if context.get_remote_address().is_none() {

