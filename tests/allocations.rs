@@ -107,6 +107,80 @@ fn evaluation_does_not_allocate() {
     assert_eq!(count, 0);
 }
 
+/// Polls `fut` once on this thread (the routers below answer at once).
+fn poll_once<F: std::future::Future>(fut: F) -> F::Output {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("answered in one poll"),
+    }
+}
+
+#[test]
+fn the_layer_allocates_nothing_until_a_flag_is_asked() {
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::Router;
+    use flags_middleware::{FlagContext, FlagsLayer};
+    use tower::{Layer, ServiceExt};
+
+    async fn three(flags: FlagContext) -> &'static str {
+        let on = flags.is_enabled("on") && flags.is_enabled("rollout") && flags.is_enabled("users");
+        if on {
+            "on"
+        } else {
+            "off"
+        }
+    }
+    let routes = || {
+        Router::new()
+            .route("/quiet", get(|| async { "no flags" }))
+            .route("/three", get(three))
+    };
+    let flags = Flags::from_unleash_json(FLAGS).unwrap();
+    let bare = routes();
+    let layered = FlagsLayer::new(flags)
+        .user_header("x-user-id")
+        .unwrap()
+        .layer(routes());
+    let request = |path: &str| {
+        axum::http::Request::builder()
+            .uri(path)
+            .header("x-user-id", "user-7")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let bare_once = |path: &str| {
+        let req = request(path);
+        allocations_in(|| drop(poll_once(bare.clone().oneshot(req)).unwrap()))
+    };
+    let layered_once = |path: &str| {
+        let req = request(path);
+        allocations_in(|| drop(poll_once(layered.clone().oneshot(req)).unwrap()))
+    };
+    // Warm up (thread-locals, the counters' first sight of each arm).
+    for _ in 0..3 {
+        bare_once("/quiet");
+        layered_once("/quiet");
+        layered_once("/three");
+    }
+    assert_eq!(
+        layered_once("/quiet"),
+        bare_once("/quiet"),
+        "a request that asks no flag allocates nothing more than without the layer"
+    );
+    // Asking: the request's state, and the caller's id copied into its
+    // context. Nothing per flag.
+    let extra = layered_once("/three") - layered_once("/quiet");
+    assert!(extra <= 2, "asking 3 flags allocated {extra} times");
+}
+
 #[test]
 fn the_counter_counts() {
     // Guards the test above against a counter that never moves.

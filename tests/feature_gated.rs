@@ -15,6 +15,7 @@ use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use flags_middleware::edit::Edit;
+use flags_middleware::layer::DecisionLog;
 use flags_middleware::layer::{IdHashKey, IdLogging};
 use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer};
 use http_body_util::{BodyExt, Full};
@@ -226,7 +227,9 @@ fn app(flags: &Flags) -> Router {
         .layer(
             FlagsLayer::new(flags.clone())
                 .user_header("x-user-id")
-                .unwrap(),
+                .unwrap()
+                // The tests below count per-decision events.
+                .decision_log(DecisionLog::PerDecision),
         )
 }
 

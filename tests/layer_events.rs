@@ -1,5 +1,7 @@
-//! Decision and request events, captured with a recording subscriber and
-//! checked field by field.
+//! Decision and request events in the per-decision mode (the seed's: an
+//! event per decision, and a request event naming the arms), captured with a
+//! recording subscriber and checked field by field. The default, one event
+//! per request, is tested in `layer_request_events.rs`.
 
 mod support;
 
@@ -7,7 +9,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use flags_middleware::layer::{IdHashKey, IdLogging};
+use flags_middleware::layer::{DecisionLog, IdHashKey, IdLogging};
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use serde_json::{json, Value};
 use support::{Recorded, Recorder};
@@ -58,6 +60,7 @@ fn layer() -> FlagsLayer {
     FlagsLayer::new(Flags::from_unleash_json(SEED).unwrap())
         .user_header("x-user-id")
         .unwrap()
+        .decision_log(DecisionLog::PerDecision)
 }
 
 async fn call(app: &Router, uri: &str, user: Option<&str>) -> StatusCode {

@@ -487,3 +487,53 @@ fn bad_builder_settings_are_errors_not_panics() {
         .unwrap_err();
     assert!(err.to_string().contains("`10.0.0.0/33`"), "{err}");
 }
+
+#[tokio::test]
+async fn counters_follow_the_flags_across_a_change_and_across_layers() {
+    // The counters are settled through a per-thread cache keyed by the
+    // snapshot's flag ids: a change, or a second layer with flags of its
+    // own, must not send a sample to another flag's or arm's counters.
+    let flags = seed();
+    let other = seed();
+    let app = Router::new().route("/", get(who)).layer(
+        FlagsLayer::new(flags.clone())
+            .user_header("x-user-id")
+            .unwrap(),
+    );
+    let other_app = Router::new().route("/", get(who)).layer(
+        FlagsLayer::new(other.clone())
+            .user_header("x-user-id")
+            .unwrap(),
+    );
+    let ask = |app: &Router| {
+        let app = app.clone();
+        async move {
+            let req = req("/").header("x-user-id", "user_123").body(Body::empty());
+            get_text(&app, req.unwrap()).await
+        }
+    };
+    assert_eq!(ask(&app).await.1, "user_123 true false");
+    assert_eq!(ask(&other_app).await.1, "user_123 true false");
+    // Turn ai_recommendations off, which also swaps in a new snapshot.
+    let mut set = flags.snapshot().to_flag_set();
+    for f in &mut set.features {
+        if f.name == "ai_recommendations" {
+            f.enabled = false;
+        }
+    }
+    flags_middleware::testing::swap_unpersisted(&flags, &set).unwrap();
+    assert_eq!(ask(&app).await.1, "user_123 false false");
+    assert_eq!(ask(&app).await.1, "user_123 false false");
+
+    let m = flags.metrics().snapshot();
+    let requests = |flag: &str, arm: &str| m.arm(flag, arm).map_or(0, |a| a.requests);
+    assert_eq!(requests("ai_recommendations", "on"), 1);
+    assert_eq!(requests("ai_recommendations", "off"), 2);
+    assert_eq!(requests("beta_search", "off"), 3);
+    let o = other.metrics().snapshot();
+    assert_eq!(
+        o.arm("ai_recommendations", "on").map(|a| a.requests),
+        Some(1)
+    );
+    assert_eq!(o.arm("beta_search", "off").map(|a| a.requests), Some(1));
+}

@@ -5,28 +5,35 @@
 //! - `layer/no_flags_asked`: the layer, a handler that asks no flag;
 //! - `layer/events_filtered`: the layer, a handler asking 3 flags, with a JSON
 //!   subscriber whose filter turns the `flags` events off;
-//! - `layer/events_json`: the same with decision and request events written
-//!   as JSON to `io::sink()`.
+//! - `layer/events_json`: the same with the request event (every decision
+//!   on it, the default) written as JSON to `io::sink()`;
+//! - `layer/events_json_per_decision`: the same with an event per decision;
+//! - `wrapped/*`: the layer around the whole router (`layer.layer(router)`)
+//!   instead of each route, which spares axum's re-boxing of the route;
+//! - `baseline/noop_layer`: a router with a layer that does nothing, the
+//!   floor of any layer added with `Router::layer`.
 //!
-//! Then a summary with the added nanoseconds and ratios, and a loopback HTTP
-//! throughput comparison (with and without the layer) from a small load
-//! generator (skip it with `FLAGS_BENCH_NO_HTTP=1`).
+//! Then a summary with the added nanoseconds and ratios. The same over
+//! loopback HTTP at saturation is the `layer_http` bench; instruction
+//! counts per request (deterministic) come from
+//! `scripts/callgrind-layer.sh`, which runs this bench's cases under
+//! callgrind.
 //!
 //! Run: `cargo bench -p flags-middleware --bench layer`.
 
 use std::hint::black_box;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
+use flags_middleware::layer::DecisionLog;
+use flags_middleware::layer::FlagsService;
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use futures_util::FutureExt;
 use http::Request;
+use tower::Layer;
 use tower::ServiceExt;
 use tracing::Dispatch;
 
@@ -64,19 +71,36 @@ async fn no_flags() -> &'static str {
 }
 
 fn flags_router() -> Router {
-    let flags = Flags::from_unleash_json(SEED).expect("seed flags");
+    flags_router_logging(DecisionLog::default())
+}
+
+fn flags_router_logging(log: DecisionLog) -> Router {
+    routes().layer(flags_layer(log))
+}
+
+/// The flags router's routes, without the layer.
+fn routes() -> Router {
     Router::new()
         .route("/api/v1/products/{id}", get(with_flags))
         .route("/static/{id}", get(no_flags))
-        .layer(
-            FlagsLayer::new(flags)
-                .user_header("x-user-id")
-                .expect("valid header name"),
-        )
+}
+
+/// The layer around the whole router (`FlagsLayer::layer(router)`) rather
+/// than around each route (`Router::layer`): axum then does not re-box
+/// every route's service and future.
+fn wrapped_router() -> FlagsService<Router> {
+    flags_layer(DecisionLog::default()).layer(routes())
 }
 
 fn baseline_router() -> Router {
-    Router::new().route("/api/v1/products/{id}", get(hard_coded))
+    // The same routes as `flags_router`, so routing costs alike.
+    Router::new()
+        .route("/api/v1/products/{id}", get(hard_coded))
+        .route("/static/{id}", get(no_flags))
+}
+
+fn noop_layer_router() -> Router {
+    baseline_router().layer(tower::layer::util::Identity::new())
 }
 
 fn request(path: &str) -> Request<Body> {
@@ -87,16 +111,30 @@ fn request(path: &str) -> Request<Body> {
         .expect("request")
 }
 
+/// What a case sends requests to.
+#[derive(Clone)]
+enum App {
+    /// A router, with or without layers of its own.
+    Router(Router),
+    /// A router wrapped in the flags layer as a whole, outside its routes.
+    Wrapped(FlagsService<Router>),
+}
+
 /// One request through `app`. The routers here answer without waiting, so
 /// one poll finishes the future and no executor is measured.
-fn once(app: &Router, path: &str) {
-    let res = app
-        .clone()
-        .oneshot(request(path))
-        .now_or_never()
-        .expect("answered in one poll")
-        .expect("infallible");
-    black_box(res);
+fn once(app: &App, path: &str) {
+    let res = match app {
+        App::Router(r) => r.clone().oneshot(request(path)).now_or_never(),
+        App::Wrapped(s) => s.clone().oneshot(request(path)).now_or_never(),
+    };
+    black_box(res.expect("answered in one poll").expect("infallible"));
+}
+
+fn flags_layer(log: DecisionLog) -> FlagsLayer {
+    FlagsLayer::new(Flags::from_unleash_json(SEED).expect("seed flags"))
+        .user_header("x-user-id")
+        .expect("valid header name")
+        .decision_log(log)
 }
 
 fn json_subscriber(filter: &str) -> Dispatch {
@@ -111,47 +149,80 @@ fn json_subscriber(filter: &str) -> Dispatch {
 
 struct Case {
     name: &'static str,
-    app: Router,
+    app: App,
     path: &'static str,
-    /// The subscriber's filter. Each case makes its own subscriber when it
-    /// runs and drops it after, so (as in an app with one global subscriber)
-    /// callsites see only that subscriber's interest.
-    filter: &'static str,
+    /// The subscriber's filter, or `None` for no subscriber. Each case makes
+    /// its own subscriber when it runs and drops it after, so (as in an app
+    /// with one global subscriber) callsites see only that subscriber's
+    /// interest.
+    filter: Option<&'static str>,
 }
 
 impl Case {
     fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let dispatch = json_subscriber(self.filter);
-        tracing::dispatcher::with_default(&dispatch, f)
+        match self.filter {
+            Some(filter) => tracing::dispatcher::with_default(&json_subscriber(filter), f),
+            None => tracing::dispatcher::with_default(&Dispatch::none(), f),
+        }
     }
 }
 
 fn cases() -> Vec<Case> {
+    const PRODUCTS: &str = "/api/v1/products/42";
+    const STATIC: &str = "/static/42";
+    const FILTERED: Option<&str> = Some("flags=off,info");
+    const JSON: Option<&str> = Some("flags=info");
+    let case = |name, app, path, filter| Case {
+        name,
+        app,
+        path,
+        filter,
+    };
+    let router = App::Router;
     vec![
-        Case {
-            name: "baseline",
-            app: baseline_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/no_flags_asked",
-            app: flags_router(),
-            path: "/static/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/events_filtered",
-            app: flags_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=off,info",
-        },
-        Case {
-            name: "layer/events_json",
-            app: flags_router(),
-            path: "/api/v1/products/42",
-            filter: "flags=info",
-        },
+        case("baseline", router(baseline_router()), PRODUCTS, None),
+        case("baseline/static", router(baseline_router()), STATIC, None),
+        // What `Router::layer` costs with any layer at all: axum boxes the
+        // layered route's service and future again.
+        case(
+            "baseline/noop_layer",
+            router(noop_layer_router()),
+            PRODUCTS,
+            None,
+        ),
+        case("layer/no_flags_asked", router(flags_router()), STATIC, None),
+        case("layer/3_flags", router(flags_router()), PRODUCTS, None),
+        case(
+            "wrapped/no_flags_asked",
+            App::Wrapped(wrapped_router()),
+            STATIC,
+            None,
+        ),
+        case(
+            "wrapped/3_flags",
+            App::Wrapped(wrapped_router()),
+            PRODUCTS,
+            None,
+        ),
+        case(
+            "baseline/json_filtered",
+            router(baseline_router()),
+            PRODUCTS,
+            FILTERED,
+        ),
+        case(
+            "layer/events_filtered",
+            router(flags_router()),
+            PRODUCTS,
+            FILTERED,
+        ),
+        case("layer/events_json", router(flags_router()), PRODUCTS, JSON),
+        case(
+            "layer/events_json_per_decision",
+            router(flags_router_logging(DecisionLog::PerDecision)),
+            PRODUCTS,
+            JSON,
+        ),
     ]
 }
 
@@ -211,161 +282,13 @@ fn summary(cases: &[Case]) {
     }
 }
 
-/// CPU time a thread has used so far, in clock ticks (utime + stime from
-/// `/proc/self/task/<tid>/stat`; Linux only, `None` elsewhere).
-fn thread_cpu_ticks(thread_name: &str) -> Option<u64> {
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let dir = task.ok()?.path();
-        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-        if comm.trim() != thread_name {
-            continue;
-        }
-        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-        // Fields after the parenthesized name; utime and stime are 14 and 15.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        return Some(utime + stime);
-    }
-    None
-}
-
-/// Requests per second over loopback HTTP/1.1 keep-alive from `conns`
-/// concurrent connections for `secs`, and the server thread's CPU time per
-/// request in microseconds (a figure other load on the machine barely moves).
-async fn throughput(addr: SocketAddr, server_thread: &str, conns: usize, secs: f64) -> (f64, f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..conns {
-        let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-            tokio::spawn(conn);
-            while !stop.load(Ordering::Relaxed) {
-                let req = Request::builder()
-                    .uri("/api/v1/products/42")
-                    .header("host", "bench")
-                    .header("x-user-id", "user_123")
-                    .body(http_body_util::Empty::<Bytes>::new())
-                    .expect("request");
-                send.ready().await.expect("ready");
-                let res = send.send_request(req).await.expect("response");
-                let body = http_body_util::BodyExt::collect(res.into_body())
-                    .await
-                    .expect("body");
-                black_box(body);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(secs * 0.2)).await;
-    let start_count = done.load(Ordering::Relaxed);
-    let start_cpu = thread_cpu_ticks(server_thread);
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let n = done.load(Ordering::Relaxed) - start_count;
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu = match (start_cpu, thread_cpu_ticks(server_thread)) {
-        // Linux reports ticks of 1/100 s.
-        (Some(a), Some(b)) => (b - a) as f64 * 10_000.0 / n.max(1) as f64,
-        _ => f64::NAN,
-    };
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
-    }
-    (n as f64 / elapsed, cpu)
-}
-
-/// Serves `app` on 127.0.0.1:0 from its own one-worker runtime (thread
-/// `name`) that logs through a JSON subscriber with `filter`.
-fn serve(app: Router, filter: &'static str, name: &str) -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(name)
-        .enable_all()
-        .on_thread_start(move || {
-            // The thread's default subscriber for its whole life.
-            std::mem::forget(tracing::dispatcher::set_default(&json_subscriber(filter)));
-        })
-        .build()
-        .expect("server runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    rt.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, rt)
-}
-
-fn http_comparison() {
-    let servers = [
-        (
-            "without layer",
-            "srv-base",
-            baseline_router(),
-            "flags=off,info",
-        ),
-        (
-            "layer, events filtered",
-            "srv-filtered",
-            flags_router(),
-            "flags=off,info",
-        ),
-        (
-            "layer, events JSON",
-            "srv-json",
-            flags_router(),
-            "flags=info",
-        ),
-    ]
-    .map(|(label, thread, app, filter)| (label, thread, serve(app, filter, thread)));
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("client runtime");
-    let rounds = 3;
-    let mut results = vec![Vec::new(); servers.len()];
-    // Alternate, so drift on a shared machine hits all alike.
-    for _ in 0..rounds {
-        for (i, (_, thread, (addr, _))) in servers.iter().enumerate() {
-            results[i].push(client.block_on(throughput(*addr, thread, 16, 2.0)));
-        }
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!(
-        "\nloopback HTTP/1.1, 16 keep-alive connections, server on 1 worker thread, median of {rounds} x 2 s"
-    );
-    let (mut base_rate, mut base_cpu) = (0.0, 0.0);
-    for (i, (label, _, _)) in servers.iter().enumerate() {
-        let rate = median(results[i].iter().map(|r| r.0).collect());
-        let cpu = median(results[i].iter().map(|r| r.1).collect());
-        if i == 0 {
-            (base_rate, base_cpu) = (rate, cpu);
-        }
-        println!(
-            "  {label:<24} {rate:>9.0} req/s ({:+5.1}%)   server CPU {cpu:>5.1} us/req ({:+5.1}%)",
-            (rate / base_rate - 1.0) * 100.0,
-            (cpu / base_cpu - 1.0) * 100.0,
-        );
-    }
-}
-
 fn main() {
     let cases = cases();
+    // `FLAGS_BENCH_LIST=1`: print the case names (scripts/callgrind-layer.sh).
+    if std::env::var_os("FLAGS_BENCH_LIST").is_some() {
+        cases.iter().for_each(|c| println!("{}", c.name));
+        return;
+    }
     // `FLAGS_BENCH_COUNT=<case>:<n>`: run one case n times and exit, for an
     // instruction counter (`valgrind --tool=callgrind`), which a loaded
     // machine cannot disturb; the difference between two values of n gives
@@ -386,7 +309,4 @@ fn main() {
         return;
     }
     summary(&cases);
-    if std::env::var_os("FLAGS_BENCH_NO_HTTP").is_none() {
-        http_comparison();
-    }
 }

@@ -8,7 +8,7 @@ use http::HeaderName;
 use tower_layer::Layer;
 use tracing::Level;
 
-use super::config::{is_token, Config, IdLogging, SessionCookie};
+use super::config::{is_token, Config, DecisionLog, IdLogging, SessionCookie};
 use super::error::LayerConfigError;
 use super::resolve::parse_nets;
 use super::resolver::Resolver;
@@ -29,7 +29,8 @@ pub struct FlagsLayer {
 impl FlagsLayer {
     /// A layer serving `flags`, with the defaults: no user resolver (every
     /// visitor is anonymous and gets the `flags_sid` session cookie),
-    /// decision and request events at `INFO`, user ids logged as they are,
+    /// decisions logged in one request event per request at `INFO`
+    /// ([`DecisionLog::PerRequest`]), user ids logged as they are,
     /// counters on, overrides refused.
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
@@ -156,8 +157,22 @@ impl FlagsLayer {
         self.with(|c| c.app_name = Some(name))
     }
 
-    /// The level of decision events (target `flags::decision`), or `None`
-    /// for none. Default `INFO`.
+    /// Where decisions are logged: all of a request's in its one request
+    /// event ([`DecisionLog::PerRequest`], the default), or also one event
+    /// per decision ([`DecisionLog::PerDecision`]).
+    ///
+    /// ```
+    /// use flags_middleware::layer::DecisionLog;
+    /// # use flags_middleware::{Flags, FlagsLayer};
+    /// # let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
+    /// let layer = FlagsLayer::new(flags).decision_log(DecisionLog::PerDecision);
+    /// ```
+    pub fn decision_log(self, log: DecisionLog) -> Self {
+        self.with(|c| c.decision_log = log)
+    }
+
+    /// The level of decision events (target `flags::decision`, emitted with
+    /// [`DecisionLog::PerDecision`]), or `None` for none. Default `INFO`.
     pub fn decision_events(self, level: impl Into<Option<Level>>) -> Self {
         let level = level.into();
         self.with(|c| c.decision_level = level)

@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) environment: Option<std::sync::Arc<str>>,
     pub(crate) app_name: Option<std::sync::Arc<str>>,
+    /// Where decisions are logged.
+    pub(crate) decision_log: DecisionLog,
     /// `None`: no decision events.
     pub(crate) decision_level: Option<Level>,
     /// `None`: no request events.
@@ -37,6 +39,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             environment: None,
             app_name: None,
+            decision_log: DecisionLog::default(),
             decision_level: Some(Level::INFO),
             request_level: Some(Level::INFO),
             ids: IdLogging::Plain,
@@ -44,6 +47,37 @@ impl Config {
             metrics,
         }
     }
+}
+
+impl Config {
+    /// Whether anything reads a request's latency (counters or the request
+    /// event): if not, the clock is never read.
+    pub(crate) fn needs_clock(&self) -> bool {
+        self.metrics.is_some() || self.request_level.is_some()
+    }
+
+    /// Whether each decision gets an event of its own.
+    pub(crate) fn per_decision(&self) -> bool {
+        self.decision_log == DecisionLog::PerDecision && self.decision_level.is_some()
+    }
+}
+
+/// Where a request's flag decisions are logged; see
+/// [`FlagsLayer::decision_log`](super::FlagsLayer::decision_log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DecisionLog {
+    /// In the one request event (target `flags::request`): the arm and the
+    /// reason of every flag the request asked, its version, and which were
+    /// forced, random or unknown. One log line per request however many
+    /// flags it asks. The default.
+    #[default]
+    PerRequest,
+    /// Also an event of its own per flag (target `flags::decision`, at the
+    /// level of [`FlagsLayer::decision_events`](super::FlagsLayer::decision_events))
+    /// the first time a request asks it, with every field of the decision,
+    /// and the request event with the arms only.
+    PerDecision,
 }
 
 /// The cookie that keeps anonymous visitors sticky.

@@ -10,10 +10,10 @@ use std::time::Duration;
 use axum::extract::MatchedPath;
 use tracing::Level;
 
-use super::config::IdLogging;
-use super::request::{arm, Memo, RequestState};
-use super::resolve::Resolved;
-use crate::engine::{ErrorCode, Evaluation};
+use super::config::{Config, IdLogging};
+use super::memo::{Answer, Memo};
+use super::request::{arm, RequestState};
+use crate::engine::{ErrorCode, Evaluation, Reason};
 use crate::Context;
 
 /// The target of decision events (the first evaluation of each flag in a
@@ -52,20 +52,26 @@ macro_rules! enabled_at {
     };
 }
 
+/// Whether a request's decisions get events of their own: asked once, when
+/// the request first asks for its flags.
+pub(crate) fn decisions_wanted(config: &Config) -> bool {
+    match config.decision_level {
+        Some(level) if config.per_decision() => enabled_at!(level, target: "flags::decision"),
+        _ => false,
+    }
+}
+
 /// Emits the decision event for the first evaluation of a flag; `eval`
-/// builds the evaluation, and runs only when a subscriber wants the event.
+/// builds the evaluation. Call only when `state.decision_events`.
 pub(crate) fn decision<'a>(
     state: &'a RequestState,
-    resolved: &'a Resolved,
     forced: bool,
     eval: impl FnOnce() -> Evaluation<'a>,
 ) {
     let Some(level) = state.config.decision_level else {
         return;
     };
-    if !enabled_at!(level, target: "flags::decision") {
-        return;
-    }
+    let resolved = &state.resolved;
     let eval = &eval();
     // Field values are computed only when a subscriber wants the event.
     event_at!(
@@ -88,20 +94,36 @@ pub(crate) fn decision<'a>(
 }
 
 /// Emits the event closing a request that evaluated flags.
-pub(crate) fn request(
-    state: &RequestState,
-    resolved: &Resolved,
-    status: u16,
-    latency: Duration,
-    memo: &[Memo],
-) {
+pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo: &Memo) {
     let Some(level) = state.config.request_level else {
         return;
     };
-    let decisions = Decisions {
-        state,
-        resolved,
-        memo,
+    let resolved = &state.resolved;
+    let list = |part| List { state, memo, part };
+    if state.config.per_decision() {
+        event_at!(
+            level,
+            target: "flags::request",
+            http.request.method = state.method.as_str(),
+            http.route = state.route.get().map(MatchedPath::as_str),
+            http.response.status_code = status,
+            error = status >= 500,
+            // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
+            latency_ms = latency.as_micros() as f64 / 1000.0,
+            feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
+            feature_flag.context.kind = id_kind(&resolved.context),
+            feature_flag.version = state.snapshot.version(),
+            feature_flag.decisions = %list(Part::Arm),
+            "request finished"
+        );
+        return;
+    }
+    // The flags marked forced, random or unknown: usually none, and then
+    // the fields are left out.
+    let marked = |part: Part| {
+        memo.iter()
+            .any(|e| part.marks(e.answer))
+            .then(|| list(part))
     };
     event_at!(
         level,
@@ -110,12 +132,15 @@ pub(crate) fn request(
         http.route = state.route.get().map(MatchedPath::as_str),
         http.response.status_code = status,
         error = status >= 500,
-        // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
         latency_ms = latency.as_micros() as f64 / 1000.0,
         feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
         feature_flag.context.kind = id_kind(&resolved.context),
         feature_flag.version = state.snapshot.version(),
-        feature_flag.decisions = %decisions,
+        feature_flag.decisions = %list(Part::Arm),
+        feature_flag.reasons = %list(Part::Reason),
+        feature_flag.forced = marked(Part::Forced).map(tracing::field::display),
+        feature_flag.random = marked(Part::Random).map(tracing::field::display),
+        "error.type" = marked(Part::Error).map(tracing::field::display),
         "request finished"
     );
 }
@@ -142,23 +167,65 @@ pub(crate) fn id_kind(ctx: &Context) -> &'static str {
     }
 }
 
-/// `flag=arm,flag=arm`, written straight into the event (no `String`, and
-/// nothing at all when the event is filtered out).
-struct Decisions<'a> {
-    state: &'a RequestState,
-    resolved: &'a Resolved,
-    memo: &'a [Memo],
+/// Which list of a request's decisions [`List`] writes.
+#[derive(Clone, Copy)]
+enum Part {
+    /// `flag=arm,...`, every flag.
+    Arm,
+    /// `flag=reason,...`, every flag.
+    Reason,
+    /// `flag,...`, the forced ones.
+    Forced,
+    /// `flag,...`, the ones bucketed at random (no sticky id).
+    Random,
+    /// `flag=error,...`, the ones in error (unknown flags).
+    Error,
 }
 
-impl fmt::Display for Decisions<'_> {
+impl Part {
+    /// Whether the list of this part has an entry for `answer`.
+    fn marks(self, answer: Answer) -> bool {
+        match (self, answer) {
+            (Part::Arm | Part::Reason, _) => true,
+            (Part::Forced, Answer::Forced(_)) => true,
+            (Part::Random, Answer::Decided(d)) => d.random,
+            (Part::Error, Answer::Decided(d)) => d.error.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// One list of a request's decisions, written straight into the event (no
+/// `String`, and nothing at all when the event is filtered out).
+struct List<'a> {
+    state: &'a RequestState,
+    memo: &'a Memo,
+    part: Part,
+}
+
+impl fmt::Display for List<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, m) in self.memo.iter().enumerate() {
+        let (state, memo) = (self.state, self.memo);
+        let entries = memo.iter().filter(|e| self.part.marks(e.answer));
+        for (i, e) in entries.enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
-            let name = self.state.memo_name(m);
-            let arm = arm(&self.state.variant(self.resolved, name, m.id, m.answer));
-            write!(f, "{name}={arm}")?;
+            let name = state.memo_name(memo, e);
+            f.write_str(name)?;
+            match (self.part, e.answer) {
+                (Part::Arm, _) => write!(f, "={}", state.memo_arm(memo, e))?,
+                // Forced answers are reported as targeted, as in decision
+                // events, and listed in `feature_flag.forced`.
+                (Part::Reason, Answer::Forced(_)) => {
+                    write!(f, "={}", Reason::TargetingMatch.as_str())?
+                }
+                (Part::Reason, Answer::Decided(d)) => write!(f, "={}", d.reason.as_str())?,
+                (Part::Error, Answer::Decided(d)) => {
+                    write!(f, "={}", d.error.map_or("", ErrorCode::as_str))?
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

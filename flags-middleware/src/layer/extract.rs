@@ -1,6 +1,7 @@
 //! [`FlagContext`]: the axum extractor handlers ask flags through.
 
 use std::fmt;
+use std::mem;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, OptionalFromRequestParts};
@@ -8,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
-use super::config::Config;
+use super::config::{Config, DecisionLog};
 use super::events::{self, id_kind, logged_id};
 use super::force::ForceFlags;
-use super::request::{Answer, Asked, RequestHandle, RequestState};
+use super::request::{Answer, Asked, RequestState};
 use super::resolve::{self, Resolved};
+use super::slot::{self, Slot};
 use crate::engine::{Evaluation, FlagId, Snapshot, Variant};
 use crate::{Context, Flags};
 
@@ -20,7 +22,7 @@ use crate::{Context, Flags};
 /// context, and a memo so a flag asked twice answers the same.
 ///
 /// Extract it in a handler (it needs [`FlagsLayer`](crate::FlagsLayer) on
-/// the router), then ask it; clone it (two `Arc`s) to pass it to code below
+/// the router), then ask it; clone it (one `Arc`) to pass it to code below
 /// the handler.
 ///
 /// ```
@@ -47,7 +49,6 @@ use crate::{Context, Flags};
 #[derive(Clone)]
 pub struct FlagContext {
     state: Arc<RequestState>,
-    resolved: Arc<Resolved>,
 }
 
 /// Shows the version and, of the caller, only what the layer's
@@ -59,7 +60,7 @@ pub struct FlagContext {
 /// (`FlagContext::context` gives the whole [`Context`] to code that asks.)
 impl fmt::Debug for FlagContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let context = &self.resolved.context;
+        let context = &self.state.resolved.context;
         let mut out = f.debug_struct("FlagContext");
         out.field("version", &self.version());
         if let Some(id) = logged_id(&self.state.config.ids, context) {
@@ -74,32 +75,34 @@ impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
     pub fn is_enabled(&self, flag: &str) -> bool {
         let (_, answer) = self.answer(flag);
-        self.state.enabled(&self.resolved, answer)
+        self.state.enabled(answer)
     }
 
     /// The caller's variant of `flag` (`disabled` when none).
     pub fn variant(&self, flag: &str) -> Variant<'_> {
         let (id, answer) = self.answer(flag);
-        self.state.variant(&self.resolved, flag, id, answer)
+        self.state.variant(flag, id, answer)
     }
 
     /// Everything about the caller's answer for `flag`: value, variant,
     /// reason, version.
     pub fn details<'a>(&'a self, flag: &'a str) -> Evaluation<'a> {
         let (id, answer) = self.answer(flag);
-        self.state.evaluation(&self.resolved, flag, id, answer)
+        self.state.evaluation(flag, id, answer)
     }
 
     /// The request's memoized answer for `flag`; the first one emits the
     /// decision event.
     fn answer(&self, flag: &str) -> (Option<FlagId>, Answer) {
-        match self.state.answer(&self.resolved, flag) {
+        match self.state.answer(flag) {
             Asked::Again(id, answer) => (id, answer),
             Asked::First(id, answer) => {
-                let forced = matches!(answer, Answer::Forced(_));
-                events::decision(&self.state, &self.resolved, forced, || {
-                    self.state.evaluation(&self.resolved, flag, id, answer)
-                });
+                if self.state.decision_events {
+                    let forced = matches!(answer, Answer::Forced(_));
+                    events::decision(&self.state, forced, || {
+                        self.state.evaluation(flag, id, answer)
+                    });
+                }
                 (id, answer)
             }
         }
@@ -107,7 +110,7 @@ impl FlagContext {
 
     /// Who is asking, as the layer resolved it.
     pub fn context(&self) -> &Context {
-        &self.resolved.context
+        &self.state.resolved.context
     }
 
     /// The version of the flag set this request sees.
@@ -143,39 +146,83 @@ impl FlagContext {
         context: Context,
         forced: impl Into<Option<ForceFlags>>,
     ) -> FlagContext {
+        let config = Config {
+            decision_log: DecisionLog::PerDecision,
+            ..Config::new(None)
+        };
+        let decision_events = events::decisions_wanted(&config);
+        let resolved = Resolved {
+            context,
+            new_session: None,
+            forced: forced.into(),
+        };
         let state = RequestState::new(
             flags.snapshot(),
-            Arc::new(Config::new(None)),
-            http::Method::GET,
+            Arc::new(config),
+            (http::Method::GET, None),
+            resolved,
+            decision_events,
         );
         FlagContext {
             state: Arc::new(state),
-            resolved: Arc::new(Resolved {
-                context,
-                new_session: None,
-                forced: forced.into(),
-            }),
         }
     }
 
     /// The request's context, resolving it on first use.
     async fn from_parts(parts: &Parts) -> Option<FlagContext> {
-        let RequestHandle(state) = parts.extensions.get::<RequestHandle>()?.clone();
+        // Asked before, or resolvable without waiting: done in one visit.
+        let config = match slot::with_current(|slot| match slot {
+            Slot::Empty => Err(None),
+            Slot::Live(state) => Ok(Arc::clone(state)),
+            Slot::Pinned { config, .. } => match resolve::resolve_now(config, parts) {
+                Some(resolved) => Ok(go_live(slot, parts, resolved)),
+                None => Err(Some(Arc::clone(config))),
+            },
+        }) {
+            Ok(state) => return Some(FlagContext::new(state, parts)),
+            Err(None) => return None,
+            Err(Some(config)) => config,
+        };
+        // An asynchronous resolver: the slot is back with the layer while
+        // this waits, so look again after.
+        let resolved = resolve::resolve(&config, parts).await;
+        let state = slot::with_current(|slot| match slot {
+            Slot::Empty => None,
+            // Another extractor of this request resolved first and wins, so
+            // the request keeps one id.
+            Slot::Live(state) => Some(Arc::clone(state)),
+            Slot::Pinned { .. } => Some(go_live(slot, parts, resolved)),
+        })?;
+        Some(FlagContext::new(state, parts))
+    }
+
+    fn new(state: Arc<RequestState>, parts: &Parts) -> FlagContext {
         if state.route.get().is_none() {
             if let Some(route) = parts.extensions.get::<MatchedPath>() {
                 let _ = state.route.set(route.clone());
             }
         }
-        let resolved = match state.resolved.get() {
-            Some(r) => Arc::clone(r),
-            None => {
-                let r = Arc::new(resolve::resolve(&state.config, parts).await);
-                // Whoever resolved first wins, so the request keeps one id.
-                Arc::clone(state.resolved.get_or_init(|| r))
-            }
-        };
-        Some(FlagContext { state, resolved })
+        FlagContext { state }
     }
+}
+
+/// Turns a pinned slot into the request's state (its one allocation).
+#[inline(always)]
+fn go_live(slot: &mut Slot, parts: &Parts, resolved: Resolved) -> Arc<RequestState> {
+    let Slot::Pinned { snapshot, config } = mem::take(slot) else {
+        unreachable!("go_live is called on a pinned slot")
+    };
+    let decision_events = events::decisions_wanted(&config);
+    let route = parts.extensions.get::<MatchedPath>().cloned();
+    let state = Arc::new(RequestState::new(
+        snapshot,
+        config,
+        (parts.method.clone(), route),
+        resolved,
+        decision_events,
+    ));
+    *slot = Slot::Live(Arc::clone(&state));
+    state
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for FlagContext {
@@ -254,14 +301,20 @@ mod tests {
         let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
         let mut config = Config::new(None);
         config.ids = ids;
-        let state = RequestState::new(flags.snapshot(), Arc::new(config), http::Method::GET);
+        let resolved = Resolved {
+            context,
+            new_session: None,
+            forced: None,
+        };
+        let state = RequestState::new(
+            flags.snapshot(),
+            Arc::new(config),
+            (http::Method::GET, None),
+            resolved,
+            false,
+        );
         FlagContext {
             state: Arc::new(state),
-            resolved: Arc::new(Resolved {
-                context,
-                new_session: None,
-                forced: None,
-            }),
         }
     }
 

@@ -103,12 +103,13 @@ impl ForceFlags {
         Some(ForceFlags::parse(text))
     }
 
-    pub(crate) fn position(&self, flag: &str) -> Option<usize> {
-        self.entries.iter().position(|(f, _)| &**f == flag)
+    pub(crate) fn position(&self, flag: &str) -> Option<u32> {
+        let i = self.entries.iter().position(|(f, _)| &**f == flag)?;
+        u32::try_from(i).ok()
     }
 
-    pub(crate) fn get(&self, i: usize) -> Option<&Forced> {
-        self.entries.get(i).map(|(_, f)| f)
+    pub(crate) fn get(&self, i: u32) -> Option<&Forced> {
+        self.entries.get(i as usize).map(|(_, f)| f)
     }
 }
 

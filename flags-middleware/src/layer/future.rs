@@ -1,26 +1,34 @@
-//! [`ResponseFuture`]: waits for the inner service, then settles the request's
-//! flag accounting (session cookie, counters, the closing event).
+//! [`ResponseFuture`]: polls the inner service with the request's flags in
+//! reach of its extractors, then settles the request's flag accounting
+//! (session cookie, counters, the closing event).
 
 use std::future::Future;
+use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError};
+use std::sync::PoisonError;
 use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
 
+use super::counting;
+use super::events;
+use super::memo::Answer;
+use super::request::RequestState;
+use super::slot::{self, Slot};
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
-
-use super::events;
-use super::request::{arm, Answer, RequestState};
 
 pin_project! {
     /// Response future of [`FlagsService`](super::FlagsService).
     pub struct ResponseFuture<F> {
         #[pin]
         pub(crate) inner: F,
-        // Taken when the request is settled, so it is settled once.
-        pub(crate) state: Option<Arc<RequestState>>,
+        // The request's flags; emptied when the request is settled, so it
+        // is settled once.
+        pub(crate) slot: Slot,
+        // When the request entered the layer, if anything reads latency.
+        pub(crate) started: Option<Instant>,
     }
 }
 
@@ -37,40 +45,47 @@ where
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
+        let mut inner = this.inner;
         // A panic in the handler is a failed request: count it as a 500, then
         // let it continue to whoever catches it (a catch-panic layer, or
         // hyper, which closes the connection).
-        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll(cx)));
+        let polled = slot::enter(this.slot, || {
+            catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)))
+        });
         let mut result = match polled {
             Ok(poll) => ready!(poll),
             Err(panic) => {
-                if let Some(state) = this.state.take() {
-                    settle(&state, 500, None);
+                if let Slot::Live(state) = mem::take(this.slot) {
+                    settle(&state, *this.started, 500, None);
                 }
                 resume_unwind(panic)
             }
         };
-        if let Some(state) = this.state.take() {
+        // Unasked (`Pinned`): nothing to settle; dropping it unpins.
+        if let Slot::Live(state) = mem::take(this.slot) {
             match &mut result {
                 Ok(res) => {
                     let status = res.status().as_u16();
-                    settle(&state, status, Some(res.headers_mut()));
+                    settle(&state, *this.started, status, Some(res.headers_mut()));
                 }
                 // The service failed outright: no response, so a 5xx.
-                Err(_) => settle(&state, 500, None),
+                Err(_) => settle(&state, *this.started, 500, None),
             }
         }
         Poll::Ready(result)
     }
 }
 
-/// Sets the session cookie, records counters and emits the closing event;
-/// does nothing for a request that never asked for a flag.
-pub(crate) fn settle(state: &RequestState, status: u16, headers: Option<&mut HeaderMap>) {
-    let Some(resolved) = state.resolved.get() else {
-        return;
-    };
+/// Sets the session cookie, records counters and emits the closing event,
+/// for a request that asked for its flags.
+pub(crate) fn settle(
+    state: &RequestState,
+    started: Option<Instant>,
+    status: u16,
+    headers: Option<&mut HeaderMap>,
+) {
+    let resolved = &state.resolved;
     if let (Some(id), Some(cookie), Some(headers)) =
         (&resolved.new_session, &state.config.session, headers)
     {
@@ -82,18 +97,18 @@ pub(crate) fn settle(state: &RequestState, status: u16, headers: Option<&mut Hea
     if memo.is_empty() {
         return;
     }
-    let latency = state.started.elapsed();
+    let latency = started.map_or(Duration::ZERO, |t| t.elapsed());
     if let Some(metrics) = &state.config.metrics {
-        let pairs = memo.iter().filter_map(|m| {
+        let pairs = memo.iter().filter_map(|entry| {
             // Forced answers are test traffic, and unknown flags are typos:
             // neither says anything about how an arm performs.
-            let (Answer::Decided(_), Some(id)) = (m.answer, m.id) else {
+            let (Answer::Decided(_), Some(id)) = (entry.answer, entry.id) else {
                 return None;
             };
             let name = state.snapshot.name(id)?;
-            Some((name, arm(&state.variant(resolved, name, m.id, m.answer))))
+            Some((id, name, state.memo_arm(&memo, entry)))
         });
-        metrics.record_each(pairs, status, latency);
+        counting::record(metrics, &state.snapshot, status, latency, pairs);
     }
-    events::request(state, resolved, status, latency, &memo);
+    events::request(state, status, latency, &memo);
 }

@@ -47,13 +47,21 @@
 //! # What happens to a request
 //!
 //! 1. On the way in, the layer pins the current [`Snapshot`](crate::Snapshot)
-//!    (one `Arc` clone) and stores it in the request extensions. Nothing else:
-//!    a request that never asks for a flag costs a small allocation.
+//!    (one `Arc` clone) for the request. Nothing else: nothing is put in the
+//!    request extensions and nothing is allocated, so a request that never
+//!    asks for a flag costs little more than the pinning. While the layer
+//!    polls the inner service, the request's flags are in reach of the
+//!    extractor (a thread-local slot, since axum runs extractors inside that
+//!    poll): extract [`FlagContext`] in the handler or in a middleware inside
+//!    the layer, and pass it on (it is `Clone + Send + Sync`) to code that
+//!    runs elsewhere.
 //! 2. The first time the request asks for its [`FlagContext`],
-//!    the caller is resolved (see below). Every answer comes from the pinned
+//!    the caller is resolved (see below) and the request's state is made (one
+//!    allocation). Every answer comes from the pinned
 //!    snapshot, even if the flags change meanwhile, and is memoized: a flag
 //!    asked twice answers the same, even when it was bucketed at random.
-//! 3. Each flag's first answer emits a decision event.
+//! 3. With [`DecisionLog::PerDecision`], each flag's first answer emits a
+//!    decision event.
 //! 4. When the response is ready, a request that asked for flags gets the
 //!    anonymous session cookie if one was made up, its counters are updated
 //!    per flag and arm ([`Flags::metrics`](crate::Flags::metrics)), and one
@@ -81,39 +89,62 @@
 //!
 //! # Events
 //!
-//! Decision events (target [`flags::decision`](DECISION_TARGET), `INFO` by
-//! default, see [`FlagsLayer::decision_events`]) carry `feature_flag.key`,
-//! `feature_flag.result.variant` (the arm: the variant, or `on` / `off`),
-//! `feature_flag.result.reason` (OpenFeature's reasons),
-//! `feature_flag.result.value`, `feature_flag.context.id` (user id, else
-//! session id; [plain, hashed or omitted](IdLogging)),
+//! By default ([`DecisionLog::PerRequest`]) a request that asked for flags
+//! logs one event (target [`flags::request`](REQUEST_TARGET), `INFO`, see
+//! [`FlagsLayer::request_events`]) carrying `http.request.method`,
+//! `http.route` (the route template, never the raw path),
+//! `http.response.status_code`, `error` (5xx), `latency_ms`,
+//! `feature_flag.context.id` (user id, else session id;
+//! [plain, hashed or omitted](IdLogging)), `feature_flag.context.kind`,
+//! `feature_flag.version`, and every decision: `feature_flag.decisions`
+//! (`flag=arm,...`, the arm being the variant, or `on` / `off`),
+//! `feature_flag.reasons` (`flag=reason,...`, OpenFeature's reasons), and,
+//! only when there are some, `feature_flag.forced`, `feature_flag.random`
+//! (`flag,...`) and `error.type` (`flag=flag_not_found,...`). One line per
+//! request, however many flags it asks, so a JSON-logging service pays for
+//! one line, not one per flag.
+//!
+//! With [`DecisionLog::PerDecision`] (the seed's behaviour), each flag's
+//! first answer also emits a decision event (target
+//! [`flags::decision`](DECISION_TARGET), `INFO` by default, see
+//! [`FlagsLayer::decision_events`]) with `feature_flag.key`,
+//! `feature_flag.result.variant`, `feature_flag.result.reason`,
+//! `feature_flag.result.value`, `feature_flag.context.id`,
 //! `feature_flag.context.kind`, `feature_flag.version`,
-//! `http.request.method` and `http.route` (the route template, never the raw
-//! path). Request events (target [`flags::request`](REQUEST_TARGET)) carry
-//! `http.response.status_code`, `error` (5xx), `latency_ms` and
-//! `feature_flag.decisions`. With `tracing_subscriber::fmt().json()`:
+//! `http.request.method` and `http.route`, and the request event carries
+//! the arms (`feature_flag.decisions`) only. With
+//! `tracing_subscriber::fmt().json()`, the default mode writes:
+//!
+//! ```text
+//! {"timestamp":"2026-05-02T10:14:07.193263Z","level":"INFO","fields":{"message":"request finished","http.request.method":"GET","http.route":"/api/v1/products/{id}","http.response.status_code":200,"error":false,"latency_ms":1.92,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"feature_flag.decisions":"new_checkout_flow=on","feature_flag.reasons":"new_checkout_flow=split"},"target":"flags::request"}
+//! ```
+//!
+//! and the per-decision mode, before that line (then without
+//! `feature_flag.reasons`):
 //!
 //! ```text
 //! {"timestamp":"2026-05-02T10:14:07.191342Z","level":"INFO","fields":{"message":"flag decision","feature_flag.key":"new_checkout_flow","feature_flag.result.variant":"on","feature_flag.result.reason":"split","feature_flag.result.value":true,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"http.request.method":"GET","http.route":"/api/v1/products/{id}"},"target":"flags::decision"}
-//! {"timestamp":"2026-05-02T10:14:07.193263Z","level":"INFO","fields":{"message":"request finished","http.request.method":"GET","http.route":"/api/v1/products/{id}","http.response.status_code":200,"error":false,"latency_ms":1.92,"feature_flag.context.id":"user_123","feature_flag.context.kind":"user","feature_flag.version":7,"feature_flag.decisions":"new_checkout_flow=on"},"target":"flags::request"}
 //! ```
 
 // Each module uses only the ones above it in this list (no import circles):
 mod builder;
 mod config;
+mod counting;
 mod error;
 mod events;
 mod extract;
 mod force;
 mod future;
+mod memo;
 mod request;
 mod resolve;
 mod resolver;
 mod service;
 mod session;
+mod slot;
 
 pub use builder::FlagsLayer;
-pub use config::{IdHashKey, IdLogging, SessionCookie};
+pub use config::{DecisionLog, IdHashKey, IdLogging, SessionCookie};
 pub use error::LayerConfigError;
 pub use events::{DECISION_TARGET, REJECTION_TARGET, REQUEST_TARGET};
 pub use extract::{FlagContext, FlagContextRejection};

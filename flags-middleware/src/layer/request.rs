@@ -1,20 +1,19 @@
-//! The state one request shares between the layer, the extractor and the
-//! response future: the pinned snapshot and the memo of decisions.
+//! The state one request shares between the extractor, every clone of its
+//! [`FlagContext`](crate::FlagContext) and the response future: the pinned
+//! snapshot, who is asking, and the memo of decisions. Made (one allocation)
+//! the first time the request asks for its flags.
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use http::Method;
 
 use super::config::Config;
 use super::force::Forced;
+pub(crate) use super::memo::Answer;
+use super::memo::{Entry, Memo};
 use super::resolve::Resolved;
-use crate::engine::{Decision, Evaluation, FlagId, Reason, Snapshot, Variant};
-
-/// Put in the request extensions by the layer; the extractor reads it.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestHandle(pub(crate) Arc<RequestState>);
+use crate::engine::{Evaluation, FlagId, Reason, Snapshot, Variant};
 
 /// One request's view of the flags.
 #[derive(Debug)]
@@ -23,23 +22,16 @@ pub(crate) struct RequestState {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) config: Arc<Config>,
     pub(crate) method: Method,
-    pub(crate) started: Instant,
     /// The matched route template, recorded by the extractor (the router
     /// only knows it once it has routed, which is after the layer ran).
     pub(crate) route: OnceLock<MatchedPath>,
-    /// Set on first extraction; `None` means no one asked for flags.
-    pub(crate) resolved: OnceLock<Arc<Resolved>>,
+    /// Who is asking, fixed for the rest of the request.
+    pub(crate) resolved: Resolved,
+    /// Whether a subscriber wants this request's decision events: asked
+    /// once per request, not once per decision.
+    pub(crate) decision_events: bool,
     /// First answer per flag, in the order asked.
-    pub(crate) memo: Mutex<Vec<Memo>>,
-}
-
-/// The first answer for one flag in this request.
-#[derive(Debug)]
-pub(crate) struct Memo {
-    pub(crate) id: Option<FlagId>,
-    /// The name as asked, kept only for flags the snapshot does not know.
-    pub(crate) unknown: Option<Box<str>>,
-    pub(crate) answer: Answer,
+    pub(crate) memo: Mutex<Memo>,
 }
 
 /// What [`RequestState::answer`] found: the flag's id and answer, and
@@ -50,23 +42,25 @@ pub(crate) enum Asked {
     Again(Option<FlagId>, Answer),
 }
 
-/// An engine decision, or an index into the request's forced flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Decided(Decision),
-    Forced(usize),
-}
-
 impl RequestState {
-    pub(crate) fn new(snapshot: Arc<Snapshot>, config: Arc<Config>, method: Method) -> Self {
+    #[inline(always)]
+    pub(crate) fn new(
+        snapshot: Arc<Snapshot>,
+        config: Arc<Config>,
+        (method, route): (Method, Option<MatchedPath>),
+        resolved: Resolved,
+        decision_events: bool,
+    ) -> Self {
         RequestState {
             snapshot,
             config,
             method,
-            started: Instant::now(),
-            route: OnceLock::new(),
-            resolved: OnceLock::new(),
-            memo: Mutex::new(Vec::new()),
+            // Set here when known (no `Once` to go through); else by a later
+            // extraction that knows it.
+            route: route.map_or_else(OnceLock::new, OnceLock::from),
+            resolved,
+            decision_events,
+            memo: Mutex::new(Memo::default()),
         }
     }
 
@@ -74,32 +68,29 @@ impl RequestState {
     /// (even one bucketed at random) answers the same. `First` the first
     /// time, when the caller emits the decision event (it is the caller's
     /// to emit, so this state knows nothing of logging).
-    pub(crate) fn answer(&self, resolved: &Resolved, flag: &str) -> Asked {
+    pub(crate) fn answer(&self, flag: &str) -> Asked {
         let id = self.snapshot.lookup(flag);
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = memo.iter().find(|m| m.is(id, flag)) {
-            return Asked::Again(id, m.answer);
+        if let Some(answer) = memo.find(id, flag) {
+            return Asked::Again(id, answer);
         }
         // Decided under the lock, so two threads asking at once for a
         // random-stickiness flag cannot get different answers.
+        let resolved = &self.resolved;
         let answer = match resolved.forced.as_ref().and_then(|f| f.position(flag)) {
             Some(i) => Answer::Forced(i),
             None => Answer::Decided(self.snapshot.decide(id, &resolved.context)),
         };
-        memo.push(Memo {
-            id,
-            unknown: id.is_none().then(|| flag.into()),
-            answer,
-        });
+        memo.push(id, flag, answer);
         Asked::First(id, answer)
     }
 
     /// Whether `answer` is "on", without building the variant.
-    pub(crate) fn enabled(&self, resolved: &Resolved, answer: Answer) -> bool {
+    pub(crate) fn enabled(&self, answer: Answer) -> bool {
         match answer {
             Answer::Decided(d) => d.enabled,
             Answer::Forced(i) => !matches!(
-                resolved.forced.as_ref().and_then(|f| f.get(i)),
+                self.resolved.forced.as_ref().and_then(|f| f.get(i)),
                 Some(Forced::Off)
             ),
         }
@@ -108,7 +99,6 @@ impl RequestState {
     /// The whole evaluation behind `answer`.
     pub(crate) fn evaluation<'a>(
         &'a self,
-        resolved: &'a Resolved,
         key: &'a str,
         id: Option<FlagId>,
         answer: Answer,
@@ -116,7 +106,7 @@ impl RequestState {
         match answer {
             Answer::Decided(d) => self.snapshot.evaluation(key, id, &d),
             Answer::Forced(_) => {
-                let variant = self.variant(resolved, key, id, answer);
+                let variant = self.variant(key, id, answer);
                 Evaluation {
                     key,
                     enabled: variant.feature_enabled,
@@ -134,17 +124,14 @@ impl RequestState {
     /// resolved request, never from `flag`.
     pub(crate) fn variant<'a>(
         &'a self,
-        resolved: &'a Resolved,
         flag: &str,
         id: Option<FlagId>,
         answer: Answer,
     ) -> Variant<'a> {
         match answer {
-            Answer::Decided(d) => match id.and_then(|id| self.snapshot.name(id)) {
-                Some(name) => self.snapshot.evaluation(name, id, &d).variant,
-                None => Variant::none(false),
-            },
-            Answer::Forced(i) => match resolved.forced.as_ref().and_then(|f| f.get(i)) {
+            // The key only labels an evaluation; the variant does not need it.
+            Answer::Decided(d) => self.snapshot.evaluation("", id, &d).variant,
+            Answer::Forced(i) => match self.resolved.forced.as_ref().and_then(|f| f.get(i)) {
                 Some(Forced::On) | None => Variant::none(true),
                 Some(Forced::Off) => Variant::none(false),
                 Some(Forced::Variant(name)) => {
@@ -165,22 +152,16 @@ impl RequestState {
     }
 
     /// The name of a memoized flag.
-    pub(crate) fn memo_name<'a>(&'a self, m: &'a Memo) -> &'a str {
-        match (m.id.and_then(|id| self.snapshot.name(id)), &m.unknown) {
-            (Some(name), _) => name,
-            (None, Some(name)) => name,
-            (None, None) => "",
+    pub(crate) fn memo_name<'a>(&'a self, memo: &'a Memo, entry: &Entry) -> &'a str {
+        match entry.id.and_then(|id| self.snapshot.name(id)) {
+            Some(name) => name,
+            None => memo.unknown_name(entry).unwrap_or(""),
         }
     }
-}
 
-impl Memo {
-    fn is(&self, id: Option<FlagId>, flag: &str) -> bool {
-        match (id, &self.unknown) {
-            (Some(id), _) => self.id == Some(id),
-            (None, Some(name)) => **name == *flag,
-            (None, None) => false,
-        }
+    /// The arm of a memoized flag (`on` / `off` or the variant's name).
+    pub(crate) fn memo_arm<'a>(&'a self, memo: &'a Memo, entry: &Entry) -> &'a str {
+        arm(&self.variant(self.memo_name(memo, entry), entry.id, entry.answer))
     }
 }
 

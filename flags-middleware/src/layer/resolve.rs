@@ -29,6 +29,24 @@ pub(crate) struct Resolved {
     pub(crate) forced: Option<ForceFlags>,
 }
 
+/// Resolves without waiting when no asynchronous resolver needs to run
+/// (the usual case: an extension, a header or a cookie); `None` when one
+/// does, and [`resolve`] must.
+#[inline(always)]
+pub(crate) fn resolve_now(config: &Config, parts: &Parts) -> Option<Resolved> {
+    let mut found = None;
+    for resolver in &config.resolvers {
+        found = match resolver {
+            Resolver::Sync(f) => f(parts),
+            Resolver::Async(_) => return None,
+        };
+        if found.is_some() {
+            break;
+        }
+    }
+    Some(complete(config, parts, found))
+}
+
 /// Runs the resolvers over `parts`, then fills in what they left out: remote
 /// address, environment, app name, and the anonymous session id.
 pub(crate) async fn resolve(config: &Config, parts: &Parts) -> Resolved {
@@ -42,19 +60,25 @@ pub(crate) async fn resolve(config: &Config, parts: &Parts) -> Resolved {
             break;
         }
     }
+    complete(config, parts, found)
+}
+
+/// Fills in what the resolvers left out of `found`.
+#[inline(always)]
+fn complete(config: &Config, parts: &Parts, found: Option<Context>) -> Resolved {
     let mut context = found.unwrap_or_default();
     if context.get_remote_address().is_none() {
         if let Some(ip) = remote_ip(parts, &config.trusted_proxies) {
             context = context.remote_address(ip.to_string());
         }
     }
-    if context.get("environment").is_none() {
-        if let Some(env) = &config.environment {
+    if let Some(env) = &config.environment {
+        if context.get("environment").is_none() {
             context = context.environment(Arc::clone(env));
         }
     }
-    if context.get("appName").is_none() {
-        if let Some(app) = &config.app_name {
+    if let Some(app) = &config.app_name {
+        if context.get("appName").is_none() {
             context = context.app_name(Arc::clone(app));
         }
     }

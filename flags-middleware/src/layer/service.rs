@@ -2,18 +2,42 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use http::{Request, Response};
 use tower_service::Service;
 
 use super::config::Config;
 use super::future::ResponseFuture;
-use super::request::{RequestHandle, RequestState};
+use super::slot::Slot;
 use crate::Flags;
 
 /// Pins the current flag snapshot for each request and makes it available to
 /// [`FlagContext`](crate::FlagContext); built by
 /// [`FlagsLayer`](super::FlagsLayer).
+///
+/// `Router::layer` wraps each route on its own, and axum then boxes every
+/// layered route's service and future again on each request (about 1,100
+/// instructions, for any layer). Wrapping the whole router instead spares
+/// that; extractors work the same:
+///
+/// ```no_run
+/// use axum::{extract::Request, routing::get, Router, ServiceExt};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+/// use tower_layer::Layer as _;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let flags = Flags::from_unleash_json(r#"{"features": []}"#)?;
+/// let router = Router::new().route(
+///     "/",
+///     get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }),
+/// );
+/// let app = FlagsLayer::new(flags).layer(router);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FlagsService<S> {
     pub(crate) inner: S,
@@ -50,19 +74,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         // Only pinning happens here (an `Arc` clone); resolving the user and
-        // evaluating wait until a handler asks.
-        let state = Arc::new(RequestState::new(
-            self.flags.snapshot(),
-            Arc::clone(&self.config),
-            req.method().clone(),
-        ));
-        req.extensions_mut()
-            .insert(RequestHandle(Arc::clone(&state)));
+        // evaluating wait until a handler asks, and nothing is allocated.
+        // Extractors run in the inner future, which the response future
+        // polls with the slot in place (axum does nothing in `call`).
         ResponseFuture {
             inner: self.inner.call(req),
-            state: Some(state),
+            slot: Slot::Pinned {
+                snapshot: self.flags.snapshot(),
+                config: Arc::clone(&self.config),
+            },
+            started: self.config.needs_clock().then(Instant::now),
         }
     }
 }

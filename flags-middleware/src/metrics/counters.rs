@@ -131,6 +131,27 @@ impl Metrics {
         Some(counters)
     }
 
+    /// The counters of one flag/arm pair, made if new; `None` when the
+    /// table is full. For the layer, which caches the handle per snapshot
+    /// so that a request settles without looking names up.
+    pub(crate) fn arm_handle(&self, flag: &str, arm: &str) -> Option<ArmHandle> {
+        let table = self.inner.table.load();
+        match Table::find(&table, flag, arm) {
+            Some(c) => Some(ArmHandle(Arc::clone(c))),
+            None => self.insert(flag, arm).map(ArmHandle),
+        }
+    }
+
+    /// Counts a sample for a pair the full table has no room for.
+    pub(crate) fn count_dropped(&self) {
+        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether `other` is a handle on the same counters.
+    pub(crate) fn same(&self, other: &Metrics) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// A copy of every counter, sorted by flag then arm.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let table = self.inner.table.load_full();
@@ -161,15 +182,26 @@ impl Table {
     }
 }
 
+/// The counters of one flag/arm pair (see [`Metrics::arm_handle`]).
+#[derive(Clone)]
+pub(crate) struct ArmHandle(Arc<ArmCounters>);
+
+impl ArmHandle {
+    /// Records one request.
+    pub(crate) fn add(&self, sample: &Sample) {
+        self.0.add(sample);
+    }
+}
+
 /// One request's outcome, in the form the counters add.
-struct Sample {
+pub(crate) struct Sample {
     error: bool,
     latency_us: u64,
     bucket: usize,
 }
 
 impl Sample {
-    fn new(status: u16, latency: Duration) -> Sample {
+    pub(crate) fn new(status: u16, latency: Duration) -> Sample {
         Sample {
             error: status >= 500,
             latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),

@@ -39,5 +39,6 @@ mod histogram;
 mod snapshot;
 
 pub use counters::Metrics;
+pub(crate) use counters::{ArmHandle, Sample};
 pub use histogram::{LatencyHistogram, LATENCY_BUCKETS_MS};
 pub use snapshot::{ArmStats, FlagStats, MetricsSnapshot};

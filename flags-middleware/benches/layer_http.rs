@@ -1,0 +1,276 @@
+//! The layer's cost at saturation over real loopback HTTP, side by side with
+//! a bare axum router.
+//!
+//! Each configuration is served by its own process on a current-thread
+//! runtime pinned to core 0 (`taskset -c 0`); this process is the load
+//! generator, pinned to core 1: 50 keep-alive HTTP/1.1 connections sending
+//! `GET /api/v1/products/42` as fast as the server answers. Rounds are
+//! interleaved (every configuration once per round) so drift on a shared
+//! machine hits all alike; the table shows the median over the rounds of
+//! requests per second (and its ratio to bare axum) and of the server's CPU
+//! time per request (utime + stime of the server process, from
+//! `/proc/<pid>/stat`).
+//!
+//! Run: `cargo bench -p flags-middleware --bench layer_http`
+//! (`FLAGS_BENCH_ROUNDS`, default 5; `FLAGS_BENCH_SECS` per measurement,
+//! default 2; `FLAGS_BENCH_CONNS`, default 50).
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::routing::get;
+use axum::Router;
+use flags_middleware::layer::DecisionLog;
+use flags_middleware::{FlagContext, Flags, FlagsLayer};
+use http::Request;
+use tracing::Dispatch;
+
+const SEED: &str = r#"{"features": [
+  {"name": "new_checkout_flow", "enabled": true, "strategies": [
+    {"name": "flexibleRollout", "parameters": {"rollout": "20", "stickiness": "default", "groupId": "new_checkout_flow"}}]},
+  {"name": "ai_recommendations", "enabled": true, "strategies": [
+    {"name": "userWithId", "parameters": {"userIds": "user_123, user_456"}}]},
+  {"name": "beta_search", "enabled": true, "strategies": [
+    {"name": "default", "constraints": [{"contextName": "beta", "operator": "IN", "values": ["true"]}]}]}
+]}"#;
+
+/// The served configurations: name, and the filter of a JSON subscriber
+/// writing to a sink (`None`: no subscriber).
+const CONFIGS: &[(&str, Option<&str>)] = &[
+    ("bare axum", None),
+    ("layer, no subscriber", None),
+    ("layer, JSON, flag events filtered", Some("flags=off,info")),
+    (
+        "layer, JSON events, per request (default)",
+        Some("flags=info"),
+    ),
+    ("layer, JSON events, per decision", Some("flags=info")),
+];
+
+async fn with_flags(flags: FlagContext) -> &'static str {
+    match (
+        flags.is_enabled("new_checkout_flow"),
+        flags.is_enabled("ai_recommendations"),
+        flags.is_enabled("beta_search"),
+    ) {
+        (true, true, true) => "all",
+        (false, false, false) => "none",
+        _ => "some",
+    }
+}
+
+async fn hard_coded() -> &'static str {
+    match (black_box(true), black_box(false), black_box(false)) {
+        (true, true, true) => "all",
+        (false, false, false) => "none",
+        _ => "some",
+    }
+}
+
+fn app(config: usize) -> Router {
+    if config == 0 {
+        return Router::new().route("/api/v1/products/{id}", get(hard_coded));
+    }
+    let log = if config == 4 {
+        DecisionLog::PerDecision
+    } else {
+        DecisionLog::PerRequest
+    };
+    let flags = Flags::from_unleash_json(SEED).expect("seed flags");
+    Router::new()
+        .route("/api/v1/products/{id}", get(with_flags))
+        .layer(
+            FlagsLayer::new(flags)
+                .user_header("x-user-id")
+                .expect("valid header name")
+                .decision_log(log),
+        )
+}
+
+/// The server process: serves configuration `config` on a current-thread
+/// runtime and prints its port.
+fn serve(config: usize) {
+    let (_, filter) = CONFIGS[config];
+    let dispatch = match filter {
+        Some(filter) => Dispatch::new(
+            tracing_subscriber::fmt()
+                .json()
+                .with_writer(std::io::sink)
+                .with_env_filter(filter)
+                .finish(),
+        ),
+        None => Dispatch::none(),
+    };
+    tracing::dispatcher::set_global_default(dispatch).expect("one subscriber");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("port {}", listener.local_addr().expect("addr").port());
+        axum::serve(listener, app(config)).await.expect("serve");
+    });
+}
+
+/// CPU time the process `pid` has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the parenthesized name; utime and stime are 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // Linux reports clock ticks of 1/100 s.
+    ticks as f64 / 100.0
+}
+
+/// Requests per second from `conns` keep-alive connections for `secs`, the
+/// server's CPU microseconds per request, and the share of its core the
+/// server used (near 1: saturated).
+async fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: f64) -> (f64, f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let req = Request::builder()
+                    .uri("/api/v1/products/42")
+                    .header("host", "bench")
+                    .header("x-user-id", "user_123")
+                    .body(http_body_util::Empty::<Bytes>::new())
+                    .expect("request");
+                send.ready().await.expect("ready");
+                let res = send.send_request(req).await.expect("response");
+                let body = http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .expect("body");
+                black_box(body);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Warm up (connections, allocator, caches), then measure.
+    tokio::time::sleep(Duration::from_secs_f64(secs / 4.0)).await;
+    let (n0, cpu0, t0) = (
+        done.load(Ordering::Relaxed),
+        cpu_seconds(pid),
+        Instant::now(),
+    );
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let (n1, cpu1, elapsed) = (done.load(Ordering::Relaxed), cpu_seconds(pid), t0.elapsed());
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let n = (n1 - n0).max(1) as f64;
+    let busy = (cpu1 - cpu0) / elapsed.as_secs_f64();
+    (n / elapsed.as_secs_f64(), (cpu1 - cpu0) * 1e6 / n, busy)
+}
+
+/// Starts the server for `config` on core 0; its address.
+fn start(config: usize) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(exe)
+        .env("FLAGS_BENCH_SERVE", config.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("taskset (util-linux) starts the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("port line");
+    let port: u16 = line
+        .trim()
+        .strip_prefix("port ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("server said {line:?}"));
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if let Some(config) = std::env::var_os("FLAGS_BENCH_SERVE") {
+        serve(config.to_string_lossy().parse().expect("a configuration"));
+        return;
+    }
+    // `cargo bench` passes `--bench`; a filter or `--list` runs nothing here.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    // The load generator on the other core.
+    let pinned = Command::new("taskset")
+        .args(["-pc", "1", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let (rounds, secs, conns) = (
+        env_or("FLAGS_BENCH_ROUNDS", 5usize),
+        env_or("FLAGS_BENCH_SECS", 2.0f64),
+        env_or("FLAGS_BENCH_CONNS", 50usize),
+    );
+    let mut servers: Vec<(Child, SocketAddr)> = (0..CONFIGS.len()).map(start).collect();
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let mut results = vec![Vec::new(); CONFIGS.len()];
+    for round in 0..rounds {
+        for (i, (child, addr)) in servers.iter().enumerate() {
+            results[i].push(client.block_on(measure(*addr, child.id(), conns, secs)));
+        }
+        eprintln!("round {} of {rounds} done", round + 1);
+    }
+    for (child, _) in &mut servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    println!(
+        "\nloopback HTTP/1.1, {conns} keep-alive connections, server on core 0 (current-thread \
+         runtime), load on core 1{}, median of {rounds} interleaved rounds x {secs} s\n",
+        if pinned { "" } else { " (pinning failed)" }
+    );
+    println!("| configuration | requests/s | vs bare | server CPU/request | server core busy |");
+    println!("|---|---:|---:|---:|---:|");
+    let base = median(results[0].iter().map(|r| r.0).collect());
+    for (i, (name, _)) in CONFIGS.iter().enumerate() {
+        let rate = median(results[i].iter().map(|r| r.0).collect());
+        let cpu = median(results[i].iter().map(|r| r.1).collect());
+        let busy = median(results[i].iter().map(|r| r.2).collect());
+        println!(
+            "| {name} | {rate:.0} | {:.1}% | {cpu:.1} µs | {:.0}% |",
+            rate / base * 100.0,
+            busy * 100.0
+        );
+    }
+}
