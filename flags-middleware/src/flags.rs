@@ -188,14 +188,16 @@ impl Flags {
     }
 
     /// Whether `name` is on for `ctx`, against the current snapshot.
-    pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
-        self.inner.live.peek().is_enabled(name, ctx)
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn is_enabled(&self, name: impl AsRef<str>, ctx: &Context) -> bool {
+        self.inner.live.peek().is_enabled(name.as_ref(), ctx)
     }
 
     /// The variant of `name` for `ctx`, copied out of the current snapshot.
-    pub fn variant(&self, name: &str, ctx: &Context) -> OwnedVariant {
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn variant(&self, name: impl AsRef<str>, ctx: &Context) -> OwnedVariant {
         let snap = self.inner.live.peek();
-        let v = snap.variant(name, ctx);
+        let v = snap.variant(name.as_ref(), ctx);
         OwnedVariant {
             name: v.name.to_owned(),
             enabled: v.enabled,

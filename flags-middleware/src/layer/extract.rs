@@ -72,13 +72,16 @@ impl fmt::Debug for FlagContext {
 
 impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
-    pub fn is_enabled(&self, flag: &str) -> bool {
-        let (_, answer) = self.answer(flag);
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn is_enabled(&self, flag: impl AsRef<str>) -> bool {
+        let (_, answer) = self.answer(flag.as_ref());
         self.state.enabled(&self.resolved, answer)
     }
 
     /// The caller's variant of `flag` (`disabled` when none).
-    pub fn variant(&self, flag: &str) -> Variant<'_> {
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn variant(&self, flag: impl AsRef<str>) -> Variant<'_> {
+        let flag = flag.as_ref();
         let (id, answer) = self.answer(flag);
         self.state.variant(&self.resolved, flag, id, answer)
     }

@@ -1,0 +1,16 @@
+//! Flag hygiene: which flags the code refers to and where, typos caught
+//! before deploy, and flags asked for that do not exist.
+//!
+//! - [`registry`]: every `#[feature_gated]` and every typed key declared
+//!   with [`flag!`](crate::flag) registers the flag's name with its source
+//!   location at link time ([`FlagUse`]).
+//! - [`FlagKey`]: a flag's name declared once; `is_enabled` and `variant`
+//!   take it as they take a string.
+//! - [`testing::assert_flags_defined`](crate::testing::assert_flags_defined)
+//!   fails a test when the code refers to a flag the flags file lacks.
+
+mod key;
+mod registry;
+
+pub use key::FlagKey;
+pub use registry::{referenced_names, registry, uses_of, FlagUse, UseKind};
