@@ -171,6 +171,9 @@ impl Flags {
         let control = Arc::new(Control::new(self.inner.live.clone(), store, audit_log));
         // A fresh handle: nobody asked for its (in-memory) control yet.
         let control = self.inner.control.get_or_init(|| control);
+        // Startup of a served handle: flags the code asks for but the
+        // source lacks are said once, here (see `crate::hygiene`).
+        crate::hygiene::warn_undefined(&self.inner.live.peek());
         control.start_watching()
     }
 }

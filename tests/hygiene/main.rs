@@ -2,4 +2,8 @@
 //! keys, with their locations), the CI check against a flags file, unknown
 //! flags at run time, the inventory and stale flags.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+mod ci_check;
 mod registry;

@@ -9,8 +9,14 @@
 //! - [`testing::assert_flags_defined`](crate::testing::assert_flags_defined)
 //!   fails a test when the code refers to a flag the flags file lacks.
 
+mod check;
+mod distance;
 mod key;
 mod registry;
+mod startup;
 
+pub use check::{check_flags_defined, defined_names, undefined_flags, UndefinedFlag};
 pub use key::FlagKey;
 pub use registry::{referenced_names, registry, uses_of, FlagUse, UseKind};
+pub(crate) use startup::warn_undefined;
+pub use startup::HYGIENE_TARGET;
