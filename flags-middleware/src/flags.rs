@@ -41,6 +41,8 @@ struct Inner {
     /// Where changes go (see [`crate::change`]); set by
     /// `from_file`/`with_store`, or an in-memory store on first use.
     control: OnceLock<Arc<Control>>,
+    /// Unknown flags asked for and usage per flag (see [`crate::hygiene`]).
+    tracker: crate::hygiene::Tracker,
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -67,6 +69,7 @@ impl Flags {
                 live: Arc::new(Live::new(snapshot)),
                 metrics: crate::metrics::Metrics::default(),
                 control: OnceLock::new(),
+                tracker: crate::hygiene::Tracker::default(),
             }),
         }
     }
@@ -193,14 +196,23 @@ impl Flags {
     /// Whether `name` is on for `ctx`, against the current snapshot.
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
     pub fn is_enabled(&self, name: impl AsRef<str>, ctx: &Context) -> bool {
-        self.inner.live.peek().is_enabled(name.as_ref(), ctx)
+        let (name, snap) = (name.as_ref(), self.inner.live.peek());
+        let on = snap.is_enabled(name, ctx);
+        if !on && snap.lookup(name).is_none() {
+            self.inner.tracker.unknown().record(name);
+        }
+        on
     }
 
     /// The variant of `name` for `ctx`, copied out of the current snapshot.
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
     pub fn variant(&self, name: impl AsRef<str>, ctx: &Context) -> OwnedVariant {
         let snap = self.inner.live.peek();
-        let v = snap.variant(name.as_ref(), ctx);
+        let name = name.as_ref();
+        let v = snap.variant(name, ctx);
+        if !v.feature_enabled && snap.lookup(name).is_none() {
+            self.inner.tracker.unknown().record(name);
+        }
         OwnedVariant {
             name: v.name.to_owned(),
             enabled: v.enabled,
@@ -269,6 +281,11 @@ impl Flags {
             let set = live.load().to_flag_set();
             Arc::new(Control::new(live, Arc::new(MemoryStore::new(set)), None))
         })
+    }
+
+    /// Unknown flags asked for and usage per flag, shared with the layer.
+    pub(crate) fn tracker(&self) -> &crate::hygiene::Tracker {
+        &self.inner.tracker
     }
 
     /// The served snapshot, for [`testing::swap_unpersisted`](crate::testing::swap_unpersisted).

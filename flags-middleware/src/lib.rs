@@ -72,6 +72,7 @@ pub mod admin;
 pub mod audit;
 pub mod change;
 mod flags;
+mod flags_hygiene;
 pub mod guard;
 pub mod hygiene;
 pub mod layer;

@@ -11,12 +11,23 @@
 
 mod check;
 mod distance;
+mod everyone;
 mod key;
 mod registry;
+mod report;
 mod startup;
+mod tracker;
+mod unknown;
+mod usage;
 
 pub use check::{check_flags_defined, defined_names, undefined_flags, UndefinedFlag};
+pub use everyone::OneArm;
 pub use key::FlagKey;
+pub(crate) use report::{dead_code, inventory, stale, StaleInputs};
+pub use report::{DeadCode, FlagInventory, StaleFlag, StaleOptions, StaleReason};
 pub use registry::{referenced_names, registry, uses_of, FlagUse, UseKind};
 pub(crate) use startup::warn_undefined;
+pub(crate) use tracker::Tracker;
+pub use unknown::{UnknownFlag, UnknownFlags, DEFAULT_UNKNOWN_CAPACITY};
+pub use usage::{FlagEvaluations, OTHER_ROUTE};
 pub use startup::HYGIENE_TARGET;

@@ -33,9 +33,11 @@ impl FlagsLayer {
     /// counters on, overrides refused.
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
+        let mut config = Config::new(metrics);
+        config.tracker = Some(flags.tracker().clone());
         FlagsLayer {
             flags,
-            config: Arc::new(Config::new(metrics)),
+            config: Arc::new(config),
         }
     }
 

@@ -100,11 +100,22 @@ impl FlagContext {
             Asked::Again(id, answer) => (id, answer),
             Asked::First(id, answer) => {
                 let forced = matches!(answer, Answer::Forced(_));
+                if id.is_none() && !forced {
+                    self.unknown(flag);
+                }
                 events::decision(&self.state, &self.resolved, forced, || {
                     self.state.evaluation(&self.resolved, flag, id, answer)
                 });
                 (id, answer)
             }
+        }
+    }
+
+    /// The cold path: the snapshot has no flag `flag` (counted per name).
+    #[cold]
+    fn unknown(&self, flag: &str) {
+        if let Some(tracker) = &self.state.config.tracker {
+            tracker.unknown().record(flag);
         }
     }
 
@@ -146,11 +157,9 @@ impl FlagContext {
         context: Context,
         forced: impl Into<Option<ForceFlags>>,
     ) -> FlagContext {
-        let state = RequestState::new(
-            flags.snapshot(),
-            Arc::new(Config::new(None)),
-            http::Method::GET,
-        );
+        let mut config = Config::new(None);
+        config.tracker = Some(flags.tracker().clone());
+        let state = RequestState::new(flags.snapshot(), Arc::new(config), http::Method::GET);
         FlagContext {
             state: Arc::new(state),
             resolved: Arc::new(Resolved {

@@ -95,5 +95,11 @@ pub(crate) fn settle(state: &RequestState, status: u16, headers: Option<&mut Hea
         });
         metrics.record_each(pairs, status, latency);
     }
+    if let Some(tracker) = &state.config.tracker {
+        // Once per request, not per decision: the route and the flags asked.
+        let asked = memo.iter().filter_map(|m| state.snapshot.name(m.id?));
+        let route = state.route.get().map(|route| route.as_str());
+        tracker.usage().record(route, state.started, asked);
+    }
     events::request(state, resolved, status, latency, &memo);
 }

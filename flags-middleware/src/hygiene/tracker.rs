@@ -1,0 +1,30 @@
+//! The per-handle record of how flags are asked for: unknown names and
+//! usage per flag. One `Arc`, shared by the [`Flags`](crate::Flags) handle
+//! and its layers.
+
+use std::sync::Arc;
+
+use super::unknown::UnknownCounter;
+use super::usage::UsageCounter;
+
+/// Held by a [`Flags`](crate::Flags) handle; the layer's config clones it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tracker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    unknown: UnknownCounter,
+    usage: UsageCounter,
+}
+
+impl Tracker {
+    pub(crate) fn unknown(&self) -> &UnknownCounter {
+        &self.inner.unknown
+    }
+
+    pub(crate) fn usage(&self) -> &UsageCounter {
+        &self.inner.usage
+    }
+}
