@@ -6,4 +6,7 @@
 mod support;
 
 mod ci_check;
+mod inventory;
 mod registry;
+mod stale;
+mod unknown;

@@ -49,7 +49,10 @@ mod tests {
 
     #[test]
     fn one_arm_for_killed_full_and_unnarrowed_flags_only() {
-        assert_eq!(arm("[a]\nenabled = false\nrollout = 5\n"), Some(OneArm::Off));
+        assert_eq!(
+            arm("[a]\nenabled = false\nrollout = 5\n"),
+            Some(OneArm::Off)
+        );
         assert_eq!(arm("[a]\n"), Some(OneArm::On));
         assert_eq!(arm("[a]\nrollout = 100\n"), Some(OneArm::On));
         assert_eq!(arm("[a]\nrollout = 99\n"), None);

@@ -158,7 +158,11 @@ impl UsageCounter {
                 last_evaluated: None,
             };
         };
-        let time = |ms: u64| (ms > 0).then(|| DateTime::from_timestamp_millis(ms as i64)).flatten();
+        let time = |ms: u64| {
+            (ms > 0)
+                .then(|| DateTime::from_timestamp_millis(ms as i64))
+                .flatten()
+        };
         FlagEvaluations {
             routes: usage
                 .routes
@@ -178,6 +182,11 @@ impl UsageCounter {
 
     /// The flags evaluated so far.
     pub(crate) fn flags(&self) -> Vec<String> {
-        self.table.load().flags.keys().map(|k| k.to_string()).collect()
+        self.table
+            .load()
+            .flags
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
     }
 }
