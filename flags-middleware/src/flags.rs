@@ -45,6 +45,17 @@ struct Inner {
     tracker: crate::hygiene::Tracker,
 }
 
+/// A [`Flags`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakFlags(std::sync::Weak<Inner>);
+
+impl WeakFlags {
+    /// The handle, while someone else holds it.
+    pub(crate) fn upgrade(&self) -> Option<Flags> {
+        self.0.upgrade().map(|inner| Flags { inner })
+    }
+}
+
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
@@ -177,7 +188,9 @@ impl Flags {
         // Startup of a served handle: flags the code asks for but the
         // source lacks are said once, here (see `crate::hygiene`).
         crate::hygiene::warn_undefined(&self.inner.live.peek());
-        control.start_watching()
+        control.start_watching()?;
+        self.start_sharing_last_seen();
+        Ok(())
     }
 }
 
@@ -281,6 +294,16 @@ impl Flags {
             let set = live.load().to_flag_set();
             Arc::new(Control::new(live, Arc::new(MemoryStore::new(set)), None))
         })
+    }
+
+    /// Where this handle's changes go.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.control().store()
+    }
+
+    /// A handle that does not keep the flags alive (for background tasks).
+    pub(crate) fn downgrade(&self) -> WeakFlags {
+        WeakFlags(Arc::downgrade(&self.inner))
     }
 
     /// Unknown flags asked for and usage per flag, shared with the layer.

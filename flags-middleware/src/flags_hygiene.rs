@@ -1,7 +1,7 @@
 //! The hygiene reports of a [`Flags`] handle: unknown flags asked for, the
 //! inventory, stale flags and dead code (see [`crate::hygiene`]).
 
-use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::hygiene::{
     self, DeadCode, FlagEvaluations, FlagInventory, StaleFlag, StaleInputs, StaleOptions,
@@ -57,7 +57,7 @@ impl Flags {
             &self.snapshot(),
             self.tracker(),
             &self.metrics().snapshot(),
-            &BTreeMap::new(),
+            &self.tracker().shared().fleet(),
         )
     }
 
@@ -117,5 +117,59 @@ impl Flags {
     /// ```
     pub fn dead_code(&self) -> Vec<DeadCode> {
         hygiene::dead_code(&self.snapshot())
+    }
+
+    /// With a store that shares evaluation times (PostgreSQL): writes this
+    /// instance's last evaluation of each flag evaluated since, at most once
+    /// per [`SHARE_INTERVAL`](hygiene::SHARE_INTERVAL) per flag, then reads
+    /// every instance's, which [`Flags::inventory`] and
+    /// [`Flags::stale_flags`] then use. Runs by itself every minute once the
+    /// handle is served from such a store inside a tokio runtime; returns
+    /// how many flags were written (0 for other stores).
+    ///
+    /// # Errors
+    /// When the database cannot be reached (the times are written later).
+    pub async fn share_last_seen(&self) -> Result<usize, StoreError> {
+        let store = self.store();
+        let due = self
+            .tracker()
+            .shared()
+            .take_due(self.tracker().usage(), Instant::now());
+        if !due.is_empty() {
+            let Some(write) = store.record_last_seen(&due) else {
+                return Ok(0);
+            };
+            if let Err(e) = write.await {
+                self.tracker().shared().unwritten(&due);
+                return Err(e);
+            }
+        }
+        if let Some(read) = store.last_seen() {
+            self.tracker().shared().set_fleet(read.await?);
+        }
+        Ok(due.len())
+    }
+
+    /// Starts the once-a-minute [`Flags::share_last_seen`] for a store
+    /// that shares, inside a tokio runtime; it ends with the last handle.
+    pub(crate) fn start_sharing_last_seen(&self) {
+        if self.store().last_seen().is_none() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak = self.downgrade();
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(hygiene::SHARE_INTERVAL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(flags) = weak.upgrade() else { return };
+                if let Err(e) = flags.share_last_seen().await {
+                    tracing::debug!(target: "flags::hygiene", error = %e, "could not share last-seen times");
+                }
+            }
+        });
     }
 }

@@ -6,6 +6,7 @@
 //! Run through `scripts/with-postgres.sh cargo test -p flags-tests --test postgres`
 //! (add `-- --nocapture` to see the latency figures).
 
+mod hygiene;
 mod support;
 mod tls;
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::shared::SharedLastSeen;
 use super::unknown::UnknownCounter;
 use super::usage::UsageCounter;
 
@@ -17,6 +18,7 @@ pub(crate) struct Tracker {
 struct Inner {
     unknown: UnknownCounter,
     usage: UsageCounter,
+    shared: SharedLastSeen,
 }
 
 impl Tracker {
@@ -26,5 +28,9 @@ impl Tracker {
 
     pub(crate) fn usage(&self) -> &UsageCounter {
         &self.inner.usage
+    }
+
+    pub(crate) fn shared(&self) -> &SharedLastSeen {
+        &self.inner.shared
     }
 }
