@@ -66,9 +66,15 @@ impl AdminCall {
                 call("GET", format!("/_audit?limit={limit}"), None, Report::Json)
             }
             AdminCommand::Inventory => call("GET", "/_inventory".into(), None, Report::Inventory),
-            AdminCommand::Stale { days } => {
+            AdminCommand::Stale { days, mark: false } => {
                 call("GET", format!("/_stale?days={days}"), None, Report::Stale)
             }
+            AdminCommand::Stale { days, mark: true } => call(
+                "POST",
+                format!("/_stale/mark?days={days}"),
+                None,
+                Report::Json,
+            ),
             AdminCommand::Unknown => call("GET", "/_unknown".into(), None, Report::Unknown),
             AdminCommand::Get { name } => {
                 call("GET", format!("/{}", escape(name)), None, Report::Json)
@@ -142,9 +148,21 @@ mod tests {
             (AdminCommand::Get { name: name("a") }, "GET", "/a", None),
             (AdminCommand::Inventory, "GET", "/_inventory", None),
             (
-                AdminCommand::Stale { days: 7 },
+                AdminCommand::Stale {
+                    days: 7,
+                    mark: false,
+                },
                 "GET",
                 "/_stale?days=7",
+                None,
+            ),
+            (
+                AdminCommand::Stale {
+                    days: 7,
+                    mark: true,
+                },
+                "POST",
+                "/_stale/mark?days=7",
                 None,
             ),
             (AdminCommand::Unknown, "GET", "/_unknown", None),

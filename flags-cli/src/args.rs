@@ -125,6 +125,9 @@ pub(crate) enum AdminCommand {
         /// The threshold in days
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// Also set Unleash's `stale` field on each of them (a write, audited)
+        #[arg(long)]
+        mark: bool,
     },
     /// Flag names asked for that no flag has (typos, deleted flags), with counts
     Unknown,

@@ -3,6 +3,9 @@
 
 use std::time::Instant;
 
+use crate::change::CommitError;
+use crate::edit::Edit;
+use crate::hygiene::StaleReason;
 use crate::hygiene::{
     self, DeadCode, FlagEvaluations, FlagInventory, StaleFlag, StaleInputs, StaleOptions,
     UnknownFlags,
@@ -99,6 +102,51 @@ impl Flags {
             inventory: &inventory,
         };
         Ok(hygiene::stale(&self.snapshot(), &inputs))
+    }
+
+    /// Sets Unleash's `stale` field on every flag [`Flags::stale_flags`]
+    /// reports that is not marked yet, each as one change committed on
+    /// behalf of `actor` (persisted and audited like any other); returns
+    /// the names marked. Unleash and its SDKs show the mark; the stale
+    /// report keeps listing the flag (`marked_stale`) until it is deleted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{hygiene::StaleOptions, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[old]\nenabled = false\n[new]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let in_40_days = chrono::Utc::now() + chrono::Duration::days(40);
+    /// let marked = flags.mark_stale("ops", StaleOptions::new().at(in_40_days)).await.unwrap();
+    /// assert!(marked.contains(&"old".to_owned()));
+    /// assert!(flags.snapshot().feature("old").unwrap().stale);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the audit log cannot be read or a change cannot be committed
+    /// (the flags marked before it stay marked).
+    pub async fn mark_stale(
+        &self,
+        actor: &str,
+        options: StaleOptions,
+    ) -> Result<Vec<String>, CommitError> {
+        let stale = self
+            .stale_flags(options)
+            .await
+            .map_err(CommitError::Store)?;
+        let mut marked = Vec::new();
+        for flag in stale {
+            if flag.reasons.contains(&StaleReason::MarkedStale) {
+                continue;
+            }
+            let Some(mut feature) = self.snapshot().feature(&flag.name) else {
+                continue; // deleted meanwhile
+            };
+            feature.stale = true;
+            self.writer(actor).commit(Edit::replace(feature)).await?;
+            marked.push(flag.name);
+        }
+        Ok(marked)
     }
 
     /// The flags the code refers to whose definition is on for everyone,

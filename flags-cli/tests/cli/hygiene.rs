@@ -30,6 +30,22 @@ fn stale_inventory_and_unknown_as_printed() {
         "{out}"
     );
 
+    // --mark sets Unleash's `stale` field on them, through the admin API.
+    let (code, out, err) = flags_cmd(url, TOKEN, &["stale", "--days", "0", "--mark"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        answer["marked"]
+            .as_array()
+            .unwrap()
+            .contains(&"legacy_api".into()),
+        "{out}"
+    );
+    assert!(app.flags.snapshot().feature("legacy_api").unwrap().stale);
+    assert!(std::fs::read_to_string(&app.path)
+        .unwrap()
+        .contains("stale = true"));
+
     let (code, out, _) = flags_cmd(url, TOKEN, &["inventory"]);
     assert_eq!(code, 0);
     assert!(

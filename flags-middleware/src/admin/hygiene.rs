@@ -1,12 +1,13 @@
 //! `GET /_unknown`, `/_inventory`, `/_stale`: what the code and the traffic
 //! say about the flags (see [`crate::hygiene`]).
 
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::Caller;
 use super::error::AdminError;
 use crate::hygiene::StaleOptions;
 use crate::store::StoreError;
@@ -49,5 +50,20 @@ pub(crate) async fn stale(
         "flags": stale,
         "dead_code": flags.dead_code(),
     }))
+    .into_response())
+}
+
+/// `POST /_stale/mark?days=30`: sets Unleash's `stale` field on each flag
+/// the stale report lists (write token; each one audited).
+pub(crate) async fn mark_stale(
+    State(flags): State<Flags>,
+    Extension(caller): Extension<Caller>,
+    Query(threshold): Query<Threshold>,
+) -> Result<Response, AdminError> {
+    let options = StaleOptions::new().threshold_days(threshold.days);
+    let marked = flags.mark_stale(&caller.name, options).await?;
+    Ok(Json(
+        json!({ "threshold_days": threshold.days, "marked": marked, "version": flags.version() }),
+    )
     .into_response())
 }

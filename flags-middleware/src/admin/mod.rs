@@ -49,6 +49,7 @@
 //! | `GET /_unknown` | names asked for that no flag has: count, first and last time; `other` beyond the kept 1,000 | |
 //! | `GET /_inventory` | per flag: call sites in code, routes that asked and how often, first and last evaluation, requests per arm | |
 //! | `GET /_stale?days=30` | potentially stale flags with reasons and call sites; `dead_code`: fallbacks no request reaches | |
+//! | `POST /_stale/mark?days=30` | sets Unleash's `stale` field on each of them (audited) | |
 //!
 //! Every write is one [`Edit`](crate::edit::Edit) committed through a
 //! [`Writer`](crate::change::Writer) named after the caller's token, so it
@@ -140,6 +141,7 @@ impl Flags {
             .route("/_unknown", get(hygiene::unknown))
             .route("/_inventory", get(hygiene::inventory))
             .route("/_stale", get(hygiene::stale))
+            .route("/_stale/mark", post(hygiene::mark_stale))
             .route(
                 "/{name}",
                 get(handlers::get_one)
