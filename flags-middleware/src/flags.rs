@@ -187,7 +187,9 @@ impl Flags {
         let control = self.inner.control.get_or_init(|| control);
         // Startup of a served handle: flags the code asks for but the
         // source lacks are said once, here (see `crate::hygiene`).
-        crate::hygiene::warn_undefined(&self.inner.live.peek());
+        self.inner
+            .tracker
+            .warn_undefined_once(&self.inner.live.peek());
         control.start_watching()?;
         self.start_sharing_last_seen();
         Ok(())

@@ -110,3 +110,22 @@ fn startup_warns_once_per_undefined_flag() {
     assert_eq!(warning.str("did_you_mean"), "new_checkout_flow");
     assert!(warning.str("call_sites").contains("CHECKOUT_TYPO"));
 }
+
+#[test]
+fn building_the_layer_warns_once_per_handle() {
+    let (recorder, _guard) = Recorder::install();
+    let defined: String = referenced_names()
+        .into_iter()
+        .filter(|name| *name != "new_chekout_flow")
+        .map(|name| format!("[\"{name}\"]\n"))
+        .collect();
+    let flags = Flags::from_toml_str(&defined, "flags.toml").unwrap();
+    let _one = flags_middleware::FlagsLayer::new(flags.clone());
+    let _two = flags_middleware::FlagsLayer::new(flags.clone());
+    let warned: Vec<String> = recorder
+        .with_target(HYGIENE_TARGET)
+        .iter()
+        .map(|w| w.str("flag").to_owned())
+        .collect();
+    assert_eq!(warned, ["new_chekout_flow"]);
+}

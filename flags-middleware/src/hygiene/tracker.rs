@@ -2,6 +2,7 @@
 //! usage per flag. One `Arc`, shared by the [`Flags`](crate::Flags) handle
 //! and its layers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::shared::SharedLastSeen;
@@ -19,6 +20,8 @@ struct Inner {
     unknown: UnknownCounter,
     usage: UsageCounter,
     shared: SharedLastSeen,
+    /// Whether the startup check (one WARN per undefined flag) ran.
+    checked: AtomicBool,
 }
 
 impl Tracker {
@@ -32,5 +35,13 @@ impl Tracker {
 
     pub(crate) fn shared(&self) -> &SharedLastSeen {
         &self.inner.shared
+    }
+
+    /// The startup check, once per handle: one WARN per flag the code
+    /// refers to that `snapshot` lacks (see [`super::warn_undefined`]).
+    pub(crate) fn warn_undefined_once(&self, snapshot: &crate::engine::Snapshot) {
+        if !self.inner.checked.swap(true, Ordering::Relaxed) {
+            super::warn_undefined(snapshot);
+        }
     }
 }

@@ -34,7 +34,11 @@ impl FlagsLayer {
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
         let mut config = Config::new(metrics);
-        config.tracker = Some(flags.tracker().clone());
+        let tracker = flags.tracker();
+        // Building the layer is startup too: flags the code asks for but
+        // the handle lacks are said once per handle.
+        tracker.warn_undefined_once(&flags.snapshot());
+        config.tracker = Some(tracker.clone());
         FlagsLayer {
             flags,
             config: Arc::new(config),
