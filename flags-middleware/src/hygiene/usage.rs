@@ -36,16 +36,24 @@ pub(crate) struct UsageCounter {
 
 #[derive(Debug, Default, Clone)]
 struct Table {
-    flags: HashMap<Box<str>, Arc<FlagUsage>>,
+    flags: HashMap<Box<str>, FlagUsage>,
     pairs: usize,
 }
 
-#[derive(Debug, Default)]
+/// One flag's counters. The route list is part of the copy-on-write table
+/// (a new route swaps in a new table), so a request reads it with the one
+/// table load; the atomics are shared by every copy.
+#[derive(Debug, Default, Clone)]
 struct FlagUsage {
+    times: Arc<Times>,
+    routes: Vec<(Box<str>, Arc<AtomicU64>)>,
+}
+
+#[derive(Debug, Default)]
+struct Times {
     /// Unix milliseconds; 0 until the first evaluation.
     first_ms: AtomicU64,
     last_ms: AtomicU64,
-    routes: ArcSwap<Vec<(Box<str>, Arc<AtomicU64>)>>,
 }
 
 /// What the code and the traffic say about one flag, read from
@@ -88,64 +96,53 @@ impl UsageCounter {
         let table = self.table.load();
         for flag in flags {
             match table.flags.get(flag) {
-                Some(usage) => self.count(usage, &table, route, at),
-                None => {
-                    let usage = self.add_flag(flag);
-                    self.count(&usage, &table, route, at);
-                }
+                Some(usage) => Self::count(usage, route, at, || self.add(flag, route, at)),
+                None => self.add(flag, route, at),
             }
         }
     }
 
-    fn count(&self, usage: &FlagUsage, table: &Table, route: &str, at: u64) {
+    fn count(usage: &FlagUsage, route: &str, at: u64, missing: impl FnOnce()) {
+        match usage.routes.iter().find(|(r, _)| **r == *route) {
+            Some((_, count)) => {
+                count.fetch_add(1, Ordering::Relaxed);
+                Self::stamp(&usage.times, at);
+            }
+            None => missing(),
+        }
+    }
+
+    fn stamp(times: &Times, at: u64) {
         // 0 is "never": the first request sets it, the others skip.
-        if usage.first_ms.load(Ordering::Relaxed) == 0 {
-            let _ = usage
+        if times.first_ms.load(Ordering::Relaxed) == 0 {
+            let _ = times
                 .first_ms
                 .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
         }
-        usage.last_ms.fetch_max(at, Ordering::Relaxed);
-        let routes = usage.routes.load();
-        match routes.iter().find(|(r, _)| **r == *route) {
-            Some((_, count)) => {
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            None => self.add_route(usage, table, route),
-        }
+        times.last_ms.fetch_max(at, Ordering::Relaxed);
     }
 
-    /// A flag never seen: a new table with it.
+    /// A flag or a route never seen for it (`(other)` past the pair
+    /// limit): a new table with it, then the count.
     #[cold]
-    fn add_flag(&self, flag: &str) -> Arc<FlagUsage> {
+    fn add(&self, flag: &str, route: &str, at: u64) {
         let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut table = Table::clone(&self.table.load());
-        let usage = table.flags.entry(flag.into()).or_default().clone();
-        self.table.store(Arc::new(table));
-        usage
-    }
-
-    /// A route never seen for this flag (or `(other)` past the limit).
-    #[cold]
-    fn add_route(&self, usage: &FlagUsage, table: &Table, route: &str) {
-        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut routes = Vec::clone(&usage.routes.load());
         let route = if table.pairs >= MAX_PAIRS {
             OTHER_ROUTE
         } else {
             route
         };
-        match routes.iter().find(|(r, _)| **r == *route) {
-            Some((_, count)) => {
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            None => {
-                routes.push((route.into(), Arc::new(AtomicU64::new(1))));
-                usage.routes.store(Arc::new(routes));
-                let mut next = Table::clone(&self.table.load());
-                next.pairs += 1;
-                self.table.store(Arc::new(next));
-            }
+        let pairs = &mut table.pairs;
+        let usage = table.flags.entry(flag.into()).or_default();
+        if !usage.routes.iter().any(|(r, _)| **r == *route) {
+            usage
+                .routes
+                .push((route.into(), Arc::new(AtomicU64::new(0))));
+            *pairs += 1;
         }
+        Self::count(usage, route, at, || {});
+        self.table.store(Arc::new(table));
     }
 
     /// What was recorded for `flag`.
@@ -166,12 +163,11 @@ impl UsageCounter {
         FlagEvaluations {
             routes: usage
                 .routes
-                .load()
                 .iter()
                 .map(|(route, count)| (route.to_string(), count.load(Ordering::Relaxed)))
                 .collect(),
-            first_evaluated: time(usage.first_ms.load(Ordering::Relaxed)),
-            last_evaluated: time(usage.last_ms.load(Ordering::Relaxed)),
+            first_evaluated: time(usage.times.first_ms.load(Ordering::Relaxed)),
+            last_evaluated: time(usage.times.last_ms.load(Ordering::Relaxed)),
         }
     }
 
