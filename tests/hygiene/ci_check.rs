@@ -19,7 +19,8 @@ flag!(CHECKOUT_TYPO = "new_chekout_flow");
 fn toml_file(dir: &tempfile::TempDir, with_typo: bool) -> PathBuf {
     let mut text = String::from("[new_checkout_flow]\n");
     for name in referenced_names() {
-        if name != "new_chekout_flow" || with_typo {
+        let typo = name == "new_chekout_flow" && !with_typo;
+        if !typo && name != "new_checkout_flow" {
             text.push_str(&format!("[\"{name}\"]\n"));
         }
     }

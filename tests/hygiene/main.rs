@@ -6,6 +6,7 @@
 mod support;
 
 mod ci_check;
+mod example;
 mod inventory;
 mod registry;
 mod stale;
