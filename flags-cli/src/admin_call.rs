@@ -27,6 +27,12 @@ pub(crate) enum Report {
     Table,
     /// The answer, pretty-printed.
     Json,
+    /// `flags inventory`: a block per flag.
+    Inventory,
+    /// `flags stale`: a block per stale flag, then the dead code.
+    Stale,
+    /// `flags unknown`: a line per name.
+    Unknown,
     /// `NAME: DONE, version N` for a change to one flag.
     Change {
         /// The flag changed.
@@ -59,6 +65,17 @@ impl AdminCall {
             AdminCommand::Audit { limit } => {
                 call("GET", format!("/_audit?limit={limit}"), None, Report::Json)
             }
+            AdminCommand::Inventory => call("GET", "/_inventory".into(), None, Report::Inventory),
+            AdminCommand::Stale { days, mark: false } => {
+                call("GET", format!("/_stale?days={days}"), None, Report::Stale)
+            }
+            AdminCommand::Stale { days, mark: true } => call(
+                "POST",
+                format!("/_stale/mark?days={days}"),
+                None,
+                Report::Json,
+            ),
+            AdminCommand::Unknown => call("GET", "/_unknown".into(), None, Report::Unknown),
             AdminCommand::Get { name } => {
                 call("GET", format!("/{}", escape(name)), None, Report::Json)
             }
@@ -129,6 +146,26 @@ mod tests {
                 None,
             ),
             (AdminCommand::Get { name: name("a") }, "GET", "/a", None),
+            (AdminCommand::Inventory, "GET", "/_inventory", None),
+            (
+                AdminCommand::Stale {
+                    days: 7,
+                    mark: false,
+                },
+                "GET",
+                "/_stale?days=7",
+                None,
+            ),
+            (
+                AdminCommand::Stale {
+                    days: 7,
+                    mark: true,
+                },
+                "POST",
+                "/_stale/mark?days=7",
+                None,
+            ),
+            (AdminCommand::Unknown, "GET", "/_unknown", None),
             (
                 AdminCommand::Kill { name: name("a") },
                 "POST",

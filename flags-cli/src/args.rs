@@ -111,6 +111,26 @@ pub(crate) enum AdminCommand {
         #[arg(default_value_t = 20)]
         limit: usize,
     },
+    /// Per flag: where the code uses it, which routes asked for it and how
+    /// often, first and last evaluation, and the arms served
+    Inventory,
+    /// Flags that look stale, with the reason and the call sites to delete;
+    /// then code no request reaches (fallbacks of flags on for everyone)
+    #[command(
+        after_help = "Stale: one arm (killed, or on for everyone) for longer than DAYS since the \
+                      flag's last change in the audit log, not evaluated for that long, referred \
+                      to by no `#[feature_gated]` or `flag!` key, or marked `stale`."
+    )]
+    Stale {
+        /// The threshold in days
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Also set Unleash's `stale` field on each of them (a write, audited)
+        #[arg(long)]
+        mark: bool,
+    },
+    /// Flag names asked for that no flag has (typos, deleted flags), with counts
+    Unknown,
 }
 
 /// `25` or `25%`. The range is the admin API's to check, so that a

@@ -9,6 +9,9 @@
 //! flags rollout new_checkout_flow 25
 //! flags users ai_recommendations user_123 user_456
 //! flags status | flags audit [N]
+//! flags inventory                  # per flag: call sites, routes, evaluations, arms
+//! flags stale [--days 30]            # stale flags and the code to delete
+//! flags unknown                      # names asked for that no flag has
 //! flags completions bash             # a shell completion script
 //! ```
 //!
@@ -26,6 +29,7 @@ mod args;
 mod base_url;
 mod check;
 mod client;
+mod hygiene_report;
 mod report;
 
 use std::io::{self, Write};

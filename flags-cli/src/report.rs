@@ -7,11 +7,15 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::admin_call::Report;
+use crate::hygiene_report as hygiene;
 
 /// Prints a successful answer to `out`, in the shape `report` asks for.
 pub(crate) fn success(out: &mut impl Write, report: &Report, body: &Value) -> io::Result<()> {
     match report {
         Report::Table => table(out, body),
+        Report::Inventory => hygiene::inventory(out, body),
+        Report::Stale => hygiene::stale(out, body),
+        Report::Unknown => hygiene::unknown(out, body),
         Report::Json => writeln!(
             out,
             "{}",

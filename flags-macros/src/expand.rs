@@ -96,6 +96,10 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
     let fallback_arm = call_path(&args.fallback);
 
     let flag = &args.flag;
+    let variant_fns: Vec<&syn::Path> = args.variants.iter().map(|arm| &arm.handler).collect();
+    // Registered once, at link time, from inside the function (valid for a
+    // free function and an associated one alike).
+    let register = crate::register::gate(flag, ident, &args.fallback, &variant_fns);
     let context_ref = match context {
         Some(index) => {
             let binding = &params[index].binding;
@@ -150,6 +154,7 @@ pub(crate) fn expand(args: GateArgs, gated: GatedFn) -> TokenStream {
         ) #returns #where_clause {
             #asyncness fn __flags_new #generics (#inputs) #output #where_clause #block
 
+            #register
             #chain_traits
             #dispatch
         }
@@ -228,7 +233,14 @@ mod tests {
     /// The nested copy of the user's function and the dispatch expression
     /// (after the handler's `use` of the chain traits).
     fn body(item: &ItemFn) -> (&ItemFn, String) {
-        let (new, dispatch) = match &item.block.stmts[..] {
+        // The registry entry (a macro call) says nothing about dispatch.
+        let stmts: Vec<&Stmt> = item
+            .block
+            .stmts
+            .iter()
+            .filter(|stmt| !matches!(stmt, Stmt::Macro(_)))
+            .collect();
+        let (new, dispatch) = match stmts[..] {
             [Stmt::Item(Item::Fn(new)), dispatch] => (new, dispatch),
             [Stmt::Item(Item::Fn(new)), Stmt::Item(Item::Use(_)), dispatch] => (new, dispatch),
             _ => panic!(
@@ -292,6 +304,39 @@ mod tests {
             dispatch.contains(&format!("into_response ({fallback})")),
             "{dispatch}"
         );
+    }
+
+    #[test]
+    fn a_gate_registers_its_flag_function_and_arms() {
+        let item = gate(
+            quote!(
+                "exp",
+                variants(blue = arms::blue),
+                fallback = legacy::control
+            ),
+            quote!(
+                async fn checkout(body: String) -> String {
+                    body
+                }
+            ),
+        );
+        let registered = item
+            .block
+            .stmts
+            .iter()
+            .find_map(|stmt| match stmt {
+                Stmt::Macro(m) => Some(m.to_token_stream().to_string()),
+                _ => None,
+            })
+            .expect("a registry entry");
+        assert!(registered.contains("inventory :: submit !"), "{registered}");
+        assert!(
+            registered.contains("FlagUse :: __gate (\"exp\" ,"),
+            "{registered}"
+        );
+        for part in ["\"checkout\"", "\"legacy::control\"", "& [\"arms::blue\"]"] {
+            assert!(registered.contains(part), "{part} in {registered}");
+        }
     }
 
     #[test]

@@ -113,6 +113,7 @@ use proc_macro::TokenStream;
 
 mod attr;
 mod expand;
+mod key;
 // The naming rule's own file from flags-core, compiled here too: one rule in
 // one file, so the macro refuses at compile time exactly the names a strict
 // load refuses, without making every proc-macro build depend on flags-core
@@ -122,6 +123,7 @@ mod expand;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../../flags-core/src/name.rs"]
 mod name;
+mod register;
 mod signature;
 
 /// Routes a function between a new implementation (its own body) and a
@@ -344,4 +346,43 @@ fn parse(
         }
         (Err(errors), Ok(_)) | (Ok(_), Err(errors)) => Err(errors),
     }
+}
+
+/// Declares typed keys for flags read by name in code: one `const` of type
+/// `flags_middleware::FlagKey` per flag, registered (name, file, line,
+/// module) in the registry of flags known to the code, so
+/// `flags_middleware::testing::assert_flags_defined` and the admin API's
+/// inventory know where it is used. The name is checked at compile time
+/// with the one naming rule, like `#[feature_gated]`'s.
+///
+/// ```
+/// use flags_middleware::{flag, testing::TestFlags, Context, FlagContext};
+///
+/// flag!(NEW_CHECKOUT = "new_checkout_flow");
+/// flag! {
+///     /// Several at once: attributes, doc comments and visibility are kept.
+///     pub DARK_MODE = "dark_mode";
+///     pub(crate) AI_RECOMMENDATIONS = "ai_recommendations";
+/// }
+///
+/// let flags = TestFlags::new().on("new_checkout_flow").build();
+/// let ctx = FlagContext::for_test(&flags, Context::new());
+/// assert!(ctx.is_enabled(NEW_CHECKOUT));   // a key...
+/// assert!(ctx.is_enabled("new_checkout_flow")); // ...or a string, as before
+/// assert!(!ctx.is_enabled(DARK_MODE));
+/// assert_eq!(AI_RECOMMENDATIONS.name(), "ai_recommendations");
+/// ```
+///
+/// A name no flag file could define is an error at the literal:
+///
+/// ```compile_fail
+/// flags_middleware::flag!(BAD = "new checkout");
+/// ```
+#[proc_macro]
+pub fn flag(input: TokenStream) -> TokenStream {
+    match syn::parse::<key::Keys>(input) {
+        Ok(keys) => keys.expand(),
+        Err(errors) => errors.into_compile_error(),
+    }
+    .into()
 }

@@ -45,6 +45,19 @@ struct Inner {
     /// shares its counts there).
     #[cfg(feature = "postgres")]
     postgres: OnceLock<crate::store::PostgresConfig>,
+    /// Unknown flags asked for and usage per flag (see [`crate::hygiene`]).
+    tracker: crate::hygiene::Tracker,
+}
+
+/// A [`Flags`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakFlags(std::sync::Weak<Inner>);
+
+impl WeakFlags {
+    /// The handle, while someone else holds it.
+    pub(crate) fn upgrade(&self) -> Option<Flags> {
+        self.0.upgrade().map(|inner| Flags { inner })
+    }
 }
 
 /// A variant copied out of a snapshot (see [`Flags::variant`]).
@@ -73,6 +86,7 @@ impl Flags {
                 control: OnceLock::new(),
                 #[cfg(feature = "postgres")]
                 postgres: OnceLock::new(),
+                tracker: crate::hygiene::Tracker::default(),
             }),
         }
     }
@@ -177,7 +191,14 @@ impl Flags {
         let control = Arc::new(Control::new(self.inner.live.clone(), store, audit_log));
         // A fresh handle: nobody asked for its (in-memory) control yet.
         let control = self.inner.control.get_or_init(|| control);
-        control.start_watching()
+        // Startup of a served handle: flags the code asks for but the
+        // source lacks are said once, here (see `crate::hygiene`).
+        self.inner
+            .tracker
+            .warn_undefined_once(&self.inner.live.peek());
+        control.start_watching()?;
+        self.start_sharing_last_seen();
+        Ok(())
     }
 }
 
@@ -194,14 +215,25 @@ impl Flags {
     }
 
     /// Whether `name` is on for `ctx`, against the current snapshot.
-    pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
-        self.inner.live.peek().is_enabled(name, ctx)
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn is_enabled(&self, name: impl AsRef<str>, ctx: &Context) -> bool {
+        let (name, snap) = (name.as_ref(), self.inner.live.peek());
+        let on = snap.is_enabled(name, ctx);
+        if !on && snap.lookup(name).is_none() {
+            self.inner.tracker.unknown().record(name);
+        }
+        on
     }
 
     /// The variant of `name` for `ctx`, copied out of the current snapshot.
-    pub fn variant(&self, name: &str, ctx: &Context) -> OwnedVariant {
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn variant(&self, name: impl AsRef<str>, ctx: &Context) -> OwnedVariant {
         let snap = self.inner.live.peek();
+        let name = name.as_ref();
         let v = snap.variant(name, ctx);
+        if !v.feature_enabled && snap.lookup(name).is_none() {
+            self.inner.tracker.unknown().record(name);
+        }
         OwnedVariant {
             name: v.name.to_owned(),
             enabled: v.enabled,
@@ -310,6 +342,21 @@ impl Flags {
             let set = live.load().to_flag_set();
             Arc::new(Control::new(live, Arc::new(MemoryStore::new(set)), None))
         })
+    }
+
+    /// Where this handle's changes go.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.control().store()
+    }
+
+    /// A handle that does not keep the flags alive (for background tasks).
+    pub(crate) fn downgrade(&self) -> WeakFlags {
+        WeakFlags(Arc::downgrade(&self.inner))
+    }
+
+    /// Unknown flags asked for and usage per flag, shared with the layer.
+    pub(crate) fn tracker(&self) -> &crate::hygiene::Tracker {
+        &self.inner.tracker
     }
 
     /// The served snapshot, for [`testing::swap_unpersisted`](crate::testing::swap_unpersisted).

@@ -74,7 +74,9 @@ pub mod audit;
 pub mod change;
 pub mod export;
 mod flags;
+mod flags_hygiene;
 pub mod guard;
+pub mod hygiene;
 pub mod layer;
 mod live;
 pub mod metrics;
@@ -85,10 +87,13 @@ pub use flags::{Flags, OwnedVariant};
 #[doc(inline)]
 pub use flags_core::{context, edit, engine, error, format, model, name};
 pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
+pub use hygiene::FlagKey;
 pub use layer::{FlagContext, FlagContextRejection, FlagsLayer};
 
 mod gated;
 #[doc(inline)]
 pub use flags_macros::feature_gated;
+#[doc(inline)]
+pub use flags_macros::flag;
 #[doc(hidden)]
 pub use gated::__private;

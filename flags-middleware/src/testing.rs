@@ -198,6 +198,32 @@ fn strategy(kind: StrategyKind, params: &[(&str, &str)]) -> Strategy {
     }
 }
 
+/// Fails (panics) when the code refers to a flag, through
+/// `#[feature_gated]` or a [`flag!`](crate::flag) key, that the flags file
+/// at `path` does not define: TOML, or JSON (Unleash's client API or an
+/// export). The message lists each such flag with its call sites and, for
+/// a near name, "did you mean". One line in a test catches a typo before
+/// deploy:
+///
+/// ```no_run
+/// #[test]
+/// fn every_flag_in_code_is_defined() {
+///     flags_middleware::testing::assert_flags_defined("flags.toml");
+/// }
+/// ```
+///
+/// The registry holds the gates and keys of the crates linked into the
+/// test: in an integration test (`tests/`), those of the library it uses.
+///
+/// # Panics
+/// When a flag is undefined, or the file cannot be read or parsed.
+#[track_caller]
+pub fn assert_flags_defined(path: impl AsRef<std::path::Path>) {
+    if let Err(message) = crate::hygiene::check_flags_defined(path) {
+        panic!("{message}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

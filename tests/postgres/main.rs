@@ -8,6 +8,7 @@
 
 mod fleet_drill;
 mod guard;
+mod hygiene;
 mod support;
 mod tls;
 

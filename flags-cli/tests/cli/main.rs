@@ -3,6 +3,7 @@
 
 mod check;
 mod help;
+mod hygiene;
 mod pipe;
 mod rollout;
 mod support;

@@ -47,6 +47,10 @@
 //! | `DELETE /{name}/plan` | no more plan; the flag stays as it is, guarded | |
 //! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
 //! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
+//! | `GET /_unknown` | names asked for that no flag has: count, first and last time; `other` beyond the kept 1,000 | |
+//! | `GET /_inventory` | per flag: call sites in code, routes that asked and how often, first and last evaluation, requests per arm | |
+//! | `GET /_stale?days=30` | potentially stale flags with reasons and call sites; `dead_code`: fallbacks no request reaches | |
+//! | `POST /_stale/mark?days=30` | sets Unleash's `stale` field on each of them (audited) | |
 //!
 //! Every write is one [`Edit`](crate::edit::Edit) committed through a
 //! [`Writer`](crate::change::Writer) named after the caller's token, so it
@@ -89,6 +93,7 @@ mod auth;
 mod error;
 mod guard;
 mod handlers;
+mod hygiene;
 mod opt_in;
 mod plain_errors;
 
@@ -134,6 +139,10 @@ impl Flags {
             .route("/", get(handlers::list).post(handlers::create))
             .route("/_status", get(handlers::status))
             .route("/_audit", get(handlers::audit))
+            .route("/_unknown", get(hygiene::unknown))
+            .route("/_inventory", get(hygiene::inventory))
+            .route("/_stale", get(hygiene::stale))
+            .route("/_stale/mark", post(hygiene::mark_stale))
             .route(
                 "/{name}",
                 get(handlers::get_one)

@@ -9,8 +9,10 @@ pub mod chain;
 #[doc(hidden)]
 pub mod __private {
     pub use super::chain;
+    pub use crate::hygiene::FlagUse;
     pub use crate::FlagContext;
     pub use axum::response::{IntoResponse, Response};
+    pub use inventory;
 
     /// Whether `flag` is on for this request: the same memoized decision
     /// (and decision event) as [`FlagContext::is_enabled`].

@@ -34,9 +34,15 @@ impl FlagsLayer {
     /// counters on, overrides refused.
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
+        let mut config = Config::new(metrics);
+        let tracker = flags.tracker();
+        // Building the layer is startup too: flags the code asks for but
+        // the handle lacks are said once per handle.
+        tracker.warn_undefined_once(&flags.snapshot());
+        config.tracker = Some(tracker.clone());
         FlagsLayer {
             flags,
-            config: Arc::new(Config::new(metrics)),
+            config: Arc::new(config),
         }
     }
 

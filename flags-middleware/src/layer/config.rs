@@ -29,6 +29,9 @@ pub(crate) struct Config {
     pub(crate) allow_overrides: bool,
     /// `None`: nothing counted.
     pub(crate) metrics: Option<Metrics>,
+    /// Unknown flags and usage per flag and route (the hygiene hooks);
+    /// `None`: not recorded.
+    pub(crate) tracker: Option<crate::hygiene::Tracker>,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             ids: IdLogging::Plain,
             allow_overrides: false,
             metrics,
+            tracker: None,
         }
     }
 }

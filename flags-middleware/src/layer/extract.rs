@@ -73,13 +73,16 @@ impl fmt::Debug for FlagContext {
 
 impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
-    pub fn is_enabled(&self, flag: &str) -> bool {
-        let (_, answer) = self.answer(flag);
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn is_enabled(&self, flag: impl AsRef<str>) -> bool {
+        let (_, answer) = self.answer(flag.as_ref());
         self.state.enabled(answer)
     }
 
     /// The caller's variant of `flag` (`disabled` when none).
-    pub fn variant(&self, flag: &str) -> Variant<'_> {
+    /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    pub fn variant(&self, flag: impl AsRef<str>) -> Variant<'_> {
+        let flag = flag.as_ref();
         let (id, answer) = self.answer(flag);
         self.state.variant(flag, id, answer)
     }
@@ -97,14 +100,25 @@ impl FlagContext {
         match self.state.answer(flag) {
             Asked::Again(id, answer) => (id, answer),
             Asked::First(id, answer) => {
+                let forced = matches!(answer, Answer::Forced(_));
+                if id.is_none() && !forced {
+                    self.unknown(flag);
+                }
                 if self.state.decision_events {
-                    let forced = matches!(answer, Answer::Forced(_));
                     events::decision(&self.state, forced, || {
                         self.state.evaluation(flag, id, answer)
                     });
                 }
                 (id, answer)
             }
+        }
+    }
+
+    /// The cold path: the snapshot has no flag `flag` (counted per name).
+    #[cold]
+    fn unknown(&self, flag: &str) {
+        if let Some(tracker) = &self.state.config.tracker {
+            tracker.unknown().record(flag);
         }
     }
 
@@ -148,6 +162,7 @@ impl FlagContext {
     ) -> FlagContext {
         let config = Config {
             decision_log: DecisionLog::PerDecision,
+            tracker: Some(flags.tracker().clone()),
             ..Config::new(None)
         };
         let decision_events = events::decisions_wanted(&config);

@@ -110,5 +110,13 @@ pub(crate) fn settle(
         });
         counting::record(metrics, &state.snapshot, status, latency, pairs);
     }
+    if let Some(tracker) = &state.config.tracker {
+        // Once per request, not per decision: the route and the flags asked.
+        let asked = memo.iter().filter_map(|m| state.snapshot.name(m.id?));
+        let route = state.route.get().map(|route| route.as_str());
+        tracker
+            .usage()
+            .record(route, started.unwrap_or_else(Instant::now), asked);
+    }
     events::request(state, status, latency, &memo);
 }

@@ -160,7 +160,27 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     fn until_ready(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
+    /// Records this instance's last evaluation of each flag, for a store
+    /// that shares them across instances (see
+    /// [`Flags::share_last_seen`](crate::Flags::share_last_seen)). `None`
+    /// (the default): nothing is shared.
+    fn record_last_seen<'a>(
+        &'a self,
+        seen: &'a [(String, chrono::DateTime<chrono::Utc>)],
+    ) -> Option<BoxFuture<'a, Result<(), StoreError>>> {
+        let _ = seen;
+        None
+    }
+
+    /// The latest evaluation of each flag by any instance, for a store that
+    /// shares them. `None` (the default): nothing is shared.
+    fn last_seen(&self) -> Option<BoxFuture<'_, Result<LastSeen, StoreError>>> {
+        None
+    }
 }
+
+/// The latest evaluation of each flag across instances, by name.
+pub type LastSeen = std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>;
 
 /// A validated change handed to [`Store::apply`].
 #[derive(Debug, Clone, Copy)]

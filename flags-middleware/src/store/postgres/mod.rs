@@ -17,6 +17,7 @@ mod config;
 mod connect;
 mod conninfo;
 mod last_good;
+mod last_seen;
 mod listen;
 mod schema;
 mod sql;
@@ -470,5 +471,31 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Option<BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>> {
         Some(Box::pin(self.audit_log(offset, limit)))
+    }
+
+    fn record_last_seen<'a>(
+        &'a self,
+        seen: &'a [(String, chrono::DateTime<chrono::Utc>)],
+    ) -> Option<BoxFuture<'a, Result<(), StoreError>>> {
+        let inner = self.inner.clone();
+        let seen = seen.to_vec();
+        Some(Box::pin(inner.clone().on_runtime(async move {
+            let mut slot = inner.conn.lock().await;
+            let client = inner.client(&mut slot).await?;
+            let written = inner
+                .timed(last_seen::write(client, &inner.config, &seen))
+                .await;
+            inner.keep_if_ok(&mut slot, written)
+        })))
+    }
+
+    fn last_seen(&self) -> Option<BoxFuture<'_, Result<crate::store::LastSeen, StoreError>>> {
+        let inner = self.inner.clone();
+        Some(Box::pin(inner.clone().on_runtime(async move {
+            let mut slot = inner.conn.lock().await;
+            let client = inner.client(&mut slot).await?;
+            let read = inner.timed(last_seen::read(client, &inner.config)).await;
+            inner.keep_if_ok(&mut slot, read)
+        })))
     }
 }

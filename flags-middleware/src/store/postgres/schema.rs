@@ -140,6 +140,8 @@ pub(super) async fn prepare(
         .map_err(db_error)?;
         tracing::info!(target: "flags::postgres", version, "schema migrated");
     }
+    // Outside the numbered migrations: additive and idempotent.
+    super::last_seen::create(&tx).await?;
 
     // A namespace created again (its row was deleted) numbers on from the
     // highest version its audit log (which outlives the row) ever recorded:

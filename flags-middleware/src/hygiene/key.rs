@@ -1,0 +1,53 @@
+//! [`FlagKey`]: a flag's name declared once, with [`flag!`](crate::flag).
+
+use std::fmt;
+
+/// A typed key for a flag, declared once with [`flag!`](crate::flag) and
+/// registered with its source location (see [`registry`](super::registry)).
+/// Everything that takes a flag's name takes it too (it is `AsRef<str>`).
+///
+/// ```
+/// use flags_middleware::{flag, Context, Flags};
+///
+/// flag!(LEGACY_API = "legacy_api");
+///
+/// let flags = Flags::from_toml_str("[legacy_api]\nenabled = false\n", "flags.toml").unwrap();
+/// assert!(!flags.is_enabled(LEGACY_API, &Context::new()));
+/// assert_eq!(LEGACY_API.to_string(), "legacy_api");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlagKey {
+    name: &'static str,
+}
+
+impl FlagKey {
+    /// What `flag!` expands to, after checking the name; not a public API
+    /// (a key made otherwise is neither checked nor registered).
+    #[doc(hidden)]
+    pub const fn __declared(name: &'static str) -> FlagKey {
+        FlagKey { name }
+    }
+
+    /// The flag's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl AsRef<str> for FlagKey {
+    fn as_ref(&self) -> &str {
+        self.name
+    }
+}
+
+impl fmt::Display for FlagKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl From<FlagKey> for &'static str {
+    fn from(key: FlagKey) -> &'static str {
+        key.name
+    }
+}

@@ -1,0 +1,188 @@
+//! Where flags are evaluated: per flag, the route templates that asked for
+//! it and how often, and the first and last evaluation time.
+//!
+//! The layer records once per request, when it settles the request (one
+//! call with the route it already knows and the flags the request asked),
+//! never per decision. The table is copy-on-write like the metrics': a
+//! request reads it without a lock and adds to atomics; only a flag or
+//! route never seen before takes the lock and swaps in a new table.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use foldhash::HashMap;
+
+/// Flag/route pairs beyond this are counted under [`OTHER_ROUTE`].
+const MAX_PAIRS: usize = 10_000;
+
+/// The route recorded for requests without a matched route template, or
+/// beyond the pair limit.
+pub const OTHER_ROUTE: &str = "(other)";
+
+/// Live usage per flag; one per [`Flags`](crate::Flags) handle.
+#[derive(Debug)]
+pub(crate) struct UsageCounter {
+    table: ArcSwap<Table>,
+    write: Mutex<()>,
+    /// A wall-clock reading and the instant it was taken: request times
+    /// are derived from the instant the layer took when the request
+    /// started, so recording reads no clock.
+    base: (Instant, u64),
+}
+
+#[derive(Debug, Default, Clone)]
+struct Table {
+    flags: HashMap<Box<str>, FlagUsage>,
+    pairs: usize,
+}
+
+/// One flag's counters. The route list is part of the copy-on-write table
+/// (a new route swaps in a new table), so a request reads it with the one
+/// table load; the atomics are shared by every copy.
+#[derive(Debug, Default, Clone)]
+struct FlagUsage {
+    times: Arc<Times>,
+    routes: Vec<(Box<str>, Arc<AtomicU64>)>,
+}
+
+#[derive(Debug, Default)]
+struct Times {
+    /// Unix milliseconds; 0 until the first evaluation.
+    first_ms: AtomicU64,
+    last_ms: AtomicU64,
+}
+
+/// What the code and the traffic say about one flag, read from
+/// [`Flags::evaluations`](crate::Flags::evaluations).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct FlagEvaluations {
+    /// Requests that asked for the flag, per route template.
+    pub routes: BTreeMap<String, u64>,
+    /// The first evaluation this process saw.
+    pub first_evaluated: Option<DateTime<Utc>>,
+    /// The last evaluation this process saw.
+    pub last_evaluated: Option<DateTime<Utc>>,
+}
+
+impl Default for UsageCounter {
+    fn default() -> Self {
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        UsageCounter {
+            table: ArcSwap::from_pointee(Table::default()),
+            write: Mutex::new(()),
+            base: (Instant::now(), unix_ms),
+        }
+    }
+}
+
+impl UsageCounter {
+    /// Records one request on `route` that started at `started` and asked
+    /// for `flags` (each once).
+    pub(crate) fn record<'a>(
+        &self,
+        route: Option<&str>,
+        started: Instant,
+        flags: impl Iterator<Item = &'a str>,
+    ) {
+        let at = self.base.1 + started.saturating_duration_since(self.base.0).as_millis() as u64;
+        let route = route.unwrap_or(OTHER_ROUTE);
+        let table = self.table.load();
+        for flag in flags {
+            match table.flags.get(flag) {
+                Some(usage) => Self::count(usage, route, at, || self.add(flag, route, at)),
+                None => self.add(flag, route, at),
+            }
+        }
+    }
+
+    fn count(usage: &FlagUsage, route: &str, at: u64, missing: impl FnOnce()) {
+        match usage.routes.iter().find(|(r, _)| **r == *route) {
+            Some((_, count)) => {
+                count.fetch_add(1, Ordering::Relaxed);
+                Self::stamp(&usage.times, at);
+            }
+            None => missing(),
+        }
+    }
+
+    fn stamp(times: &Times, at: u64) {
+        // 0 is "never": the first request sets it, the others skip.
+        if times.first_ms.load(Ordering::Relaxed) == 0 {
+            let _ = times
+                .first_ms
+                .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        times.last_ms.fetch_max(at, Ordering::Relaxed);
+    }
+
+    /// A flag or a route never seen for it (`(other)` past the pair
+    /// limit): a new table with it, then the count.
+    #[cold]
+    fn add(&self, flag: &str, route: &str, at: u64) {
+        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = Table::clone(&self.table.load());
+        let route = if table.pairs >= MAX_PAIRS {
+            OTHER_ROUTE
+        } else {
+            route
+        };
+        let pairs = &mut table.pairs;
+        let usage = table.flags.entry(flag.into()).or_default();
+        if !usage.routes.iter().any(|(r, _)| **r == *route) {
+            usage
+                .routes
+                .push((route.into(), Arc::new(AtomicU64::new(0))));
+            *pairs += 1;
+        }
+        Self::count(usage, route, at, || {});
+        self.table.store(Arc::new(table));
+    }
+
+    /// What was recorded for `flag`.
+    pub(crate) fn of(&self, flag: &str) -> FlagEvaluations {
+        let table = self.table.load();
+        let Some(usage) = table.flags.get(flag) else {
+            return FlagEvaluations {
+                routes: BTreeMap::new(),
+                first_evaluated: None,
+                last_evaluated: None,
+            };
+        };
+        let time = |ms: u64| {
+            (ms > 0)
+                .then(|| DateTime::from_timestamp_millis(ms as i64))
+                .flatten()
+        };
+        FlagEvaluations {
+            routes: usage
+                .routes
+                .iter()
+                .map(|(route, count)| (route.to_string(), count.load(Ordering::Relaxed)))
+                .collect(),
+            first_evaluated: time(usage.times.first_ms.load(Ordering::Relaxed)),
+            last_evaluated: time(usage.times.last_ms.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// When recording began (the handle was made).
+    pub(crate) fn started(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.base.1 as i64).unwrap_or_default()
+    }
+
+    /// The flags evaluated so far.
+    pub(crate) fn flags(&self) -> Vec<String> {
+        self.table
+            .load()
+            .flags
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    }
+}
