@@ -71,11 +71,14 @@
 pub mod admin;
 pub mod audit;
 pub mod change;
+pub mod client_api;
 mod flags;
+pub mod frontend;
 pub mod guard;
 pub mod layer;
 mod live;
 pub mod metrics;
+mod sdk;
 pub mod store;
 pub mod testing;
 

@@ -35,9 +35,11 @@
 //! they are.
 
 mod counters;
+mod exposures;
 mod histogram;
 mod snapshot;
 
 pub use counters::Metrics;
+pub use exposures::{ClientExposures, ExposuresSnapshot, FlagExposures};
 pub use histogram::{LatencyHistogram, LATENCY_BUCKETS_MS};
 pub use snapshot::{ArmStats, FlagStats, MetricsSnapshot};
