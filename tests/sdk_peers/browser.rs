@@ -1,0 +1,1 @@
+//! The browser SDK in headless Chromium, from a page on another origin.
