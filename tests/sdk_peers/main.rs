@@ -121,10 +121,10 @@ fn node_context(i: usize) -> Context {
     Context::new()
         .user_id(format!("user_{i}"))
         .session_id(format!("s{i}"))
-        .property("beta", if i % 3 == 0 { "true" } else { "false" })
+        .property("beta", if i.is_multiple_of(3) { "true" } else { "false" })
         .property(
             "email",
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 format!("u{i}@acme.com")
             } else {
                 format!("u{i}@example.org")

@@ -24,10 +24,13 @@ pub(super) struct Served {
     etag: String,
 }
 
+/// The answers for one snapshot: separate segments, inlined.
+type PerStyle = [Option<Arc<Served>>; 2];
+
 /// The answers for the last snapshot seen, per segment style.
 #[derive(Debug, Default)]
 pub(super) struct BodyCache {
-    last: Mutex<Option<(Arc<Snapshot>, [Option<Arc<Served>>; 2])>>,
+    last: Mutex<Option<(Arc<Snapshot>, PerStyle)>>,
 }
 
 impl BodyCache {

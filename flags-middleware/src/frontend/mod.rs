@@ -4,14 +4,16 @@
 //!
 //! ```
 //! use axum::Router;
-//! use flags_middleware::{frontend::FrontendConfig, Context, Flags, FlagsLayer};
+//! use flags_middleware::{frontend::FrontendConfig, Flags, FlagsLayer};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
 //! let app: Router = Router::new()
 //!     .nest_service("/api/frontend", flags.frontend_router(FrontendConfig::new(["a-frontend-token"])))
 //!     // The app's own resolver: behind it, the browser sees the user the server sees.
-//!     .layer(FlagsLayer::new(flags.clone()).user_header("x-user-id"));
+//!     .layer(FlagsLayer::new(flags.clone()).user_header("x-user-id")?);
 //! # let _ = app;
+//! # Ok(()) }
 //! ```
 //!
 //! # Endpoints

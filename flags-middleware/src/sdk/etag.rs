@@ -9,7 +9,7 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 
 /// A weak ETag (as Unleash's Express server sends) for `body`.
 pub(crate) fn weak(body: &[u8]) -> String {
-    let mut h = SipHasher13::new_with_keys(0x666c_6167_73, 0x7364_6b);
+    let mut h = SipHasher13::new_with_keys(0x0066_6c61_6773, 0x0073_646b);
     h.write(body);
     format!("W/\"{:x}-{:032x}\"", body.len(), h.finish128().as_u128())
 }
