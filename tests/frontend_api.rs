@@ -314,6 +314,12 @@ async fn sdk_metrics_are_counted_and_bad_bodies_refused() {
         body["message"].as_str().unwrap().contains("bucket"),
         "{body}"
     );
+    let (res, body) = send(&app, post("/api/frontend", "{not json")).await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("context"),
+        "{body}"
+    );
     let (res, _) = send(
         &app,
         post("/api/frontend/client/register", r#"{"appName": "web"}"#),
