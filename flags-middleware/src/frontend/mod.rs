@@ -29,7 +29,8 @@
 //! | `POST /client/register` | accepted, nothing kept |
 //!
 //! Answers carry `Cache-Control: no-cache` and a weak `ETag` (a hash of
-//! the body); a request whose `If-None-Match` names it gets **304**.
+//! the flag definitions and the caller's answers, so a 304 is decided
+//! without writing the body); a request whose `If-None-Match` names it gets **304**.
 //! Flags that are off are left out; a flag without variants has the
 //! `disabled` variant, as Unleash answers.
 //!
@@ -187,12 +188,12 @@ fn answer(s: &Frontend, claims: &Claims, layer: Option<&FlagContext>, req: &Requ
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path(), MatchedPath::as_str);
-    let body = toggles::render(&snapshot, &catalog, &ctx, |eval| {
+    let answer = toggles::answer(&snapshot, &catalog, &ctx, |eval| {
         if log {
             events::decision(eval, &ctx, &s.config.ids, route);
         }
     });
-    let tag = etag::weak(&body);
+    let tag = answer.etag().to_owned();
     let tag_value = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("W/\"0\""));
     let no_cache = HeaderValue::from_static("no-cache");
     if etag::matches(req.headers(), &tag) {
@@ -209,7 +210,7 @@ fn answer(s: &Frontend, claims: &Claims, layer: Option<&FlagContext>, req: &Requ
             (ETAG, tag_value),
             (CACHE_CONTROL, no_cache),
         ],
-        body,
+        answer.body(),
     )
         .into_response()
 }
