@@ -15,6 +15,10 @@
 //! - `FLAGS_ADMIN_TOKEN`: the admin API's write token, 16 characters or more.
 //!   Without it the README's demo token is used, which is for trying this out
 //!   on your own machine only.
+//! - `FLAGS_FRONTEND_TOKEN`, `FLAGS_CLIENT_TOKEN`: the tokens of Unleash's
+//!   Frontend API (`/api/frontend`, for browsers) and client API
+//!   (`/api/client`, for server SDKs); without them, `demo-frontend-token`
+//!   and `demo-client-token`, for your own machine only. Never printed.
 //! - `PORT`: the port on 127.0.0.1 (default 3000).
 //! - `UNLEASH_URL` (Unleash's API root, e.g. `http://localhost:4242/api`) and
 //!   `UNLEASH_API_TOKEN` (a backend token): serve the flags of an Unleash
@@ -23,7 +27,8 @@
 
 use std::net::SocketAddr;
 
-use flags_examples::checkout_app::app;
+use flags_examples::checkout_app::app_with_sdk_apis;
+use flags_examples::sdk_tokens::SdkTokens;
 use flags_examples::settings::{Defaults, Settings};
 use flags_examples::startup::{prepare, prepare_unleash};
 use flags_examples::startup_error::StartupError;
@@ -45,6 +50,7 @@ async fn main() -> Result<(), StartupError> {
         Some(unleash) => prepare_unleash(&settings, unleash).await?,
         None => prepare(&settings)?,
     };
+    let sdk_tokens = SdkTokens::from_env()?;
 
     let addr = SocketAddr::from(([127, 0, 0, 1], settings.port));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -52,8 +58,18 @@ async fn main() -> Result<(), StartupError> {
         .map_err(|source| StartupError::Listen { addr, source })?;
     let addr = listener.local_addr().unwrap_or(addr);
     eprintln!("{}", prepared.banner(&settings, addr));
+    // Where the tokens come from, never the tokens.
+    eprintln!(
+        "Unleash SDK APIs: http://{addr}/api/frontend (browsers, FLAGS_FRONTEND_TOKEN) and \
+         http://{addr}/api/client (server SDKs, FLAGS_CLIENT_TOKEN); unset, the README's demo tokens"
+    );
 
-    let router = app(prepared.flags.clone(), prepared.admin.clone());
+    let router = app_with_sdk_apis(
+        prepared.flags.clone(),
+        prepared.admin.clone(),
+        Some(settings.token.secret()),
+        &sdk_tokens,
+    );
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

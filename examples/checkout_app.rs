@@ -12,8 +12,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use flags_middleware::admin::AdminConfig;
 use flags_middleware::export::Prometheus;
+use flags_middleware::client_api::ClientApiConfig;
+use flags_middleware::frontend::FrontendConfig;
 use flags_middleware::{feature_gated, Context, FlagContext, Flags, FlagsLayer};
 use serde_json::{json, Value};
+
+use crate::sdk_tokens::SdkTokens;
 
 /// The app's own user type, as its authentication would produce it.
 #[derive(Debug, Clone)]
@@ -54,13 +58,45 @@ async fn authenticate(mut req: Request, next: Next) -> Response {
 }
 
 /// The whole service: API routes, the admin API under `/admin/flags`, the
-/// flags layer resolving the current user, and the authentication in front.
+/// flags layer resolving the current user, and the authentication in front;
+/// the SDK APIs with the demo tokens (see [`app_with_sdk_apis`]).
 pub fn app(flags: Flags, admin: AdminConfig) -> Router {
+    app_with_sdk_apis(flags, admin, None, &SdkTokens::demo())
+}
+
+/// [`app`], with Unleash's Frontend API at `/api/frontend` (browsers: behind
+/// the flags layer and the authentication, so a browser sees the user the
+/// server sees) and client API at `/api/client` (server SDKs of other
+/// services), each with its token from `sdk`. `admin_token`, when given, is
+/// answered 403 by both, as Unleash answers a token of the wrong kind.
+pub fn app_with_sdk_apis(
+    flags: Flags,
+    admin: AdminConfig,
+    admin_token: Option<&str>,
+    sdk: &SdkTokens,
+) -> Router {
+    let admin_token = admin_token.map(str::to_owned);
+    let frontend = FrontendConfig::new([sdk.frontend.clone()])
+        .other_tokens(
+            [Some(sdk.client.clone()), admin_token.clone()]
+                .into_iter()
+                .flatten(),
+        )
+        // The demo's stand-in authentication headers, sent by the browser SDK
+        // as `customHeaders`.
+        .cors_allow_headers(["x-user-id", "x-beta"]);
+    let client = ClientApiConfig::new([sdk.client.clone()]).other_tokens(
+        [Some(sdk.frontend.clone()), admin_token]
+            .into_iter()
+            .flatten(),
+    );
     // A scraper's endpoint, open like the demo's admin token is known: in
     // production serve it on an internal listener, or scrape the admin
     // API's `/_metrics` with a read token (see the README).
     let metrics = Prometheus::new(&flags).maybe_guard(admin.attached_guard().cloned());
     Router::new()
+        .nest_service("/api/frontend", flags.frontend_router(frontend))
+        .nest_service("/api/client", flags.client_router(client))
         .route("/api/v1/products/{id}", get(get_product))
         .route("/api/v1/recommendations", get(recommendations))
         .route("/api/v1/search", get(search))

@@ -38,6 +38,8 @@ struct Inner {
     live: Arc<Live>,
     /// Request counters per flag and arm, fed by the layer.
     metrics: crate::metrics::Metrics,
+    /// What Unleash SDKs report they answered (Frontend and client API).
+    exposures: crate::metrics::ClientExposures,
     /// Where changes go (see [`crate::change`]); set by
     /// `from_file`/`with_store`, or an in-memory store on first use.
     control: OnceLock<Arc<Control>>,
@@ -83,6 +85,7 @@ impl Flags {
             inner: Arc::new(Inner {
                 live: Arc::new(Live::new(snapshot)),
                 metrics: crate::metrics::Metrics::default(),
+                exposures: crate::metrics::ClientExposures::default(),
                 control: OnceLock::new(),
                 #[cfg(feature = "postgres")]
                 postgres: OnceLock::new(),
@@ -245,6 +248,13 @@ impl Flags {
     /// Request counters per flag and arm, fed by [`FlagsLayer`](crate::FlagsLayer).
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// Client-side exposures: what Unleash SDKs served by the
+    /// [Frontend API](crate::frontend) and the [client API](crate::client_api)
+    /// report they answered, per flag.
+    pub fn client_exposures(&self) -> &crate::metrics::ClientExposures {
+        &self.inner.exposures
     }
 
     /// Where the flags come from, the live version, and the last reload

@@ -72,14 +72,17 @@
 pub mod admin;
 pub mod audit;
 pub mod change;
+pub mod client_api;
 pub mod export;
 mod flags;
 mod flags_hygiene;
+pub mod frontend;
 pub mod guard;
 pub mod hygiene;
 pub mod layer;
 mod live;
 pub mod metrics;
+mod sdk;
 pub mod store;
 pub mod testing;
 

@@ -14,7 +14,7 @@ use super::error::AdminError;
 use crate::edit::{Commit, Edit};
 use crate::error::LoadErrors;
 use crate::format::toml as toml_format;
-use crate::metrics::MetricsSnapshot;
+use crate::metrics::{ExposuresSnapshot, MetricsSnapshot};
 use crate::model::{Feature, Segment};
 use crate::store::StoreError;
 use crate::{Flags, Snapshot};
@@ -52,6 +52,17 @@ fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
         })
         .collect::<serde_json::Map<_, _>>()
         .into()
+}
+
+/// Adds what Unleash SDKs reported they answered for the flag
+/// (`client_exposures`: `yes`, `no`, `variants`), from the Frontend and
+/// client APIs.
+fn with_exposures(mut view: Value, exposures: &ExposuresSnapshot, flag: &str) -> Value {
+    let counts = exposures
+        .flag(flag)
+        .map_or_else(|| json!({"yes": 0, "no": 0, "variants": {}}), |e| json!(e));
+    view["client_exposures"] = counts;
+    view
 }
 
 pub(super) fn segments(snap: &Snapshot) -> Vec<Segment> {
@@ -93,9 +104,10 @@ pub(crate) async fn list(State(flags): State<Flags>) -> Response {
     let mut features: Vec<Feature> = snap.features().collect();
     features.sort_by(|a, b| a.name.cmp(&b.name));
     let stats = flags.metrics().snapshot();
+    let exposures = flags.client_exposures().snapshot();
     let list: Vec<Value> = features
         .iter()
-        .map(|f| view(&segs, f, Some(&stats)))
+        .map(|f| with_exposures(view(&segs, f, Some(&stats)), &exposures, &f.name))
         .collect();
     with_etag(
         snap.version(),
@@ -113,8 +125,13 @@ pub(crate) async fn get_one(
         .feature(&name)
         .ok_or_else(|| AdminError::NotFound(name.clone()))?;
     let stats = flags.metrics().snapshot();
-    let body =
-        json!({ "version": snap.version(), "flag": view(&segments(&snap), &f, Some(&stats)) });
+    let exposures = flags.client_exposures().snapshot();
+    let flag = with_exposures(
+        view(&segments(&snap), &f, Some(&stats)),
+        &exposures,
+        &f.name,
+    );
+    let body = json!({ "version": snap.version(), "flag": flag });
     Ok(with_etag(snap.version(), body))
 }
 

@@ -29,7 +29,7 @@
 //!
 //! | method and path | does | body |
 //! |---|---|---|
-//! | `GET /` | every flag: definition (TOML shape and Unleash shape), counters per arm | |
+//! | `GET /` | every flag: definition (TOML shape and Unleash shape), counters per arm, client-side exposures reported by Unleash SDKs (`client_exposures`) | |
 //! | `POST /` | creates a flag (201; 409 if it exists) | `{"name": "x", "rollout": 5}` or an Unleash feature |
 //! | `GET /{name}` | one flag | |
 //! | `PUT /{name}` | replaces its definition | `{"rollout": 20, "when": {"beta": true}}` or an Unleash feature (`{"strategies": [..]}`) |

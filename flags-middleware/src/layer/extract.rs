@@ -127,6 +127,14 @@ impl FlagContext {
         &self.state.resolved.context
     }
 
+    /// Whether the layer made this request's session id up just now (no
+    /// user, no session cookie yet; the response sets the cookie). A hook
+    /// for code holding a steadier anonymous id of its own, such as the
+    /// [Frontend API](crate::frontend) with the browser SDK's `sessionId`.
+    pub fn session_is_new(&self) -> bool {
+        self.resolved.new_session.is_some()
+    }
+
     /// The version of the flag set this request sees.
     pub fn version(&self) -> u64 {
         self.state.snapshot.version()

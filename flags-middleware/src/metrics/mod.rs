@@ -35,10 +35,12 @@
 //! they are.
 
 mod counters;
+mod exposures;
 mod histogram;
 mod snapshot;
 
 pub use counters::Metrics;
 pub(crate) use counters::{ArmHandle, Sample};
+pub use exposures::{ClientExposures, ExposuresSnapshot, FlagExposures};
 pub use histogram::{LatencyHistogram, LATENCY_BUCKETS_MS};
 pub use snapshot::{ArmStats, FlagStats, MetricsSnapshot};

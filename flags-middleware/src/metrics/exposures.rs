@@ -1,0 +1,126 @@
+//! Client-side exposures: what Unleash SDKs (the browser's
+//! `unleash-proxy-client`, server SDKs of other services) report they
+//! answered, per flag: how often on (`yes`), off (`no`), and per variant.
+//!
+//! Kept apart from the request counters ([`Metrics`](super::Metrics)):
+//! these have no status or latency, and they arrive in batches from
+//! `POST /client/metrics` of the [Frontend API](crate::frontend) and the
+//! [client API](crate::client_api).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use serde::Serialize;
+
+/// The most flags tracked; reports about more are counted in
+/// [`ExposuresSnapshot::dropped`]. SDKs report any name they were asked
+/// about, so the table must not grow without bound.
+const MAX_FLAGS: usize = 4096;
+/// The most variants tracked per flag.
+const MAX_VARIANTS: usize = 64;
+
+/// Cumulative client-side exposure counts per flag.
+///
+/// ```
+/// use flags_middleware::metrics::ClientExposures;
+///
+/// let exposures = ClientExposures::default();
+/// exposures.add("new_checkout_flow", 3, 1, [("blue", 2)]);
+/// let flag = exposures.snapshot().flag("new_checkout_flow").cloned().unwrap();
+/// assert_eq!((flag.yes, flag.no, flag.variants["blue"]), (3, 1, 2));
+/// ```
+#[derive(Debug, Default)]
+pub struct ClientExposures {
+    table: Mutex<ExposuresSnapshot>,
+}
+
+/// A copy of the client-side exposure counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ExposuresSnapshot {
+    /// Per flag name.
+    pub flags: BTreeMap<String, FlagExposures>,
+    /// Reports not counted because the table was full.
+    pub dropped: u64,
+}
+
+/// One flag's client-side exposures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FlagExposures {
+    /// Times an SDK answered "on".
+    pub yes: u64,
+    /// Times an SDK answered "off".
+    pub no: u64,
+    /// Times an SDK handed out each variant (`disabled` included, as SDKs report it).
+    pub variants: BTreeMap<String, u64>,
+}
+
+impl ClientExposures {
+    /// Adds one report for `flag`.
+    pub fn add<'a>(
+        &self,
+        flag: &str,
+        yes: u64,
+        no: u64,
+        variants: impl IntoIterator<Item = (&'a str, u64)>,
+    ) {
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if !table.flags.contains_key(flag) && table.flags.len() >= MAX_FLAGS {
+            table.dropped += 1;
+            return;
+        }
+        let entry = table.flags.entry(flag.to_owned()).or_default();
+        entry.yes = entry.yes.saturating_add(yes);
+        entry.no = entry.no.saturating_add(no);
+        let mut dropped = 0;
+        for (name, n) in variants {
+            if !entry.variants.contains_key(name) && entry.variants.len() >= MAX_VARIANTS {
+                dropped += 1;
+                continue;
+            }
+            let slot = entry.variants.entry(name.to_owned()).or_default();
+            *slot = slot.saturating_add(n);
+        }
+        table.dropped += dropped;
+    }
+
+    /// A copy of every count.
+    pub fn snapshot(&self) -> ExposuresSnapshot {
+        self.table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ExposuresSnapshot {
+    /// The counts of `flag`, if any SDK reported it.
+    pub fn flag(&self, flag: &str) -> Option<&FlagExposures> {
+        self.flags.get(flag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_add_up_and_the_table_is_bounded() {
+        let e = ClientExposures::default();
+        e.add("a", 1, 2, [("x", 1)]);
+        e.add("a", 1, 0, [("x", 2), ("y", 1)]);
+        let s = e.snapshot();
+        let a = s.flag("a").unwrap();
+        assert_eq!(
+            (a.yes, a.no, a.variants["x"], a.variants["y"]),
+            (2, 2, 3, 1)
+        );
+        for i in 0..MAX_FLAGS + 3 {
+            e.add(&format!("f{i}"), 1, 0, []);
+        }
+        let s = e.snapshot();
+        assert_eq!(s.flags.len(), MAX_FLAGS);
+        assert_eq!(s.dropped, 4);
+    }
+}
