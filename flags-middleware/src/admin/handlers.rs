@@ -31,6 +31,15 @@ fn view(segments: &[Segment], f: &Feature, stats: Option<&MetricsSnapshot>) -> V
     })
 }
 
+/// The flag as it would be written in a flags file (`[name]` and its
+/// keys), for people who read TOML; `None` if the format cannot express it.
+fn toml_text(f: &Feature, segments: &[Segment]) -> Option<String> {
+    let table = toml_format::write_feature_table(f, segments).ok()?;
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.insert(&f.name, toml_edit::Item::Table(table));
+    Some(doc.to_string())
+}
+
 /// Live counters per arm (`on`, `off` or a variant name), from the layer's
 /// in-process metrics: requests, 5xx responses, error rate, p95 latency.
 fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
@@ -113,8 +122,10 @@ pub(crate) async fn get_one(
         .feature(&name)
         .ok_or_else(|| AdminError::NotFound(name.clone()))?;
     let stats = flags.metrics().snapshot();
-    let body =
-        json!({ "version": snap.version(), "flag": view(&segments(&snap), &f, Some(&stats)) });
+    let segs = segments(&snap);
+    let mut flag = view(&segs, &f, Some(&stats));
+    flag["toml"] = toml_text(&f, &segs).map_or(Value::Null, Value::String);
+    let body = json!({ "version": snap.version(), "flag": flag });
     Ok(with_etag(snap.version(), body))
 }
 

@@ -23,7 +23,9 @@
 //!
 //! # Endpoints
 //!
-//! Paths are relative to where the router is nested. Every request needs
+//! Paths are relative to where the router is nested. The web page,
+//! `GET /_ui/` (a browser opening `/` is sent there), needs no token: it
+//! signs in in the browser and calls the endpoints below. Every other request needs
 //! `Authorization: Bearer <token>` (the scheme in any case); `GET`s need a read or write token, the
 //! rest a write token. JSON in and out.
 //!
@@ -39,6 +41,7 @@
 //! | `PUT /{name}/rollout` | sets the rollout percentage | `{"percent": 25}` |
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
+//! | `GET /_whoami` | the caller's token: `{"name": "ops", "role": "write"}` | |
 //! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
 //! | `PUT /{name}/guard` | the rollout guard watches the flag (`false`: stops) | `true` or `{"min_difference": "2%", "window": "10m"}` |
 //! | `DELETE /{name}/guard` | the guard stops watching it (its plan goes too) | |
@@ -90,6 +93,8 @@ mod guard;
 mod handlers;
 mod opt_in;
 mod plain_errors;
+mod ui;
+mod whoami;
 
 use std::sync::Arc;
 
@@ -129,9 +134,10 @@ impl Flags {
             .route("/_guard", get(guard::snapshot))
             .route("/{name}/plan/{op}", post(guard::plan))
             .with_state(config.guard.clone());
-        Router::new()
+        let api = Router::new()
             .route("/", get(handlers::list).post(handlers::create))
             .route("/_status", get(handlers::status))
+            .route("/_whoami", get(whoami::whoami))
             .route("/_audit", get(handlers::audit))
             .route(
                 "/{name}",
@@ -158,7 +164,12 @@ impl Flags {
                 auth::require_token,
             ))
             .layer(axum::middleware::from_fn(plain_errors::as_json))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        // The web page's files need no token (they hold no data); a browser
+        // opening the root is sent to the page.
+        ui::router()
+            .merge(api)
+            .layer(axum::middleware::from_fn(ui::browser_root))
     }
 }
 
