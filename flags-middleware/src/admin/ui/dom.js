@@ -46,7 +46,7 @@ export function percent(rate, digits) {
 }
 
 export function count(n) {
-  return n === null || n === undefined ? '–' : Number(n).toLocaleString('en');
+  return n === null || n === undefined ? '–' : String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function when(value) {

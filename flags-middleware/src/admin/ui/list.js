@@ -53,39 +53,56 @@ export function listPage(ctx, main) {
     setText(row.verdict, status || '–');
     row.verdict.className = status ? 'verdict-' + status : 'muted';
     setText(row.plan, g && g.plan ? s.planText(g.plan) : '');
-    row.toggle.replaceChildren(st === 'killed' ? 'Enable' : 'Kill');
+    setText(row.toggle, st === 'killed' ? 'Enable' : 'Kill');
     row.toggle.className = st === 'killed' ? '' : 'danger';
     row.toggle.dataset.action = st === 'killed' ? 'enable' : 'kill';
-    row.planOps.replaceChildren(...act.planButtons(ctx, flag, g && g.plan));
+    // Rebuilt only when the plan's state changes, so focus stays put.
+    const planStatus = g && g.plan ? g.plan.status : null;
+    if (planStatus !== (row.planStatus || null)) {
+      row.planStatus = planStatus;
+      row.planOps.replaceChildren(...act.planButtons(ctx, flag, g && g.plan));
+    }
   }
 
+  // One row, built once and cloned for each flag (far cheaper than
+  // building its thirty elements one by one); clicks are handled below.
+  const template = h('tr', {},
+    h('td', { 'data-label': 'Flag' }, h('a', { class: 'name' }), h('div', { class: 'desc' })),
+    h('td', { 'data-label': 'State' }, h('span')),
+    h('td', { 'data-label': 'Rollout' }),
+    h('td', { 'data-label': 'Strategy', class: 'small' }),
+    h('td', { 'data-label': 'Variants', class: 'small' }),
+    h('td', { 'data-label': 'Live' }, h('ul', { class: 'arms' })),
+    h('td', { 'data-label': 'Guard' }, h('span'), h('div', { class: 'small muted' })),
+    h('td', {}, h('div', { class: 'actions' },
+      act.writeButton(ctx, 'Kill', null, { 'data-action': 'kill', class: 'danger' }),
+      act.writeButton(ctx, 'Rollout…', null, { 'data-action': 'rollout' }),
+      act.writeButton(ctx, 'Users…', null, { 'data-action': 'users' }),
+      h('span', { class: 'actions' }))));
+
   function makeRow(name) {
-    const row = { name };
-    const link = h('a', { class: 'name', href: '#/flag/' + encodeURIComponent(name), text: name });
-    row.desc = h('div', { class: 'desc' });
-    row.state = h('span');
-    row.rollout = h('span');
-    row.strategy = h('span', { class: 'small' });
-    row.variants = h('span', { class: 'small' });
-    row.arms = h('ul', { class: 'arms' });
-    row.verdict = h('span');
-    row.plan = h('div', { class: 'small muted' });
-    row.toggle = act.writeButton(ctx, 'Kill', () =>
-      (row.toggle.dataset.action === 'enable' ? act.enable : act.kill)(ctx, row.flag, row.version), { 'data-flag': name });
-    const rollout = act.writeButton(ctx, 'Rollout…', () => act.rollout(ctx, row.flag, row.version), { 'data-action': 'rollout' });
-    const users = act.writeButton(ctx, 'Users…', () => act.editUsers(ctx, row.flag, row.version), { 'data-action': 'users' });
-    row.planOps = h('span', { class: 'actions' });
-    row.tr = h('tr', { 'data-flag': name },
-      h('td', { 'data-label': 'Flag' }, link, row.desc),
-      h('td', { 'data-label': 'State' }, row.state),
-      h('td', { 'data-label': 'Rollout' }, row.rollout),
-      h('td', { 'data-label': 'Strategy' }, row.strategy),
-      h('td', { 'data-label': 'Variants' }, row.variants),
-      h('td', { 'data-label': 'Live' }, row.arms),
-      h('td', { 'data-label': 'Guard' }, row.verdict, row.plan),
-      h('td', {}, h('div', { class: 'actions' }, row.toggle, rollout, users, row.planOps)));
-    return row;
+    const tr = template.cloneNode(true);
+    tr.dataset.flag = name;
+    const c = tr.children;
+    const link = c[0].firstChild;
+    link.textContent = name;
+    link.href = '#/flag/' + encodeURIComponent(name);
+    const buttons = c[7].firstChild;
+    return {
+      name, tr, desc: c[0].lastChild, state: c[1].firstChild, rollout: c[2], strategy: c[3],
+      variants: c[4], arms: c[5].firstChild, verdict: c[6].firstChild, plan: c[6].lastChild,
+      toggle: buttons.firstChild, planOps: buttons.lastChild,
+    };
   }
+
+  const ACTIONS = { kill: act.kill, enable: act.enable, rollout: act.rollout, users: act.editUsers };
+  tbody.addEventListener('click', (ev) => {
+    const button = ev.target.closest('button[data-action]');
+    if (!button || button.disabled) return;
+    const row = rows.get(button.closest('tr').dataset.flag);
+    const action = ACTIONS[button.dataset.action];
+    if (row && action) action(ctx, row.flag, row.version);
+  });
 
   function render(list, guard) {
     const started = performance.now();
