@@ -5,13 +5,14 @@
 
 mod browser;
 mod pages;
+mod screens;
 mod service;
 
 use browser::Driver;
 use service::{Service, READ_TOKEN, WRITE_TOKEN};
 
 /// One browser at a time: the machine is small, and timings stay fair.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const KILL: &str = r#"tr[data-flag="new_checkout_flow"] button[data-action="kill"]"#;
 

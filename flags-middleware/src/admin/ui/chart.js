@@ -53,35 +53,39 @@ function panel(series, [metric, title, fmt]) {
   const arms = [...series.armIndex.keys()];
   const lines = arms.map((arm) => [arm, series.points(arm, metric)]);
   let max = 0;
-  for (const [, pts] of lines) for (const v of pts) if (v !== null && v > max) max = v;
+  let longest = 0;
+  for (const [, pts] of lines) {
+    longest = Math.max(longest, pts.length);
+    for (const v of pts) if (v !== null && v > max) max = v;
+  }
   if (metric === 'rate') max = Math.max(max, 0.01);
   if (max === 0) max = 1;
-  const n = KEEP - 1;
-  const x = (i, len) => PAD + ((W - PAD * 2) * (n - len + 1 + i)) / n;
+  // The chart fills from the left until it holds KEEP samples.
+  const slots = Math.max(5, longest - 1);
+  const x = (i) => PAD + ((W - PAD * 2) * i) / slots;
   const y = (v) => H - PAD - ((H - PAD * 2) * v) / max;
   const shapes = [
     svg('line', { class: 'grid', x1: PAD, x2: W - PAD, y1: H - PAD, y2: H - PAD }),
     svg('line', { class: 'grid', x1: PAD, x2: W - PAD, y1: PAD, y2: PAD }),
-    svg('text', { x: PAD, y: PAD - 3 }, fmt(max)),
   ];
   for (const [arm, pts] of lines) {
     const cls = 'series arm' + (series.armIndex.get(arm) % 6);
     let run = [];
     const flush = () => {
+      if (run.length === 1) run.push(run[0]);
       if (run.length > 1) shapes.push(svg('polyline', { class: cls, points: run.join(' ') }));
-      if (run.length === 1) shapes.push(svg('circle', { class: cls, cx: run[0].split(',')[0], cy: run[0].split(',')[1], r: 2 }));
       run = [];
     };
     pts.forEach((v, i) => {
       if (v === null) flush();
-      else run.push(x(i, pts.length).toFixed(1) + ',' + y(v).toFixed(1));
+      else run.push(x(i).toFixed(1) + ',' + y(v).toFixed(1));
     });
     flush();
   }
   const latest = lines.map(([arm, pts]) => arm + ' ' + fmt(pts.length ? pts[pts.length - 1] : null)).join(', ');
   return h('figure', { class: 'chart', 'data-metric': metric },
-    h('h3', { text: title }),
-    svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title + ': ' + (latest || 'no data yet') }, shapes));
+    h('h3', {}, title, h('span', { class: 'muted', text: ' (top: ' + fmt(max) + ')' })),
+    svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img', 'aria-label': title + ': ' + (latest || 'no data yet') }, shapes));
 }
 
 export function charts(series) {

@@ -57,10 +57,10 @@ export function flagPage(ctx, main, name) {
   main.replaceChildren(
     h('p', {}, h('a', { href: '#/', text: '← All flags' })),
     title, desc, head,
+    h('section', {}, h('h2', { text: 'Live, per arm' }), table, live),
     h('div', { class: 'sections' },
       h('section', {}, h('h2', { text: 'Definition' }), def),
       h('section', {}, h('h2', { text: 'Rollout guard' }), guard)),
-    h('section', {}, h('h2', { text: 'Live, per arm' }), table, live),
     h('section', {}, h('h2', { text: 'Audit' }), audit));
 
   let shown = null;
