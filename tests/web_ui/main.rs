@@ -6,6 +6,7 @@
 mod browser;
 mod pages;
 mod screens;
+mod served;
 mod service;
 
 use browser::Driver;

@@ -101,6 +101,25 @@ impl Service {
         format!("http://{}/admin/flags/", self.addr)
     }
 
+    /// The response itself, for its headers.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> axum::http::Response<hyper::body::Incoming> {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(format!("http://{}{path}", self.addr));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.client
+            .request(req.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .unwrap()
+    }
+
     pub async fn send(
         &self,
         method: &str,
