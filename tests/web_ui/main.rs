@@ -8,6 +8,7 @@ mod pages;
 mod screens;
 mod served;
 mod service;
+mod workflows;
 
 use browser::Driver;
 use service::{Service, READ_TOKEN, WRITE_TOKEN};

@@ -151,9 +151,18 @@ export function planOp(ctx, flag, op) {
   });
 }
 
-// The plan buttons that make sense for a plan in `status`.
+// The plan buttons that make sense for a plan in its state.
+const OPS_BY_STATUS = {
+  pending: ['pause', 'abandon'],
+  running: ['pause', 'restart', 'abandon'],
+  paused: ['resume', 'restart', 'abandon'],
+  halted: ['restart', 'abandon'],
+  completed: ['restart'],
+  abandoned: ['restart'],
+};
+
 export function planButtons(ctx, flag, plan) {
   if (!plan) return [];
-  const ops = plan.status === 'paused' ? ['resume', 'restart', 'abandon'] : ['pause', 'restart', 'abandon'];
+  const ops = OPS_BY_STATUS[plan.status] || ['restart', 'abandon'];
   return ops.map((op) => writeButton(ctx, op, () => planOp(ctx, flag, op), { title: PLAN_OPS[op], 'data-op': op }));
 }

@@ -39,12 +39,9 @@ const ctx = {
     };
     tick();
   },
-  // The banner for a flags-file edit that was rejected, when `version`
-  // is new (or first seen).
-  async status(version) {
-    if (version === ctx.statusVersion && ctx.statusAt > Date.now() - 15000) return;
-    ctx.statusVersion = version;
-    ctx.statusAt = Date.now();
+  // The banner for a rejected edit of the flags file (it changes no
+  // version, so it is asked for at every refresh).
+  async status() {
     showStatus(await api.get('_status'));
   },
 };

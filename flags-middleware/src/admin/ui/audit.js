@@ -44,6 +44,7 @@ export function auditPage(ctx, main, offset) {
       : 'no entries here';
     older.hidden = page.entries.length < PAGE;
     body.replaceChildren(page.entries.length ? auditTable(page.entries, true) : h('p', { class: 'muted', text: 'Nothing was changed yet.' }));
+    await ctx.status();
   }
   // Once: a table that moved under the reader would lose their place.
   ctx.every(0, refresh);
