@@ -106,3 +106,45 @@ async fn one_flag_comes_with_its_definition_as_toml() {
         "[a]\ndescription = \"A\"\nrollout = 20\n"
     );
 }
+
+#[tokio::test]
+async fn plan_operations_honour_if_match() {
+    let svc = Service::checkout("").await;
+    let (status, _) = svc
+        .admin(
+            WRITE_TOKEN,
+            "PUT",
+            "/new_checkout_flow/plan",
+            r#""gradual""#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    crate::workflows::wait_for_plan(&svc, "running").await;
+    let version = svc.flags.snapshot().version();
+    let stale = format!("\"{}\"", version - 1);
+    let auth = format!("Bearer {WRITE_TOKEN}");
+    let pause = "/admin/flags/new_checkout_flow/plan/pause";
+    let (status, body) = svc
+        .send(
+            "POST",
+            pause,
+            &[("authorization", &auth), ("if-match", &stale)],
+            "",
+        )
+        .await;
+    assert_eq!(status, 412, "{body}");
+    assert!(body.contains("version_mismatch"), "{body}");
+    let (_, guard) = svc.admin(WRITE_TOKEN, "GET", "/_guard", "").await;
+    assert_eq!(guard["flags"][0]["plan"]["status"], "running");
+
+    let current = format!("\"{version}\"");
+    let (status, body) = svc
+        .send(
+            "POST",
+            pause,
+            &[("authorization", &auth), ("if-match", &current)],
+            "",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -144,6 +144,7 @@ async fn the_user_list_and_the_plan_are_run_from_a_flag_page() {
         )
         .await;
     assert_eq!(status, 200);
+    wait_for_plan(&svc, "running").await;
     b.goto(&format!("{}_ui/#/flag/new_checkout_flow", svc.page()))
         .await;
     b.find(r#"#guard button[data-op="pause"]"#)
@@ -152,8 +153,8 @@ async fn the_user_list_and_the_plan_are_run_from_a_flag_page() {
         .await
         .unwrap();
     b.find(r#"#guard button[data-op="resume"]"#).await;
-    let (_, guard) = svc.admin(WRITE_TOKEN, "GET", "/_guard", "").await;
-    assert_eq!(guard["flags"][0]["plan"]["status"], "paused");
+    assert_eq!(b.text("#notice").await, "new_checkout_flow: plan pause");
+    wait_for_plan(&svc, "paused").await;
     b.find(r#"#guard button[data-op="resume"]"#)
         .await
         .click()
@@ -163,6 +164,19 @@ async fn the_user_list_and_the_plan_are_run_from_a_flag_page() {
     let (_, guard) = svc.admin(WRITE_TOKEN, "GET", "/_guard", "").await;
     assert_ne!(guard["flags"][0]["plan"]["status"], "paused");
     b.close().await;
+}
+
+/// Waits until the guard reports the plan of `new_checkout_flow` as `status`.
+pub(crate) async fn wait_for_plan(svc: &Service, status: &str) {
+    let deadline = std::time::Instant::now() + crate::browser::PATIENCE;
+    loop {
+        let (_, guard) = svc.admin(WRITE_TOKEN, "GET", "/_guard", "").await;
+        if guard["flags"][0]["plan"]["status"] == status {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{guard}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

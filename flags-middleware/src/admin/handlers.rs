@@ -76,7 +76,7 @@ fn with_etag(version: u64, body: Value) -> Response {
 }
 
 /// `If-Match: "7"` (also `W/"7"`, `7`; `*` matches any version).
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

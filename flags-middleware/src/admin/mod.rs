@@ -48,7 +48,7 @@
 //! | `PUT /{name}/plan` | the guard walks this plan | `"gradual"` or `[{"percent": 5, "for": "1d"}, {"percent": 100}]` |
 //! | `DELETE /{name}/plan` | no more plan; the flag stays as it is, guarded | |
 //! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
-//! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
+//! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` (412 if `If-Match` names another version) | |
 //!
 //! Every write is one [`Edit`](crate::edit::Edit) committed through a
 //! [`Writer`](crate::change::Writer) named after the caller's token, so it
@@ -93,6 +93,7 @@ mod guard;
 mod handlers;
 mod opt_in;
 mod plain_errors;
+mod precondition;
 mod ui;
 mod whoami;
 
@@ -132,7 +133,13 @@ impl Flags {
         }
         let guarded = Router::new()
             .route("/_guard", get(guard::snapshot))
-            .route("/{name}/plan/{op}", post(guard::plan))
+            .route(
+                "/{name}/plan/{op}",
+                post(guard::plan).route_layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    precondition::version_matches,
+                )),
+            )
             .with_state(config.guard.clone());
         let api = Router::new()
             .route("/", get(handlers::list).post(handlers::create))

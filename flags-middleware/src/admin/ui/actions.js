@@ -135,8 +135,8 @@ const PLAN_OPS = {
   abandon: 'Abandon the plan: the flag stays as it is, guarded.',
 };
 
-export function planOp(ctx, flag, op) {
-  const go = () => send(ctx, flag.name, undefined, 'POST', '/plan/' + op, undefined, flag.name + ': plan ' + op);
+export function planOp(ctx, flag, op, version) {
+  const go = () => send(ctx, flag.name, version, 'POST', '/plan/' + op, undefined, flag.name + ': plan ' + op);
   const run = () => go().catch((e) => ctx.notice(e.message, true));
   if (op === 'pause' || op === 'resume') {
     run();
@@ -161,8 +161,8 @@ const OPS_BY_STATUS = {
   abandoned: ['restart'],
 };
 
-export function planButtons(ctx, flag, plan) {
+export function planButtons(ctx, flag, plan, version) {
   if (!plan) return [];
   const ops = OPS_BY_STATUS[plan.status] || ['restart', 'abandon'];
-  return ops.map((op) => writeButton(ctx, op, () => planOp(ctx, flag, op), { title: PLAN_OPS[op], 'data-op': op }));
+  return ops.map((op) => writeButton(ctx, op, () => planOp(ctx, flag, op, version()), { title: PLAN_OPS[op], 'data-op': op }));
 }

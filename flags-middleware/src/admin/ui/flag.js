@@ -102,7 +102,7 @@ export function flagPage(ctx, main, name) {
     const key = mine && mine.plan ? mine.plan.status : null;
     if (key !== planKey) {
       planKey = key;
-      planOps.replaceChildren(...act.planButtons(ctx, flag, mine && mine.plan));
+      planOps.replaceChildren(...act.planButtons(ctx, flag, mine && mine.plan, () => shown.version));
     }
   }
 

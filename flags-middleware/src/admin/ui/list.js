@@ -60,7 +60,7 @@ export function listPage(ctx, main) {
     const planStatus = g && g.plan ? g.plan.status : null;
     if (planStatus !== (row.planStatus || null)) {
       row.planStatus = planStatus;
-      row.planOps.replaceChildren(...act.planButtons(ctx, flag, g && g.plan));
+      row.planOps.replaceChildren(...act.planButtons(ctx, flag, g && g.plan, () => row.version));
     }
   }
 
