@@ -129,7 +129,7 @@ export function flagPage(ctx, main, name) {
     }
     render(one, await guardState());
     await refreshAudit(one.version);
-    ctx.status(one.version);
+    await ctx.status();
     return true;
   }
 

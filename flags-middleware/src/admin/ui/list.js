@@ -49,8 +49,8 @@ export function listPage(ctx, main) {
         h('span', { class: a.error_rate > 0.05 ? 'bad' : '' }, percent(a.error_rate) + ' 5xx'))
         : h('li', { class: 'muted', text: 'no requests yet' })));
     const g = s.guardOf(guard, flag.name);
-    const status = g && g.last ? g.last.status : g ? 'watching' : null;
-    setText(row.verdict, status || '–');
+    const status = g && g.last ? g.last.status : null;
+    setText(row.verdict, status || (g ? 'not checked yet' : '–'));
     row.verdict.className = status ? 'verdict-' + status : 'muted';
     setText(row.plan, g && g.plan ? s.planText(g.plan) : '');
     setText(row.toggle, st === 'killed' ? 'Enable' : 'Kill');
@@ -144,7 +144,7 @@ export function listPage(ctx, main) {
   async function refresh() {
     const [list, guard] = await Promise.all([get(''), guardState()]);
     render(list, guard);
-    ctx.status(list.version);
+    await ctx.status();
   }
 
   // After a write, or a 412: this flag as it is now.

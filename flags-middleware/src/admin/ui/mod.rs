@@ -149,16 +149,24 @@ fn protect(headers: &mut http::HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }
 
-/// Where the page is, from the path the request came in on (the admin
-/// router may be nested anywhere).
-fn page_path(original: &http::Uri) -> String {
-    let base = original.path().trim_end_matches('/');
-    let base = base.strip_suffix("/_ui").unwrap_or(base);
-    format!("{base}/_ui/")
+/// Where the page is, relative to the path the request came in on (so it
+/// holds behind a proxy that strips a prefix, and wherever the admin router
+/// is nested): `_ui/` from `/admin/flags/`, `flags/_ui/` from `/admin/flags`.
+fn page_location(original: &http::Uri) -> String {
+    let path = original.path();
+    if path.ends_with('/') {
+        return "_ui/".to_owned();
+    }
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last == "_ui" {
+        "_ui/".to_owned()
+    } else {
+        format!("{last}/_ui/")
+    }
 }
 
 async fn to_page(OriginalUri(original): OriginalUri) -> Redirect {
-    Redirect::to(&page_path(&original))
+    Redirect::to(&page_location(&original))
 }
 
 /// Sends a browser that opens the admin root to the page; API clients (a
@@ -175,7 +183,7 @@ pub(super) async fn browser_root(req: Request, next: Next) -> Response {
             .extensions()
             .get::<OriginalUri>()
             .map_or_else(|| req.uri().clone(), |o| o.0.clone());
-        return Redirect::to(&page_path(&original)).into_response();
+        return Redirect::to(&page_location(&original)).into_response();
     }
     next.run(req).await
 }
@@ -186,13 +194,16 @@ mod tests {
 
     #[test]
     fn the_page_is_found_from_any_mount_point() {
-        for (path, page) in [
-            ("/", "/_ui/"),
-            ("/admin/flags", "/admin/flags/_ui/"),
-            ("/admin/flags/", "/admin/flags/_ui/"),
-            ("/admin/flags/_ui", "/admin/flags/_ui/"),
+        for (path, page, resolved) in [
+            ("/", "_ui/", "/_ui/"),
+            ("/admin/flags", "flags/_ui/", "/admin/flags/_ui/"),
+            ("/admin/flags/", "_ui/", "/admin/flags/_ui/"),
+            ("/admin/flags/_ui", "_ui/", "/admin/flags/_ui/"),
         ] {
-            assert_eq!(page_path(&path.parse().unwrap()), page, "{path}");
+            assert_eq!(page_location(&path.parse().unwrap()), page, "{path}");
+            // As a browser resolves it: against the path up to its last `/`.
+            let base = &path[..=path.rfind('/').unwrap()];
+            assert_eq!(format!("{base}{page}"), resolved, "{path}");
         }
     }
 
