@@ -12,6 +12,8 @@
 //!   default a working copy of `examples/flags.toml` that the first run makes
 //!   at `target/flags-example/flags.toml`, so the shipped file stays as
 //!   shipped; the path is printed at startup.
+//! - The admin web page: open `http://127.0.0.1:3000/admin/flags/` in a
+//!   browser and sign in with the admin token.
 //! - `FLAGS_ADMIN_TOKEN`: the admin API's write token, 16 characters or more.
 //!   Without it the README's demo token is used, which is for trying this out
 //!   on your own machine only.

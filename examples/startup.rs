@@ -214,6 +214,7 @@ impl Prepared {
             "flags demo on http://{addr}\n\
              flags file: {file}\n  ({origin})\n\
              admin API: http://{addr}/admin/flags, with {}\n\
+             web page: http://{addr}/admin/flags/ in a browser (sign in with the admin token)\n\
              try: curl -H 'x-user-id: user_123' http://{addr}/api/v1/products/42",
             settings.token.describe()
         )

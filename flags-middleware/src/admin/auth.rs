@@ -183,6 +183,8 @@ impl AdminConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub(crate) name: String,
+    /// What the token may do (`Write` without authentication).
+    pub(crate) role: Role,
 }
 
 /// Checks the bearer token against every configured token, without
@@ -220,6 +222,7 @@ pub(crate) async fn require_token(
     let caller = if config.open {
         Caller {
             name: "anonymous".into(),
+            role: Role::Write,
         }
     } else {
         if config.tokens.is_empty() {
@@ -243,6 +246,7 @@ pub(crate) async fn require_token(
         }
         Caller {
             name: token.name.clone(),
+            role: token.role,
         }
     };
     req.extensions_mut().insert(caller);

@@ -31,6 +31,15 @@ fn view(segments: &[Segment], f: &Feature, stats: Option<&MetricsSnapshot>) -> V
     })
 }
 
+/// The flag as it would be written in a flags file (`[name]` and its
+/// keys), for people who read TOML; `None` if the format cannot express it.
+fn toml_text(f: &Feature, segments: &[Segment]) -> Option<String> {
+    let table = toml_format::write_feature_table(f, segments).ok()?;
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.insert(&f.name, toml_edit::Item::Table(table));
+    Some(doc.to_string())
+}
+
 /// Live counters per arm (`on`, `off` or a variant name), from the layer's
 /// in-process metrics: requests, 5xx responses, error rate, p95 latency.
 fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
@@ -78,7 +87,7 @@ fn with_etag(version: u64, body: Value) -> Response {
 }
 
 /// `If-Match: "7"` (also `W/"7"`, `7`; `*` matches any version).
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, AdminError> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -126,11 +135,9 @@ pub(crate) async fn get_one(
         .ok_or_else(|| AdminError::NotFound(name.clone()))?;
     let stats = flags.metrics().snapshot();
     let exposures = flags.client_exposures().snapshot();
-    let flag = with_exposures(
-        view(&segments(&snap), &f, Some(&stats)),
-        &exposures,
-        &f.name,
-    );
+    let segs = segments(&snap);
+    let mut flag = with_exposures(view(&segs, &f, Some(&stats)), &exposures, &f.name);
+    flag["toml"] = toml_text(&f, &segs).map_or(Value::Null, Value::String);
     let body = json!({ "version": snap.version(), "flag": flag });
     Ok(with_etag(snap.version(), body))
 }

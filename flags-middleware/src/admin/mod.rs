@@ -23,7 +23,9 @@
 //!
 //! # Endpoints
 //!
-//! Paths are relative to where the router is nested. Every request needs
+//! Paths are relative to where the router is nested. The web page,
+//! `GET /_ui/` (a browser opening `/` is sent there), needs no token: it
+//! signs in in the browser and calls the endpoints below. Every other request needs
 //! `Authorization: Bearer <token>` (the scheme in any case); `GET`s need a read or write token, the
 //! rest a write token. JSON in and out.
 //!
@@ -39,6 +41,7 @@
 //! | `PUT /{name}/rollout` | sets the rollout percentage | `{"percent": 25}` |
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
+//! | `GET /_whoami` | the caller's token: `{"name": "ops", "role": "write"}` | |
 //! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
 //! | `GET /_metrics` | the counters, version and guard verdicts in Prometheus' text format ([`export::Prometheus`](crate::export::Prometheus)) | |
 //! | `PUT /{name}/guard` | the rollout guard watches the flag (`false`: stops) | `true` or `{"min_difference": "2%", "window": "10m"}` |
@@ -46,7 +49,7 @@
 //! | `PUT /{name}/plan` | the guard walks this plan | `"gradual"` or `[{"percent": 5, "for": "1d"}, {"percent": 100}]` |
 //! | `DELETE /{name}/plan` | no more plan; the flag stays as it is, guarded | |
 //! | `GET /_guard` | the rollout guard: per flag, window counts per arm, last verdict, plan position; recent events | |
-//! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` | |
+//! | `POST /{name}/plan/{op}` | plan control: `pause`, `resume`, `restart` (first step, same users) or `abandon` (412 if `If-Match` names another version) | |
 //! | `GET /_unknown` | names asked for that no flag has: count, first and last time; `other` beyond the kept 1,000 | |
 //! | `GET /_inventory` | per flag: call sites in code, routes that asked and how often, first and last evaluation, requests per arm | |
 //! | `GET /_stale?days=30` | potentially stale flags with reasons and call sites; `dead_code`: fallbacks no request reaches | |
@@ -96,6 +99,9 @@ mod handlers;
 mod hygiene;
 mod opt_in;
 mod plain_errors;
+mod precondition;
+mod ui;
+mod whoami;
 
 use std::sync::Arc;
 
@@ -133,11 +139,18 @@ impl Flags {
         }
         let guarded = Router::new()
             .route("/_guard", get(guard::snapshot))
-            .route("/{name}/plan/{op}", post(guard::plan))
+            .route(
+                "/{name}/plan/{op}",
+                post(guard::plan).route_layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    precondition::version_matches,
+                )),
+            )
             .with_state(config.guard.clone());
-        Router::new()
+        let api = Router::new()
             .route("/", get(handlers::list).post(handlers::create))
             .route("/_status", get(handlers::status))
+            .route("/_whoami", get(whoami::whoami))
             .route("/_audit", get(handlers::audit))
             .route("/_unknown", get(hygiene::unknown))
             .route("/_inventory", get(hygiene::inventory))
@@ -175,7 +188,12 @@ impl Flags {
                 auth::require_token,
             ))
             .layer(axum::middleware::from_fn(plain_errors::as_json))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        // The web page's files need no token (they hold no data); a browser
+        // opening the root is sent to the page.
+        ui::router()
+            .merge(api)
+            .layer(axum::middleware::from_fn(ui::browser_root))
     }
 }
 
