@@ -356,7 +356,7 @@ impl Flags {
 
     /// Where this handle's changes go.
     pub(crate) fn store(&self) -> Arc<dyn Store> {
-        self.control().store()
+        self.control().store().clone()
     }
 
     /// A handle that does not keep the flags alive (for background tasks).

@@ -36,11 +36,6 @@ impl Control {
         self.audit.page(offset, limit)
     }
 
-    /// Where changes go (for the hygiene reports' shared last-seen times).
-    pub(crate) fn store(&self) -> std::sync::Arc<dyn crate::store::Store> {
-        self.store.clone()
-    }
-
     /// The audit log, newest first, from the store when it keeps one (every
     /// instance's entries), else this handle's.
     pub(crate) async fn audit_page(

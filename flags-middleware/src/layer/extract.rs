@@ -132,7 +132,7 @@ impl FlagContext {
     /// for code holding a steadier anonymous id of its own, such as the
     /// [Frontend API](crate::frontend) with the browser SDK's `sessionId`.
     pub fn session_is_new(&self) -> bool {
-        self.resolved.new_session.is_some()
+        self.state.resolved.new_session.is_some()
     }
 
     /// The version of the flag set this request sees.
