@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use flags_middleware::edit::Edit;
+use flags_middleware::layer::DecisionLog;
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use flags_openfeature::{FlagsProvider, RequestScopeLayer};
 use http::Request;
@@ -140,6 +141,8 @@ async fn one_request_one_version_one_memo_the_same_events() {
         .layer(RequestScopeLayer::new())
         .layer(
             FlagsLayer::new(flags.clone())
+                // The seed's one event per decision, to count them.
+                .decision_log(DecisionLog::PerDecision)
                 .user_header("x-user-id")
                 .unwrap(),
         );
