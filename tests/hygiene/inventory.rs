@@ -127,3 +127,61 @@ async fn routes_times_arms_and_call_sites_per_flag() {
     assert_eq!(checkout["call_sites"][0]["item"], "product");
     assert_eq!(checkout["call_sites"][0]["kind"], "gate");
 }
+
+/// The layer keeps per-thread handles for each flag's arms and routes
+/// (bounded per flag) and drops them when the snapshot changes: counts stay
+/// exact past the bound, across a change, and on every route.
+#[tokio::test(flavor = "current_thread")]
+async fn counts_stay_exact_past_the_cached_routes_and_across_changes() {
+    use flags_middleware::edit::Edit;
+
+    let flags = Flags::from_toml_str("[inventory_many]\n", "flags.toml").unwrap();
+    let mut router = Router::new();
+    const ROUTES: usize = 40;
+    for r in 0..ROUTES {
+        router = router.route(
+            &format!("/r{r}/{{id}}"),
+            get(|flags: FlagContext| async move {
+                if flags.is_enabled("inventory_many") {
+                    "on"
+                } else {
+                    "off"
+                }
+            }),
+        );
+    }
+    let app = router.layer(FlagsLayer::new(flags.clone()));
+    let send = |path: String| {
+        let app = app.clone();
+        async move {
+            let req = Request::get(path.as_str())
+                .header("cookie", "flags_sid=s1")
+                .body(Body::empty())
+                .unwrap();
+            let res = app.oneshot(req).await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+        }
+    };
+    for round in 0..3 {
+        for r in 0..ROUTES {
+            send(format!("/r{r}/{round}")).await;
+        }
+    }
+    flags
+        .writer("test")
+        .commit(Edit::kill("inventory_many"))
+        .await
+        .unwrap();
+    for r in 0..ROUTES {
+        send(format!("/r{r}/9")).await;
+    }
+
+    let inventory = flags.inventory();
+    let many = entry(&inventory, "inventory_many");
+    assert_eq!(many.routes.len(), ROUTES);
+    for r in 0..ROUTES {
+        assert_eq!(many.routes.get(&format!("/r{r}/{{id}}")), Some(&4), "route {r}");
+    }
+    assert_eq!(many.arms.get("on"), Some(&(3 * ROUTES as u64)));
+    assert_eq!(many.arms.get("off"), Some(&(ROUTES as u64)));
+}

@@ -53,6 +53,25 @@ pub enum Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlagId(u32);
 
+impl FlagId {
+    /// The flag's position in its snapshot, from 0 to
+    /// [`Snapshot::len`] (exclusive): an index for tables kept per flag
+    /// alongside one snapshot.
+    ///
+    /// ```
+    /// use flags_core::{format::toml, engine::Mode, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\nenabled = true\n[b]\nenabled = true\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let id = snapshot.lookup("b").unwrap();
+    /// assert!(id.index() < snapshot.len());
+    /// assert_eq!(snapshot.name(id), Some("b"));
+    /// ```
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {

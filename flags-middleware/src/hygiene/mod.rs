@@ -32,4 +32,5 @@ pub(crate) use startup::warn_undefined;
 pub use startup::HYGIENE_TARGET;
 pub(crate) use tracker::Tracker;
 pub use unknown::{UnknownFlag, UnknownFlags, DEFAULT_UNKNOWN_CAPACITY};
+pub(crate) use usage::UsageHandle;
 pub use usage::{FlagEvaluations, OTHER_ROUTE};

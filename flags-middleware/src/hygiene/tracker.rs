@@ -33,6 +33,11 @@ impl Tracker {
         &self.inner.usage
     }
 
+    /// Whether both are the same handle's tracker.
+    pub(crate) fn same(&self, other: &Tracker) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub(crate) fn shared(&self) -> &SharedLastSeen {
         &self.inner.shared
     }

@@ -1,11 +1,11 @@
 //! Where flags are evaluated: per flag, the route templates that asked for
 //! it and how often, and the first and last evaluation time.
 //!
-//! The layer records once per request, when it settles the request (one
-//! call with the route it already knows and the flags the request asked),
-//! never per decision. The table is copy-on-write like the metrics': a
-//! request reads it without a lock and adds to atomics; only a flag or
-//! route never seen before takes the lock and swaps in a new table.
+//! The layer records once per request, when it settles the request, never
+//! per decision: through a [`UsageHandle`] per flag and route that each
+//! thread keeps (layer/counting.rs), so a request adds to atomics only.
+//! The table is copy-on-write like the metrics': only a flag or route never
+//! seen before takes the lock and swaps in a new table.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +49,42 @@ struct FlagUsage {
     routes: Vec<(Box<str>, Arc<AtomicU64>)>,
 }
 
+impl FlagUsage {
+    fn handle(&self, route: &str) -> Option<UsageHandle> {
+        let (_, count) = self.routes.iter().find(|(r, _)| **r == *route)?;
+        Some(UsageHandle {
+            count: Arc::clone(count),
+            times: Arc::clone(&self.times),
+        })
+    }
+}
+
+/// One flag's counters on one route: what a request adds to.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageHandle {
+    count: Arc<AtomicU64>,
+    times: Arc<Times>,
+}
+
+impl UsageHandle {
+    /// Counts one request at `at` (Unix milliseconds).
+    pub(crate) fn record(&self, at: u64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let times = &*self.times;
+        // 0 is "never": the first request sets it, the others skip.
+        if times.first_ms.load(Ordering::Relaxed) == 0 {
+            let _ = times
+                .first_ms
+                .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        // Most requests land in a millisecond already recorded: a load, no
+        // read-modify-write.
+        if times.last_ms.load(Ordering::Relaxed) < at {
+            times.last_ms.fetch_max(at, Ordering::Relaxed);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Times {
     /// Unix milliseconds; 0 until the first evaluation.
@@ -83,49 +119,28 @@ impl Default for UsageCounter {
 }
 
 impl UsageCounter {
-    /// Records one request on `route` that started at `started` and asked
-    /// for `flags` (each once).
-    pub(crate) fn record<'a>(
-        &self,
-        route: Option<&str>,
-        started: Instant,
-        flags: impl Iterator<Item = &'a str>,
-    ) {
-        let at = self.base.1 + started.saturating_duration_since(self.base.0).as_millis() as u64;
+    /// `started` in Unix milliseconds, read from no clock.
+    pub(crate) fn unix_ms(&self, started: Instant) -> u64 {
+        self.base.1 + started.saturating_duration_since(self.base.0).as_millis() as u64
+    }
+
+    /// The counters of `flag` on `route`, made on first use. A handle stays
+    /// valid for the counter's life (the counters are shared by every copy
+    /// of the table), so the layer keeps them per thread and a request
+    /// touches only atomics.
+    pub(crate) fn handle(&self, flag: &str, route: Option<&str>) -> UsageHandle {
         let route = route.unwrap_or(OTHER_ROUTE);
         let table = self.table.load();
-        for flag in flags {
-            match table.flags.get(flag) {
-                Some(usage) => Self::count(usage, route, at, || self.add(flag, route, at)),
-                None => self.add(flag, route, at),
-            }
+        match table.flags.get(flag).and_then(|usage| usage.handle(route)) {
+            Some(handle) => handle,
+            None => self.add(flag, route),
         }
-    }
-
-    fn count(usage: &FlagUsage, route: &str, at: u64, missing: impl FnOnce()) {
-        match usage.routes.iter().find(|(r, _)| **r == *route) {
-            Some((_, count)) => {
-                count.fetch_add(1, Ordering::Relaxed);
-                Self::stamp(&usage.times, at);
-            }
-            None => missing(),
-        }
-    }
-
-    fn stamp(times: &Times, at: u64) {
-        // 0 is "never": the first request sets it, the others skip.
-        if times.first_ms.load(Ordering::Relaxed) == 0 {
-            let _ = times
-                .first_ms
-                .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
-        }
-        times.last_ms.fetch_max(at, Ordering::Relaxed);
     }
 
     /// A flag or a route never seen for it (`(other)` past the pair
-    /// limit): a new table with it, then the count.
+    /// limit): a new table with it.
     #[cold]
-    fn add(&self, flag: &str, route: &str, at: u64) {
+    fn add(&self, flag: &str, route: &str) -> UsageHandle {
         let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut table = Table::clone(&self.table.load());
         let route = if table.pairs >= MAX_PAIRS {
@@ -135,14 +150,20 @@ impl UsageCounter {
         };
         let pairs = &mut table.pairs;
         let usage = table.flags.entry(flag.into()).or_default();
-        if !usage.routes.iter().any(|(r, _)| **r == *route) {
-            usage
-                .routes
-                .push((route.into(), Arc::new(AtomicU64::new(0))));
-            *pairs += 1;
-        }
-        Self::count(usage, route, at, || {});
+        let handle = match usage.handle(route) {
+            Some(handle) => handle,
+            None => {
+                let count = Arc::new(AtomicU64::new(0));
+                usage.routes.push((route.into(), Arc::clone(&count)));
+                *pairs += 1;
+                UsageHandle {
+                    count,
+                    times: Arc::clone(&usage.times),
+                }
+            }
+        };
         self.table.store(Arc::new(table));
+        handle
     }
 
     /// What was recorded for `flag`.

@@ -1,80 +1,211 @@
-//! Settling a request's counters without looking names up.
+//! Settling a request's counters and usage without looking names up.
 //!
-//! [`Metrics`] keys its counters by flag and arm name: a lookup hashes and
-//! compares strings. A request knows its flags by [`FlagId`] and its arms by
-//! strings borrowed from its snapshot, both fixed for the snapshot's life, so
-//! each thread keeps the counters it found, keyed by those, until the
-//! snapshot changes. A request then costs a small integer-keyed lookup and a
-//! few relaxed atomic additions per flag.
+//! [`Metrics`] keys its counters by flag and arm name, and the usage table
+//! by flag and route: a lookup hashes and compares strings. A request knows
+//! its flags by [`FlagId`] (a dense index into its snapshot) and its arms by
+//! their [`Decision`], both fixed for the snapshot's life, so each thread
+//! keeps the handles it found in a table indexed by flag, until the snapshot
+//! changes. A request then costs an index, a scan of a few `Copy` entries
+//! and a few relaxed atomic additions per flag; names are built only the
+//! first time a thread meets a flag's arm or route.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use foldhash::HashMap;
-
-use crate::engine::{FlagId, Snapshot};
+use super::memo::{Answer, Entry, Memo};
+use super::request::RequestState;
+use crate::engine::{Decision, FlagId, Snapshot};
+use crate::hygiene::{Tracker, UsageHandle};
 use crate::metrics::{ArmHandle, Metrics, Sample};
 
-/// One thread's counters for one snapshot.
+/// Handles kept per flag beyond this are looked up each time instead (a
+/// router that makes a new route string per request must not grow the
+/// cache without end).
+const MAX_PER_FLAG: usize = 32;
+
+/// One thread's handles for one snapshot.
 #[derive(Default)]
 struct Cache {
-    /// The snapshot the keys belong to. A `Weak` keeps its allocation (not
-    /// its flags) alive, so its address cannot be reused by another one
-    /// while this cache compares against it.
+    /// The snapshot the flag indices belong to. A `Weak` keeps its
+    /// allocation (not its flags) alive, so its address cannot be reused by
+    /// another one while this cache compares against it.
     snapshot: Weak<Snapshot>,
     metrics: Option<Metrics>,
-    /// By flag and the arm string's address and length; `None`: the table
-    /// is full.
-    arms: HashMap<(FlagId, usize, usize), Option<ArmHandle>>,
+    tracker: Option<Tracker>,
+    /// By [`FlagId::index`].
+    flags: Vec<FlagHandles>,
+}
+
+#[derive(Default)]
+struct FlagHandles {
+    /// By decision: equal decisions serve the same arm. `None`: the
+    /// metrics table is full.
+    arms: Vec<(Decision, Option<ArmHandle>)>,
+    /// By route template.
+    routes: Vec<(Box<str>, UsageHandle)>,
 }
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-/// Adds one request (`status`, `latency`) to each of its `(flag, name, arm)`
-/// pairs.
-pub(crate) fn record<'a>(
-    metrics: &Metrics,
-    snapshot: &Arc<Snapshot>,
+/// What one request adds: the sample for the metrics, the time for the
+/// usage table.
+struct Outcome<'a> {
+    state: &'a RequestState,
+    memo: &'a Memo,
+    sample: Option<Sample>,
+    route: Option<&'a str>,
+    at: u64,
+}
+
+/// Adds one request (`status`, `latency`, started at `started`) to the
+/// counters of each decided flag's arm, and to the usage of each flag it
+/// asked for on its route.
+pub(crate) fn record(
+    state: &RequestState,
+    memo: &Memo,
     status: u16,
     latency: Duration,
-    pairs: impl Iterator<Item = (FlagId, &'a str, &'a str)>,
+    started: Option<Instant>,
 ) {
-    let sample = Sample::new(status, latency);
-    let mut pairs = Some(pairs);
-    let _ = CACHE.try_with(|cache| {
-        let Ok(mut cache) = cache.try_borrow_mut() else {
-            return;
+    let config = &state.config;
+    if config.metrics.is_none() && config.tracker.is_none() {
+        return;
+    }
+    let outcome = Outcome {
+        state,
+        memo,
+        sample: config
+            .metrics
+            .as_ref()
+            .map(|_| Sample::new(status, latency)),
+        route: state.route(),
+        at: match &config.tracker {
+            Some(tracker) => tracker
+                .usage()
+                .unix_ms(started.unwrap_or_else(Instant::now)),
+            None => 0,
+        },
+    };
+    let done = CACHE
+        .try_with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                cache.refresh(state);
+                cache.add(&outcome);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    // The thread's locals are being torn down (or, re-entered, busy): look
+    // the names up instead.
+    if !done {
+        add_uncached(&outcome);
+    }
+}
+
+impl Cache {
+    /// Empties the cache when the request's snapshot or handles differ.
+    fn refresh(&mut self, state: &RequestState) {
+        let config = &state.config;
+        let same_metrics = match (&self.metrics, &config.metrics) {
+            (Some(a), Some(b)) => a.same(b),
+            (None, None) => true,
+            _ => false,
         };
-        let Some(pairs) = pairs.take() else {
-            return;
+        let same_tracker = match (&self.tracker, &config.tracker) {
+            (Some(a), Some(b)) => a.same(b),
+            (None, None) => true,
+            _ => false,
         };
-        let current = cache.snapshot.as_ptr() == Arc::as_ptr(snapshot)
-            && cache.metrics.as_ref().is_some_and(|m| m.same(metrics));
-        if !current {
-            cache.snapshot = Arc::downgrade(snapshot);
-            cache.metrics = Some(metrics.clone());
-            cache.arms.clear();
+        if self.snapshot.as_ptr() == Arc::as_ptr(&state.snapshot) && same_metrics && same_tracker {
+            return;
         }
-        for (id, flag, arm) in pairs {
-            let key = (id, arm.as_ptr() as usize, arm.len());
-            let handle = match cache.arms.get(&key) {
-                Some(handle) => handle,
-                None => cache
-                    .arms
-                    .entry(key)
-                    .or_insert_with(|| metrics.arm_handle(flag, arm)),
+        self.snapshot = Arc::downgrade(&state.snapshot);
+        self.metrics = config.metrics.clone();
+        self.tracker = config.tracker.clone();
+        self.flags.clear();
+        self.flags
+            .resize_with(state.snapshot.len(), FlagHandles::default);
+    }
+
+    fn add(&mut self, outcome: &Outcome<'_>) {
+        for entry in outcome.memo.iter() {
+            let Some(id) = entry.id else { continue };
+            let Some(handles) = self.flags.get_mut(id.index()) else {
+                continue;
             };
-            match handle {
-                Some(h) => h.add(&sample),
+            if let (Some(metrics), Some(sample), Answer::Decided(decision)) =
+                (&self.metrics, &outcome.sample, entry.answer)
+            {
+                match handles.arms.iter().find(|(d, _)| *d == decision) {
+                    Some((_, Some(arm))) => arm.add(sample),
+                    Some((_, None)) => metrics.count_dropped(),
+                    None => {
+                        let arm = arm_handle(metrics, outcome, id, entry);
+                        match &arm {
+                            Some(arm) => arm.add(sample),
+                            None => metrics.count_dropped(),
+                        }
+                        if handles.arms.len() < MAX_PER_FLAG {
+                            handles.arms.push((decision, arm));
+                        }
+                    }
+                }
+            }
+            if let Some(tracker) = &self.tracker {
+                let route = outcome.route.unwrap_or(crate::hygiene::OTHER_ROUTE);
+                match handles.routes.iter().find(|(r, _)| **r == *route) {
+                    Some((_, usage)) => usage.record(outcome.at),
+                    None => {
+                        let name = outcome.state.snapshot.name(id).unwrap_or("");
+                        let usage = tracker.usage().handle(name, outcome.route);
+                        usage.record(outcome.at);
+                        if handles.routes.len() < MAX_PER_FLAG {
+                            handles.routes.push((route.into(), usage));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The counters of the arm `entry` was served, by name.
+fn arm_handle(
+    metrics: &Metrics,
+    outcome: &Outcome<'_>,
+    id: FlagId,
+    entry: &Entry,
+) -> Option<ArmHandle> {
+    let state = outcome.state;
+    let flag = state.snapshot.name(id)?;
+    metrics.arm_handle(flag, state.memo_arm(outcome.memo, entry))
+}
+
+/// [`Cache::add`] without a cache.
+#[cold]
+fn add_uncached(outcome: &Outcome<'_>) {
+    let state = outcome.state;
+    let config = &state.config;
+    for entry in outcome.memo.iter() {
+        let Some(id) = entry.id else { continue };
+        if let (Some(metrics), Some(sample), Answer::Decided(_)) =
+            (&config.metrics, &outcome.sample, entry.answer)
+        {
+            match arm_handle(metrics, outcome, id, entry) {
+                Some(arm) => arm.add(sample),
                 None => metrics.count_dropped(),
             }
         }
-    });
-    // The thread's locals are being torn down: look the names up instead.
-    if let Some(pairs) = pairs {
-        metrics.record_each(pairs.map(|(_, flag, arm)| (flag, arm)), status, latency);
+        if let Some(tracker) = &config.tracker {
+            let name = state.snapshot.name(id).unwrap_or("");
+            tracker
+                .usage()
+                .handle(name, outcome.route)
+                .record(outcome.at);
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use axum::extract::MatchedPath;
 use tracing::Level;
 
 use super::config::{Config, IdLogging};
@@ -88,7 +87,7 @@ pub(crate) fn decision<'a>(
         feature_flag.context.kind = id_kind(&resolved.context),
         feature_flag.version = eval.version,
         http.request.method = state.method.as_str(),
-        http.route = state.route.get().map(MatchedPath::as_str),
+        http.route = state.route(),
         "flag decision"
     );
 }
@@ -105,7 +104,7 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
             level,
             target: "flags::request",
             http.request.method = state.method.as_str(),
-            http.route = state.route.get().map(MatchedPath::as_str),
+            http.route = state.route(),
             http.response.status_code = status,
             error = status >= 500,
             // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
@@ -129,7 +128,7 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
         level,
         target: "flags::request",
         http.request.method = state.method.as_str(),
-        http.route = state.route.get().map(MatchedPath::as_str),
+        http.route = state.route(),
         http.response.status_code = status,
         error = status >= 500,
         latency_ms = latency.as_micros() as f64 / 1000.0,

@@ -220,11 +220,7 @@ impl FlagContext {
     }
 
     fn new(state: Arc<RequestState>, parts: &Parts) -> FlagContext {
-        if state.route.get().is_none() {
-            if let Some(route) = parts.extensions.get::<MatchedPath>() {
-                let _ = state.route.set(route.clone());
-            }
-        }
+        state.learn_route(parts);
         FlagContext { state }
     }
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use super::counting;
 use super::events;
-use super::memo::Answer;
 use super::request::RequestState;
 use super::slot::{self, Slot};
 use http::header::SET_COOKIE;
@@ -98,25 +97,6 @@ pub(crate) fn settle(
         return;
     }
     let latency = started.map_or(Duration::ZERO, |t| t.elapsed());
-    if let Some(metrics) = &state.config.metrics {
-        let pairs = memo.iter().filter_map(|entry| {
-            // Forced answers are test traffic, and unknown flags are typos:
-            // neither says anything about how an arm performs.
-            let (Answer::Decided(_), Some(id)) = (entry.answer, entry.id) else {
-                return None;
-            };
-            let name = state.snapshot.name(id)?;
-            Some((id, name, state.memo_arm(&memo, entry)))
-        });
-        counting::record(metrics, &state.snapshot, status, latency, pairs);
-    }
-    if let Some(tracker) = &state.config.tracker {
-        // Once per request, not per decision: the route and the flags asked.
-        let asked = memo.iter().filter_map(|m| state.snapshot.name(m.id?));
-        let route = state.route.get().map(|route| route.as_str());
-        tracker
-            .usage()
-            .record(route, started.unwrap_or_else(Instant::now), asked);
-    }
+    counting::record(state, &memo, status, latency, started);
     events::request(state, status, latency, &memo);
 }

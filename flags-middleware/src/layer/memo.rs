@@ -69,16 +69,22 @@ impl Memo {
     }
 
     /// The answer for flag `id` (or, unknown, named `flag`), if asked before.
+    #[inline]
     pub(crate) fn find(&self, id: Option<FlagId>, flag: &str) -> Option<Answer> {
-        let is = |e: &&Entry| match id {
-            Some(_) => e.id == id,
-            None => e.id.is_none() && self.unknown_name(e) == Some(flag),
-        };
-        // A plain scan of the inline entries first: the usual case.
         let inline = &self.inline[..self.len.min(INLINE)];
-        match inline.iter().find(is) {
-            Some(e) => Some(e.answer),
-            None => self.spilled.iter().find(is).map(|e| e.answer),
+        match id {
+            // The usual case: a known flag among the inline entries, found
+            // by comparing ids only.
+            Some(_) => inline
+                .iter()
+                .chain(&self.spilled)
+                .find(|e| e.id == id)
+                .map(|e| e.answer),
+            None => inline
+                .iter()
+                .chain(&self.spilled)
+                .find(|e| e.id.is_none() && self.unknown_name(e) == Some(flag))
+                .map(|e| e.answer),
         }
     }
 

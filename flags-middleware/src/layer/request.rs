@@ -22,9 +22,14 @@ pub(crate) struct RequestState {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) config: Arc<Config>,
     pub(crate) method: Method,
-    /// The matched route template, recorded by the extractor (the router
-    /// only knows it once it has routed, which is after the layer ran).
-    pub(crate) route: OnceLock<MatchedPath>,
+    /// The matched route template, as the extraction that made this state
+    /// found it (the router only knows it once it has routed, which is
+    /// after the layer ran).
+    route: Option<MatchedPath>,
+    /// The route template, when a later extraction (below the router) knew
+    /// it and the first (above it) did not. Apart from `route` because a
+    /// `OnceLock` built already set costs a synchronised initialisation.
+    late_route: OnceLock<MatchedPath>,
     /// Who is asking, fixed for the rest of the request.
     pub(crate) resolved: Resolved,
     /// Whether a subscriber wants this request's decision events: asked
@@ -55,9 +60,8 @@ impl RequestState {
             snapshot,
             config,
             method,
-            // Set here when known (no `Once` to go through); else by a later
-            // extraction that knows it.
-            route: route.map_or_else(OnceLock::new, OnceLock::from),
+            route,
+            late_route: OnceLock::new(),
             resolved,
             decision_events,
             memo: Mutex::new(Memo::default()),
@@ -83,6 +87,23 @@ impl RequestState {
         };
         memo.push(id, flag, answer);
         Asked::First(id, answer)
+    }
+
+    /// The matched route template, if known.
+    pub(crate) fn route(&self) -> Option<&str> {
+        self.route
+            .as_ref()
+            .or_else(|| self.late_route.get())
+            .map(MatchedPath::as_str)
+    }
+
+    /// Records the route template when it was not known before.
+    pub(crate) fn learn_route(&self, parts: &http::request::Parts) {
+        if self.route.is_none() && self.late_route.get().is_none() {
+            if let Some(route) = parts.extensions.get::<MatchedPath>() {
+                let _ = self.late_route.set(route.clone());
+            }
+        }
     }
 
     /// Whether `answer` is "on", without building the variant.
