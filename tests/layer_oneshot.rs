@@ -537,3 +537,48 @@ async fn counters_follow_the_flags_across_a_change_and_across_layers() {
     );
     assert_eq!(o.arm("beta_search", "off").map(|a| a.requests), Some(1));
 }
+
+/// The peer's address from `ConnectInfo` reaches the `remoteAddress`
+/// strategy and a text constraint on `remoteAddress` (the layer hands the
+/// engine the parsed address; its text is made only when read).
+#[tokio::test]
+async fn the_peer_address_reaches_ip_strategies_and_text_constraints() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
+    let flags = Flags::from_unleash_json(
+        r#"{"features": [
+          {"name": "office", "enabled": true, "strategies": [
+            {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.0/8"}}]},
+          {"name": "office_text", "enabled": true, "strategies": [
+            {"name": "default", "constraints": [
+              {"contextName": "remoteAddress", "operator": "STR_STARTS_WITH", "values": ["10.1."]}]}]}
+        ]}"#,
+    )
+    .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|flags: FlagContext| async move {
+                format!(
+                    "{} {} {}",
+                    flags.is_enabled("office"),
+                    flags.is_enabled("office_text"),
+                    flags.context().get_remote_address().unwrap_or("-"),
+                )
+            }),
+        )
+        .layer(FlagsLayer::new(flags));
+    for (peer, want) in [
+        ([10, 1, 2, 3], "true true 10.1.2.3"),
+        ([10, 2, 0, 1], "true false 10.2.0.1"),
+        ([192, 0, 2, 1], "false false 192.0.2.1"),
+    ] {
+        let mut request = req("/").body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((peer, 40_000))));
+        assert_eq!(get_text(&app, request).await, (StatusCode::OK, want.into()));
+    }
+}

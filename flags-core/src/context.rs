@@ -1,7 +1,8 @@
 //! The evaluation context: who is asking.
 
+use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 
@@ -21,17 +22,47 @@ use crate::typed::Typed;
 /// assert_eq!(ctx.get("userId"), Some("user_123"));
 /// assert_eq!(ctx.get("beta"), Some("true"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     pub(crate) user_id: Option<Arc<str>>,
     pub(crate) session_id: Option<Arc<str>>,
     pub(crate) remote_address: Option<Arc<str>>,
     pub(crate) remote_ip: Option<IpAddr>,
+    /// `remote_ip` as text, made on first read when the address was given
+    /// parsed ([`Context::remote_address_ip`]): most requests never read it.
+    remote_ip_text: LazyText,
     pub(crate) environment: Option<Arc<str>>,
     pub(crate) app_name: Option<Arc<str>>,
     pub(crate) current_time: Option<DateTime<Utc>>,
     pub(crate) current_time_text: Option<Arc<str>>,
     pub(crate) properties: Vec<Property>,
+}
+
+/// Two contexts are equal when every field reads the same, however the
+/// remote address was given (text, or parsed).
+impl PartialEq for Context {
+    fn eq(&self, other: &Context) -> bool {
+        self.user_id == other.user_id
+            && self.session_id == other.session_id
+            && self.remote_ip == other.remote_ip
+            && self.remote_address_text() == other.remote_address_text()
+            && self.environment == other.environment
+            && self.app_name == other.app_name
+            && self.current_time == other.current_time
+            && self.current_time_text == other.current_time_text
+            && self.properties == other.properties
+    }
+}
+
+/// Text derived from another field on first use: a cache, not part of the
+/// value.
+#[derive(Clone, Default)]
+struct LazyText(OnceLock<Arc<str>>);
+
+impl fmt::Debug for LazyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("..")
+    }
 }
 
 /// A custom property; numeric and semver constraints parse its value once.
@@ -68,6 +99,27 @@ impl Context {
         let addr = addr.into();
         self.remote_ip = addr.trim().parse().ok();
         self.remote_address = Some(addr);
+        self
+    }
+
+    /// Sets the caller's IP address, already parsed (from `ConnectInfo`,
+    /// say): no text is made, and none parsed, unless a constraint or a
+    /// getter reads the address as text.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use flags_core::Context;
+    ///
+    /// let ctx = Context::new().remote_address_ip(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)));
+    /// assert_eq!(ctx.remote_ip(), Some(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))));
+    /// assert_eq!(ctx.get_remote_address(), Some("10.1.2.3"));
+    /// assert_eq!(ctx, Context::new().remote_address("10.1.2.3"));
+    /// ```
+    #[must_use]
+    pub fn remote_address_ip(mut self, ip: IpAddr) -> Self {
+        self.remote_ip = Some(ip);
+        self.remote_address = None;
+        self.remote_ip_text = LazyText::default();
         self
     }
 
@@ -145,7 +197,17 @@ impl Context {
 
     /// The remote address as given, if known.
     pub fn get_remote_address(&self) -> Option<&str> {
-        self.remote_address.as_deref()
+        self.remote_address_text()
+    }
+
+    /// The address as given, or as text made once from the parsed one.
+    #[inline]
+    pub(crate) fn remote_address_text(&self) -> Option<&str> {
+        match (&self.remote_address, self.remote_ip) {
+            (Some(text), _) => Some(text),
+            (None, Some(ip)) => Some(self.remote_ip_text.0.get_or_init(|| ip.to_string().into())),
+            (None, None) => None,
+        }
     }
 
     /// The remote address, parsed, if it is an IP address.
@@ -163,7 +225,7 @@ impl Context {
         match name {
             "userId" => self.user_id.as_deref(),
             "sessionId" => self.session_id.as_deref(),
-            "remoteAddress" => self.remote_address.as_deref(),
+            "remoteAddress" => self.remote_address_text(),
             "environment" => self.environment.as_deref(),
             "appName" => self.app_name.as_deref(),
             "currentTime" => self.current_time_text.as_deref(),

@@ -10,6 +10,8 @@
 //! - `layer/events_json_per_decision`: the same with an event per decision;
 //! - `wrapped/*`: the layer around the whole router (`layer.layer(router)`)
 //!   instead of each route, which spares axum's re-boxing of the route;
+//!   `wrapped/3_flags_peer_address` with the peer's address in the request
+//!   (`ConnectInfo`, as `into_make_service_with_connect_info` serves it);
 //! - `baseline/noop_layer`: a router with a layer that does nothing, the
 //!   floor of any layer added with `Router::layer`.
 //!
@@ -24,7 +26,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
@@ -104,12 +109,22 @@ fn noop_layer_router() -> Router {
 }
 
 fn request(path: &str) -> Request<Body> {
-    Request::builder()
+    let mut req = Request::builder()
         .uri(path)
         .header("x-user-id", "user_123")
         .body(Body::empty())
-        .expect("request")
+        .expect("request");
+    // `into_make_service_with_connect_info` gives every request its peer:
+    // the layer reads it as the caller's remote address.
+    if path.ends_with(PEER) {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 40_000))));
+    }
+    req
 }
+
+/// A query that marks a request sent with its peer's address.
+const PEER: &str = "?peer";
 
 /// What a case sends requests to.
 #[derive(Clone)]
@@ -192,6 +207,12 @@ fn cases() -> Vec<Case> {
         ),
         case("layer/no_flags_asked", router(flags_router()), STATIC, None),
         case("layer/3_flags", router(flags_router()), PRODUCTS, None),
+        case(
+            "wrapped/3_flags_peer_address",
+            App::Wrapped(wrapped_router()),
+            "/api/v1/products/42?peer",
+            None,
+        ),
         case(
             "wrapped/no_flags_asked",
             App::Wrapped(wrapped_router()),

@@ -180,7 +180,11 @@ async fn counts_stay_exact_past_the_cached_routes_and_across_changes() {
     let many = entry(&inventory, "inventory_many");
     assert_eq!(many.routes.len(), ROUTES);
     for r in 0..ROUTES {
-        assert_eq!(many.routes.get(&format!("/r{r}/{{id}}")), Some(&4), "route {r}");
+        assert_eq!(
+            many.routes.get(&format!("/r{r}/{{id}}")),
+            Some(&4),
+            "route {r}"
+        );
     }
     assert_eq!(many.arms.get("on"), Some(&(3 * ROUTES as u64)));
     assert_eq!(many.arms.get("off"), Some(&(ROUTES as u64)));

@@ -36,7 +36,7 @@ impl Field {
         match self {
             Field::UserId => ctx.user_id.as_deref(),
             Field::SessionId => ctx.session_id.as_deref(),
-            Field::RemoteAddress => ctx.remote_address.as_deref(),
+            Field::RemoteAddress => ctx.remote_address_text(),
             Field::Environment => ctx.environment.as_deref(),
             Field::AppName => ctx.app_name.as_deref(),
             Field::CurrentTime => ctx.current_time_text.as_deref(),

@@ -67,9 +67,9 @@ pub(crate) async fn resolve(config: &Config, parts: &Parts) -> Resolved {
 #[inline(always)]
 fn complete(config: &Config, parts: &Parts, found: Option<Context>) -> Resolved {
     let mut context = found.unwrap_or_default();
-    if context.get_remote_address().is_none() {
+    if context.remote_ip().is_none() && context.get_remote_address().is_none() {
         if let Some(ip) = remote_ip(parts, &config.trusted_proxies) {
-            context = context.remote_address(ip.to_string());
+            context = context.remote_address_ip(ip);
         }
     }
     if let Some(env) = &config.environment {
