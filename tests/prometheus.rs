@@ -176,6 +176,39 @@ async fn counters_histogram_and_version_parse_back() {
     }
 }
 
+/// A name no flag has is counted by name (the typo an alert should catch),
+/// and a found name never appears there.
+#[tokio::test]
+async fn unknown_flag_names_are_counted_by_name() {
+    let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();
+    let ctx = flags_middleware::Context::new().user_id("ann");
+    for _ in 0..3 {
+        assert!(!flags.is_enabled("new_chekout_flow", &ctx));
+    }
+    assert!(!flags.is_enabled("old \"banner\"", &ctx));
+    flags.is_enabled("new_checkout_flow", &ctx);
+
+    let (status, _, text) = get_text(&app(&flags), "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let scrape = parse(&text);
+    assert_eq!(
+        counter(
+            &scrape,
+            "flags_unknown_requests_total",
+            "flag=new_chekout_flow"
+        ),
+        3.0
+    );
+    assert!(
+        text.contains("flags_unknown_requests_total{flag=\"old \\\"banner\\\"\"} 1\n"),
+        "{text}"
+    );
+    let unknown = samples(&scrape, "flags_unknown_requests_total");
+    assert_eq!(unknown.len(), 2, "{unknown:?}");
+    assert_eq!(counter(&scrape, "flags_unknown_other_total", ""), 0.0);
+    assert!(text.contains("# TYPE flags_unknown_requests_total counter\n"));
+}
+
 #[tokio::test]
 async fn label_values_are_escaped() {
     let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();

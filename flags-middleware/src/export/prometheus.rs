@@ -10,6 +10,7 @@ use axum::Router;
 use http::header::CONTENT_TYPE;
 
 use crate::guard::{Guard, Status};
+use crate::hygiene::UnknownFlags;
 use crate::metrics::{MetricsSnapshot, LATENCY_BUCKETS_MS};
 use crate::Flags;
 
@@ -76,6 +77,7 @@ impl Prometheus {
         out.sample("flags_version", "", snapshot.version());
         out.family("flags_flags", "gauge", "Flags defined.");
         out.sample("flags_flags", "", snapshot.len() as u64);
+        render_unknown(&mut out, &self.flags.unknown_flags());
         if let Some(guard) = &self.guard {
             render_guard(&mut out, guard);
         }
@@ -164,6 +166,30 @@ fn render_counters(out: &mut Text, metrics: &MetricsSnapshot) {
         "Samples not counted because the table of flag/arm pairs was full.",
     );
     out.sample("flags_metrics_dropped_total", "", metrics.dropped);
+}
+
+/// Names asked for that no flag has (typos, deleted flags still read):
+/// bounded by the unknown-name table's capacity, the rest counted apart.
+fn render_unknown(out: &mut Text, unknown: &UnknownFlags) {
+    out.family(
+        "flags_unknown_requests_total",
+        "counter",
+        "Asks for a flag name that no flag has, by name (a typo, or a deleted flag still read).",
+    );
+    let mut l = String::new();
+    for flag in &unknown.flags {
+        l.clear();
+        l.push_str("flag=\"");
+        escape_into(&mut l, &flag.name);
+        l.push('"');
+        out.sample("flags_unknown_requests_total", &l, flag.count);
+    }
+    out.family(
+        "flags_unknown_other_total",
+        "counter",
+        "Asks for unknown names past the table of distinct names kept.",
+    );
+    out.sample("flags_unknown_other_total", "", unknown.other);
 }
 
 fn render_guard(out: &mut Text, guard: &Guard) {
