@@ -189,3 +189,47 @@ async fn counts_stay_exact_past_the_cached_routes_and_across_changes() {
     assert_eq!(many.arms.get("on"), Some(&(3 * ROUTES as u64)));
     assert_eq!(many.arms.get("off"), Some(&(ROUTES as u64)));
 }
+
+/// Two `Flags` handles served on one thread, requests alternating: each
+/// handle's counts are its own and exact (the per-thread handles are kept
+/// per snapshot and counters, not only for the last one used).
+#[tokio::test(flavor = "current_thread")]
+async fn two_handles_on_one_thread_count_apart() {
+    let a = Flags::from_toml_str("[inventory_a]\n", "a.toml").unwrap();
+    let b = Flags::from_toml_str("[inventory_a]\nenabled = false\n", "b.toml").unwrap();
+    let app = |flags: &Flags| {
+        Router::new()
+            .route(
+                "/x",
+                get(
+                    |flags: FlagContext| async move { flags.is_enabled("inventory_a").to_string() },
+                ),
+            )
+            .layer(FlagsLayer::new(flags.clone()))
+    };
+    let (app_a, app_b) = (app(&a), app(&b));
+    for _ in 0..5 {
+        for (app, want) in [(&app_a, "true"), (&app_b, "false")] {
+            let req = Request::get("/x").header("cookie", "flags_sid=s1");
+            let res = app
+                .clone()
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(res.into_body(), 64).await.unwrap();
+            assert_eq!(body, want);
+        }
+    }
+    let arms = |flags: &Flags| entry(&flags.inventory(), "inventory_a").arms.clone();
+    assert_eq!(
+        arms(&a).into_iter().collect::<Vec<_>>(),
+        [("on".to_owned(), 5)]
+    );
+    assert_eq!(
+        arms(&b).into_iter().collect::<Vec<_>>(),
+        [("off".to_owned(), 5)]
+    );
+    let routes = |flags: &Flags| entry(&flags.inventory(), "inventory_a").routes.clone();
+    assert_eq!(routes(&a).get("/x"), Some(&5));
+    assert_eq!(routes(&b).get("/x"), Some(&5));
+}

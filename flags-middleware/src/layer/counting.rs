@@ -13,6 +13,8 @@ use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use foldhash::HashMap;
+
 use super::memo::{Answer, Entry, Memo};
 use super::request::RequestState;
 use crate::engine::{Decision, FlagId, Snapshot};
@@ -24,6 +26,13 @@ use crate::metrics::{ArmHandle, Metrics, Sample};
 /// cache without end).
 const MAX_PER_FLAG: usize = 32;
 
+/// Snapshots a thread keeps handles for: a change moves every thread to a
+/// new one, and a few `Flags` handles may share a thread.
+const SNAPSHOTS: usize = 4;
+
+/// Flags kept by position rather than in a map.
+const INDEXED: usize = 256;
+
 /// One thread's handles for one snapshot.
 #[derive(Default)]
 struct Cache {
@@ -33,8 +42,29 @@ struct Cache {
     snapshot: Weak<Snapshot>,
     metrics: Option<Metrics>,
     tracker: Option<Tracker>,
-    /// By [`FlagId::index`].
-    flags: Vec<FlagHandles>,
+    flags: ByFlag,
+}
+
+/// Handles by flag: by position for the first [`INDEXED`] flags (grown as
+/// they are met), an index instead of a hash; in a map past those, so a
+/// thread that serves a few flags of a big snapshot keeps only those.
+#[derive(Default)]
+struct ByFlag {
+    indexed: Vec<FlagHandles>,
+    hashed: HashMap<FlagId, FlagHandles>,
+}
+
+impl ByFlag {
+    fn get(&mut self, id: FlagId) -> &mut FlagHandles {
+        let i = id.index();
+        if i >= INDEXED {
+            return self.hashed.entry(id).or_default();
+        }
+        if self.indexed.len() <= i {
+            self.indexed.resize_with(i + 1, FlagHandles::default);
+        }
+        &mut self.indexed[i]
+    }
 }
 
 #[derive(Default)]
@@ -47,7 +77,8 @@ struct FlagHandles {
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    /// Most recently used first.
+    static CACHES: RefCell<Vec<Cache>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What one request adds: the sample for the metrics, the time for the
@@ -89,11 +120,10 @@ pub(crate) fn record(
             None => 0,
         },
     };
-    let done = CACHE
-        .try_with(|cache| match cache.try_borrow_mut() {
-            Ok(mut cache) => {
-                cache.refresh(state);
-                cache.add(&outcome);
+    let done = CACHES
+        .try_with(|caches| match caches.try_borrow_mut() {
+            Ok(mut caches) => {
+                Cache::of(&mut caches, state).add(&outcome);
                 true
             }
             Err(_) => false,
@@ -107,8 +137,33 @@ pub(crate) fn record(
 }
 
 impl Cache {
-    /// Empties the cache when the request's snapshot or handles differ.
-    fn refresh(&mut self, state: &RequestState) {
+    /// The cache for `state`'s snapshot and handles, moved to the front;
+    /// made (in place of the least recently used) when there is none.
+    fn of<'c>(caches: &'c mut Vec<Cache>, state: &RequestState) -> &'c mut Cache {
+        match caches.iter().position(|c| c.serves(state)) {
+            Some(0) => {}
+            Some(i) => caches[..=i].rotate_right(1),
+            None => {
+                if caches.len() == SNAPSHOTS {
+                    caches.pop();
+                }
+                let config = &state.config;
+                caches.insert(
+                    0,
+                    Cache {
+                        snapshot: Arc::downgrade(&state.snapshot),
+                        metrics: config.metrics.clone(),
+                        tracker: config.tracker.clone(),
+                        flags: ByFlag::default(),
+                    },
+                );
+            }
+        }
+        &mut caches[0]
+    }
+
+    /// Whether this cache's handles are `state`'s.
+    fn serves(&self, state: &RequestState) -> bool {
         let config = &state.config;
         let same_metrics = match (&self.metrics, &config.metrics) {
             (Some(a), Some(b)) => a.same(b),
@@ -120,23 +175,13 @@ impl Cache {
             (None, None) => true,
             _ => false,
         };
-        if self.snapshot.as_ptr() == Arc::as_ptr(&state.snapshot) && same_metrics && same_tracker {
-            return;
-        }
-        self.snapshot = Arc::downgrade(&state.snapshot);
-        self.metrics = config.metrics.clone();
-        self.tracker = config.tracker.clone();
-        self.flags.clear();
-        self.flags
-            .resize_with(state.snapshot.len(), FlagHandles::default);
+        self.snapshot.as_ptr() == Arc::as_ptr(&state.snapshot) && same_metrics && same_tracker
     }
 
     fn add(&mut self, outcome: &Outcome<'_>) {
         for entry in outcome.memo.iter() {
             let Some(id) = entry.id else { continue };
-            let Some(handles) = self.flags.get_mut(id.index()) else {
-                continue;
-            };
+            let handles = self.flags.get(id);
             if let (Some(metrics), Some(sample), Answer::Decided(decision)) =
                 (&self.metrics, &outcome.sample, entry.answer)
             {
