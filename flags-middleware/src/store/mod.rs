@@ -66,6 +66,8 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod remote_status;
+#[cfg(any(feature = "postgres", feature = "unleash"))]
+mod tls;
 #[cfg(feature = "unleash")]
 mod unleash;
 mod watch;

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -113,7 +112,6 @@ pub(super) fn connector(mode: SslMode, root: Option<&Path>) -> Result<MakeRustls
 }
 
 fn load_roots(path: &Path) -> Result<RootCertStore, String> {
-    let file = path.display();
     if path == Path::new("system") {
         return Err(
             "sslrootcert=system (the system's trusted roots) is not supported: give the path \
@@ -121,25 +119,8 @@ fn load_roots(path: &Path) -> Result<RootCertStore, String> {
                 .to_owned(),
         );
     }
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read the root certificate file (sslrootcert) {file}: {e}"))?;
     let mut roots = RootCertStore::empty();
-    for (n, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
-        let cert =
-            cert.map_err(|e| format!("the root certificate file {file} is not valid PEM: {e}"))?;
-        roots.add(cert).map_err(|e| {
-            format!(
-                "the root certificate file {file}: certificate {} is not usable as a root: {e}",
-                n + 1
-            )
-        })?;
-    }
-    if roots.is_empty() {
-        return Err(format!(
-            "the root certificate file {file} holds no certificate (expected PEM \
-             `-----BEGIN CERTIFICATE-----` blocks)"
-        ));
-    }
+    crate::store::tls::add_pem_roots(&mut roots, path, "sslrootcert")?;
     Ok(roots)
 }
 
@@ -221,7 +202,7 @@ pub(super) fn explain(
     mode: SslMode,
     root: Option<&Path>,
 ) -> Option<String> {
-    let tls = rustls_error(error)?;
+    let tls = crate::store::tls::rustls_error(error)?;
     let hint = match tls {
         rustls::Error::InvalidCertificate(
             rustls::CertificateError::NotValidForName
@@ -238,26 +219,6 @@ pub(super) fn explain(
         _ => String::new(),
     };
     Some(format!("TLS handshake failed: {tls}{hint}"))
-}
-
-fn rustls_error(error: &tokio_postgres::Error) -> Option<&rustls::Error> {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
-    while let Some(e) = next {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        // tokio-rustls wraps rustls's error in an io::Error, whose `source`
-        // skips the wrapped error itself.
-        if let Some(tls) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(tls);
-        }
-        next = e.source();
-    }
-    None
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::RootCertStore;
+
 /// How an [`UnleashStore`](super::UnleashStore) reaches an Unleash server.
 /// Built with setters that take and return `self`; every default is the one
 /// Unleash's own server SDKs use.
@@ -35,16 +37,23 @@ pub struct UnleashConfig {
     pub(super) last_known_good: Option<PathBuf>,
     pub(super) bootstrap: Option<PathBuf>,
     pub(super) admin_token: Option<String>,
+    /// Trusted besides the built-in roots (from `root_certificate`).
+    pub(super) extra_roots: RootCertStore,
+    /// The files `extra_roots` came from, for `Debug`.
+    pub(super) root_certificates: Vec<PathBuf>,
 }
 
 /// Why an [`UnleashConfig`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnleashConfigError {
-    /// The URL is not `http://host[:port]/path`.
+    /// The URL is not `http[s]://host[:port]/path`.
     Url(String),
     /// The token is empty.
     EmptyToken,
+    /// A [root certificate](UnleashConfig::root_certificate) file cannot be
+    /// read or holds no usable certificate (the message names the file).
+    RootCertificate(String),
 }
 
 impl fmt::Display for UnleashConfigError {
@@ -52,6 +61,7 @@ impl fmt::Display for UnleashConfigError {
         match self {
             UnleashConfigError::Url(m) => write!(f, "unleash url: {m}"),
             UnleashConfigError::EmptyToken => write!(f, "unleash token: empty"),
+            UnleashConfigError::RootCertificate(m) => write!(f, "unleash root_certificate: {m}"),
         }
     }
 }
@@ -72,34 +82,36 @@ impl fmt::Debug for UnleashConfig {
             .field("last_known_good", &self.last_known_good)
             .field("bootstrap", &self.bootstrap)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("root_certificates", &self.root_certificates)
             .finish_non_exhaustive()
     }
 }
 
 impl UnleashConfig {
     /// The Unleash API root as Unleash's SDKs take it
-    /// (`http://localhost:4242/api`; a trailing `/` is fine) and a backend
-    /// (client) token, sent as it is in `authorization`.
+    /// (`https://unleash.example.com/api`, `http://localhost:4242/api`; a
+    /// trailing `/` is fine) and a backend (client) token, sent as it is in
+    /// `authorization`.
+    ///
+    /// `https://` servers are checked against Mozilla's root certificates
+    /// (built in, so no system certificate store is needed), plus any
+    /// [`root_certificate`](Self::root_certificate) given.
     ///
     /// Defaults: app name `flags-rust`, instance id `<host name>-<pid>`,
     /// refresh every 15 s, metrics every 60 s, a 10 s timeout per request,
-    /// no last-known-good or bootstrap file, no admin token.
+    /// no last-known-good or bootstrap file, no admin token, no extra root
+    /// certificate.
     ///
     /// # Errors
-    /// An URL that is not `http://`, or an empty token. (TLS is not built in:
-    /// put Unleash behind a local TLS-terminating proxy or sidecar, or
-    /// reach it over a private network.)
+    /// An URL that is not `http://` or `https://`, or an empty token.
     pub fn new(url: &str, token: &str) -> Result<UnleashConfig, UnleashConfigError> {
         let url = url.trim().trim_end_matches('/').to_owned();
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            if url.starts_with("https://") {
-                UnleashConfigError::Url(format!(
-                    "`{url}`: https is not built in; reach Unleash over http (a local proxy or sidecar doing TLS)"
-                ))
-            } else {
-                UnleashConfigError::Url(format!("`{url}` does not start with http://"))
-            }
-        })?;
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                UnleashConfigError::Url(format!("`{url}` does not start with http:// or https://"))
+            })?;
         if rest.is_empty() || rest.starts_with('/') {
             return Err(UnleashConfigError::Url(format!("`{url}` names no host")));
         }
@@ -120,6 +132,8 @@ impl UnleashConfig {
             last_known_good: None,
             bootstrap: None,
             admin_token: None,
+            extra_roots: RootCertStore::empty(),
+            root_certificates: Vec::new(),
         })
     }
 
@@ -187,6 +201,33 @@ impl UnleashConfig {
         self
     }
 
+    /// Also trusts the root certificates in the PEM file at `path` (one or
+    /// more `-----BEGIN CERTIFICATE-----` blocks) when checking an `https://`
+    /// server's certificate: for an Unleash whose certificate a private CA
+    /// signed. The built-in roots stay trusted; call it again for more files.
+    /// The file is read here, once.
+    ///
+    /// ```no_run
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = UnleashConfig::new("https://unleash.internal/api", "default:production.secret")?
+    ///     .root_certificate("/etc/ssl/internal-ca.pem")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`UnleashConfigError::RootCertificate`], naming the file, when it
+    /// cannot be read, is not PEM, holds no certificate, or holds one that
+    /// cannot be a root.
+    pub fn root_certificate(mut self, path: impl AsRef<Path>) -> Result<Self, UnleashConfigError> {
+        let path = path.as_ref();
+        crate::store::tls::add_pem_roots(&mut self.extra_roots, path, "root_certificate")
+            .map_err(UnleashConfigError::RootCertificate)?;
+        self.root_certificates.push(path.to_owned());
+        Ok(self)
+    }
+
     /// The API root, without a trailing `/`.
     pub fn url(&self) -> &str {
         &self.url
@@ -243,10 +284,12 @@ mod tests {
         assert_eq!(c.environment(), "staging");
         let c = UnleashConfig::new("http://u/api", "opaque").unwrap();
         assert_eq!(c.environment(), "development");
-        let e = UnleashConfig::new("https://u/api", "t").unwrap_err();
-        assert!(e.to_string().contains("https is not built in"), "{e}");
+        let c = UnleashConfig::new("https://u/api/", "t").unwrap();
+        assert_eq!(c.url(), "https://u/api");
         let e = UnleashConfig::new("localhost:4242", "t").unwrap_err();
-        assert!(e.to_string().contains("http://"), "{e}");
+        assert!(e.to_string().contains("http:// or https://"), "{e}");
+        let e = UnleashConfig::new("https:///api", "t").unwrap_err();
+        assert!(e.to_string().contains("names no host"), "{e}");
         assert_eq!(
             UnleashConfig::new("http://u/api", " ").unwrap_err(),
             UnleashConfigError::EmptyToken
@@ -256,5 +299,21 @@ mod tests {
             UnleashConfig::new("http://u/api", "secret").unwrap()
         );
         assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    #[test]
+    fn a_root_certificate_that_cannot_be_used_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing-ca.pem");
+        let e = UnleashConfig::new("https://u/api", "t")
+            .unwrap()
+            .root_certificate(&missing)
+            .unwrap_err();
+        assert!(matches!(e, UnleashConfigError::RootCertificate(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("root_certificate") && text.contains("missing-ca.pem"),
+            "{text}"
+        );
     }
 }

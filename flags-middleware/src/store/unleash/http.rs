@@ -1,15 +1,18 @@
-//! The few HTTP calls made to Unleash: one hyper client, the headers
-//! Unleash's own server SDKs send, a timeout on every call.
+//! The few HTTP calls made to Unleash: one hyper client (http or https,
+//! see [`tls`](super::tls)), the headers Unleash's own server SDKs send, a
+//! timeout on every call.
 
 use std::time::Duration;
 
 use http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 use super::config::UnleashConfig;
+use super::tls;
 
 /// The client-spec version sent: ≥ 4.2.0 makes the server send segments by
 /// reference instead of inlining their constraints.
@@ -31,19 +34,18 @@ pub(super) enum Reply {
 /// Calls Unleash on behalf of one store.
 #[derive(Debug, Clone)]
 pub(super) struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: HeaderMap,
     timeout: Duration,
 }
 
 impl Http {
-    pub(super) fn new(config: &UnleashConfig, connection_id: &str) -> Http {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.timeout));
-        connector.set_nodelay(true);
+    /// # Errors
+    /// When the TLS client cannot be set up (see [`tls::connector`]).
+    pub(super) fn new(config: &UnleashConfig, connection_id: &str) -> Result<Http, String> {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+            .build(tls::connector(config)?);
         let mut headers = HeaderMap::new();
         let mut put = |name: &'static str, value: &str| {
             // A value that is not a valid header (a control character in an
@@ -66,11 +68,11 @@ impl Http {
             "unleash-interval",
             &config.refresh_interval.as_millis().to_string(),
         );
-        Http {
+        Ok(Http {
             client,
             headers,
             timeout: config.timeout,
-        }
+        })
     }
 
     /// `GET url`, with `If-None-Match: etag` when one is known.
@@ -147,8 +149,11 @@ pub(super) fn sdk_version() -> String {
 }
 
 /// A client error with its cause chain (hyper's own message is terse:
-/// "client error (Connect)").
-fn describe(e: &dyn std::error::Error) -> String {
+/// "client error (Connect)"); a failed TLS handshake as such.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(tls) = crate::store::tls::rustls_error(e) {
+        return tls::explain(tls);
+    }
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -19,6 +19,7 @@ mod kill;
 mod last_good;
 mod poll;
 mod report;
+mod tls;
 
 pub use config::{UnleashConfig, UnleashConfigError};
 
@@ -148,15 +149,17 @@ impl UnleashStore {
     /// watched (as [`Flags::with_store`](crate::Flags::with_store) does).
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] outside a tokio runtime.
+    /// [`StoreError::Unavailable`] outside a tokio runtime (or, in theory,
+    /// when the TLS client cannot be set up).
     pub async fn connect(config: UnleashConfig) -> Result<UnleashStore, StoreError> {
         let runtime = Handle::try_current().map_err(|_| {
             StoreError::Unavailable("UnleashStore::connect must run inside a tokio runtime".into())
         })?;
         let connection_id = connection_id();
         let features_url = format!("{}/client/features", config.url);
+        let http = http::Http::new(&config, &connection_id).map_err(StoreError::Unavailable)?;
         let inner = Arc::new(Inner {
-            http: http::Http::new(&config, &connection_id),
+            http,
             connection_id,
             describe: format!("unleash {}", config.url),
             last_good: last_good::Writer::new(config.last_known_good.clone(), config.url.clone()),

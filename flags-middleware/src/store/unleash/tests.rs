@@ -460,3 +460,5 @@ async fn usage_is_registered_and_posted_and_a_refused_bucket_is_merged() {
         (Some("test-app"), Some(30))
     );
 }
+
+mod https;
