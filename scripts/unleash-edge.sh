@@ -13,7 +13,11 @@ EDGE_VERSION="20.1.0"
 ROOT="target/edge"
 BIN="$ROOT/bin/unleash-edge"
 
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qF "$EDGE_VERSION"; then
+# Edge has no --version flag: cargo's own record of the install says which.
+installed() {
+    [ -x "$BIN" ] && grep -qF "\"unleash-edge $EDGE_VERSION " "$ROOT/.crates.toml" 2>/dev/null
+}
+if installed; then
     exit 0
 fi
 
@@ -24,4 +28,5 @@ echo "unleash-edge: cargo install unleash-edge $EDGE_VERSION (takes a while)" >&
 CARGO_TARGET_DIR="$BUILD_DIR" nice cargo install --locked --no-default-features \
     --version "$EDGE_VERSION" --root "$ROOT" unleash-edge >&2
 rm -rf "$BUILD_DIR"
-"$BIN" --version >&2
+installed || { echo "unleash-edge: $BIN is not version $EDGE_VERSION" >&2; exit 1; }
+echo "unleash-edge: $EDGE_VERSION installed at $BIN" >&2
