@@ -21,31 +21,58 @@ pub(crate) struct Settings {
     pub(crate) conns: usize,
 }
 
-/// Which fields of a toggle must agree: Unleash's answer, without the
-/// duplicate camel-case spelling some servers add.
+/// The decision in each toggle of an answer, by flag name: what must agree.
+/// Edge's answer is shaped a little differently (no `feature_enabled` in the
+/// variant, `"payload": null` instead of none, an extra `impression_data`);
+/// those differences are reported by [`shape_differences`], not compared.
 fn answer(body: &[u8], server: &str) -> BTreeMap<String, Value> {
-    let doc: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("{server} answered no JSON ({e}): {body:?}"));
-    let toggles = doc["toggles"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{server} answered no toggles: {doc}"));
-    toggles
+    toggles(body, server)
         .iter()
         .map(|t| {
             let v = &t["variant"];
-            let kept = serde_json::json!({
+            let decision = serde_json::json!({
                 "enabled": t["enabled"],
                 "impressionData": t["impressionData"],
-                "variant": {
-                    "name": v["name"],
-                    "enabled": v["enabled"],
-                    "payload": v["payload"],
-                    "feature_enabled": v["feature_enabled"],
-                },
+                "variant": [v["name"], v["enabled"], v["payload"]],
             });
-            (t["name"].as_str().expect("a name").to_owned(), kept)
+            (t["name"].as_str().expect("a name").to_owned(), decision)
         })
         .collect()
+}
+
+fn toggles(body: &[u8], server: &str) -> Vec<Value> {
+    let doc: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{server} answered no JSON ({e}): {body:?}"));
+    doc["toggles"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{server} answered no toggles: {doc}"))
+        .clone()
+}
+
+/// Keys (`toggle.key` or `variant.key`) one answer has and the other lacks,
+/// or has as `null`.
+fn shape_differences(ours: &[u8], edge: &[u8]) -> (Vec<String>, Vec<String>) {
+    fn keys(t: &[Value]) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for toggle in t {
+            for (k, v) in toggle.as_object().into_iter().flatten() {
+                if !v.is_null() {
+                    out.insert(format!("toggle.{k}"));
+                }
+            }
+            for (k, v) in toggle["variant"].as_object().into_iter().flatten() {
+                if !v.is_null() {
+                    out.insert(format!("variant.{k}"));
+                }
+            }
+        }
+        out
+    }
+    let (a, b) = (keys(&toggles(ours, "ours")), keys(&toggles(edge, "Edge")));
+    (
+        a.difference(&b).cloned().collect(),
+        b.difference(&a).cloned().collect(),
+    )
 }
 
 /// Asserts that Edge answers what we answer for a sample of the users the
@@ -61,13 +88,18 @@ fn check_same_answers(
         .collect();
     queries.push(load::UNCHANGED_QUERY.to_owned());
     let mut toggles = 0;
+    let mut shapes = std::collections::BTreeSet::new();
     for q in &queries {
         let (s1, _, a) = rt.block_on(load::get(ours.addr, super::TOKEN, q, None));
         let (s2, _, b) = rt.block_on(load::get(edge.addr, super::TOKEN, q, None));
         assert_eq!((s1, s2), (200, 200), "status for {q}: ours {s1}, Edge {s2}");
+        shapes.insert(shape_differences(&a, &b));
         let (a, b) = (answer(&a, "ours"), answer(&b, "Edge"));
         assert_eq!(a, b, "ours and Edge differ for {q}");
         toggles += a.len();
+    }
+    for (only_ours, only_edge) in shapes {
+        println!("Shape: only ours has {only_ours:?}; only Edge has {only_edge:?}");
     }
     (queries.len(), toggles)
 }
