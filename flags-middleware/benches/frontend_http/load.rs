@@ -42,6 +42,9 @@ pub(crate) struct Rate {
     pub(crate) cpu_us_per_request: f64,
     /// Share of its one core the server used (near 1: saturated).
     pub(crate) busy: f64,
+    /// Share of its core the load generator (this process) used: near 1,
+    /// the load, not the server, set the rate.
+    pub(crate) load_busy: f64,
     /// Share of the answers that were 304 Not Modified.
     pub(crate) not_modified: f64,
 }
@@ -124,17 +127,20 @@ pub(crate) async fn measure(
     }
     // Warm up (connections, allocator, caches), then measure.
     tokio::time::sleep(Duration::from_secs_f64(secs / 4.0)).await;
-    let (n0, m0, cpu0, t0) = (
+    let me = std::process::id();
+    let (n0, m0, cpu0, load0, t0) = (
         done.load(Ordering::Relaxed),
         not_modified.load(Ordering::Relaxed),
         cpu_seconds(pid),
+        cpu_seconds(me),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let (n1, m1, cpu1, elapsed) = (
+    let (n1, m1, cpu1, load1, elapsed) = (
         done.load(Ordering::Relaxed),
         not_modified.load(Ordering::Relaxed),
         cpu_seconds(pid),
+        cpu_seconds(me),
         t0.elapsed().as_secs_f64(),
     );
     stop.store(true, Ordering::Relaxed);
@@ -146,6 +152,7 @@ pub(crate) async fn measure(
         per_sec: n / elapsed,
         cpu_us_per_request: (cpu1 - cpu0) * 1e6 / n,
         busy: (cpu1 - cpu0) / elapsed,
+        load_busy: (load1 - load0) / elapsed,
         not_modified: (m1 - m0) as f64 / n,
     }
 }

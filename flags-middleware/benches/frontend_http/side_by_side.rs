@@ -220,9 +220,9 @@ fn print_table(results: &BTreeMap<(&str, &str), Vec<Rate>>, settings: &Settings,
     );
     println!(
         "| case | ours req/s | Edge req/s | ours / Edge | ours CPU/req | Edge CPU/req | \
-         core busy (ours, Edge) | 304 share (ours, Edge) |"
+         server core busy (ours, Edge) | load core busy (ours, Edge) | 304 share (ours, Edge) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (case, label) in [
         ("200", "distinct users (200)"),
         ("304", "unchanged, If-None-Match"),
@@ -232,13 +232,15 @@ fn print_table(results: &BTreeMap<(&str, &str), Vec<Rate>>, settings: &Settings,
         let our_rate = median(ours, |r| r.per_sec);
         let cell = |f: &dyn Fn(&[Rate]) -> String| edge.map_or("skipped".to_owned(), |e| f(e));
         println!(
-            "| {label} | {our_rate:.0} | {} | {} | {:.1} µs | {} | {:.0}%, {} | {:.0}%, {} |",
+            "| {label} | {our_rate:.0} | {} | {} | {:.1} µs | {} | {:.0}%, {} | {:.0}%, {} | {:.0}%, {} |",
             cell(&|e| format!("{:.0}", median(e, |r| r.per_sec))),
             cell(&|e| format!("{:.2}×", our_rate / median(e, |r| r.per_sec))),
             median(ours, |r| r.cpu_us_per_request),
             cell(&|e| format!("{:.1} µs", median(e, |r| r.cpu_us_per_request))),
             median(ours, |r| r.busy) * 100.0,
             cell(&|e| format!("{:.0}%", median(e, |r| r.busy) * 100.0)),
+            median(ours, |r| r.load_busy) * 100.0,
+            cell(&|e| format!("{:.0}%", median(e, |r| r.load_busy) * 100.0)),
             median(ours, |r| r.not_modified) * 100.0,
             cell(&|e| format!("{:.0}%", median(e, |r| r.not_modified) * 100.0)),
         );
