@@ -1,27 +1,36 @@
-//! What the Frontend API and the client API cost, with 100 mixed flags.
+//! What the Frontend API and the client API cost, with 100 mixed flags,
+//! and how many requests per second it serves next to Unleash Edge.
 //!
 //! In one run:
 //! - criterion, in-process (`tower::ServiceExt::oneshot`):
 //!   `frontend/200_distinct_users` (every flag evaluated for a new user and
 //!   the body written), `frontend/304` (the same user again, with
 //!   `If-None-Match`), `client_api/200` and `client_api/304` (a poll);
-//! - loopback HTTP/1.1 requests per second for the two Frontend API cases,
-//!   from a small load generator (skip with `FLAGS_BENCH_NO_HTTP=1`).
+//! - over loopback HTTP/1.1, side by side with Unleash Edge serving the same
+//!   flags offline from a bootstrap file: requests per second for distinct
+//!   users (200) and for an unchanged user (`If-None-Match`), both servers
+//!   pinned to core 0 and the one load generator on core 1
+//!   (`frontend_http/side_by_side.rs`). Edge is installed by
+//!   `scripts/unleash-edge.sh` into `target/edge`; without it the bench says
+//!   Edge was skipped and measures ours alone.
 //!
-//! Unleash Edge, the peer to compare with, is not driven yet: the bench
-//! says so, and whether its binary is at `target/edge/bin/unleash-edge`
-//! (`cargo install unleash-edge --root target/edge`).
-//!
-//! Run: `cargo bench -p flags-middleware --bench frontend`.
+//! Run: `cargo bench -p flags-middleware --bench frontend`
+//! (`-- none` skips criterion; `FLAGS_BENCH_NO_HTTP=1` skips HTTP;
+//! `FLAGS_BENCH_ROUNDS`, default 5; `FLAGS_BENCH_SECS` per measurement,
+//! default 2; `FLAGS_BENCH_CONNS`, default 16).
+
+#[path = "frontend_http/flag_set.rs"]
+mod flag_set;
+#[path = "frontend_http/load.rs"]
+mod load;
+#[path = "frontend_http/servers.rs"]
+mod servers;
+#[path = "frontend_http/side_by_side.rs"]
+mod side_by_side;
 
 use std::hint::black_box;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::Router;
 use criterion::Criterion;
 use flags_middleware::client_api::ClientApiConfig;
@@ -31,41 +40,13 @@ use futures_util::FutureExt;
 use http::Request;
 use tower::ServiceExt;
 
-const TOKEN: &str = "bench-frontend-token";
+/// The frontend token, for both servers: Edge reads a token as
+/// `project:environment.secret`, here all projects of `development`.
+const TOKEN: &str = "*:development.bench-frontend-token";
 const CLIENT: &str = "bench-client-token";
 
-/// 100 flags: rollouts, user lists, property constraints, variants, kills.
 fn flags() -> Flags {
-    let mut features = Vec::new();
-    for i in 0..100 {
-        let f = match i % 5 {
-            0 => format!(
-                r#"{{"name": "rollout_{i}", "enabled": true, "strategies": [{{"name": "flexibleRollout",
-                   "parameters": {{"rollout": "{}", "stickiness": "default", "groupId": "rollout_{i}"}}}}]}}"#,
-                (i * 7) % 100
-            ),
-            1 => format!(
-                r#"{{"name": "users_{i}", "enabled": true, "strategies": [{{"name": "default",
-                   "constraints": [{{"contextName": "userId", "operator": "IN", "values": ["u1", "u2", "u{i}"]}}]}}]}}"#
-            ),
-            2 => format!(
-                r#"{{"name": "plan_{i}", "enabled": true, "strategies": [{{"name": "default",
-                   "constraints": [{{"contextName": "plan", "operator": "IN", "values": ["pro"]}}]}}]}}"#
-            ),
-            3 => format!(
-                r#"{{"name": "exp_{i}", "enabled": true, "strategies": [{{"name": "flexibleRollout",
-                   "parameters": {{"rollout": "50", "stickiness": "default", "groupId": "exp_{i}"}}}}],
-                   "variants": [{{"name": "a", "weight": 500, "payload": {{"type": "string", "value": "A"}}}},
-                                {{"name": "b", "weight": 500}}]}}"#
-            ),
-            _ => format!(
-                r#"{{"name": "killed_{i}", "enabled": false, "strategies": [{{"name": "default"}}]}}"#
-            ),
-        };
-        features.push(f);
-    }
-    Flags::from_unleash_json(&format!(r#"{{"features": [{}]}}"#, features.join(",")))
-        .expect("bench flags")
+    Flags::from_unleash_json(&flag_set::unleash_json()).expect("bench flags")
 }
 
 fn router(flags: &Flags) -> Router {
@@ -142,127 +123,49 @@ fn criterion_benches(c: &mut Criterion, app: &Router) {
     group.finish();
 }
 
-/// Requests per second over loopback HTTP/1.1 keep-alive from `conns`
-/// connections for `secs`; `distinct` gives every request a new user,
-/// otherwise each sends the same user with its `If-None-Match`.
-async fn throughput(
-    addr: SocketAddr,
-    distinct: bool,
-    etag: String,
-    conns: usize,
-    secs: f64,
-) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..conns {
-        let (stop, done, etag) = (Arc::clone(&stop), Arc::clone(&done), etag.clone());
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-            tokio::spawn(conn);
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let mut b = Request::builder()
-                    .header("host", "bench")
-                    .header("authorization", TOKEN);
-                b = if distinct {
-                    b.uri(format!("/api/frontend?userId=c{c}_{i}&sessionId={i}"))
-                } else {
-                    b.uri("/api/frontend?userId=user_7&sessionId=7")
-                        .header("if-none-match", etag.as_str())
-                };
-                let req = b
-                    .body(http_body_util::Empty::<Bytes>::new())
-                    .expect("request");
-                send.ready().await.expect("ready");
-                let res = send.send_request(req).await.expect("response");
-                let body = http_body_util::BodyExt::collect(res.into_body())
-                    .await
-                    .expect("body");
-                black_box(body);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(secs * 0.2)).await;
-    let start_count = done.load(Ordering::Relaxed);
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let n = done.load(Ordering::Relaxed) - start_count;
-    let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
-    }
-    n as f64 / elapsed
-}
-
-fn http_rates(app: Router, etag: String) {
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+/// The server half of the HTTP part: our Frontend API on a current-thread
+/// runtime (the process is pinned to one core by `taskset`), its port on
+/// the first line of stdout.
+fn serve_ours() {
+    let app = router(&flags());
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("server runtime");
-    let listener = server
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    server.spawn(async move {
-        let _ = axum::serve(listener, app).await;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("port {}", listener.local_addr().expect("addr").port());
+        axum::serve(listener, app).await.expect("serve");
     });
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("client runtime");
-    let rounds = 3;
-    let mut distinct = Vec::new();
-    let mut not_modified = Vec::new();
-    for _ in 0..rounds {
-        distinct.push(client.block_on(throughput(addr, true, etag.clone(), 16, 2.0)));
-        not_modified.push(client.block_on(throughput(addr, false, etag.clone(), 16, 2.0)));
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    println!(
-        "\nFrontend API, 100 flags, loopback HTTP/1.1, 16 keep-alive connections, \
-         server on 1 worker thread, median of {rounds} x 2 s"
-    );
-    println!("  distinct users (200)   {:>9.0} req/s", median(distinct));
-    println!(
-        "  unchanged (304)        {:>9.0} req/s",
-        median(not_modified)
-    );
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
+    if std::env::var_os(servers::SERVE_ENV).is_some() {
+        serve_ours();
+        return;
+    }
     let flags = flags();
     let app = router(&flags);
     let mut c = Criterion::default().configure_from_args();
     criterion_benches(&mut c, &app);
     c.final_summary();
-    if std::env::args().any(|a| a == "--profile-time") {
+    if std::env::args().any(|a| a == "--profile-time" || a == "--list")
+        || std::env::var_os("FLAGS_BENCH_NO_HTTP").is_some()
+    {
         return;
     }
-    let edge = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/edge/bin/unleash-edge");
-    println!(
-        "\nUnleash Edge not measured: this bench does not drive it yet (binary at {}: {})",
-        edge.display(),
-        if edge.exists() { "present" } else { "absent" }
-    );
-    if std::env::var_os("FLAGS_BENCH_NO_HTTP").is_none() {
-        let (_, etag) = once(
-            &app,
-            request("/api/frontend?userId=user_7&sessionId=7", TOKEN, None),
-        );
-        http_rates(app, etag.expect("an etag"));
-    }
+    side_by_side::run(&side_by_side::Settings {
+        rounds: env_or("FLAGS_BENCH_ROUNDS", 5),
+        secs: env_or("FLAGS_BENCH_SECS", 2.0),
+        conns: env_or("FLAGS_BENCH_CONNS", 16),
+    });
 }
