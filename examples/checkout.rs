@@ -25,7 +25,8 @@
 //! - `UNLEASH_URL` (Unleash's API root, e.g. `http://localhost:4242/api`) and
 //!   `UNLEASH_API_TOKEN` (a backend token): serve the flags of an Unleash
 //!   server instead of the file; `UNLEASH_ADMIN_TOKEN` (optional) lets the
-//!   rollout guard's kill reach Unleash.
+//!   rollout guard's kill reach Unleash; `UNLEASH_CA_FILE` (optional) is the
+//!   PEM file of a private CA that signed an https Unleash's certificate.
 
 use std::net::SocketAddr;
 

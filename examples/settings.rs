@@ -1,6 +1,6 @@
 //! What the example reads from its environment: `FLAGS_FILE`,
 //! `FLAGS_ADMIN_TOKEN`, `PORT`, and `UNLEASH_URL`, `UNLEASH_API_TOKEN`,
-//! `UNLEASH_ADMIN_TOKEN` to serve flags from an Unleash server instead. Reading is pure (the variables come
+//! `UNLEASH_ADMIN_TOKEN`, `UNLEASH_CA_FILE` to serve flags from an Unleash server instead. Reading is pure (the variables come
 //! through a lookup function), so every rule is tested without touching the
 //! process environment.
 
@@ -135,6 +135,9 @@ pub struct UnleashSettings {
     pub api_token: String,
     /// `UNLEASH_ADMIN_TOKEN`: lets the rollout guard's kill reach Unleash.
     pub admin_token: Option<String>,
+    /// `UNLEASH_CA_FILE`: a PEM file of the private CA that signed an https
+    /// Unleash's certificate (Mozilla's roots are trusted without it).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for UnleashSettings {
@@ -145,6 +148,7 @@ impl fmt::Debug for UnleashSettings {
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<hidden>"),
             )
+            .field("ca_file", &self.ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -228,11 +232,13 @@ fn unleash_settings(
     let url = read("UNLEASH_URL")?;
     let api_token = read("UNLEASH_API_TOKEN")?;
     let admin_token = read("UNLEASH_ADMIN_TOKEN")?;
+    let ca_file = read("UNLEASH_CA_FILE")?.map(PathBuf::from);
     match (url, api_token) {
         (Some(url), Some(api_token)) => Ok(Some(UnleashSettings {
             url,
             api_token,
             admin_token,
+            ca_file,
         })),
         (Some(_), None) => Err(setting(
             "UNLEASH_API_TOKEN",
@@ -246,6 +252,9 @@ fn unleash_settings(
             "UNLEASH_URL",
             "is not set, but UNLEASH_ADMIN_TOKEN is",
         )),
+        (None, None) if ca_file.is_some() => {
+            Err(setting("UNLEASH_URL", "is not set, but UNLEASH_CA_FILE is"))
+        }
         (None, None) => Ok(None),
     }
 }
@@ -382,16 +391,22 @@ mod tests {
             ("UNLEASH_URL", "http://localhost:4242/api"),
             ("UNLEASH_API_TOKEN", "default:development.secret-client"),
             ("UNLEASH_ADMIN_TOKEN", "*:*.secret-admin"),
+            ("UNLEASH_CA_FILE", "/etc/ssl/internal-ca.pem"),
         ])
         .unwrap();
         let u = s.unleash.clone().unwrap();
         assert_eq!(u.url, "http://localhost:4242/api");
         assert_eq!(u.admin_token.as_deref(), Some("*:*.secret-admin"));
+        assert_eq!(
+            u.ca_file.as_deref(),
+            Some(Path::new("/etc/ssl/internal-ca.pem"))
+        );
         assert!(!format!("{s:?}").contains("secret"), "{s:?}");
         for (vars, var) in [
             (vec![("UNLEASH_URL", "http://u/api")], "UNLEASH_API_TOKEN"),
             (vec![("UNLEASH_API_TOKEN", "t")], "UNLEASH_URL"),
             (vec![("UNLEASH_ADMIN_TOKEN", "t")], "UNLEASH_URL"),
+            (vec![("UNLEASH_CA_FILE", "/ca.pem")], "UNLEASH_URL"),
             (
                 vec![("UNLEASH_URL", " "), ("UNLEASH_API_TOKEN", "t")],
                 "UNLEASH_URL",

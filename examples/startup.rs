@@ -146,6 +146,11 @@ pub async fn prepare_unleash(
     if let Some(token) = &unleash.admin_token {
         config = config.admin_token(token);
     }
+    if let Some(ca) = &unleash.ca_file {
+        config = config
+            .root_certificate(ca)
+            .map_err(|e| fail(e.to_string()))?;
+    }
     let flags = Flags::from_unleash(config)
         .await
         .map_err(|e| fail(e.to_string()))?;
