@@ -2,12 +2,12 @@
 //!
 //! [`Metrics`] keys its counters by flag and arm name, and the usage table
 //! by flag and route: a lookup hashes and compares strings. A request knows
-//! its flags by [`FlagId`] (a dense index into its snapshot) and its arms by
-//! their [`Decision`], both fixed for the snapshot's life, so each thread
-//! keeps the handles it found in a table indexed by flag, until the snapshot
-//! changes. A request then costs an index, a scan of a few `Copy` entries
-//! and a few relaxed atomic additions per flag; names are built only the
-//! first time a thread meets a flag's arm or route.
+//! its flags by [`FlagId`] and its arms by their [`Decision`], both fixed
+//! for the snapshot's life, so each thread keeps the handles it found per
+//! flag, for its last few snapshots (an app may serve two `Flags` handles
+//! on one thread). A request then costs an index, a scan of a few `Copy`
+//! entries and a few relaxed atomic additions per flag; names are built only
+//! the first time a thread meets a flag's arm or route.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
