@@ -28,7 +28,7 @@ pub(crate) async fn plan(
 ) -> Result<Response, AdminError> {
     let guard = guard.ok_or(AdminError::NoGuard)?;
     let op: PlanOp = op.parse().map_err(AdminError::BadRequest)?;
-    let done = guard.operate(&name, op, Some(&caller.name)).await;
+    let done = guard.operate(&name, op, Some(&caller.actor())).await;
     let event = done.map_err(control_error)?;
     tracing::info!(
         target: "flags::admin",

@@ -155,7 +155,7 @@ pub(super) async fn commit(
     let mut commit = Commit::from(edit);
     commit.expected_version = if_match(headers)?;
     let name = commit.edit.flag().to_owned();
-    let done = flags.writer(caller.name.as_str()).commit(commit).await?;
+    let done = flags.writer(caller.actor()).commit(commit).await?;
     let snap = &done.snapshot;
     // `null` once deleted.
     let flag = snap.feature(&name).map(|f| view(&segments(snap), &f, None));

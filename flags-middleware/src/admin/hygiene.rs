@@ -61,7 +61,7 @@ pub(crate) async fn mark_stale(
     Query(threshold): Query<Threshold>,
 ) -> Result<Response, AdminError> {
     let options = StaleOptions::new().threshold_days(threshold.days);
-    let marked = flags.mark_stale(&caller.name, options).await?;
+    let marked = flags.mark_stale(&caller.actor(), options).await?;
     Ok(Json(
         json!({ "threshold_days": threshold.days, "marked": marked, "version": flags.version() }),
     )

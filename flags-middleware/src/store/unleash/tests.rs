@@ -394,6 +394,36 @@ async fn writes_are_refused_but_the_guards_kill_holds_until_unleash_changes() {
     .await;
 }
 
+/// An admin token that happens to be named like the guard does not pass
+/// for it: its kill through the admin API is refused like any write, and
+/// Unleash is not called.
+#[tokio::test]
+async fn an_admin_token_named_guard_cannot_write() {
+    use tower::ServiceExt;
+
+    use crate::admin::{AdminConfig, Role};
+
+    let fake = Fake::new();
+    let (url, _server) = start(&fake).await;
+    let flags = Flags::from_unleash(config(&url).admin_token("admin-secret"))
+        .await
+        .unwrap();
+    let admin =
+        flags.admin_router(AdminConfig::new().token("guard", "a-long-enough-secret", Role::Write));
+    let req = axum::http::Request::post("/checkout/kill")
+        .header("authorization", "Bearer a-long-enough-secret")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = admin.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("read_only"));
+    assert!(flags.is_enabled("checkout", &u("u1")));
+    assert!(fake.seen("/off").is_empty());
+}
+
 #[tokio::test]
 async fn with_an_admin_token_the_guards_kill_is_made_in_unleash() {
     let fake = Fake::new();
