@@ -1005,3 +1005,55 @@ mod guard {
         );
     }
 }
+
+/// Each arm's counters carry the latency histogram's cumulative counts and
+/// their bounds, so a client can take the latency between two reads (the
+/// web page's per-interval p95).
+#[tokio::test]
+async fn counters_carry_the_latency_histogram() {
+    use axum::routing::get;
+    use flags_middleware::{FlagContext, FlagsLayer};
+
+    let e = env();
+    let app = Router::new()
+        .route(
+            "/p",
+            get(|f: FlagContext| async move { f.is_enabled("ai_recommendations").to_string() }),
+        )
+        .layer(
+            FlagsLayer::new(e.flags.clone())
+                .user_header("x-user-id")
+                .unwrap(),
+        )
+        .merge(e.app.clone());
+    let read = |app: Router| async move {
+        let (s, body, _) = call(
+            &app,
+            Method::GET,
+            "/admin/flags/ai_recommendations",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        body["flag"]["counters"].clone()
+    };
+    for user in ["user_123", "user_456", "ann"] {
+        let req = Request::get("/p").header("x-user-id", user);
+        app.clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+    }
+    let counters = read(app.clone()).await;
+    for (arm, want) in [("on", 2), ("off", 1)] {
+        let c = &counters[arm];
+        assert_eq!(c["requests"], want, "{counters}");
+        let buckets: Vec<u64> = serde_json::from_value(c["latency_buckets"].clone()).unwrap();
+        let bounds: Vec<u64> = serde_json::from_value(c["latency_bounds_ms"].clone()).unwrap();
+        assert_eq!(buckets.len(), bounds.len() + 1, "one overflow bucket");
+        assert_eq!(buckets.iter().sum::<u64>(), want, "{arm}: {buckets:?}");
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{bounds:?}");
+    }
+}

@@ -14,7 +14,7 @@ use super::error::AdminError;
 use crate::edit::{Commit, Edit};
 use crate::error::LoadErrors;
 use crate::format::toml as toml_format;
-use crate::metrics::{ExposuresSnapshot, MetricsSnapshot};
+use crate::metrics::{ExposuresSnapshot, MetricsSnapshot, LATENCY_BUCKETS_MS};
 use crate::model::{Feature, Segment};
 use crate::store::StoreError;
 use crate::{Flags, Snapshot};
@@ -41,7 +41,9 @@ fn toml_text(f: &Feature, segments: &[Segment]) -> Option<String> {
 }
 
 /// Live counters per arm (`on`, `off` or a variant name), from the layer's
-/// in-process metrics: requests, 5xx responses, error rate, p95 latency.
+/// in-process metrics: requests, 5xx responses, error rate, p95 latency,
+/// and the latency histogram's counts (one per bound in
+/// `latency_bounds_ms`, then the overflow).
 fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
     let Some(flag) = stats.flag(flag) else {
         return json!({});
@@ -56,6 +58,12 @@ fn counters(stats: &MetricsSnapshot, flag: &str) -> Value {
                     "errors": a.errors,
                     "error_rate": a.error_rate(),
                     "p95_ms": a.latency_quantile_ms(0.95),
+                    // Cumulative like the rest, so a client takes the
+                    // difference of two reads for the latency in between.
+                    "latency_buckets": (0..=LATENCY_BUCKETS_MS.len())
+                        .map(|bin| a.latency.get(bin))
+                        .collect::<Vec<_>>(),
+                    "latency_bounds_ms": LATENCY_BUCKETS_MS,
                 }),
             )
         })

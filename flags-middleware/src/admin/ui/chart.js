@@ -15,7 +15,8 @@ export class Series {
     this.armIndex = new Map();
   }
 
-  // `counters` is the flag's `{arm: {requests, errors, p95_ms}}`.
+  // `counters` is the flag's `{arm: {requests, errors, p95_ms,
+  // latency_buckets, latency_bounds_ms}}`, every count cumulative.
   add(counters, at) {
     this.samples.push({ at, counters: counters || {} });
     if (this.samples.length > KEEP) this.samples.shift();
@@ -36,17 +37,40 @@ export class Series {
       if (metric === 'requests') out.push(req);
       else if (metric === 'errors') out.push(err);
       else if (metric === 'rate') out.push(req > 0 ? err / req : null);
-      else out.push(b.p95_ms === null || b.p95_ms === undefined ? null : b.p95_ms);
+      else out.push(p95Between(a, b));
     }
     return out;
   }
+}
+
+// The p95 of the requests between two reads: the difference of their
+// cumulative histograms, read at the bucket where 95% of them are reached
+// (its upper bound; past the last bound, the last bound). Without buckets
+// (an older server), the p95 since start.
+function p95Between(a, b) {
+  const bounds = b.latency_bounds_ms;
+  const now = b.latency_buckets;
+  if (!Array.isArray(now) || !Array.isArray(bounds)) {
+    return b.p95_ms === null || b.p95_ms === undefined ? null : b.p95_ms;
+  }
+  const before = Array.isArray(a.latency_buckets) ? a.latency_buckets : [];
+  const delta = now.map((n, i) => Math.max(0, n - (before[i] || 0)));
+  const total = delta.reduce((s, n) => s + n, 0);
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil(0.95 * total));
+  let seen = 0;
+  for (let i = 0; i < delta.length; i++) {
+    seen += delta[i];
+    if (seen >= rank) return i < bounds.length ? bounds[i] : bounds[bounds.length - 1];
+  }
+  return bounds[bounds.length - 1];
 }
 
 const METRICS = [
   ['requests', 'Requests per interval', count],
   ['errors', '5xx per interval', count],
   ['rate', 'Error rate', (v) => percent(v)],
-  ['p95', 'p95 latency (ms, since start)', (v) => (v === null ? '–' : v + ' ms')],
+  ['p95', 'p95 latency (ms, per interval)', (v) => (v === null ? '–' : v + ' ms')],
 ];
 
 function panel(series, [metric, title, fmt]) {
