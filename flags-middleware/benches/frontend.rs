@@ -23,6 +23,8 @@
 mod flag_set;
 #[path = "frontend_http/load.rs"]
 mod load;
+#[path = "support/pinned.rs"]
+mod pinned;
 #[path = "frontend_http/servers.rs"]
 mod servers;
 #[path = "frontend_http/side_by_side.rs"]

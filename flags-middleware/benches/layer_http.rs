@@ -18,7 +18,6 @@
 //! default 2; `FLAGS_BENCH_CONNS`, default 50).
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,6 +32,9 @@ use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use http::Request;
 use tower::Layer as _;
 use tracing::Dispatch;
+
+#[path = "support/pinned.rs"]
+mod pinned;
 
 const SEED: &str = r#"{"features": [
   {"name": "new_checkout_flow", "enabled": true, "strategies": [
@@ -137,18 +139,6 @@ fn serve(config: usize) {
     });
 }
 
-/// CPU time the process `pid` has used so far, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
-    // Fields after the parenthesized name; utime and stime are 14 and 15.
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    // Linux reports clock ticks of 1/100 s.
-    ticks as f64 / 100.0
-}
-
 /// Requests per second from `conns` keep-alive connections for `secs`, the
 /// server's CPU microseconds per request, and the share of its core the
 /// server used (near 1: saturated).
@@ -187,11 +177,15 @@ async fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: f64) -> (f64, f
     tokio::time::sleep(Duration::from_secs_f64(secs / 4.0)).await;
     let (n0, cpu0, t0) = (
         done.load(Ordering::Relaxed),
-        cpu_seconds(pid),
+        pinned::cpu_seconds(pid),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let (n1, cpu1, elapsed) = (done.load(Ordering::Relaxed), cpu_seconds(pid), t0.elapsed());
+    let (n1, cpu1, elapsed) = (
+        done.load(Ordering::Relaxed),
+        pinned::cpu_seconds(pid),
+        t0.elapsed(),
+    );
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -203,24 +197,7 @@ async fn measure(addr: SocketAddr, pid: u32, conns: usize, secs: f64) -> (f64, f
 
 /// Starts the server for `config` on core 0; its address.
 fn start(config: usize) -> (Child, SocketAddr) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .env("FLAGS_BENCH_SERVE", config.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("taskset (util-linux) starts the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("port line");
-    let port: u16 = line
-        .trim()
-        .strip_prefix("port ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("server said {line:?}"));
-    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+    pinned::spawn_self("0", ("FLAGS_BENCH_SERVE", &config.to_string()))
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -49,18 +49,6 @@ pub(crate) struct Rate {
     pub(crate) not_modified: f64,
 }
 
-/// CPU time the process `pid` (all its threads) has used so far, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
-    // Fields after the parenthesized name; utime and stime are 14 and 15.
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    // Linux reports clock ticks of 1/100 s.
-    ticks as f64 / 100.0
-}
-
 /// Requests per second `conns` connections get from the server at `addr`
 /// (process `pid`) over `secs`, after a warm-up of a quarter of that.
 pub(crate) async fn measure(
@@ -131,16 +119,16 @@ pub(crate) async fn measure(
     let (n0, m0, cpu0, load0, t0) = (
         done.load(Ordering::Relaxed),
         not_modified.load(Ordering::Relaxed),
-        cpu_seconds(pid),
-        cpu_seconds(me),
+        crate::pinned::cpu_seconds(pid),
+        crate::pinned::cpu_seconds(me),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     let (n1, m1, cpu1, load1, elapsed) = (
         done.load(Ordering::Relaxed),
         not_modified.load(Ordering::Relaxed),
-        cpu_seconds(pid),
-        cpu_seconds(me),
+        crate::pinned::cpu_seconds(pid),
+        crate::pinned::cpu_seconds(me),
         t0.elapsed().as_secs_f64(),
     );
     stop.store(true, Ordering::Relaxed);

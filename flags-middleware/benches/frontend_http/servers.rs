@@ -3,7 +3,6 @@
 //! and both get the same one core. Dropping a [`Server`] kills it, also when
 //! the bench panics.
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -39,27 +38,8 @@ impl Drop for Server {
 /// current-thread runtime (see `serve_ours` in frontend.rs) and saying its
 /// port on its first line.
 pub(crate) fn start_ours() -> Server {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new("taskset")
-        .args(["-c", SERVER_CORE])
-        .arg(exe)
-        .env(SERVE_ENV, "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("taskset (util-linux) starts our server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("port line");
-    let port: u16 = line
-        .trim()
-        .strip_prefix("port ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("our server said {line:?}"));
-    Server {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    }
+    let (child, addr) = crate::pinned::spawn_self(SERVER_CORE, (SERVE_ENV, "1"));
+    Server { child, addr }
 }
 
 /// Where `scripts/unleash-edge.sh` installs Edge.
