@@ -130,15 +130,7 @@ fn criterion_benches(c: &mut Criterion, app: &Router) {
 /// the first line of stdout.
 fn serve_ours() {
     let app = router(&flags());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("server runtime");
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        println!("port {}", listener.local_addr().expect("addr").port());
+    pinned::serve_here(|listener| async move {
         axum::serve(listener, app).await.expect("serve");
     });
 }

@@ -35,41 +35,16 @@ use axum::Router;
 use criterion::Criterion;
 use flags_middleware::layer::DecisionLog;
 use flags_middleware::layer::FlagsService;
-use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use futures_util::FutureExt;
 use http::Request;
 use tower::Layer;
 use tower::ServiceExt;
 use tracing::Dispatch;
 
-const SEED: &str = r#"{"features": [
-  {"name": "new_checkout_flow", "enabled": true, "strategies": [
-    {"name": "flexibleRollout", "parameters": {"rollout": "20", "stickiness": "default", "groupId": "new_checkout_flow"}}]},
-  {"name": "ai_recommendations", "enabled": true, "strategies": [
-    {"name": "userWithId", "parameters": {"userIds": "user_123, user_456"}}]},
-  {"name": "beta_search", "enabled": true, "strategies": [
-    {"name": "default", "constraints": [{"contextName": "beta", "operator": "IN", "values": ["true"]}]}]}
-]}"#;
+#[path = "support/seed.rs"]
+mod seed;
 
-async fn with_flags(flags: FlagContext) -> &'static str {
-    match (
-        flags.is_enabled("new_checkout_flow"),
-        flags.is_enabled("ai_recommendations"),
-        flags.is_enabled("beta_search"),
-    ) {
-        (true, true, true) => "all",
-        (false, false, false) => "none",
-        _ => "some",
-    }
-}
-
-async fn hard_coded() -> &'static str {
-    match (black_box(true), black_box(false), black_box(false)) {
-        (true, true, true) => "all",
-        (false, false, false) => "none",
-        _ => "some",
-    }
-}
+use seed::{flags_layer, hard_coded, with_flags};
 
 async fn no_flags() -> &'static str {
     black_box("none")
@@ -143,13 +118,6 @@ fn once(app: &App, path: &str) {
         App::Wrapped(s) => s.clone().oneshot(request(path)).now_or_never(),
     };
     black_box(res.expect("answered in one poll").expect("infallible"));
-}
-
-fn flags_layer(log: DecisionLog) -> FlagsLayer {
-    FlagsLayer::new(Flags::from_unleash_json(SEED).expect("seed flags"))
-        .user_header("x-user-id")
-        .expect("valid header name")
-        .decision_log(log)
 }
 
 fn json_subscriber(filter: &str) -> Dispatch {

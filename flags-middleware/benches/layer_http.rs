@@ -19,7 +19,6 @@
 //! (`FLAGS_BENCH_ROUNDS`, default 5; `FLAGS_BENCH_SECS` per measurement,
 //! default 2; `FLAGS_BENCH_CONNS`, default 50).
 
-use std::hint::black_box;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,7 +28,6 @@ use std::time::{Duration, Instant};
 use axum::routing::get;
 use axum::Router;
 use flags_middleware::layer::DecisionLog;
-use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use tower::Layer as _;
 use tracing::Dispatch;
 
@@ -39,19 +37,14 @@ mod pinned;
 mod raw_http;
 
 use raw_http::RawConnection;
+#[path = "support/seed.rs"]
+mod seed;
+
+use seed::{flags_layer, hard_coded, with_flags};
 
 /// What every connection sends, as bytes: the same user each time.
 const REQUEST: &[u8] =
     b"GET /api/v1/products/42 HTTP/1.1\r\nhost: bench\r\nx-user-id: user_123\r\n\r\n";
-
-const SEED: &str = r#"{"features": [
-  {"name": "new_checkout_flow", "enabled": true, "strategies": [
-    {"name": "flexibleRollout", "parameters": {"rollout": "20", "stickiness": "default", "groupId": "new_checkout_flow"}}]},
-  {"name": "ai_recommendations", "enabled": true, "strategies": [
-    {"name": "userWithId", "parameters": {"userIds": "user_123, user_456"}}]},
-  {"name": "beta_search", "enabled": true, "strategies": [
-    {"name": "default", "constraints": [{"contextName": "beta", "operator": "IN", "values": ["true"]}]}]}
-]}"#;
 
 /// The served configurations: name, and the filter of a JSON subscriber
 /// writing to a sink (`None`: no subscriber).
@@ -71,26 +64,6 @@ const CONFIGS: &[(&str, Option<&str>)] = &[
 /// (`FlagsLayer::layer(router)`) rather than through `Router::layer`.
 const AROUND_THE_ROUTER: usize = 5;
 
-async fn with_flags(flags: FlagContext) -> &'static str {
-    match (
-        flags.is_enabled("new_checkout_flow"),
-        flags.is_enabled("ai_recommendations"),
-        flags.is_enabled("beta_search"),
-    ) {
-        (true, true, true) => "all",
-        (false, false, false) => "none",
-        _ => "some",
-    }
-}
-
-async fn hard_coded() -> &'static str {
-    match (black_box(true), black_box(false), black_box(false)) {
-        (true, true, true) => "all",
-        (false, false, false) => "none",
-        _ => "some",
-    }
-}
-
 fn app(config: usize) -> Router {
     if config == 0 {
         return Router::new().route("/api/v1/products/{id}", get(hard_coded));
@@ -103,13 +76,6 @@ fn app(config: usize) -> Router {
     Router::new()
         .route("/api/v1/products/{id}", get(with_flags))
         .layer(flags_layer(log))
-}
-
-fn flags_layer(log: DecisionLog) -> FlagsLayer {
-    FlagsLayer::new(Flags::from_unleash_json(SEED).expect("seed flags"))
-        .user_header("x-user-id")
-        .expect("valid header name")
-        .decision_log(log)
 }
 
 /// The server process: serves configuration `config` on a current-thread
@@ -127,15 +93,7 @@ fn serve(config: usize) {
         None => Dispatch::none(),
     };
     tracing::dispatcher::set_global_default(dispatch).expect("one subscriber");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("server runtime");
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        println!("port {}", listener.local_addr().expect("addr").port());
+    pinned::serve_here(|listener| async move {
         if config == AROUND_THE_ROUTER {
             let routes = Router::new().route("/api/v1/products/{id}", get(with_flags));
             let app = flags_layer(DecisionLog::PerRequest).layer(routes);

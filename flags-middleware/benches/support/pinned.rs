@@ -1,9 +1,12 @@
 //! Servers for the loopback HTTP benches: this bench binary run again as a
 //! child process pinned to one core, and the CPU time a process has used.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+
+use tokio::net::TcpListener;
 
 /// Runs this bench binary again under `taskset -c core`, with `env` set so
 /// it serves instead of measuring; the child prints `port <n>` on its first
@@ -27,6 +30,24 @@ pub(crate) fn spawn_self(core: &str, env: (&str, &str)) -> (Child, SocketAddr) {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("the server said {line:?}"));
     (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// The child's side of [`spawn_self`]: binds a loopback port, says it, and
+/// runs `serve` on it on a current-thread runtime (the process is pinned to
+/// one core).
+pub(crate) fn serve_here<F>(serve: impl FnOnce(TcpListener) -> F)
+where
+    F: Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("port {}", listener.local_addr().expect("addr").port());
+        serve(listener).await;
+    });
 }
 
 /// CPU time the process `pid` (all its threads) has used so far, in seconds.

@@ -78,10 +78,7 @@ impl ClientApiConfig {
         S: Into<String>,
     {
         ClientApiConfig {
-            tokens: Tokens {
-                accepted: nonempty(tokens),
-                other_kinds: Vec::new(),
-            },
+            tokens: Tokens::accepting(tokens),
         }
     }
 
@@ -92,21 +89,9 @@ impl ClientApiConfig {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tokens.other_kinds.extend(nonempty(tokens));
+        self.tokens.add_other_kinds(tokens);
         self
     }
-}
-
-fn nonempty<I, S>(items: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    items
-        .into_iter()
-        .map(Into::into)
-        .filter(|s| !s.trim().is_empty())
-        .collect()
 }
 
 /// Never shows a token.

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::layer::IdLogging;
-use crate::sdk::tokens::Tokens;
+use crate::sdk::tokens::{nonempty, Tokens};
 
 /// The headers the Unleash browser SDK sends, allowed in every preflight.
 pub(crate) const SDK_HEADERS: [&str; 7] = [
@@ -89,10 +89,7 @@ impl FrontendConfig {
         S: Into<String>,
     {
         FrontendConfig {
-            tokens: Tokens {
-                accepted: nonempty(tokens),
-                other_kinds: Vec::new(),
-            },
+            tokens: Tokens::accepting(tokens),
             origins: Origins::Any,
             extra_headers: Vec::new(),
             fields: ClientFields {
@@ -110,7 +107,7 @@ impl FrontendConfig {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tokens.other_kinds.extend(nonempty(tokens));
+        self.tokens.add_other_kinds(tokens);
         self
     }
 
@@ -172,18 +169,6 @@ impl FrontendConfig {
         self.ids = ids;
         self
     }
-}
-
-fn nonempty<I, S>(items: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    items
-        .into_iter()
-        .map(Into::into)
-        .filter(|s| !s.trim().is_empty())
-        .collect()
 }
 
 /// Never shows a token.

@@ -3,12 +3,10 @@
 //! "client"`, so log queries count browser and server decisions alike and
 //! can tell them apart.
 
-use std::borrow::Cow;
-
 use tracing::Level;
 
 use crate::engine::Evaluation;
-use crate::layer::IdLogging;
+use crate::layer::{arm, id_kind, logged_id, IdLogging};
 use crate::Context;
 
 /// Whether anyone listens for decision events (checked once per request).
@@ -18,13 +16,7 @@ pub(crate) fn wanted() -> bool {
 
 /// One decision served to a client.
 pub(crate) fn decision(eval: &Evaluation<'_>, ctx: &Context, ids: &IdLogging, route: &str) {
-    let arm = if eval.variant.enabled {
-        eval.variant.name
-    } else if eval.enabled {
-        "on"
-    } else {
-        "off"
-    };
+    let arm = arm(&eval.variant);
     tracing::event!(
         target: "flags::decision",
         Level::INFO,
@@ -40,23 +32,4 @@ pub(crate) fn decision(eval: &Evaluation<'_>, ctx: &Context, ids: &IdLogging, ro
         http.route = route,
         "flag decision"
     );
-}
-
-fn logged_id<'a>(ids: &IdLogging, ctx: &'a Context) -> Option<Cow<'a, str>> {
-    let id = ctx.get_user_id().or_else(|| ctx.get_session_id())?;
-    match ids {
-        IdLogging::Hashed(key) => Some(Cow::Owned(key.hash(id))),
-        IdLogging::Omitted => None,
-        _ => Some(Cow::Borrowed(id)),
-    }
-}
-
-fn id_kind(ctx: &Context) -> &'static str {
-    if ctx.get_user_id().is_some() {
-        "user"
-    } else if ctx.get_session_id().is_some() {
-        "session"
-    } else {
-        "none"
-    }
 }

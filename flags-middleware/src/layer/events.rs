@@ -99,31 +99,14 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
     };
     let resolved = &state.resolved;
     let list = |part| List { state, memo, part };
-    if state.config.per_decision() {
-        event_at!(
-            level,
-            target: "flags::request",
-            http.request.method = state.method.as_str(),
-            http.route = state.route(),
-            http.response.status_code = status,
-            error = status >= 500,
-            // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
-            latency_ms = latency.as_micros() as f64 / 1000.0,
-            feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
-            feature_flag.context.kind = id_kind(&resolved.context),
-            feature_flag.version = state.snapshot.version(),
-            feature_flag.decisions = %list(Part::Arm),
-            "request finished"
-        );
-        return;
-    }
+    // With an event per decision, those carry each flag's reason and marks,
+    // and this event only lists the arms; otherwise it says it all. Fields
+    // left `None` are left out of the event.
+    let summary = !state.config.per_decision();
     // The flags marked forced, random or unknown: usually none, and then
     // the fields are left out.
-    let marked = |part: Part| {
-        memo.iter()
-            .any(|e| part.marks(e.answer))
-            .then(|| list(part))
-    };
+    let marked =
+        |part: Part| (summary && memo.iter().any(|e| part.marks(e.answer))).then(|| list(part));
     event_at!(
         level,
         target: "flags::request",
@@ -131,12 +114,15 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
         http.route = state.route(),
         http.response.status_code = status,
         error = status >= 500,
+        // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
         latency_ms = latency.as_micros() as f64 / 1000.0,
         feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),
         feature_flag.context.kind = id_kind(&resolved.context),
         feature_flag.version = state.snapshot.version(),
         feature_flag.decisions = %list(Part::Arm),
-        feature_flag.reasons = %list(Part::Reason),
+        feature_flag.reasons = summary
+            .then(|| list(Part::Reason))
+            .map(tracing::field::display),
         feature_flag.forced = marked(Part::Forced).map(tracing::field::display),
         feature_flag.random = marked(Part::Random).map(tracing::field::display),
         "error.type" = marked(Part::Error).map(tracing::field::display),

@@ -147,7 +147,10 @@ pub use builder::FlagsLayer;
 pub use config::{DecisionLog, IdHashKey, IdLogging, SessionCookie};
 pub use error::LayerConfigError;
 pub use events::{DECISION_TARGET, REJECTION_TARGET, REQUEST_TARGET};
+// For the Frontend API's decision events, which carry the same fields.
+pub(crate) use events::{id_kind, logged_id};
 pub use extract::{FlagContext, FlagContextRejection};
 pub use force::{ForceFlags, FORCE_HEADER};
 pub use future::ResponseFuture;
+pub(crate) use request::arm;
 pub use service::FlagsService;

@@ -37,6 +37,28 @@ pub(crate) enum Refusal {
 }
 
 impl Tokens {
+    /// Accepts `tokens`; blank ones are dropped.
+    pub(crate) fn accepting<I, S>(tokens: I) -> Tokens
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Tokens {
+            accepted: nonempty(tokens),
+            other_kinds: Vec::new(),
+        }
+    }
+
+    /// Recognises `tokens` as another kind's, to answer them 403; blank
+    /// ones are dropped.
+    pub(crate) fn add_other_kinds<I, S>(&mut self, tokens: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.other_kinds.extend(nonempty(tokens));
+    }
+
     /// Checks the request's token; every comparison takes the same time
     /// whatever the secret.
     pub(crate) fn check(&self, headers: &HeaderMap, kind: &'static str) -> Result<(), Refusal> {
@@ -51,6 +73,20 @@ impl Tokens {
         }
         Err(Refusal::Unauthorized)
     }
+}
+
+/// `items` as strings, blank ones left out (a blank token or field name
+/// would match what nobody meant).
+pub(crate) fn nonempty<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    items
+        .into_iter()
+        .map(Into::into)
+        .filter(|s| !s.trim().is_empty())
+        .collect()
 }
 
 /// The token in `authorization`: raw, or after a `Bearer ` scheme (any case).

@@ -34,63 +34,35 @@ struct Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// The file `name` beside this module, served as `media_type` (a script
+/// when not said): the name is written once, so it cannot drift from the
+/// file embedded.
+macro_rules! asset {
+    ($name:literal) => {
+        asset!($name, JS)
+    };
+    ($name:literal, $media_type:expr) => {
+        Asset {
+            name: $name,
+            media_type: $media_type,
+            body: include_str!($name),
+        }
+    };
+}
+
 /// Every file of the page. `index.html` is also served at `_ui/`.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        media_type: "text/html; charset=utf-8",
-        body: include_str!("index.html"),
-    },
-    Asset {
-        name: "style.css",
-        media_type: "text/css; charset=utf-8",
-        body: include_str!("style.css"),
-    },
-    Asset {
-        name: "app.js",
-        media_type: JS,
-        body: include_str!("app.js"),
-    },
-    Asset {
-        name: "api.js",
-        media_type: JS,
-        body: include_str!("api.js"),
-    },
-    Asset {
-        name: "dom.js",
-        media_type: JS,
-        body: include_str!("dom.js"),
-    },
-    Asset {
-        name: "summary.js",
-        media_type: JS,
-        body: include_str!("summary.js"),
-    },
-    Asset {
-        name: "actions.js",
-        media_type: JS,
-        body: include_str!("actions.js"),
-    },
-    Asset {
-        name: "list.js",
-        media_type: JS,
-        body: include_str!("list.js"),
-    },
-    Asset {
-        name: "flag.js",
-        media_type: JS,
-        body: include_str!("flag.js"),
-    },
-    Asset {
-        name: "chart.js",
-        media_type: JS,
-        body: include_str!("chart.js"),
-    },
-    Asset {
-        name: "audit.js",
-        media_type: JS,
-        body: include_str!("audit.js"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("app.js"),
+    asset!("api.js"),
+    asset!("dom.js"),
+    asset!("summary.js"),
+    asset!("actions.js"),
+    asset!("list.js"),
+    asset!("flag.js"),
+    asset!("chart.js"),
+    asset!("audit.js"),
 ];
 
 /// The page's routes, relative to the admin router: `_ui` (a redirect to
