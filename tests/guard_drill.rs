@@ -10,6 +10,7 @@
 //! request counts, not on wall-clock times, so a loaded machine slows the
 //! drill down without failing it.
 
+mod drill_sample;
 mod support;
 
 use std::net::SocketAddr;
@@ -19,13 +20,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use drill_sample::Sample;
 use flags_middleware::guard::{EventKind, Guard, Status};
 use flags_middleware::{Context, FlagContext, Flags, FlagsLayer};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use support::Recorder;
@@ -69,15 +71,6 @@ async fn product(flags: FlagContext, State(app): State<Arc<App>>) -> Response {
         StatusCode::OK
     };
     (status, [("x-arm", arm)], "{\"product\": {}}").into_response()
-}
-
-/// One response, as the client saw it.
-#[derive(Clone, Copy)]
-struct Sample {
-    /// When the request was sent.
-    sent: SystemTime,
-    new_arm: bool,
-    failed: bool,
 }
 
 struct Drill {
@@ -168,21 +161,8 @@ async fn drill(seed: u64, new_errors: f64, max: Duration) -> Drill {
         let samples = samples.clone();
         let url = format!("{base}/api/v1/products/{}", user % 997);
         in_flight.spawn(async move {
-            let req = Request::builder()
-                .uri(url)
-                .header("x-user-id", format!("user-{seed}-{user}"))
-                .body(Empty::new())
-                .unwrap();
-            let sent = SystemTime::now();
-            let res = client.request(req).await.unwrap();
-            let new_arm = res.headers()["x-arm"] == "new";
-            let failed = res.status().is_server_error();
-            res.into_body().collect().await.unwrap();
-            samples.lock().unwrap().push(Sample {
-                sent,
-                new_arm,
-                failed,
-            });
+            let sample = drill_sample::send(&client, url, format!("user-{seed}-{user}")).await;
+            samples.lock().unwrap().push(sample);
         });
         while in_flight.try_join_next().is_some() {}
     }

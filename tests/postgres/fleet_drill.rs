@@ -16,18 +16,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use flags_middleware::guard::fleet::PostgresFleet;
 use flags_middleware::guard::{Guard, GuardTask, Status};
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tracing::Level;
 
+use crate::drill_sample::{self, Sample};
 use crate::support::*;
 
 const FLAG: &str = "new_checkout_flow";
@@ -61,13 +62,6 @@ async fn product(flags: FlagContext, State(app): State<Arc<App>>) -> Response {
         StatusCode::OK
     };
     (status, [("x-arm", arm)], "{}").into_response()
-}
-
-#[derive(Clone, Copy)]
-struct Sample {
-    sent: SystemTime,
-    new_arm: bool,
-    failed: bool,
 }
 
 /// How the guards judge.
@@ -219,21 +213,8 @@ async fn drill(
         let client = client.clone();
         let samples = samples.clone();
         in_flight.spawn(async move {
-            let req = Request::builder()
-                .uri(url)
-                .header("x-user-id", format!("user-{seed}-{user}"))
-                .body(Empty::new())
-                .unwrap();
-            let sent = SystemTime::now();
-            let res = client.request(req).await.unwrap();
-            let new_arm = res.headers()["x-arm"] == "new";
-            let failed = res.status().is_server_error();
-            res.into_body().collect().await.unwrap();
-            samples.lock().unwrap().push(Sample {
-                sent,
-                new_arm,
-                failed,
-            });
+            let sample = drill_sample::send(&client, url, format!("user-{seed}-{user}")).await;
+            samples.lock().unwrap().push(sample);
         });
         while in_flight.try_join_next().is_some() {}
     }
