@@ -6,47 +6,32 @@
 //! and what each line's comment claims is checked, over 400 users where it
 //! is about a share. The shipped `examples/` files must come out unchanged.
 
+mod loopback;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use flags_examples::checkout_app::app;
 use flags_examples::settings::{Defaults, Settings, DEMO_TOKEN};
 use flags_examples::startup::prepare;
 use flags_middleware::Flags;
 use flags_tests::readme_sh::{self, Curl};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use loopback::HttpClient;
 use serde_json::Value;
 
 /// Where the README's lines send their requests: the example's default port.
 const README_AUTHORITY: &str = "localhost:3000";
 
 struct Service {
-    addr: SocketAddr,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: HttpClient,
 }
 
 impl Service {
     async fn start(router: Router) -> Service {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
         Service {
-            addr,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: HttpClient::new(loopback::serve(router).await),
         }
     }
 
@@ -57,20 +42,7 @@ impl Service {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (StatusCode, String) {
-        let mut req = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(format!("http://{}{path}", self.addr));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = self
-            .client
-            .request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        self.client.send(method, path, headers, body).await
     }
 
     /// A README `curl` line, sent here instead of to localhost:3000.

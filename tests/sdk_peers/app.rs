@@ -3,8 +3,6 @@
 //! handler reporting the app's own decisions through the layer, the
 //! Frontend API, the client API and the admin API.
 
-use std::net::SocketAddr;
-
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -127,18 +125,4 @@ pub fn router(flags: &Flags) -> Router {
         .layer(middleware::from_fn(authenticate))
 }
 
-/// Serves `router` on a free loopback port; the server lives as long as
-/// the test's runtime.
-pub async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
+pub use crate::loopback::serve;

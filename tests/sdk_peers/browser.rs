@@ -4,68 +4,17 @@
 //! exposes it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
-use fantoccini::ClientBuilder;
 use flags_middleware::Context;
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
 use crate::app::{self, FRONTEND};
+use crate::chromium::Driver;
 use crate::node::node_dir;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// chromedriver, stopped when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_driver() -> (Driver, u16) {
-    for bin in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            PathBuf::from(bin).exists(),
-            "{bin} is missing: run scripts/chromium.sh (scripts/test.sh does)"
-        );
-    }
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver(child);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return (driver, port);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on port {port}");
-}
 
 /// The page and the SDK's browser bundle, on their own port.
 async fn serve_page() -> SocketAddr {
@@ -91,20 +40,8 @@ async fn the_browser_sdk_in_chromium_calls_the_app_from_another_origin() {
     let flags = app::flags();
     let app_addr = app::serve(app::router(&flags)).await;
     let page_addr = serve_page().await;
-    let (_driver, port) = start_driver().await;
-
-    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
-        }
-    }))
-    .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromium session");
+    let driver = Driver::start();
+    let browser = driver.browser(false).await.client;
     let user = "user_123";
     let url = format!("http://{page_addr}/?app=http://{app_addr}&token={FRONTEND}&user={user}");
     browser.goto(&url).await.unwrap();

@@ -6,6 +6,11 @@
 
 mod app;
 mod browser;
+// The WebDriver helpers of the web page's tests.
+#[path = "../web_ui/browser.rs"]
+mod chromium;
+#[path = "../loopback.rs"]
+mod loopback;
 mod node;
 
 use axum::body::Body;

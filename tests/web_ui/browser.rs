@@ -1,5 +1,7 @@
 //! Headless Chromium driven through chromedriver: the driver is started
-//! on a free loopback port for each test and killed when dropped.
+//! on a free loopback port for each test and killed when dropped. Also the
+//! SDK tests' browser (tests/sdk_peers), which use only part of it.
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

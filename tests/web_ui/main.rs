@@ -4,6 +4,8 @@
 //! in the flags file.
 
 mod browser;
+#[path = "../loopback.rs"]
+mod loopback;
 mod pages;
 mod screens;
 mod served;

@@ -5,18 +5,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use flags_examples::checkout_app::app;
 use flags_middleware::admin::{AdminConfig, Role};
 use flags_middleware::guard::{Guard, GuardTask};
 use flags_middleware::Flags;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+
+use crate::loopback::{self, HttpClient};
 
 pub const WRITE_TOKEN: &str = "web-ui-write-token-0123";
 pub const READ_TOKEN: &str = "web-ui-read-token-45678";
@@ -25,7 +22,7 @@ pub struct Service {
     pub addr: SocketAddr,
     pub flags: Flags,
     pub file: PathBuf,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: HttpClient,
     _dir: tempfile::TempDir,
     _guard: Option<GuardTask>,
 }
@@ -76,21 +73,12 @@ impl Service {
         dir: tempfile::TempDir,
         guard: Option<GuardTask>,
     ) -> Service {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let addr = loopback::serve(router).await;
         Service {
             addr,
             flags,
             file,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: HttpClient::new(addr),
             _dir: dir,
             _guard: guard,
         }
@@ -108,16 +96,7 @@ impl Service {
         path: &str,
         headers: &[(&str, &str)],
     ) -> axum::http::Response<hyper::body::Incoming> {
-        let mut req = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(format!("http://{}{path}", self.addr));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.client
-            .request(req.body(Full::new(Bytes::new())).unwrap())
-            .await
-            .unwrap()
+        self.client.send_raw(method, path, headers, "").await
     }
 
     pub async fn send(
@@ -127,20 +106,7 @@ impl Service {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (StatusCode, String) {
-        let mut req = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(format!("http://{}{path}", self.addr));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = self
-            .client
-            .request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        self.client.send(method, path, headers, body).await
     }
 
     /// An admin API call with `token`; the status and the JSON body.
