@@ -10,7 +10,7 @@
 //! request counts, not on wall-clock times, so a loaded machine slows the
 //! drill down without failing it.
 
-mod drill_sample;
+mod drill;
 mod support;
 
 use std::net::SocketAddr;
@@ -19,59 +19,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use drill_sample::Sample;
+use drill::*;
 use flags_middleware::guard::{EventKind, Guard, Status};
-use flags_middleware::{Context, FlagContext, Flags, FlagsLayer};
+use flags_middleware::{Context, Flags, FlagsLayer};
 use http_body_util::Empty;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use support::Recorder;
 use tracing::Level;
-
-const FLAG: &str = "new_checkout_flow";
-const RATE: u32 = 200;
-const SHARE: f64 = 0.05;
-const LEGACY_ERRORS: f64 = 0.005;
-const BROKEN_ERRORS: f64 = 0.30;
-const WARM_UP: Duration = Duration::from_secs(10);
-
-/// The app: one route, the new handler for the flag's 5%, the legacy one
-/// for the rest; each fails at its own rate.
-struct App {
-    broken: AtomicBool,
-    new_errors_when_broken: f64,
-    rng: Mutex<fastrand::Rng>,
-}
-
-impl App {
-    fn fails(&self, rate: f64) -> bool {
-        self.rng.lock().unwrap().f64() < rate
-    }
-}
-
-async fn product(flags: FlagContext, State(app): State<Arc<App>>) -> Response {
-    let (arm, rate) = if flags.is_enabled(FLAG) {
-        let rate = if app.broken.load(Ordering::Relaxed) {
-            app.new_errors_when_broken
-        } else {
-            LEGACY_ERRORS
-        };
-        ("new", rate)
-    } else {
-        ("legacy", LEGACY_ERRORS)
-    };
-    let status = if app.fails(rate) {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::OK
-    };
-    (status, [("x-arm", arm)], "{\"product\": {}}").into_response()
-}
 
 struct Drill {
     samples: Vec<Sample>,
@@ -161,7 +118,7 @@ async fn drill(seed: u64, new_errors: f64, max: Duration) -> Drill {
         let samples = samples.clone();
         let url = format!("{base}/api/v1/products/{}", user % 997);
         in_flight.spawn(async move {
-            let sample = drill_sample::send(&client, url, format!("user-{seed}-{user}")).await;
+            let sample = drill::send(&client, url, format!("user-{seed}-{user}")).await;
             samples.lock().unwrap().push(sample);
         });
         while in_flight.try_join_next().is_some() {}

@@ -15,54 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use flags_middleware::guard::fleet::PostgresFleet;
 use flags_middleware::guard::{Guard, GuardTask, Status};
-use flags_middleware::{FlagContext, Flags, FlagsLayer};
+use flags_middleware::{Flags, FlagsLayer};
 use http_body_util::Empty;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tracing::Level;
 
-use crate::drill_sample::{self, Sample};
+use crate::drill::{self, *};
 use crate::support::*;
-
-const FLAG: &str = "new_checkout_flow";
-const RATE: u32 = 200;
-const SHARE: f64 = 0.05;
-const LEGACY_ERRORS: f64 = 0.005;
-const BROKEN_ERRORS: f64 = 0.30;
-const WARM_UP: Duration = Duration::from_secs(10);
-
-struct App {
-    broken: AtomicBool,
-    new_errors_when_broken: f64,
-    rng: Mutex<fastrand::Rng>,
-}
-
-async fn product(flags: FlagContext, State(app): State<Arc<App>>) -> Response {
-    let (arm, rate) = if flags.is_enabled(FLAG) {
-        let rate = if app.broken.load(Ordering::Relaxed) {
-            app.new_errors_when_broken
-        } else {
-            LEGACY_ERRORS
-        };
-        ("new", rate)
-    } else {
-        ("legacy", LEGACY_ERRORS)
-    };
-    let fails = app.rng.lock().unwrap().f64() < rate;
-    let status = if fails {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::OK
-    };
-    (status, [("x-arm", arm)], "{}").into_response()
-}
 
 /// How the guards judge.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -213,7 +177,7 @@ async fn drill(
         let client = client.clone();
         let samples = samples.clone();
         in_flight.spawn(async move {
-            let sample = drill_sample::send(&client, url, format!("user-{seed}-{user}")).await;
+            let sample = drill::send(&client, url, format!("user-{seed}-{user}")).await;
             samples.lock().unwrap().push(sample);
         });
         while in_flight.try_join_next().is_some() {}

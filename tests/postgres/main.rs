@@ -6,8 +6,8 @@
 //! Run through `scripts/with-postgres.sh cargo test -p flags-tests --test postgres`
 //! (add `-- --nocapture` to see the latency figures).
 
-#[path = "../drill_sample.rs"]
-mod drill_sample;
+#[path = "../drill.rs"]
+mod drill;
 mod fleet_drill;
 mod guard;
 mod hygiene;
