@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use axum::extract::MatchedPath;
 use foldhash::HashMap;
 
 use super::memo::{Answer, Entry, Memo};
@@ -72,8 +73,10 @@ struct FlagHandles {
     /// By decision: equal decisions serve the same arm. `None`: the
     /// metrics table is full.
     arms: Vec<(Decision, Option<ArmHandle>)>,
-    /// By route template.
-    routes: Vec<(Box<str>, UsageHandle)>,
+    /// By route template, `None` for a request the router did not match.
+    /// The router's own string is kept (so its address cannot be reused)
+    /// and compared by address first: the same route, the same string.
+    routes: Vec<(Option<MatchedPath>, UsageHandle)>,
 }
 
 thread_local! {
@@ -87,7 +90,7 @@ struct Outcome<'a> {
     state: &'a RequestState,
     memo: &'a Memo,
     sample: Option<Sample>,
-    route: Option<&'a str>,
+    route: Option<&'a MatchedPath>,
     at: u64,
 }
 
@@ -112,7 +115,7 @@ pub(crate) fn record(
             .metrics
             .as_ref()
             .map(|_| Sample::new(status, latency)),
-        route: state.route(),
+        route: state.matched_path(),
         at: match &config.tracker {
             Some(tracker) => tracker
                 .usage()
@@ -201,20 +204,34 @@ impl Cache {
                 }
             }
             if let Some(tracker) = &self.tracker {
-                let route = outcome.route.unwrap_or(crate::hygiene::OTHER_ROUTE);
-                match handles.routes.iter().find(|(r, _)| **r == *route) {
+                let route = outcome.route;
+                match handles
+                    .routes
+                    .iter()
+                    .find(|(r, _)| same_route(r.as_ref(), route))
+                {
                     Some((_, usage)) => usage.record(outcome.at),
                     None => {
                         let name = outcome.state.snapshot.name(id).unwrap_or("");
-                        let usage = tracker.usage().handle(name, outcome.route);
+                        let usage = tracker.usage().handle(name, route.map(MatchedPath::as_str));
                         usage.record(outcome.at);
                         if handles.routes.len() < MAX_PER_FLAG {
-                            handles.routes.push((route.into(), usage));
+                            handles.routes.push((route.cloned(), usage));
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Whether two requests' routes are the same template: the same string of
+/// the router's, else equal text (a router built twice).
+fn same_route(a: Option<&MatchedPath>, b: Option<&MatchedPath>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => std::ptr::eq(a.as_str(), b.as_str()) || a.as_str() == b.as_str(),
+        (None, None) => true,
+        _ => false,
     }
 }
 
@@ -249,7 +266,7 @@ fn add_uncached(outcome: &Outcome<'_>) {
             let name = state.snapshot.name(id).unwrap_or("");
             tracker
                 .usage()
-                .handle(name, outcome.route)
+                .handle(name, outcome.route.map(MatchedPath::as_str))
                 .record(outcome.at);
         }
     }

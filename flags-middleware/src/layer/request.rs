@@ -91,10 +91,13 @@ impl RequestState {
 
     /// The matched route template, if known.
     pub(crate) fn route(&self) -> Option<&str> {
-        self.route
-            .as_ref()
-            .or_else(|| self.late_route.get())
-            .map(MatchedPath::as_str)
+        self.matched_path().map(MatchedPath::as_str)
+    }
+
+    /// The matched route as the router gave it: every request on a route
+    /// shares its string, so it can be recognised by address.
+    pub(crate) fn matched_path(&self) -> Option<&MatchedPath> {
+        self.route.as_ref().or_else(|| self.late_route.get())
     }
 
     /// Records the route template when it was not known before.
