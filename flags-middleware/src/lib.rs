@@ -83,6 +83,7 @@ pub mod layer;
 mod live;
 pub mod metrics;
 mod sdk;
+mod shards;
 pub mod store;
 pub mod testing;
 

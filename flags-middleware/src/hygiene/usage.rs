@@ -14,6 +14,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
+
+use crate::shards::{Local, Shards};
 use foldhash::HashMap;
 
 /// Flag/route pairs beyond this are counted under [`OTHER_ROUTE`].
@@ -46,30 +48,30 @@ struct Table {
 #[derive(Debug, Default, Clone)]
 struct FlagUsage {
     times: Arc<Times>,
-    routes: Vec<(Box<str>, Arc<AtomicU64>)>,
+    routes: Vec<(Box<str>, Arc<Shards<AtomicU64>>)>,
 }
 
 impl FlagUsage {
     fn handle(&self, route: &str) -> Option<UsageHandle> {
         let (_, count) = self.routes.iter().find(|(r, _)| **r == *route)?;
         Some(UsageHandle {
-            count: Arc::clone(count),
+            count: count.local(),
             times: Arc::clone(&self.times),
         })
     }
 }
 
-/// One flag's counters on one route: what a request adds to.
-#[derive(Debug, Clone)]
+/// One flag's counters on one route, as one thread adds to them (`!Send`:
+/// see [`Shards`]).
 pub(crate) struct UsageHandle {
-    count: Arc<AtomicU64>,
+    count: Local<AtomicU64>,
     times: Arc<Times>,
 }
 
 impl UsageHandle {
     /// Counts one request at `at` (Unix milliseconds).
     pub(crate) fn record(&self, at: u64) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.count.add(self.count.get(), 1);
         let times = &*self.times;
         // 0 is "never": the first request sets it, the others skip.
         if times.first_ms.load(Ordering::Relaxed) == 0 {
@@ -153,11 +155,11 @@ impl UsageCounter {
         let handle = match usage.handle(route) {
             Some(handle) => handle,
             None => {
-                let count = Arc::new(AtomicU64::new(0));
+                let count = Arc::new(Shards::default());
                 usage.routes.push((route.into(), Arc::clone(&count)));
                 *pairs += 1;
                 UsageHandle {
-                    count,
+                    count: count.local(),
                     times: Arc::clone(&usage.times),
                 }
             }
@@ -185,7 +187,7 @@ impl UsageCounter {
             routes: usage
                 .routes
                 .iter()
-                .map(|(route, count)| (route.to_string(), count.load(Ordering::Relaxed)))
+                .map(|(route, count)| (route.to_string(), count.sum().into_inner()))
                 .collect(),
             first_evaluated: time(usage.times.first_ms.load(Ordering::Relaxed)),
             last_evaluated: time(usage.times.last_ms.load(Ordering::Relaxed)),

@@ -10,6 +10,7 @@ use foldhash::HashMap;
 
 use super::histogram::{LatencyHistogram, BINS};
 use super::snapshot::{ArmStats, FlagStats, MetricsSnapshot};
+use crate::shards::{add_shared, Local, Shard, Shards};
 
 /// Live counters for every flag and arm; cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -34,13 +35,27 @@ struct Table {
     pairs: usize,
 }
 
-/// The request count is the sum of the buckets: one atomic addition fewer
-/// per flag per request.
+/// One flag/arm pair's counters, a copy per thread that settles requests
+/// (see [`Shards`]).
+type ArmCounters = Shards<ArmCounts>;
+
+/// The request count is the sum of the buckets: one addition fewer per
+/// flag per request.
 #[derive(Default)]
-struct ArmCounters {
+struct ArmCounts {
     errors: AtomicU64,
     latency_sum_us: AtomicU64,
     latency: [AtomicU64; BINS],
+}
+
+impl Shard for ArmCounts {
+    fn zip(&self, other: &Self, f: &mut dyn FnMut(&AtomicU64, &AtomicU64)) {
+        f(&self.errors, &other.errors);
+        f(&self.latency_sum_us, &other.latency_sum_us);
+        for (a, b) in self.latency.iter().zip(&other.latency) {
+            f(a, b);
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -93,9 +108,9 @@ impl Metrics {
         for (flag, arm) in pairs {
             // The common case: the pair exists; no lock, no reference counting.
             match Table::find(&table, flag, arm) {
-                Some(c) => c.add(&sample),
+                Some(c) => add_to_shared(c, &sample),
                 None => match self.insert(flag, arm) {
-                    Some(c) => c.add(&sample),
+                    Some(c) => add_to_shared(&c, &sample),
                     None => {
                         self.inner.dropped.fetch_add(1, Ordering::Relaxed);
                     }
@@ -137,8 +152,8 @@ impl Metrics {
     pub(crate) fn arm_handle(&self, flag: &str, arm: &str) -> Option<ArmHandle> {
         let table = self.inner.table.load();
         match Table::find(&table, flag, arm) {
-            Some(c) => Some(ArmHandle(Arc::clone(c))),
-            None => self.insert(flag, arm).map(ArmHandle),
+            Some(c) => Some(ArmHandle(c.local())),
+            None => self.insert(flag, arm).map(|c| ArmHandle(c.local())),
         }
     }
 
@@ -159,7 +174,7 @@ impl Metrics {
             .flags
             .iter()
             .map(|(flag, arms)| {
-                let mut arms: Vec<ArmStats> = arms.iter().map(|(arm, c)| c.read(arm)).collect();
+                let mut arms: Vec<ArmStats> = arms.iter().map(|(arm, c)| read(c, arm)).collect();
                 arms.sort_by(|a, b| a.arm.cmp(&b.arm));
                 FlagStats {
                     flag: flag.to_string(),
@@ -182,14 +197,20 @@ impl Table {
     }
 }
 
-/// The counters of one flag/arm pair (see [`Metrics::arm_handle`]).
-#[derive(Clone)]
-pub(crate) struct ArmHandle(Arc<ArmCounters>);
+/// This thread's counters of one flag/arm pair (see
+/// [`Metrics::arm_handle`]); `!Send`, kept in a thread-local cache.
+pub(crate) struct ArmHandle(Local<ArmCounts>);
 
 impl ArmHandle {
     /// Records one request.
     pub(crate) fn add(&self, sample: &Sample) {
-        self.0.add(sample);
+        let local = &self.0;
+        let counts = local.get();
+        local.add(&counts.latency[sample.bucket], 1);
+        local.add(&counts.latency_sum_us, sample.latency_us);
+        if sample.error {
+            local.add(&counts.errors, 1);
+        }
     }
 }
 
@@ -210,26 +231,27 @@ impl Sample {
     }
 }
 
-impl ArmCounters {
-    fn add(&self, s: &Sample) {
-        self.latency[s.bucket].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
-            .fetch_add(s.latency_us, Ordering::Relaxed);
-        if s.error {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-        }
+/// Records one request in the shared copy (any thread, atomically).
+fn add_to_shared(counters: &ArmCounters, s: &Sample) {
+    let counts = counters.shared();
+    add_shared(&counts.latency[s.bucket], 1);
+    add_shared(&counts.latency_sum_us, s.latency_us);
+    if s.error {
+        add_shared(&counts.errors, 1);
     }
+}
 
-    fn read(&self, arm: &str) -> ArmStats {
-        let latency =
-            LatencyHistogram::from_counts(self.latency.iter().map(|b| b.load(Ordering::Relaxed)));
-        ArmStats {
-            arm: arm.to_string(),
-            requests: latency.count(),
-            errors: self.errors.load(Ordering::Relaxed),
-            latency_sum_us: self.latency_sum_us.load(Ordering::Relaxed),
-            latency,
-        }
+/// The pair's statistics, every thread's copy summed.
+fn read(counters: &ArmCounters, arm: &str) -> ArmStats {
+    let counts = counters.sum();
+    let latency =
+        LatencyHistogram::from_counts(counts.latency.iter().map(|b| b.load(Ordering::Relaxed)));
+    ArmStats {
+        arm: arm.to_string(),
+        requests: latency.count(),
+        errors: counts.errors.load(Ordering::Relaxed),
+        latency_sum_us: counts.latency_sum_us.load(Ordering::Relaxed),
+        latency,
     }
 }
 
