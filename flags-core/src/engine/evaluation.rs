@@ -107,6 +107,79 @@ pub(crate) struct VariantPick {
 }
 
 impl Decision {
+    /// How many low bits of a `u64` [`Decision::to_bits`] uses.
+    pub const BITS: u32 = 40;
+
+    /// The decision as the low [`Decision::BITS`] bits of a `u64` (the rest
+    /// are zero): small enough to share a 64-bit atomic with a flag id, so a
+    /// request's memo can be read and claimed without a lock.
+    ///
+    /// ```
+    /// use flags_core::engine::{Decision, Snapshot};
+    /// use flags_core::{model::FlagSet, Context};
+    ///
+    /// let set = FlagSet::from_unleash_json(r#"{"features": [{"name": "f", "enabled": true,
+    ///     "strategies": [{"name": "default"}],
+    ///     "variants": [{"name": "blue", "weight": 1000}]}]}"#).unwrap();
+    /// let snapshot = Snapshot::compile(&set, Default::default(), "example").unwrap();
+    /// let decision = snapshot.decide(snapshot.lookup("f"), &Context::new());
+    /// let bits = decision.to_bits();
+    /// assert!(bits < 1 << Decision::BITS);
+    /// assert_eq!(Decision::from_bits(bits), decision);
+    /// ```
+    pub fn to_bits(self) -> u64 {
+        let reason = match self.reason {
+            Reason::Static => 0,
+            Reason::TargetingMatch => 1,
+            Reason::Split => 2,
+            Reason::Disabled => 3,
+            Reason::Default => 4,
+            Reason::Error => 5,
+        };
+        let (has_variant, owner, index) = match self.variant {
+            Some(v) => (1, u64::from(v.owner), u64::from(v.index)),
+            None => (0, 0, 0),
+        };
+        u64::from(self.enabled)
+            | reason << 1
+            | u64::from(self.error.is_some()) << 4
+            | u64::from(self.random) << 5
+            | has_variant << 6
+            | owner << 7
+            | index << 23
+    }
+
+    /// The decision [`Decision::to_bits`] made these bits from. Bits it
+    /// cannot have made read as an unknown flag's decision (off, in error
+    /// with [`ErrorCode::FlagNotFound`]).
+    pub fn from_bits(bits: u64) -> Decision {
+        const REASONS: [Option<Reason>; 8] = [
+            Some(Reason::Static),
+            Some(Reason::TargetingMatch),
+            Some(Reason::Split),
+            Some(Reason::Disabled),
+            Some(Reason::Default),
+            Some(Reason::Error),
+            None,
+            None,
+        ];
+        let reason = match REASONS[(bits >> 1 & 0b111) as usize] {
+            Some(reason) if bits >> 39 == 0 => reason,
+            _ => return Decision::NOT_FOUND,
+        };
+        let field = |shift: u32| (bits >> shift) as u16;
+        Decision {
+            enabled: bits & 1 != 0,
+            reason,
+            error: (bits >> 4 & 1 != 0).then_some(ErrorCode::FlagNotFound),
+            random: bits >> 5 & 1 != 0,
+            variant: (bits >> 6 & 1 != 0).then(|| VariantPick {
+                owner: field(7),
+                index: field(23),
+            }),
+        }
+    }
+
     pub(crate) const NOT_FOUND: Decision = Decision {
         enabled: false,
         reason: Reason::Error,
@@ -133,4 +206,64 @@ pub struct Evaluation<'a> {
     pub random: bool,
     /// The version of the flag set that answered.
     pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_decision_survives_its_bits() {
+        let reasons = [
+            Reason::Static,
+            Reason::TargetingMatch,
+            Reason::Split,
+            Reason::Disabled,
+            Reason::Default,
+            Reason::Error,
+        ];
+        let picks = [
+            None,
+            Some(VariantPick { owner: 0, index: 0 }),
+            Some(VariantPick {
+                owner: u16::MAX,
+                index: 7,
+            }),
+            Some(VariantPick {
+                owner: 12,
+                index: u16::MAX,
+            }),
+        ];
+        for reason in reasons {
+            for variant in picks {
+                for (enabled, random, error) in [
+                    (false, false, None),
+                    (true, false, None),
+                    (true, true, None),
+                    (false, false, Some(ErrorCode::FlagNotFound)),
+                ] {
+                    let d = Decision {
+                        enabled,
+                        reason,
+                        error,
+                        random,
+                        variant,
+                    };
+                    let bits = d.to_bits();
+                    assert!(bits < 1 << Decision::BITS, "{d:?}");
+                    assert_eq!(Decision::from_bits(bits), d);
+                }
+            }
+        }
+        assert_eq!(
+            Decision::from_bits(6 << 1),
+            Decision::NOT_FOUND,
+            "no seventh reason"
+        );
+        assert_eq!(
+            Decision::from_bits(1 << 39),
+            Decision::NOT_FOUND,
+            "past the bits used"
+        );
+    }
 }

@@ -70,6 +70,27 @@ impl FlagId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The id as a number, to store it where a `FlagId` cannot go (an
+    /// atomic, beside a [`Decision::to_bits`](crate::engine::Decision::to_bits)).
+    ///
+    /// ```
+    /// use flags_core::{format::toml, engine::{FlagId, Mode}, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\nenabled = true\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let id = snapshot.lookup("a").unwrap();
+    /// assert_eq!(FlagId::from_bits(id.to_bits()), id);
+    /// ```
+    pub fn to_bits(self) -> u32 {
+        self.0
+    }
+
+    /// The id [`FlagId::to_bits`] gave. Any number makes an id: one that
+    /// names no flag of a snapshot is unknown to it (decided off, no name).
+    pub fn from_bits(bits: u32) -> FlagId {
+        FlagId(bits)
+    }
 }
 
 impl Default for Snapshot {

@@ -2,7 +2,7 @@
 //!
 //! [`Metrics`] keys its counters by flag and arm name, and the usage table
 //! by flag and route: a lookup hashes and compares strings. A request knows
-//! its flags by [`FlagId`] and its arms by their [`Decision`], both fixed
+//! its flags by [`FlagId`] and its arms by their packed decision, both fixed
 //! for the snapshot's life, so each thread keeps the handles it found per
 //! flag, for its last few snapshots (an app may serve two `Flags` handles
 //! on one thread). A request then costs an index, a scan of a few `Copy`
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use axum::extract::MatchedPath;
 use foldhash::HashMap;
 
-use super::memo::{Answer, Entry, Memo};
+use super::memo::{Answer, Entry, Read};
 use super::request::RequestState;
-use crate::engine::{Decision, FlagId, Snapshot};
+use crate::engine::{FlagId, Snapshot};
 use crate::hygiene::{Tracker, UsageHandle};
 use crate::metrics::{ArmHandle, Metrics, Sample};
 
@@ -70,9 +70,9 @@ impl ByFlag {
 
 #[derive(Default)]
 struct FlagHandles {
-    /// By decision: equal decisions serve the same arm. `None`: the
-    /// metrics table is full.
-    arms: Vec<(Decision, Option<ArmHandle>)>,
+    /// By decision, packed (equal decisions serve the same arm). `None`:
+    /// the metrics table is full.
+    arms: Vec<(u64, Option<ArmHandle>)>,
     /// By route template, `None` for a request the router did not match.
     /// The router's own string is kept (so its address cannot be reused)
     /// and compared by address first: the same route, the same string.
@@ -88,7 +88,7 @@ thread_local! {
 /// usage table.
 struct Outcome<'a> {
     state: &'a RequestState,
-    memo: &'a Memo,
+    memo: &'a Read<'a>,
     sample: Option<Sample>,
     route: Option<&'a MatchedPath>,
     at: u64,
@@ -99,7 +99,7 @@ struct Outcome<'a> {
 /// asked for on its route.
 pub(crate) fn record(
     state: &RequestState,
-    memo: &Memo,
+    memo: &Read<'_>,
     status: u16,
     latency: Duration,
     started: Option<Instant>,
@@ -182,23 +182,23 @@ impl Cache {
     }
 
     fn add(&mut self, outcome: &Outcome<'_>) {
-        for entry in outcome.memo.iter() {
-            let Some(id) = entry.id else { continue };
+        for known in outcome.memo.known() {
+            let id = known.id;
             let handles = self.flags.get(id);
-            if let (Some(metrics), Some(sample), Answer::Decided(decision)) =
-                (&self.metrics, &outcome.sample, entry.answer)
+            if let (Some(metrics), Some(sample), true) =
+                (&self.metrics, &outcome.sample, known.decided())
             {
-                match handles.arms.iter().find(|(d, _)| *d == decision) {
+                match handles.arms.iter().find(|(bits, _)| *bits == known.bits) {
                     Some((_, Some(arm))) => arm.add(sample),
                     Some((_, None)) => metrics.count_dropped(),
                     None => {
-                        let arm = arm_handle(metrics, outcome, id, entry);
+                        let arm = arm_handle(metrics, outcome, id, &known.entry());
                         match &arm {
                             Some(arm) => arm.add(sample),
                             None => metrics.count_dropped(),
                         }
                         if handles.arms.len() < MAX_PER_FLAG {
-                            handles.arms.push((decision, arm));
+                            handles.arms.push((known.bits, arm));
                         }
                     }
                 }
@@ -257,7 +257,7 @@ fn add_uncached(outcome: &Outcome<'_>) {
         if let (Some(metrics), Some(sample), Answer::Decided(_)) =
             (&config.metrics, &outcome.sample, entry.answer)
         {
-            match arm_handle(metrics, outcome, id, entry) {
+            match arm_handle(metrics, outcome, id, &entry) {
                 Some(arm) => arm.add(sample),
                 None => metrics.count_dropped(),
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tracing::Level;
 
 use super::config::{Config, IdLogging};
-use super::memo::{Answer, Memo};
+use super::memo::{Answer, Read};
 use super::request::{arm, RequestState};
 use crate::engine::{ErrorCode, Evaluation, Reason};
 use crate::Context;
@@ -93,7 +93,7 @@ pub(crate) fn decision<'a>(
 }
 
 /// Emits the event closing a request that evaluated flags.
-pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo: &Memo) {
+pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo: &Read<'_>) {
     let Some(level) = state.config.request_level else {
         return;
     };
@@ -184,7 +184,7 @@ impl Part {
 /// `String`, and nothing at all when the event is filtered out).
 struct List<'a> {
     state: &'a RequestState,
-    memo: &'a Memo,
+    memo: &'a Read<'a>,
     part: Part,
 }
 
@@ -196,10 +196,10 @@ impl fmt::Display for List<'_> {
             if i > 0 {
                 f.write_str(",")?;
             }
-            let name = state.memo_name(memo, e);
+            let name = state.memo_name(memo, &e);
             f.write_str(name)?;
             match (self.part, e.answer) {
-                (Part::Arm, _) => write!(f, "={}", state.memo_arm(memo, e))?,
+                (Part::Arm, _) => write!(f, "={}", state.memo_arm(memo, &e))?,
                 // Forced answers are reported as targeted, as in decision
                 // events, and listed in `feature_flag.forced`.
                 (Part::Reason, Answer::Forced(_)) => {

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::PoisonError;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -92,7 +91,7 @@ pub(crate) fn settle(
             headers.append(SET_COOKIE, value);
         }
     }
-    let memo = state.memo.lock().unwrap_or_else(PoisonError::into_inner);
+    let memo = state.memo.read();
     if memo.is_empty() {
         return;
     }

@@ -1,14 +1,25 @@
 //! [`Memo`]: one request's first answer per flag, in the order asked.
 //!
-//! A handler asks a handful of flags, so the first [`INLINE`] answers live
-//! in a fixed array inside the request state (no allocation of their own)
-//! and a lookup is a scan of a few `Copy` entries; only a request that asks
-//! more spills to a `Vec`. Names the snapshot does not know (typos) are kept
-//! apart, since only they need an owned string.
+//! A handler asks a handful of flags, usually from one thread; but a
+//! `FlagContext` is `Sync` and its clones may ask at once, and they must get
+//! one answer per flag (a flag bucketed at random must not answer twice).
+//! So the first [`INLINE`] answers are each one `AtomicU64` holding the
+//! flag's id and its packed answer, claimed in the order asked with a
+//! compare-and-swap: asking again is a few loads, asking first one CAS, and
+//! no lock is taken. Two threads that decide the same flag at once both
+//! race for the same slot (every claim passes the earlier ones), and the
+//! loser takes the winner's answer.
+//!
+//! Names the snapshot does not know (typos), and answers past the inline
+//! ones, go to a list under a mutex; an unknown name's inline slot then
+//! points into that list, so the order asked is kept.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::engine::{Decision, FlagId};
 
-/// How many answers fit without allocating.
+/// How many answers are kept without a lock.
 pub(crate) const INLINE: usize = 8;
 
 /// An engine decision, or an index into the request's forced flags.
@@ -24,87 +35,216 @@ pub(crate) struct Entry {
     /// `None` for a flag the snapshot does not know.
     pub(crate) id: Option<FlagId>,
     pub(crate) answer: Answer,
-    /// For an unknown flag: its position in [`Memo::unknown`].
+    /// For an unknown flag: its position in the list of unknown names.
     unknown: u32,
+    /// Whether an inline slot points at this entry (so reading in order
+    /// meets it there, not after the inline ones).
+    inline: bool,
 }
 
-const EMPTY: Entry = Entry {
-    id: None,
-    answer: Answer::Forced(0),
-    unknown: 0,
-};
+// An inline slot: 0 is free. Otherwise the low `Decision::BITS` bits are
+// the answer (a packed decision, or the forced index), then a bit for
+// "forced", a bit for "see the locked list" (the low bits are then the
+// entry's position in it), and the flag's id + 1 above those.
+const FORCED: u64 = 1 << Decision::BITS;
+const LISTED: u64 = FORCED << 1;
+const ID_SHIFT: u32 = Decision::BITS + 2;
+const PAYLOAD: u64 = FORCED - 1;
 
 /// The answers of one request.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Memo {
-    len: usize,
-    inline: [Entry; INLINE],
-    spilled: Vec<Entry>,
+    inline: [AtomicU64; INLINE],
+    listed: Mutex<Listed>,
+}
+
+/// What does not fit inline.
+#[derive(Debug, Default)]
+struct Listed {
+    entries: Vec<Entry>,
     /// Names of flags the snapshot does not know, as asked.
     unknown: Vec<Box<str>>,
 }
 
-impl Default for Memo {
-    fn default() -> Self {
-        Memo {
-            len: 0,
-            inline: [EMPTY; INLINE],
-            spilled: Vec::new(),
-            unknown: Vec::new(),
+impl Memo {
+    /// The request's answer for `flag` (`id` in the snapshot, if known),
+    /// and whether this was the first time it was asked; `decide` makes
+    /// the answer the first time (it may run on two threads at once; one
+    /// answer is kept).
+    #[inline]
+    pub(crate) fn answer(
+        &self,
+        id: Option<FlagId>,
+        flag: &str,
+        decide: impl Fn() -> Answer,
+    ) -> (Answer, bool) {
+        let Some(key) = id.and_then(inline_key) else {
+            return self.answer_listed(id, flag, None, &decide);
+        };
+        let mut mine = None;
+        for slot in &self.inline {
+            let mut seen = slot.load(Ordering::Acquire);
+            if seen == 0 {
+                let (answer, bits) = *mine.get_or_insert_with(|| {
+                    let answer = decide();
+                    (answer, pack(answer))
+                });
+                match slot.compare_exchange(0, key | bits, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return (answer, true),
+                    Err(now) => seen = now,
+                }
+            }
+            if seen & !(FORCED | PAYLOAD) == key {
+                return (unpack(seen), false);
+            }
         }
+        self.answer_listed(id, flag, mine.map(|(answer, _)| answer), &decide)
+    }
+
+    /// [`Memo::answer`] for an unknown name, or past the inline slots.
+    #[cold]
+    fn answer_listed(
+        &self,
+        id: Option<FlagId>,
+        flag: &str,
+        decided: Option<Answer>,
+        decide: &dyn Fn() -> Answer,
+    ) -> (Answer, bool) {
+        let mut listed = self.listed.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = |e: &Entry| match id {
+            Some(_) => e.id == id,
+            None => e.id.is_none() && listed.unknown_name(e) == Some(flag),
+        };
+        if let Some(e) = listed.entries.iter().find(|e| known(e)) {
+            return (e.answer, false);
+        }
+        let answer = decided.unwrap_or_else(decide);
+        let mut entry = Entry {
+            id,
+            answer,
+            unknown: 0,
+            inline: false,
+        };
+        if id.is_none() {
+            entry.unknown = u32::try_from(listed.unknown.len()).unwrap_or(u32::MAX);
+            listed.unknown.push(flag.into());
+        }
+        let position = listed.entries.len() as u64;
+        // Point an inline slot at it while there is one free, so it is
+        // read in the order asked. (A known flag only gets here with every
+        // slot taken.)
+        if position <= PAYLOAD {
+            entry.inline = self.inline.iter().any(|slot| {
+                slot.compare_exchange(0, LISTED | position, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            });
+        }
+        listed.entries.push(entry);
+        (answer, true)
+    }
+
+    /// Every answer so far, for settling the request.
+    pub(crate) fn read(&self) -> Read<'_> {
+        let mut inline = [0; INLINE];
+        for (copy, slot) in inline.iter_mut().zip(&self.inline) {
+            *copy = slot.load(Ordering::Acquire);
+        }
+        // The locked list only matters when something went there.
+        let listed = (inline.iter().any(|v| v & LISTED != 0) || inline[INLINE - 1] != 0)
+            .then(|| self.listed.lock().unwrap_or_else(PoisonError::into_inner));
+        Read { inline, listed }
     }
 }
 
-impl Memo {
+/// The memo as it was when read.
+pub(crate) struct Read<'a> {
+    inline: [u64; INLINE],
+    listed: Option<MutexGuard<'a, Listed>>,
+}
+
+impl Read<'_> {
     /// Whether nothing was asked.
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.inline[0] == 0
     }
 
     /// Every answer, in the order asked.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.inline[..self.len.min(INLINE)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+        let listed = self.listed.as_deref().map_or(&[][..], |l| &l.entries);
+        let inline = self
+            .inline
             .iter()
-            .chain(&self.spilled)
+            .take_while(|v| **v != 0)
+            .filter_map(move |&v| match v & LISTED {
+                0 => Some(Entry {
+                    id: Some(FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32)),
+                    answer: unpack(v),
+                    unknown: 0,
+                    inline: true,
+                }),
+                _ => listed.get((v & PAYLOAD) as usize).copied(),
+            });
+        inline.chain(listed.iter().filter(|e| !e.inline).copied())
     }
 
-    /// The answer for flag `id` (or, unknown, named `flag`), if asked before.
-    #[inline]
-    pub(crate) fn find(&self, id: Option<FlagId>, flag: &str) -> Option<Answer> {
-        let inline = &self.inline[..self.len.min(INLINE)];
-        match id {
-            // The usual case: a known flag among the inline entries, found
-            // by comparing ids only.
-            Some(_) => inline
-                .iter()
-                .chain(&self.spilled)
-                .find(|e| e.id == id)
-                .map(|e| e.answer),
-            None => inline
-                .iter()
-                .chain(&self.spilled)
-                .find(|e| e.id.is_none() && self.unknown_name(e) == Some(flag))
-                .map(|e| e.answer),
-        }
-    }
-
-    /// Records the first answer for a flag.
-    pub(crate) fn push(&mut self, id: Option<FlagId>, flag: &str, answer: Answer) {
-        let mut entry = Entry { answer, ..EMPTY };
-        entry.id = id;
-        if id.is_none() {
-            entry.unknown = u32::try_from(self.unknown.len()).unwrap_or(u32::MAX);
-            self.unknown.push(flag.into());
-        }
-        match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = entry,
-            None => self.spilled.push(entry),
-        }
-        self.len += 1;
+    /// The answers for known flags, in the order asked, still packed: for
+    /// counting, which keys its counters by the packed answer and decodes
+    /// one only the first time a thread meets it.
+    pub(crate) fn known(&self) -> impl Iterator<Item = Known> + '_ {
+        let listed = self.listed.as_deref().map_or(&[][..], |l| &l.entries);
+        let from_list = |e: &Entry| {
+            e.id.map(|id| Known {
+                id,
+                bits: pack(e.answer),
+            })
+        };
+        let inline = self
+            .inline
+            .iter()
+            .take_while(|v| **v != 0)
+            .filter_map(move |&v| match v & LISTED {
+                0 => Some(Known {
+                    id: FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32),
+                    bits: v & (FORCED | PAYLOAD),
+                }),
+                _ => listed.get((v & PAYLOAD) as usize).and_then(from_list),
+            });
+        inline.chain(listed.iter().filter(|e| !e.inline).filter_map(from_list))
     }
 
     /// The name an unknown flag was asked by (`None` for a known one).
     pub(crate) fn unknown_name(&self, entry: &Entry) -> Option<&str> {
+        self.listed.as_deref()?.unknown_name(entry)
+    }
+}
+
+/// A known flag's answer as [`Read::known`] gives it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Known {
+    pub(crate) id: FlagId,
+    /// The packed answer: equal bits, equal answers.
+    pub(crate) bits: u64,
+}
+
+impl Known {
+    /// Whether the engine decided it (rather than a forced flag).
+    pub(crate) fn decided(&self) -> bool {
+        self.bits & FORCED == 0
+    }
+
+    /// The whole entry.
+    pub(crate) fn entry(&self) -> Entry {
+        Entry {
+            id: Some(self.id),
+            answer: unpack(self.bits),
+            unknown: 0,
+            inline: true,
+        }
+    }
+}
+
+impl Listed {
+    fn unknown_name(&self, entry: &Entry) -> Option<&str> {
         match entry.id {
             Some(_) => None,
             None => self.unknown.get(entry.unknown as usize).map(|n| &**n),
@@ -112,27 +252,136 @@ impl Memo {
     }
 }
 
+/// The id bits of an inline slot for flag `id`, if it fits.
+fn inline_key(id: FlagId) -> Option<u64> {
+    let plus_one = u64::from(id.to_bits()) + 1;
+    (plus_one < 1 << (64 - ID_SHIFT)).then_some(plus_one << ID_SHIFT)
+}
+
+fn pack(answer: Answer) -> u64 {
+    match answer {
+        Answer::Decided(d) => d.to_bits(),
+        Answer::Forced(i) => FORCED | u64::from(i),
+    }
+}
+
+fn unpack(slot: u64) -> Answer {
+    let payload = slot & PAYLOAD;
+    if slot & FORCED != 0 {
+        Answer::Forced(payload as u32)
+    } else {
+        Answer::Decided(Decision::from_bits(payload))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn forced(i: u32) -> impl Fn() -> Answer {
+        move || Answer::Forced(i)
+    }
+
     #[test]
-    fn answers_spill_past_the_inline_ones_in_order() {
-        let mut memo = Memo::default();
-        assert!(memo.is_empty());
+    fn unknown_names_keep_their_order_past_the_inline_slots() {
+        let memo = Memo::default();
+        assert!(memo.read().is_empty());
         let names: Vec<String> = (0..INLINE + 3).map(|i| format!("f{i}")).collect();
         for (i, name) in names.iter().enumerate() {
-            assert_eq!(memo.find(None, name), None);
-            memo.push(None, name, Answer::Forced(i as u32));
-        }
-        for (i, name) in names.iter().enumerate() {
             assert_eq!(
-                memo.find(None, name),
-                Some(Answer::Forced(i as u32)),
-                "{name}"
+                memo.answer(None, name, forced(i as u32)),
+                (Answer::Forced(i as u32), true)
             );
         }
-        let order: Vec<&str> = memo.iter().filter_map(|e| memo.unknown_name(e)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let again = memo.answer(None, name, forced(99));
+            assert_eq!(again, (Answer::Forced(i as u32), false), "{name}");
+        }
+        let read = memo.read();
+        let order: Vec<&str> = read.iter().filter_map(|e| read.unknown_name(&e)).collect();
         assert_eq!(order, names);
+    }
+
+    #[test]
+    fn known_and_unknown_flags_read_in_the_order_asked() {
+        let memo = Memo::default();
+        let id = FlagId::from_bits;
+        let asks: Vec<(Option<FlagId>, String)> = (0..INLINE + 4)
+            .map(|i| {
+                let known = i % 3 != 1;
+                (known.then(|| id(i as u32 * 10)), format!("n{i}"))
+            })
+            .collect();
+        for (i, (flag, name)) in asks.iter().enumerate() {
+            assert!(memo.answer(*flag, name, forced(i as u32)).1);
+            // Asked again: the first answer, not a new one.
+            assert_eq!(
+                memo.answer(*flag, name, forced(999)),
+                (Answer::Forced(i as u32), false)
+            );
+        }
+        let read = memo.read();
+        let seen: Vec<(Option<FlagId>, Answer)> = read.iter().map(|e| (e.id, e.answer)).collect();
+        let want: Vec<(Option<FlagId>, Answer)> = asks
+            .iter()
+            .enumerate()
+            .map(|(i, (flag, _))| (*flag, Answer::Forced(i as u32)))
+            .collect();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn threads_asking_at_once_get_one_answer() {
+        for _ in 0..200 {
+            let memo = Memo::default();
+            let answers: Vec<Answer> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..4)
+                    .map(|t| {
+                        let memo = &memo;
+                        scope.spawn(move || {
+                            // Each thread asks a different flag first, then the shared one.
+                            memo.answer(Some(FlagId::from_bits(100 + t)), "own", forced(t as u32));
+                            memo.answer(
+                                Some(FlagId::from_bits(7)),
+                                "shared",
+                                forced(1000 + t as u32),
+                            )
+                            .0
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+            let read = memo.read();
+            let shared: Vec<Entry> = read
+                .iter()
+                .filter(|e| e.id == Some(FlagId::from_bits(7)))
+                .collect();
+            assert_eq!(shared.len(), 1);
+            assert_eq!(shared[0].answer, answers[0]);
+        }
+    }
+
+    #[test]
+    fn decisions_keep_every_field() {
+        let flags = crate::Flags::from_unleash_json(
+            r#"{"features": [{"name": "f", "enabled": true,
+                "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "100", "stickiness": "default"}}],
+                "variants": [{"name": "blue", "weight": 1000}]}]}"#,
+        )
+        .unwrap();
+        let snapshot = flags.snapshot();
+        let id = snapshot.lookup("f");
+        // No id at all: a random roll, which the decision records.
+        let decision = snapshot.decide(id, &crate::Context::new());
+        assert!(decision.random && decision.enabled);
+        let memo = Memo::default();
+        assert_eq!(
+            memo.answer(id, "f", || Answer::Decided(decision)),
+            (Answer::Decided(decision), true)
+        );
+        let entry = memo.read().iter().next().unwrap();
+        assert_eq!((entry.id, entry.answer), (id, Answer::Decided(decision)));
     }
 }

@@ -3,7 +3,7 @@
 //! snapshot, who is asking, and the memo of decisions. Made (one allocation)
 //! the first time the request asks for its flags.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::MatchedPath;
 use http::Method;
@@ -11,7 +11,7 @@ use http::Method;
 use super::config::Config;
 use super::force::Forced;
 pub(crate) use super::memo::Answer;
-use super::memo::{Entry, Memo};
+use super::memo::{Entry, Memo, Read};
 use super::resolve::Resolved;
 use crate::engine::{Evaluation, FlagId, Reason, Snapshot, Variant};
 
@@ -36,7 +36,7 @@ pub(crate) struct RequestState {
     /// once per request, not once per decision.
     pub(crate) decision_events: bool,
     /// First answer per flag, in the order asked.
-    pub(crate) memo: Mutex<Memo>,
+    pub(crate) memo: Memo,
 }
 
 /// What [`RequestState::answer`] found: the flag's id and answer, and
@@ -64,7 +64,7 @@ impl RequestState {
             late_route: OnceLock::new(),
             resolved,
             decision_events,
-            memo: Mutex::new(Memo::default()),
+            memo: Memo::default(),
         }
     }
 
@@ -74,19 +74,17 @@ impl RequestState {
     /// to emit, so this state knows nothing of logging).
     pub(crate) fn answer(&self, flag: &str) -> Asked {
         let id = self.snapshot.lookup(flag);
-        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(answer) = memo.find(id, flag) {
-            return Asked::Again(id, answer);
-        }
-        // Decided under the lock, so two threads asking at once for a
-        // random-stickiness flag cannot get different answers.
         let resolved = &self.resolved;
-        let answer = match resolved.forced.as_ref().and_then(|f| f.position(flag)) {
-            Some(i) => Answer::Forced(i),
-            None => Answer::Decided(self.snapshot.decide(id, &resolved.context)),
-        };
-        memo.push(id, flag, answer);
-        Asked::First(id, answer)
+        let (answer, first) = self.memo.answer(id, flag, || {
+            match resolved.forced.as_ref().and_then(|f| f.position(flag)) {
+                Some(i) => Answer::Forced(i),
+                None => Answer::Decided(self.snapshot.decide(id, &resolved.context)),
+            }
+        });
+        match first {
+            true => Asked::First(id, answer),
+            false => Asked::Again(id, answer),
+        }
     }
 
     /// The matched route template, if known.
@@ -176,7 +174,7 @@ impl RequestState {
     }
 
     /// The name of a memoized flag.
-    pub(crate) fn memo_name<'a>(&'a self, memo: &'a Memo, entry: &Entry) -> &'a str {
+    pub(crate) fn memo_name<'a>(&'a self, memo: &'a Read<'_>, entry: &Entry) -> &'a str {
         match entry.id.and_then(|id| self.snapshot.name(id)) {
             Some(name) => name,
             None => memo.unknown_name(entry).unwrap_or(""),
@@ -184,7 +182,7 @@ impl RequestState {
     }
 
     /// The arm of a memoized flag (`on` / `off` or the variant's name).
-    pub(crate) fn memo_arm<'a>(&'a self, memo: &'a Memo, entry: &Entry) -> &'a str {
+    pub(crate) fn memo_arm<'a>(&'a self, memo: &'a Read<'_>, entry: &Entry) -> &'a str {
         arm(&self.variant(self.memo_name(memo, entry), entry.id, entry.answer))
     }
 }
