@@ -340,13 +340,9 @@ mod tests {
                         let memo = &memo;
                         scope.spawn(move || {
                             // Each thread asks a different flag first, then the shared one.
-                            memo.answer(Some(FlagId::from_bits(100 + t)), "own", forced(t as u32));
-                            memo.answer(
-                                Some(FlagId::from_bits(7)),
-                                "shared",
-                                forced(1000 + t as u32),
-                            )
-                            .0
+                            memo.answer(Some(FlagId::from_bits(100 + t)), "own", forced(t));
+                            memo.answer(Some(FlagId::from_bits(7)), "shared", forced(1000 + t))
+                                .0
                         })
                     })
                     .collect();
