@@ -196,10 +196,10 @@ impl fmt::Display for List<'_> {
             if i > 0 {
                 f.write_str(",")?;
             }
-            let name = state.memo_name(memo, &e);
+            let name = state.memo_name(memo, e);
             f.write_str(name)?;
             match (self.part, e.answer) {
-                (Part::Arm, _) => write!(f, "={}", state.memo_arm(memo, &e))?,
+                (Part::Arm, _) => write!(f, "={}", state.memo_arm(memo, e))?,
                 // Forced answers are reported as targeted, as in decision
                 // events, and listed in `feature_flag.forced`.
                 (Part::Reason, Answer::Forced(_)) => {

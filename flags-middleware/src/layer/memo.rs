@@ -14,6 +14,7 @@
 //! ones, go to a list under a mutex; an unknown name's inline slot then
 //! points into that list, so the order asked is kept.
 
+use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -41,6 +42,13 @@ pub(crate) struct Entry {
     /// meets it there, not after the inline ones).
     inline: bool,
 }
+
+const EMPTY: Entry = Entry {
+    id: None,
+    answer: Answer::Forced(0),
+    unknown: 0,
+    inline: true,
+};
 
 // An inline slot: 0 is free. Otherwise the low `Decision::BITS` bits are
 // the answer (a packed decision, or the forced index), then a bit for
@@ -152,7 +160,11 @@ impl Memo {
         // The locked list only matters when something went there.
         let listed = (inline.iter().any(|v| v & LISTED != 0) || inline[INLINE - 1] != 0)
             .then(|| self.listed.lock().unwrap_or_else(PoisonError::into_inner));
-        Read { inline, listed }
+        Read {
+            inline,
+            listed,
+            decoded: OnceCell::new(),
+        }
     }
 }
 
@@ -160,6 +172,9 @@ impl Memo {
 pub(crate) struct Read<'a> {
     inline: [u64; INLINE],
     listed: Option<MutexGuard<'a, Listed>>,
+    /// The inline answers decoded, on the first [`Read::iter`]: a request
+    /// event walks them several times.
+    decoded: OnceCell<([Entry; INLINE], usize)>,
 }
 
 impl Read<'_> {
@@ -169,22 +184,30 @@ impl Read<'_> {
     }
 
     /// Every answer, in the order asked.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
         let listed = self.listed.as_deref().map_or(&[][..], |l| &l.entries);
-        let inline = self
-            .inline
+        let (inline, len) = self.decoded.get_or_init(|| {
+            let mut out = ([EMPTY; INLINE], 0);
+            for &v in self.inline.iter().take_while(|v| **v != 0) {
+                let entry = match v & LISTED {
+                    0 => Entry {
+                        id: Some(FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32)),
+                        answer: unpack(v),
+                        ..EMPTY
+                    },
+                    _ => match listed.get((v & PAYLOAD) as usize) {
+                        Some(entry) => *entry,
+                        None => continue,
+                    },
+                };
+                out.0[out.1] = entry;
+                out.1 += 1;
+            }
+            out
+        });
+        inline[..*len]
             .iter()
-            .take_while(|v| **v != 0)
-            .filter_map(move |&v| match v & LISTED {
-                0 => Some(Entry {
-                    id: Some(FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32)),
-                    answer: unpack(v),
-                    unknown: 0,
-                    inline: true,
-                }),
-                _ => listed.get((v & PAYLOAD) as usize).copied(),
-            });
-        inline.chain(listed.iter().filter(|e| !e.inline).copied())
+            .chain(listed.iter().filter(|e| !e.inline))
     }
 
     /// The answers for known flags, in the order asked, still packed: for
@@ -298,7 +321,7 @@ mod tests {
             assert_eq!(again, (Answer::Forced(i as u32), false), "{name}");
         }
         let read = memo.read();
-        let order: Vec<&str> = read.iter().filter_map(|e| read.unknown_name(&e)).collect();
+        let order: Vec<&str> = read.iter().filter_map(|e| read.unknown_name(e)).collect();
         assert_eq!(order, names);
     }
 
@@ -352,6 +375,7 @@ mod tests {
             let read = memo.read();
             let shared: Vec<Entry> = read
                 .iter()
+                .copied()
                 .filter(|e| e.id == Some(FlagId::from_bits(7)))
                 .collect();
             assert_eq!(shared.len(), 1);
@@ -377,7 +401,7 @@ mod tests {
             memo.answer(id, "f", || Answer::Decided(decision)),
             (Answer::Decided(decision), true)
         );
-        let entry = memo.read().iter().next().unwrap();
+        let entry = *memo.read().iter().next().unwrap();
         assert_eq!((entry.id, entry.answer), (id, Answer::Decided(decision)));
     }
 }
