@@ -257,7 +257,7 @@ fn add_uncached(outcome: &Outcome<'_>) {
         if let (Some(metrics), Some(sample), Answer::Decided(_)) =
             (&config.metrics, &outcome.sample, entry.answer)
         {
-            match arm_handle(metrics, outcome, id, &entry) {
+            match arm_handle(metrics, outcome, id, entry) {
                 Some(arm) => arm.add(sample),
                 None => metrics.count_dropped(),
             }
