@@ -295,3 +295,52 @@ async fn a_new_definition_starts_the_fleet_window_afresh() {
     assert_eq!(b.window(), (5, 50, true));
     assert_eq!(kill_entries(&flags), 1);
 }
+
+/// A plan step waits for `min_requests` new-arm requests of the whole
+/// fleet: two instances serving half each advance it when together they
+/// have served that many, though neither has alone.
+#[tokio::test]
+async fn a_plan_step_counts_the_whole_fleets_requests() {
+    const PLANNED: &str = "[new_checkout_flow]\nguard = { min_requests = 100 }\n\
+        plan = [{ percent = 5, for = \"1m\" }, { percent = 50, for = \"1m\" }, { percent = 100 }]\n";
+    let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
+    let percent = || flags.snapshot().feature(FLAG).unwrap().rollout_percent();
+    let table_clock = ManualClock::new();
+    let table = MemoryFleet::new(table_clock.clone());
+    let a = instance(&flags, &table, "a", Duration::ZERO, false);
+    let b = instance(&flags, &table, "b", Duration::ZERO, false);
+    a.guard.check().await;
+    b.guard.check().await;
+    assert_eq!(percent(), Some(5));
+    let step_requests = |i: &Instance| {
+        let snap = i.guard.snapshot();
+        snap.flag(FLAG)
+            .unwrap()
+            .plan
+            .as_ref()
+            .unwrap()
+            .step_requests
+    };
+    let mut advanced_after = None;
+    for second in 1..=120 {
+        // One new-arm request a second on each instance.
+        a.serve((1, 0), (19, 0));
+        b.serve((1, 0), (19, 0));
+        tick(&table_clock, &[&a, &b], SEC);
+        a.guard.check().await;
+        b.guard.check().await;
+        if second == 30 {
+            // Each instance counts the fleet's requests, not its own 30.
+            assert!(step_requests(&a) > 50, "{}", step_requests(&a));
+            assert!(step_requests(&b) > 50, "{}", step_requests(&b));
+        }
+        if percent() == Some(50) {
+            advanced_after = Some(second);
+            break;
+        }
+    }
+    // The step lasts a minute; the fleet has served 100 new-arm requests
+    // after 50 s, while each instance alone would need 100 s.
+    let after = advanced_after.expect("the step advanced");
+    assert!((60..=70).contains(&after), "advanced after {after} s");
+}

@@ -12,6 +12,7 @@ use crate::edit::Edit;
 use crate::guard::clock::unix_millis;
 use crate::guard::detect::{judge, Finding, Status};
 use crate::guard::event::{EventKind, GuardEvent};
+use crate::guard::fleet::definition_key;
 use crate::guard::plan::{Due, PlanStatus};
 use crate::model::Feature;
 
@@ -61,10 +62,20 @@ impl Guard {
         let mut state = self.state();
         let mut pending = Vec::new();
         for (flag, w) in state.flags.iter_mut() {
-            w.fleet = fleet
-                .as_mut()
-                .and_then(|f| f.remove(flag))
-                .map(|buckets| fleet_window(&w.config, &buckets));
+            let buckets = fleet.as_mut().and_then(|f| f.remove(flag));
+            // The plan's step counts the fleet's new-arm requests when
+            // there are sums for the flag, else this instance's own.
+            let own_new = std::mem::take(&mut w.own_new);
+            let served = match &buckets {
+                Some(b) => w
+                    .tally
+                    .take(w.definition.as_ref().map_or(0, definition_key), b),
+                None => own_new,
+            };
+            if let Some(plan) = &mut w.plan {
+                plan.count(served);
+            }
+            w.fleet = buckets.map(|b| fleet_window(&w.config, &b));
             let verdict = judge(w.fleet.as_ref().unwrap_or(&w.window), &w.config, now);
             match (&verdict.status, &verdict.finding, &w.plan) {
                 // A flag already off (killed by another instance, or by an

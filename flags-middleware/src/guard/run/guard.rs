@@ -12,6 +12,7 @@ use std::time::Duration;
 use flags_core::guard::GuardConfig;
 
 use super::action::Applier;
+use super::tally::FleetTally;
 use crate::guard::clock::Clock;
 use crate::guard::detect::FlagCounts;
 use crate::guard::detect::{CountSource, Verdict, Window};
@@ -78,6 +79,11 @@ pub(super) struct Watched {
     pub(super) published: Option<FlagCounts>,
     /// The fleet's window at the last check, when it was judged on it.
     pub(super) fleet: Option<Window>,
+    /// New-arm requests this instance served since the last check: the
+    /// plan's step count when the fleet's sums are not there to count.
+    pub(super) own_new: u64,
+    /// What the plan's step count has taken of the fleet's sums.
+    pub(super) tally: FleetTally,
 }
 
 /// Who asked the guard to watch a flag.
@@ -119,6 +125,8 @@ impl Watched {
             changed_here: false,
             published: None,
             fleet: None,
+            own_new: 0,
+            tally: FleetTally::default(),
         }
     }
 }

@@ -21,6 +21,7 @@ mod guard;
 mod record;
 mod share;
 mod snapshot;
+mod tally;
 mod task;
 
 pub use action::{

@@ -16,8 +16,7 @@ use crate::guard::fleet::{definition_key, FleetBucket, FleetError, Share};
 pub(super) type FleetWindows = HashMap<String, Vec<FleetBucket>>;
 
 impl Guard {
-    /// Reads every watched flag's counts into its own window (and its
-    /// plan's step count); returns the shares for the fleet (`None`
+    /// Reads every watched flag's counts into its own window; returns the shares for the fleet (`None`
     /// without shared counts).
     pub(super) fn observe(&self, now: SystemTime) -> Option<Vec<Share>> {
         let mut state = self.state();
@@ -37,9 +36,9 @@ impl Guard {
             // baseline.
             let totals = read.unwrap_or_default();
             let new_requests = w.window.observe(now, totals.clone());
-            if let Some(plan) = &mut w.plan {
-                plan.count(new_requests);
-            }
+            // Counted toward the plan's step once the check knows whether
+            // the fleet's sums (which hold these too) count instead.
+            w.own_new = w.own_new.saturating_add(new_requests);
             if !sharing {
                 continue;
             }
