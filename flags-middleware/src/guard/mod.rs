@@ -74,7 +74,8 @@
 //!
 //! A [`Plan`]'s step advances when its time has passed, the last verdict is
 //! [`Status::Healthy`], and the step has seen at least `min_requests`
-//! new-arm requests. Operators can [pause](Guard::pause),
+//! new-arm requests (the whole fleet's, with [shared counts](fleet)).
+//! Operators can [pause](Guard::pause),
 //! [resume](Guard::resume), [restart](Guard::restart) (first step, same
 //! users: rollout percentages are sticky) or [abandon](Guard::abandon) a
 //! plan. Every step and every halt is a [`GuardEvent`](event::GuardEvent) with a message for
