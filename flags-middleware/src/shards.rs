@@ -14,10 +14,10 @@
 //! layer keeps them in a thread-local cache), which is what makes its plain
 //! stores safe.
 
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, ThreadId};
 
 /// Threads beyond this many share the atomic copy of a counter (so a
 /// program that makes threads without end does not grow every counter).
@@ -44,7 +44,7 @@ struct Padded<S>(S);
 /// A counter (or group of counters, `S`) kept per thread.
 pub(crate) struct Shards<S> {
     shared: Arc<Padded<S>>,
-    owned: Mutex<Vec<(ThreadId, Arc<Padded<S>>)>>,
+    owned: Mutex<Vec<(u64, Arc<Padded<S>>)>>,
 }
 
 impl<S: Shard> Default for Shards<S> {
@@ -71,7 +71,7 @@ impl<S: Shard> Shards<S> {
     /// This thread's handle: its own copy (made on first use), or the
     /// shared one past [`MAX_OWNED`] threads.
     pub(crate) fn local(&self) -> Local<S> {
-        let me = thread::current().id();
+        let me = this_thread();
         let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
         let shard = match owned.iter().find(|(id, _)| *id == me) {
             Some((_, shard)) => Some(Arc::clone(shard)),
@@ -106,6 +106,25 @@ impl<S: Shard> Shards<S> {
         }
         total
     }
+}
+
+/// This thread's number, to find its copies by: taken from a counter on
+/// first use. (Not `thread::current`, which a thread whose locals are being
+/// torn down may no longer have; a constant thread-local with no destructor
+/// is there until the end.)
+fn this_thread() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ME: Cell<u64> = const { Cell::new(0) };
+    }
+    ME.with(|me| match me.get() {
+        0 => {
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            me.set(id);
+            id
+        }
+        id => id,
+    })
 }
 
 /// One thread's way of adding to a [`Shards`]; see the module docs.
