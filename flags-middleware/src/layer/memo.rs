@@ -138,10 +138,10 @@ impl Memo {
             listed.unknown.push(flag.into());
         }
         let position = listed.entries.len() as u64;
-        // Point an inline slot at it while there is one free, so it is
-        // read in the order asked. (A known flag only gets here with every
-        // slot taken.)
-        if position <= PAYLOAD {
+        // Point an inline slot at an unknown name's entry while there is
+        // one free, so it is read in the order asked. (A known flag only
+        // gets here with every slot taken.)
+        if id.is_none() && position <= PAYLOAD {
             entry.inline = self.inline.iter().any(|slot| {
                 slot.compare_exchange(0, LISTED | position, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()

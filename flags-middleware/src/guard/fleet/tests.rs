@@ -65,6 +65,18 @@ impl Instance {
     }
 }
 
+/// Two instances whose clocks agree with the table's, past their first
+/// check.
+async fn two_in_step(flags: &Flags) -> (ManualClock, MemoryFleet, Instance, Instance) {
+    let table_clock = ManualClock::new();
+    let table = MemoryFleet::new(table_clock.clone());
+    let a = instance(flags, &table, "a", Duration::ZERO, false);
+    let b = instance(flags, &table, "b", Duration::ZERO, false);
+    a.guard.check().await;
+    b.guard.check().await;
+    (table_clock, table, a, b)
+}
+
 /// Moves every clock (the table's and the instances') by `by`.
 fn tick(table_clock: &ManualClock, instances: &[&Instance], by: Duration) {
     table_clock.advance(by);
@@ -196,12 +208,7 @@ async fn a_dead_instance_ages_out_of_the_window() {
 #[tokio::test]
 async fn a_late_share_lands_in_the_bucket_it_arrives_in() {
     let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
-    let table_clock = ManualClock::new();
-    let table = MemoryFleet::new(table_clock.clone());
-    let a = instance(&flags, &table, "a", Duration::ZERO, false);
-    let b = instance(&flags, &table, "b", Duration::ZERO, false);
-    a.guard.check().await;
-    b.guard.check().await;
+    let (table_clock, table, a, b) = two_in_step(&flags).await;
     a.serve((3, 0), (30, 0));
     b.serve((4, 0), (40, 0));
     tick(&table_clock, &[&a, &b], SEC);
@@ -232,12 +239,7 @@ async fn a_late_share_lands_in_the_bucket_it_arrives_in() {
 #[tokio::test]
 async fn an_unreachable_table_falls_back_to_own_traffic() {
     let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
-    let table_clock = ManualClock::new();
-    let table = MemoryFleet::new(table_clock.clone());
-    let a = instance(&flags, &table, "a", Duration::ZERO, false);
-    let b = instance(&flags, &table, "b", Duration::ZERO, false);
-    a.guard.check().await;
-    b.guard.check().await;
+    let (table_clock, table, a, b) = two_in_step(&flags).await;
     a.serve((10, 0), (100, 0));
     b.serve((20, 0), (200, 0));
     tick(&table_clock, &[&a, &b], SEC);
@@ -264,12 +266,7 @@ async fn an_unreachable_table_falls_back_to_own_traffic() {
 #[tokio::test]
 async fn a_new_definition_starts_the_fleet_window_afresh() {
     let flags = Flags::from_toml_str(GUARDED, "flags.toml").unwrap();
-    let table_clock = ManualClock::new();
-    let table = MemoryFleet::new(table_clock.clone());
-    let a = instance(&flags, &table, "a", Duration::ZERO, false);
-    let b = instance(&flags, &table, "b", Duration::ZERO, false);
-    a.guard.check().await;
-    b.guard.check().await;
+    let (table_clock, _table, a, b) = two_in_step(&flags).await;
     a.serve((30, 10), (300, 0));
     b.serve((30, 10), (300, 0));
     tick(&table_clock, &[&a, &b], SEC);
@@ -305,12 +302,7 @@ async fn a_plan_step_counts_the_whole_fleets_requests() {
         plan = [{ percent = 5, for = \"1m\" }, { percent = 50, for = \"1m\" }, { percent = 100 }]\n";
     let flags = Flags::from_toml_str(PLANNED, "flags.toml").unwrap();
     let percent = || flags.snapshot().feature(FLAG).unwrap().rollout_percent();
-    let table_clock = ManualClock::new();
-    let table = MemoryFleet::new(table_clock.clone());
-    let a = instance(&flags, &table, "a", Duration::ZERO, false);
-    let b = instance(&flags, &table, "b", Duration::ZERO, false);
-    a.guard.check().await;
-    b.guard.check().await;
+    let (table_clock, _table, a, b) = two_in_step(&flags).await;
     assert_eq!(percent(), Some(5));
     let step_requests = |i: &Instance| {
         let snap = i.guard.snapshot();
