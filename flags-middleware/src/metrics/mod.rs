@@ -24,9 +24,12 @@
 //! ```
 //!
 //! Recording is lock-free once a flag and arm have been seen: a table lookup
-//! through an `ArcSwap` and a few relaxed atomic additions. Memory is
-//! bounded: at most [`Metrics::DEFAULT_CAPACITY`] flag/arm pairs are tracked;
-//! samples for pairs beyond that are counted in
+//! through an `ArcSwap` and a few relaxed atomic additions. The layer keeps
+//! a copy of each pair's counters per thread (up to 64 threads; more share
+//! one), which only that thread adds to, with plain stores and no cache line
+//! shared across cores; a snapshot sums the copies. Memory is bounded: at
+//! most [`Metrics::DEFAULT_CAPACITY`] flag/arm pairs are tracked (a copy is
+//! 128 bytes); samples for pairs beyond that are counted in
 //! [`MetricsSnapshot::dropped`].
 
 //!
