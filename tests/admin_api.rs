@@ -533,6 +533,43 @@ async fn stale_if_match_is_412_and_changes_nothing() {
     assert_eq!(std::fs::read_to_string(&e.path).unwrap(), text);
 }
 
+/// `GET /_audit?flag=name` finds a flag's entries anywhere in the log, not
+/// only among the newest page.
+#[tokio::test]
+async fn one_flags_audit_entries_come_from_the_whole_log() {
+    let e = env();
+    let ops = e.flags.writer("ops");
+    ops.commit(flags_middleware::edit::Edit::kill("beta_search"))
+        .await
+        .unwrap();
+    // 600 later changes to another flag bury it past a page of 500.
+    for i in 0..600u32 {
+        ops.commit(flags_middleware::edit::Edit::rollout(
+            "new_checkout_flow",
+            i % 100,
+        ))
+        .await
+        .unwrap();
+    }
+    let get = |path: &'static str| call(&e.app, Method::GET, path, Some(READ), None, None);
+    let (status, newest, _) = get("/admin/flags/_audit?limit=500").await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = newest["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|x| x["flag"] == "new_checkout_flow"));
+    let (status, mine, _) = get("/admin/flags/_audit?flag=beta_search").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["flag"], "beta_search");
+    let entries = mine["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{mine}");
+    assert_eq!(entries[0]["action"], "kill");
+    let (_, paged, _) = get("/admin/flags/_audit?flag=new_checkout_flow&offset=10&limit=3").await;
+    let entries = paged["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert!(entries.iter().all(|x| x["flag"] == "new_checkout_flow"));
+    let (_, none, _) = get("/admin/flags/_audit?flag=no_such_flag").await;
+    assert_eq!(none["entries"], json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_are_serialized() {
     let e = env();

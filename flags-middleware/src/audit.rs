@@ -131,9 +131,28 @@ impl AuditLog {
     /// # Errors
     /// When the file exists but cannot be read.
     pub(crate) fn page(&self, offset: usize, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
+        self.page_where(None, offset, limit)
+    }
+
+    /// [`AuditLog::page`] of the entries about `flag` only, or of all when
+    /// `flag` is `None`.
+    pub(crate) fn page_where(
+        &self,
+        flag: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> std::io::Result<Vec<AuditEntry>> {
+        let wanted = |e: &AuditEntry| flag.map_or(true, |f| e.flag == f);
         let Some(path) = &self.path else {
             let mem = self.lock_memory();
-            return Ok(mem.iter().rev().skip(offset).take(limit).cloned().collect());
+            return Ok(mem
+                .iter()
+                .rev()
+                .filter(|e| wanted(e))
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect());
         };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -144,7 +163,8 @@ impl AuditLog {
         Ok(text
             .lines()
             .rev()
-            .filter_map(|line| serde_json::from_str(line).ok())
+            .filter_map(|line| serde_json::from_str::<AuditEntry>(line).ok())
+            .filter(|e| wanted(e))
             .skip(offset)
             .take(limit)
             .collect())
@@ -191,6 +211,34 @@ mod tests {
         }
         let page: Vec<u64> = log.page(1, 2).unwrap().iter().map(|e| e.version).collect();
         assert_eq!(page, vec![4, 3]);
+    }
+
+    #[test]
+    fn one_flags_entries_page_past_the_others_in_file_and_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = [
+            AuditLog::new(Some(AuditLog::beside(&dir.path().join("flags.toml")))),
+            AuditLog::new(None),
+        ];
+        for log in &logs {
+            for v in 1..=30 {
+                let mut e = entry(v);
+                // Every third entry is about flag `b`.
+                if v % 3 == 0 {
+                    e.flag = "b".into();
+                }
+                log.append(&[e]).unwrap();
+            }
+            let page: Vec<u64> = log
+                .page_where(Some("b"), 1, 3)
+                .unwrap()
+                .iter()
+                .map(|e| e.version)
+                .collect();
+            assert_eq!(page, vec![27, 24, 21]);
+            assert!(log.page_where(Some("c"), 0, 10).unwrap().is_empty());
+            assert_eq!(log.page_where(None, 0, 100).unwrap().len(), 30);
+        }
     }
 
     /// Records (target, level, fields) of every event.

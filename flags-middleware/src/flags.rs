@@ -326,6 +326,38 @@ impl Flags {
     }
 }
 
+/// Audit entries about one flag.
+impl Flags {
+    /// The audit entries about `flag`, newest first (`limit` entries after
+    /// skipping `offset` of them), from where the log is kept: a database
+    /// query with the PostgreSQL store, else this handle's file or memory.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[a]\nenabled = true\n[b]\n", "flags.toml").unwrap();
+    /// let ops = flags.writer("ops");
+    /// ops.commit(Edit::kill("a")).await.unwrap();
+    /// ops.commit(Edit::enable("b")).await.unwrap();
+    /// let about_a = flags.audit_page_of("a", 0, 10).await.unwrap();
+    /// assert_eq!(about_a.len(), 1);
+    /// assert_eq!(about_a[0].action, "kill");
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the log cannot be read.
+    pub async fn audit_page_of(
+        &self,
+        flag: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.control().audit_page_of(flag, offset, limit).await
+    }
+}
+
 /// Changing.
 impl Flags {
     /// A [`Writer`] committing changes on behalf of `actor` (an admin

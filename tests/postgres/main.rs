@@ -94,6 +94,22 @@ async fn a_kill_through_a_is_served_by_b_and_audited_with_the_instance() {
     // The seed is audited too, once per flag.
     let log = b.audit_page(0, 10).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "seed").count(), 3);
+    // One flag's entries, picked out by the database.
+    let (status, body) = call(&admin(&b), "GET", "/_audit?flag=legacy_api", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["flag"], "legacy_api");
+            e["action"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(actions, ["kill", "seed"]);
+    let older = b.audit_page_of("legacy_api", 1, 5).await.unwrap();
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0].action, "seed");
 }
 
 /// The rollout guard's kill goes through the store: instance B stops

@@ -100,6 +100,39 @@ async fn the_audit_log_is_shown_newest_first_fifty_a_page() {
     b.close().await;
 }
 
+/// A flag's page shows its own changes however many others came after.
+#[tokio::test]
+async fn a_flag_page_shows_its_changes_from_the_whole_log() {
+    let _one = ONE_BROWSER.lock().await;
+    let svc = Service::checkout("").await;
+    let (status, _) = svc
+        .admin(WRITE_TOKEN, "POST", "/ai_recommendations/kill", "")
+        .await;
+    assert_eq!(status, 200);
+    // 520 changes to another flag: more than the page used to look through.
+    for i in 0..520 {
+        let body = format!(r#"{{"percent": {}}}"#, 1 + i % 99);
+        let (status, _) = svc
+            .admin(WRITE_TOKEN, "PUT", "/new_checkout_flow/rollout", &body)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let driver = Driver::start();
+    let b = driver.browser(false).await;
+    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    b.goto(&format!("{}_ui/#/flag/ai_recommendations", svc.page()))
+        .await;
+    let rows = b
+        .until(
+            "the flag's audit entry",
+            "document.querySelectorAll('#flag-audit tbody tr').length === 1 \
+             && document.querySelector('#flag-audit tbody tr').textContent",
+        )
+        .await;
+    assert!(rows.as_str().unwrap().contains("kill"), "{rows}");
+    b.close().await;
+}
+
 #[tokio::test]
 async fn the_user_list_and_the_plan_are_run_from_a_flag_page() {
     let _one = ONE_BROWSER.lock().await;

@@ -389,33 +389,40 @@ pub(crate) async fn status(State(flags): State<Flags>) -> Response {
     with_etag(status.version, json!(status))
 }
 
-/// Paging for `GET /_audit`.
+/// Paging for `GET /_audit`, and the flag to keep entries of.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Page {
     #[serde(default)]
     offset: usize,
     #[serde(default = "default_limit")]
     limit: usize,
+    /// Only the entries about this flag.
+    flag: Option<String>,
 }
 
 fn default_limit() -> usize {
     50
 }
 
-/// `GET /_audit?limit=50&offset=0`: newest first.
+/// `GET /_audit?limit=50&offset=0[&flag=name]`: newest first.
 pub(crate) async fn audit(
     State(flags): State<Flags>,
     Query(page): Query<Page>,
 ) -> Result<Response, AdminError> {
     let limit = page.limit.min(1000);
-    let entries = flags
-        .audit_page(page.offset, limit)
-        .await
-        .map_err(|e| match e {
-            StoreError::Unavailable(m) => AdminError::Unavailable(m),
-            other => AdminError::Internal(other.to_string()),
-        })?;
-    Ok(Json(json!({ "offset": page.offset, "limit": limit, "entries": entries })).into_response())
+    let entries = match &page.flag {
+        Some(flag) => flags.audit_page_of(flag, page.offset, limit).await,
+        None => flags.audit_page(page.offset, limit).await,
+    }
+    .map_err(|e| match e {
+        StoreError::Unavailable(m) => AdminError::Unavailable(m),
+        other => AdminError::Internal(other.to_string()),
+    })?;
+    let mut body = json!({ "offset": page.offset, "limit": limit, "entries": entries });
+    if let Some(flag) = page.flag {
+        body["flag"] = json!(flag);
+    }
+    Ok(Json(body).into_response())
 }
 
 #[cfg(test)]

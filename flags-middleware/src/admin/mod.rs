@@ -42,7 +42,7 @@
 //! | `PUT /{name}/users` | sets the user list | `{"users": ["user_123"]}` |
 //! | `GET /_status` | source, watch mode, version, last reload error | |
 //! | `GET /_whoami` | the caller's token: `{"name": "ops", "role": "write"}` | |
-//! | `GET /_audit?limit=50&offset=0` | the audit log, newest first | |
+//! | `GET /_audit?limit=50&offset=0[&flag=name]` | the audit log, newest first; with `flag`, that flag's entries only | |
 //! | `GET /_metrics` | the counters, version and guard verdicts in Prometheus' text format ([`export::Prometheus`](crate::export::Prometheus)) | |
 //! | `PUT /{name}/guard` | the rollout guard watches the flag (`false`: stops) | `true` or `{"min_difference": "2%", "window": "10m"}` |
 //! | `DELETE /{name}/guard` | the guard stops watching it (its plan goes too) | |

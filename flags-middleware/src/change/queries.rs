@@ -36,6 +36,50 @@ impl Control {
         self.audit.page(offset, limit)
     }
 
+    /// The entries about `flag` in the audit log, newest first: from the
+    /// store's own query when it has one, else picked out of the store's
+    /// pages (at most [`AUDIT_SCAN`] entries are read), else out of this
+    /// handle's log.
+    pub(crate) async fn audit_page_of(
+        self: &std::sync::Arc<Self>,
+        flag: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        if let Some(page) = self.store.audit_of(flag, offset, limit) {
+            return page.await;
+        }
+        let mut found = Vec::new();
+        let mut skip = offset;
+        let mut read = 0;
+        while found.len() < limit && read < AUDIT_SCAN {
+            let Some(page) = self.store.audit(read, AUDIT_PAGE) else {
+                let control = self.clone();
+                let flag = flag.to_owned();
+                return tokio::task::spawn_blocking(move || {
+                    control.audit.page_where(Some(&flag), offset, limit)
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
+                .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")));
+            };
+            let page = page.await?;
+            read += page.len();
+            let last = page.len() < AUDIT_PAGE;
+            for entry in page.into_iter().filter(|e| e.flag == flag) {
+                match skip {
+                    0 if found.len() < limit => found.push(entry),
+                    0 => break,
+                    _ => skip -= 1,
+                }
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
     /// The audit log, newest first, from the store when it keeps one (every
     /// instance's entries), else this handle's.
     pub(crate) async fn audit_page(
@@ -53,3 +97,10 @@ impl Control {
             .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")))
     }
 }
+
+/// Entries read a page at a time when a store's log is searched for one
+/// flag's entries.
+const AUDIT_PAGE: usize = 500;
+
+/// At most this many entries of a store's log are read for one flag's.
+const AUDIT_SCAN: usize = 20_000;

@@ -152,3 +152,76 @@ async fn concurrent_edits_to_one_flag_all_land() {
     assert_eq!(f.rollout_percent(), Some(5), "no edit undid the rollout");
     assert_eq!(flags.audit_log(0, 100).unwrap().len(), 20);
 }
+
+/// A store that keeps an audit log of its own but cannot pick one flag's
+/// entries out of it.
+#[derive(Debug)]
+struct OwnLog {
+    inner: MemoryStore,
+    /// Oldest first.
+    log: Vec<crate::audit::AuditEntry>,
+}
+
+impl Store for OwnLog {
+    fn describe(&self) -> String {
+        "own log".into()
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> {
+        self.inner.load()
+    }
+
+    fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.apply(write)
+    }
+
+    fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> {
+        self.inner.watch(wake)
+    }
+
+    fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> {
+        self.inner.refresh()
+    }
+
+    fn audit(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<crate::audit::AuditEntry>, StoreError>>> {
+        let page = self.log.iter().rev().skip(offset).take(limit).cloned();
+        let page: Vec<_> = page.collect();
+        Some(Box::pin(async move { Ok(page) }))
+    }
+}
+
+#[tokio::test]
+async fn one_flags_entries_are_found_across_a_stores_pages() {
+    // 1,500 entries, one in a hundred about `x`: more than one page of the
+    // store's log must be read.
+    let log = (1..=1_500)
+        .map(|version| crate::audit::AuditEntry {
+            at: chrono::Utc::now(),
+            actor: "ops".into(),
+            action: "rollout".into(),
+            flag: if version % 100 == 0 { "x" } else { "y" }.into(),
+            version,
+            before: None,
+            after: None,
+            instance: None,
+            message: None,
+        })
+        .collect();
+    let store = Arc::new(OwnLog {
+        inner: MemoryStore::new(set()),
+        log,
+    });
+    let flags = Flags::with_store(store, None).await.unwrap();
+    let versions = |page: Vec<crate::audit::AuditEntry>| -> Vec<u64> {
+        page.iter().map(|e| e.version).collect()
+    };
+    let page = flags.audit_page_of("x", 2, 4).await.unwrap();
+    assert_eq!(versions(page), [1_300, 1_200, 1_100, 1_000]);
+    let page = flags.audit_page_of("x", 12, 10).await.unwrap();
+    assert_eq!(versions(page), [300, 200, 100]);
+    assert!(flags.audit_page_of("z", 0, 10).await.unwrap().is_empty());
+}

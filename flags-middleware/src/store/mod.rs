@@ -137,6 +137,21 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         None
     }
 
+    /// The audit entries about `flag`, newest first (`limit` entries after
+    /// skipping `offset` of them), for a store that keeps the log itself
+    /// and can pick them out (a database query). `None` (the default): they
+    /// are picked out of [`Store::audit`]'s pages, or out of the handle's
+    /// own log.
+    fn audit_of(
+        &self,
+        flag: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<crate::audit::AuditEntry>, StoreError>>> {
+        let _ = (flag, offset, limit);
+        None
+    }
+
     /// How strictly the flags this store holds are compiled: [`Mode::Strict`]
     /// (the default) for flags written here; [`Mode::Lenient`] for flags
     /// another system manages (Unleash), evaluated as its SDKs evaluate them.

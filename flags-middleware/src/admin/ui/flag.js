@@ -9,8 +9,8 @@ import { Series, charts } from './chart.js';
 import { auditTable } from './audit.js';
 
 const REFRESH_MS = 3000;
-// The flag's entries are picked from the newest part of the log.
-const AUDIT_SCAN = 500;
+// The flag's newest audit entries shown.
+const AUDIT_SHOWN = 50;
 
 function figures(pairs) {
   return h('dl', { class: 'figures' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -109,11 +109,10 @@ export function flagPage(ctx, main, name) {
   async function refreshAudit(version) {
     if (version === auditVersion) return;
     auditVersion = version;
-    const page = await get('_audit?limit=' + AUDIT_SCAN);
-    const mine = page.entries.filter((e) => e.flag === name);
-    audit.replaceChildren(mine.length
-      ? auditTable(mine, false)
-      : h('p', { class: 'muted', text: 'No changes among the last ' + AUDIT_SCAN + ' entries of the log.' }));
+    const page = await get('_audit?limit=' + AUDIT_SHOWN + '&flag=' + encodeURIComponent(name));
+    audit.replaceChildren(page.entries.length
+      ? auditTable(page.entries, false)
+      : h('p', { class: 'muted', text: 'No changes to this flag in the audit log.' }));
   }
 
   async function refresh() {

@@ -473,6 +473,30 @@ impl Store for PostgresStore {
         Some(Box::pin(self.audit_log(offset, limit)))
     }
 
+    fn audit_of(
+        &self,
+        flag: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Option<BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>> {
+        let inner = self.inner.clone();
+        let flag = flag.to_owned();
+        Some(Box::pin(inner.clone().on_runtime(async move {
+            let mut slot = inner.conn.lock().await;
+            let client = inner.client(&mut slot).await?;
+            let page = inner
+                .timed(sql::audit_page_where(
+                    client,
+                    &inner.config,
+                    Some(&flag),
+                    offset,
+                    limit,
+                ))
+                .await;
+            inner.keep_if_ok(&mut slot, page)
+        })))
+    }
+
     fn record_last_seen<'a>(
         &'a self,
         seen: &'a [(String, chrono::DateTime<chrono::Utc>)],

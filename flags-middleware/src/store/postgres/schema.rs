@@ -100,6 +100,11 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 ",
     ),
+    // One flag's audit entries, newest first (the web page's flag view).
+    (
+        4,
+        "CREATE INDEX flag_audit_by_flag ON flag_audit (namespace, flag, id DESC);",
+    ),
 ];
 
 /// Brings the schema up to date and creates the namespace (seeded from the

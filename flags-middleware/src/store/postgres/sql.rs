@@ -376,16 +376,30 @@ pub(super) async fn audit_page(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<AuditEntry>, StoreError> {
+    audit_page_where(client, config, None, offset, limit).await
+}
+
+/// The namespace's audit log, newest first: the entries about `flag` only,
+/// or all of them.
+pub(super) async fn audit_page_where(
+    client: &Client,
+    config: &PostgresConfig,
+    flag: Option<&str>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = client
         .query_typed(
             "SELECT at, instance, actor, action, flag, version, before, after, message FROM flag_audit
-             WHERE namespace = $1 ORDER BY id DESC OFFSET $2 LIMIT $3",
+             WHERE namespace = $1 AND ($4::text IS NULL OR flag = $4)
+             ORDER BY id DESC OFFSET $2 LIMIT $3",
             &[
                 (&config.namespace, Type::TEXT),
                 (&offset, Type::INT8),
                 (&limit, Type::INT8),
+                (&flag, Type::TEXT),
             ],
         )
         .await
