@@ -177,6 +177,54 @@ async fn markup_in_a_description_shows_as_text_and_runs_nothing() {
     b.close().await;
 }
 
+/// Another flag's change while a dialog is open is no conflict: the write
+/// goes through against the newer version, with no notice.
+#[tokio::test]
+async fn another_flags_change_while_a_dialog_is_open_does_not_stop_the_write() {
+    let _one = ONE_BROWSER.lock().await;
+    let svc = Service::checkout("").await;
+    let driver = Driver::start();
+    let b = driver.browser(false).await;
+    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    b.find(KILL).await.click().await.unwrap();
+    b.find("#dialog-confirm").await;
+
+    // Someone else changes another flag while the dialog is open.
+    let (status, _) = svc
+        .admin(
+            WRITE_TOKEN,
+            "PUT",
+            "/ai_recommendations/users",
+            r#"{"users": ["user_9"]}"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    b.find("#dialog-confirm").await.click().await.unwrap();
+    b.until(
+        "the kill",
+        r#"document.querySelector('tr[data-flag="new_checkout_flow"] .state').textContent === 'killed'"#,
+    )
+    .await;
+    assert!(
+        !svc.flags
+            .snapshot()
+            .feature("new_checkout_flow")
+            .unwrap()
+            .enabled
+    );
+    let notice = b
+        .js("return document.getElementById('notice').textContent")
+        .await;
+    assert!(
+        !notice
+            .as_str()
+            .unwrap_or("")
+            .contains("changed by someone else"),
+        "{notice}"
+    );
+    b.close().await;
+}
+
 #[tokio::test]
 async fn a_change_by_someone_else_while_a_dialog_is_open_is_reported_and_reloaded() {
     let _one = ONE_BROWSER.lock().await;

@@ -1,7 +1,8 @@
 // The write controls: kill, enable, rollout, user list, plan operations.
 // Each sends If-Match with the version the user was looking at when they
-// opened it; a 412 says so and reloads the flag, a 400 shows the field
-// error where the value was typed.
+// opened it; a 412 for a change to that very flag says so and reloads it
+// (another flag's change is not a conflict), a 400 shows the field error
+// where the value was typed.
 
 import { call, flagPath, ApiError } from './api.js';
 import { h } from './dom.js';
@@ -52,15 +53,24 @@ function open(ctx, { title, content, confirm, danger, submit }) {
   first.focus();
 }
 
-// Sends one write. Resolves when done (or when a 412 was reported and the
-// flag reloaded); throws a 400 for the dialog to show.
-async function send(ctx, name, version, method, rest, body, done) {
+// Sends one write about `flag`. Resolves when done (or when a 412 was
+// reported and the flag reloaded); throws a 400 for the dialog to show.
+// The version is the whole flag set's, so a change to any other flag makes
+// it stale too: when `flag` is still defined as the user saw it, the write
+// is sent once more against the newer version. (`sameFlagWillDo` is false
+// for plan operations, which depend on more than the definition.)
+async function send(ctx, flag, version, method, rest, body, done, sameFlagWillDo = true) {
+  const name = flag.name;
   try {
     const resp = await call(method, flagPath(name, rest), { body, version });
     ctx.notice(done);
     await ctx.reload(name, resp);
   } catch (e) {
     if (e instanceof ApiError && e.status === 412) {
+      const now = sameFlagWillDo ? await current(name) : null;
+      if (now && sameDefinition(flag, now.flag)) {
+        return send(ctx, now.flag, now.version, method, rest, body, done, false);
+      }
       ctx.notice('“' + name + '” was changed by someone else: it has been reloaded, check it and try again.', true);
       await ctx.reload(name);
       return;
@@ -74,19 +84,33 @@ async function send(ctx, name, version, method, rest, body, done) {
   }
 }
 
+// The flag and the version as they are now, or null.
+async function current(name) {
+  try {
+    return await call('GET', flagPath(name));
+  } catch (_) {
+    return null;
+  }
+}
+
+// Whether two reads of a flag define it alike (its counters aside).
+function sameDefinition(a, b) {
+  return a.unleash !== undefined && JSON.stringify(a.unleash) === JSON.stringify(b.unleash);
+}
+
 export function kill(ctx, flag, version) {
   open(ctx, {
     title: 'Kill ' + flag.name + '?',
     content: h('p', {}, 'Flag “', h('strong', { text: flag.name }), '” will be off for everyone on the next request.'),
     confirm: 'Kill ' + flag.name,
     danger: true,
-    submit: () => send(ctx, flag.name, version, 'POST', '/kill', undefined, flag.name + ' killed'),
+    submit: () => send(ctx, flag, version, 'POST', '/kill', undefined, flag.name + ' killed'),
   });
 }
 
 export async function enable(ctx, flag, version) {
   try {
-    await send(ctx, flag.name, version, 'POST', '/enable', undefined, flag.name + ' enabled');
+    await send(ctx, flag, version, 'POST', '/enable', undefined, flag.name + ' enabled');
   } catch (e) {
     ctx.notice(e instanceof ApiError ? e.fieldErrors().join('; ') : e.message, true);
   }
@@ -109,7 +133,7 @@ export function rollout(ctx, flag, version) {
     submit: () => {
       const raw = number.value.trim();
       const percent = raw === '' ? null : Number(raw);
-      return send(ctx, flag.name, version, 'PUT', '/rollout', { percent }, flag.name + ' rolled out to ' + raw + '%');
+      return send(ctx, flag, version, 'PUT', '/rollout', { percent }, flag.name + ' rolled out to ' + raw + '%');
     },
   });
 }
@@ -123,7 +147,7 @@ export function editUsers(ctx, flag, version) {
     confirm: 'Save users',
     submit: () => {
       const list = area.value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
-      return send(ctx, flag.name, version, 'PUT', '/users', { users: list }, flag.name + ': ' + list.length + ' users');
+      return send(ctx, flag, version, 'PUT', '/users', { users: list }, flag.name + ': ' + list.length + ' users');
     },
   });
 }
@@ -136,7 +160,7 @@ const PLAN_OPS = {
 };
 
 export function planOp(ctx, flag, op, version) {
-  const go = () => send(ctx, flag.name, version, 'POST', '/plan/' + op, undefined, flag.name + ': plan ' + op);
+  const go = () => send(ctx, flag, version, 'POST', '/plan/' + op, undefined, flag.name + ': plan ' + op, false);
   const run = () => go().catch((e) => ctx.notice(e.message, true));
   if (op === 'pause' || op === 'resume') {
     run();
