@@ -177,6 +177,16 @@ async fn markup_in_a_description_shows_as_text_and_runs_nothing() {
     b.close().await;
 }
 
+/// Opens the kill dialog of `new_checkout_flow`, has someone else `PUT`
+/// `body` to `path` while it is open, then confirms.
+async fn confirm_kill_after(svc: &Service, b: &browser::Browser, path: &str, body: &str) {
+    b.find(KILL).await.click().await.unwrap();
+    b.find("#dialog-confirm").await;
+    let (status, _) = svc.admin(WRITE_TOKEN, "PUT", path, body).await;
+    assert_eq!(status, 200);
+    b.find("#dialog-confirm").await.click().await.unwrap();
+}
+
 /// Another flag's change while a dialog is open is no conflict: the write
 /// goes through against the newer version, with no notice.
 #[tokio::test]
@@ -186,20 +196,14 @@ async fn another_flags_change_while_a_dialog_is_open_does_not_stop_the_write() {
     let driver = Driver::start();
     let b = driver.browser(false).await;
     b.sign_in(&svc.page(), WRITE_TOKEN).await;
-    b.find(KILL).await.click().await.unwrap();
-    b.find("#dialog-confirm").await;
-
     // Someone else changes another flag while the dialog is open.
-    let (status, _) = svc
-        .admin(
-            WRITE_TOKEN,
-            "PUT",
-            "/ai_recommendations/users",
-            r#"{"users": ["user_9"]}"#,
-        )
-        .await;
-    assert_eq!(status, 200);
-    b.find("#dialog-confirm").await.click().await.unwrap();
+    confirm_kill_after(
+        &svc,
+        &b,
+        "/ai_recommendations/users",
+        r#"{"users": ["user_9"]}"#,
+    )
+    .await;
     b.until(
         "the kill",
         r#"document.querySelector('tr[data-flag="new_checkout_flow"] .state').textContent === 'killed'"#,
@@ -232,20 +236,8 @@ async fn a_change_by_someone_else_while_a_dialog_is_open_is_reported_and_reloade
     let driver = Driver::start();
     let b = driver.browser(false).await;
     b.sign_in(&svc.page(), WRITE_TOKEN).await;
-    b.find(KILL).await.click().await.unwrap();
-    b.find("#dialog-confirm").await;
-
-    // Someone else moves the flags on while the dialog is open.
-    let (status, _) = svc
-        .admin(
-            WRITE_TOKEN,
-            "PUT",
-            "/new_checkout_flow/rollout",
-            r#"{"percent": 30}"#,
-        )
-        .await;
-    assert_eq!(status, 200);
-    b.find("#dialog-confirm").await.click().await.unwrap();
+    // Someone else moves the same flag on while the dialog is open.
+    confirm_kill_after(&svc, &b, "/new_checkout_flow/rollout", r#"{"percent": 30}"#).await;
     let notice = b
         .until(
             "the 412 notice",

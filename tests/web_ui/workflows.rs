@@ -52,17 +52,23 @@ async fn a_rejected_edit_of_the_flags_file_shows_in_a_banner_with_its_place() {
     b.close().await;
 }
 
-#[tokio::test]
-async fn the_audit_log_is_shown_newest_first_fifty_a_page() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    for percent in 1..=60 {
+/// Sets `new_checkout_flow`'s rollout to each of `percents` in turn, through
+/// the admin API (one audit entry each).
+async fn roll_out(svc: &Service, percents: impl IntoIterator<Item = u32>) {
+    for percent in percents {
         let body = format!(r#"{{"percent": {percent}}}"#);
         let (status, _) = svc
             .admin(WRITE_TOKEN, "PUT", "/new_checkout_flow/rollout", &body)
             .await;
         assert_eq!(status, 200);
     }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_shown_newest_first_fifty_a_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let svc = Service::checkout("").await;
+    roll_out(&svc, 1..=60).await;
     let driver = Driver::start();
     let b = driver.browser(false).await;
     b.sign_in(&svc.page(), WRITE_TOKEN).await;
@@ -110,13 +116,7 @@ async fn a_flag_page_shows_its_changes_from_the_whole_log() {
         .await;
     assert_eq!(status, 200);
     // 520 changes to another flag: more than the page used to look through.
-    for i in 0..520 {
-        let body = format!(r#"{{"percent": {}}}"#, 1 + i % 99);
-        let (status, _) = svc
-            .admin(WRITE_TOKEN, "PUT", "/new_checkout_flow/rollout", &body)
-            .await;
-        assert_eq!(status, 200);
-    }
+    roll_out(&svc, (0..520).map(|i| 1 + i % 99)).await;
     let driver = Driver::start();
     let b = driver.browser(false).await;
     b.sign_in(&svc.page(), WRITE_TOKEN).await;

@@ -187,15 +187,26 @@ impl PostgresStore {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_where(None, offset, limit).await
+    }
+
+    /// [`PostgresStore::audit_log`], of the entries about `flag` only when
+    /// one is given.
+    async fn audit_where(
+        &self,
+        flag: Option<String>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let inner = self.inner.clone();
         inner
             .clone()
             .on_runtime(async move {
                 let mut slot = inner.conn.lock().await;
                 let client = inner.client(&mut slot).await?;
-                let page = inner
-                    .timed(sql::audit_page(client, &inner.config, offset, limit))
-                    .await;
+                let flag = flag.as_deref();
+                let page = sql::audit_page_where(client, &inner.config, flag, offset, limit);
+                let page = inner.timed(page).await;
                 inner.keep_if_ok(&mut slot, page)
             })
             .await
@@ -479,22 +490,11 @@ impl Store for PostgresStore {
         offset: usize,
         limit: usize,
     ) -> Option<BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>> {
-        let inner = self.inner.clone();
-        let flag = flag.to_owned();
-        Some(Box::pin(inner.clone().on_runtime(async move {
-            let mut slot = inner.conn.lock().await;
-            let client = inner.client(&mut slot).await?;
-            let page = inner
-                .timed(sql::audit_page_where(
-                    client,
-                    &inner.config,
-                    Some(&flag),
-                    offset,
-                    limit,
-                ))
-                .await;
-            inner.keep_if_ok(&mut slot, page)
-        })))
+        Some(Box::pin(self.audit_where(
+            Some(flag.to_owned()),
+            offset,
+            limit,
+        )))
     }
 
     fn record_last_seen<'a>(

@@ -369,16 +369,6 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
-/// The namespace's audit log, newest first.
-pub(super) async fn audit_page(
-    client: &Client,
-    config: &PostgresConfig,
-    offset: usize,
-    limit: usize,
-) -> Result<Vec<AuditEntry>, StoreError> {
-    audit_page_where(client, config, None, offset, limit).await
-}
-
 /// The namespace's audit log, newest first: the entries about `flag` only,
 /// or all of them.
 pub(super) async fn audit_page_where(
