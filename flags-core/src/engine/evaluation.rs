@@ -128,14 +128,8 @@ impl Decision {
     /// assert_eq!(Decision::from_bits(bits), decision);
     /// ```
     pub fn to_bits(self) -> u64 {
-        let reason = match self.reason {
-            Reason::Static => 0,
-            Reason::TargetingMatch => 1,
-            Reason::Split => 2,
-            Reason::Disabled => 3,
-            Reason::Default => 4,
-            Reason::Error => 5,
-        };
+        // Its place in the declaration, which `REASONS` follows.
+        let reason = self.reason as u64;
         let (has_variant, owner, index) = match self.variant {
             Some(v) => (1, u64::from(v.owner), u64::from(v.index)),
             None => (0, 0, 0),
@@ -153,6 +147,7 @@ impl Decision {
     /// cannot have made read as an unknown flag's decision (off, in error
     /// with [`ErrorCode::FlagNotFound`]).
     pub fn from_bits(bits: u64) -> Decision {
+        // In declaration order (`to_bits` writes `reason as u64`).
         const REASONS: [Option<Reason>; 8] = [
             Some(Reason::Static),
             Some(Reason::TargetingMatch),

@@ -54,14 +54,9 @@ impl Control {
         let mut read = 0;
         while found.len() < limit && read < AUDIT_SCAN {
             let Some(page) = self.store.audit(read, AUDIT_PAGE) else {
-                let control = self.clone();
-                let flag = flag.to_owned();
-                return tokio::task::spawn_blocking(move || {
-                    control.audit.page_where(Some(&flag), offset, limit)
-                })
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
-                .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")));
+                return self
+                    .handle_audit(Some(flag.to_owned()), offset, limit)
+                    .await;
             };
             let page = page.await?;
             read += page.len();
@@ -90,11 +85,24 @@ impl Control {
         if let Some(page) = self.store.audit(offset, limit) {
             return page.await;
         }
+        self.handle_audit(None, offset, limit).await
+    }
+
+    /// A page of this handle's own log (of `flag`'s entries only, if
+    /// given), read off the async threads.
+    async fn handle_audit(
+        self: &std::sync::Arc<Self>,
+        flag: Option<String>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let control = self.clone();
-        tokio::task::spawn_blocking(move || control.audit.page(offset, limit))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
-            .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")))
+        tokio::task::spawn_blocking(move || {
+            control.audit.page_where(flag.as_deref(), offset, limit)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
+        .map_err(|e| StoreError::Unavailable(format!("cannot read the audit log: {e}")))
     }
 }
 

@@ -185,59 +185,73 @@ impl Read<'_> {
 
     /// Every answer, in the order asked.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        let listed = self.listed.as_deref().map_or(&[][..], |l| &l.entries);
         let (inline, len) = self.decoded.get_or_init(|| {
             let mut out = ([EMPTY; INLINE], 0);
-            for &v in self.inline.iter().take_while(|v| **v != 0) {
-                let entry = match v & LISTED {
-                    0 => Entry {
-                        id: Some(FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32)),
-                        answer: unpack(v),
-                        ..EMPTY
-                    },
-                    _ => match listed.get((v & PAYLOAD) as usize) {
-                        Some(entry) => *entry,
-                        None => continue,
-                    },
-                };
-                out.0[out.1] = entry;
+            for stored in self.in_slots() {
+                out.0[out.1] = stored.entry();
                 out.1 += 1;
             }
             out
         });
-        inline[..*len]
-            .iter()
-            .chain(listed.iter().filter(|e| !e.inline))
+        inline[..*len].iter().chain(self.past_slots())
     }
 
     /// The answers for known flags, in the order asked, still packed: for
     /// counting, which keys its counters by the packed answer and decodes
     /// one only the first time a thread meets it.
     pub(crate) fn known(&self) -> impl Iterator<Item = Known> + '_ {
-        let listed = self.listed.as_deref().map_or(&[][..], |l| &l.entries);
-        let from_list = |e: &Entry| {
-            e.id.map(|id| Known {
-                id,
-                bits: pack(e.answer),
-            })
-        };
-        let inline = self
-            .inline
+        let in_slots = self.in_slots().filter_map(|stored| match stored {
+            Stored::Packed(known) => Some(known),
+            Stored::Listed(entry) => Known::of(entry),
+        });
+        in_slots.chain(self.past_slots().filter_map(Known::of))
+    }
+
+    /// The answers the inline slots hold, in the order asked.
+    fn in_slots(&self) -> impl Iterator<Item = Stored<'_>> + '_ {
+        let listed = self.listed_entries();
+        self.inline
             .iter()
             .take_while(|v| **v != 0)
             .filter_map(move |&v| match v & LISTED {
-                0 => Some(Known {
+                0 => Some(Stored::Packed(Known {
                     id: FlagId::from_bits(((v >> ID_SHIFT) - 1) as u32),
                     bits: v & (FORCED | PAYLOAD),
-                }),
-                _ => listed.get((v & PAYLOAD) as usize).and_then(from_list),
-            });
-        inline.chain(listed.iter().filter(|e| !e.inline).filter_map(from_list))
+                })),
+                _ => listed.get((v & PAYLOAD) as usize).map(Stored::Listed),
+            })
+    }
+
+    /// The listed answers no inline slot points at (asked once the slots
+    /// were full), in the order asked.
+    fn past_slots(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.listed_entries().iter().filter(|e| !e.inline)
+    }
+
+    fn listed_entries(&self) -> &[Entry] {
+        self.listed.as_deref().map_or(&[], |l| &l.entries)
     }
 
     /// The name an unknown flag was asked by (`None` for a known one).
     pub(crate) fn unknown_name(&self, entry: &Entry) -> Option<&str> {
         self.listed.as_deref()?.unknown_name(entry)
+    }
+}
+
+/// One answer as an inline slot holds it.
+enum Stored<'a> {
+    /// In the slot itself.
+    Packed(Known),
+    /// In the locked list (an unknown name's).
+    Listed(&'a Entry),
+}
+
+impl Stored<'_> {
+    fn entry(&self) -> Entry {
+        match self {
+            Stored::Packed(known) => known.entry(),
+            Stored::Listed(entry) => **entry,
+        }
     }
 }
 
@@ -250,6 +264,15 @@ pub(crate) struct Known {
 }
 
 impl Known {
+    /// A listed entry's answer, if its flag is known.
+    fn of(entry: &Entry) -> Option<Known> {
+        let id = entry.id?;
+        Some(Known {
+            id,
+            bits: pack(entry.answer),
+        })
+    }
+
     /// Whether the engine decided it (rather than a forced flag).
     pub(crate) fn decided(&self) -> bool {
         self.bits & FORCED == 0
@@ -260,8 +283,7 @@ impl Known {
         Entry {
             id: Some(self.id),
             answer: unpack(self.bits),
-            unknown: 0,
-            inline: true,
+            ..EMPTY
         }
     }
 }

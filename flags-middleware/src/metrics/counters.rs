@@ -205,12 +205,7 @@ impl ArmHandle {
     /// Records one request.
     pub(crate) fn add(&self, sample: &Sample) {
         let local = &self.0;
-        let counts = local.get();
-        local.add(&counts.latency[sample.bucket], 1);
-        local.add(&counts.latency_sum_us, sample.latency_us);
-        if sample.error {
-            local.add(&counts.errors, 1);
-        }
+        sample.add_to(local.get(), |counter, n| local.add(counter, n));
     }
 }
 
@@ -231,14 +226,20 @@ impl Sample {
     }
 }
 
+impl Sample {
+    /// Adds this request to `counts`, each counter with `add`.
+    fn add_to(&self, counts: &ArmCounts, add: impl Fn(&AtomicU64, u64)) {
+        add(&counts.latency[self.bucket], 1);
+        add(&counts.latency_sum_us, self.latency_us);
+        if self.error {
+            add(&counts.errors, 1);
+        }
+    }
+}
+
 /// Records one request in the shared copy (any thread, atomically).
 fn add_to_shared(counters: &ArmCounters, s: &Sample) {
-    let counts = counters.shared();
-    add_shared(&counts.latency[s.bucket], 1);
-    add_shared(&counts.latency_sum_us, s.latency_us);
-    if s.error {
-        add_shared(&counts.errors, 1);
-    }
+    s.add_to(counters.shared(), add_shared);
 }
 
 /// The pair's statistics, every thread's copy summed.
