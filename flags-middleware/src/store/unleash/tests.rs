@@ -198,6 +198,11 @@ async fn polls_with_the_sdk_headers_and_etags_and_serves_changes() {
     })
     .await;
     assert_eq!(flags.version(), first + 1);
+    // The entry is written just after the swap, so it may trail it.
+    eventually("the change audited", || {
+        flags.audit_log(0, 1).is_ok_and(|e| !e.is_empty())
+    })
+    .await;
     let entry = &flags.audit_log(0, 1).unwrap()[0];
     assert_eq!(
         (entry.actor.as_str(), entry.flag.as_str()),
