@@ -6,10 +6,13 @@
 # Installs Debian's `postgresql` package when no server binaries are found,
 # `initdb`s a cluster in a temp dir, starts it with TLS on (a CA and a server
 # certificate for `localhost`, made here with openssl and deleted with the
-# cluster), exports for the command
+# cluster; role `flags_cert` may log in over TLS only, with a client
+# certificate the CA signed for it), exports for the command
 #   FLAGS_TEST_DATABASE_URL             plain connection string (host 127.0.0.1)
 #   FLAGS_TEST_DATABASE_TLS_ROOT        the CA that signed the server certificate
 #   FLAGS_TEST_DATABASE_TLS_OTHER_ROOT  a CA that did not
+#   FLAGS_TEST_DATABASE_TLS_CLIENT      <dir>: flags_cert.crt/.key (signed by the CA)
+#                                       and stranger.crt/.key (by the other CA)
 #   FLAGS_TEST_PG_CTL                   pg_ctl with this cluster's options
 # and stops and deletes the cluster afterwards, whatever the command's outcome.
 set -euo pipefail
@@ -78,14 +81,39 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$TLS/server.ext"
 openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
     -days 2 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
-rm -f "$TLS/ca.key" "$TLS/other-ca.key" "$TLS/server.csr" "$TLS/server.ext" "$TLS/ca.srl"
+# Client certificates for role `flags_cert` (PostgreSQL's `cert` method
+# takes the user from the CN): one the server's CA signed, one it did not.
+mkdir "$TLS/client"
+make_client() { # make_client NAME CA
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=flags_cert" -keyout "$TLS/client/$1.key" -out "$TLS/client/$1.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+        >"$TLS/client/$1.ext"
+    openssl x509 -req -in "$TLS/client/$1.csr" -CA "$TLS/$2.crt" -CAkey "$TLS/$2.key" -CAcreateserial \
+        -days 2 -extfile "$TLS/client/$1.ext" -out "$TLS/client/$1.crt" 2>/dev/null
+    rm -f "$TLS/client/$1.csr" "$TLS/client/$1.ext"
+}
+make_client flags_cert ca
+make_client stranger other-ca
+rm -f "$TLS/ca.key" "$TLS/other-ca.key" "$TLS/server.csr" "$TLS/server.ext" "$TLS"/*.srl
 chmod 600 "$TLS/server.key"
 [ "$(id -u)" -eq 0 ] && chown -R flagspg "$TLS"
 
 OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200"
 OPTS="$OPTS -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key"
+OPTS="$OPTS -c ssl_ca_file=$TLS/ca.crt"
 
 "${RUN[@]}" "$PG_BIN/initdb" -D "$DATA/db" -U flags --auth=trust -E UTF8 >/dev/null
+# Ahead of initdb's `trust` lines: `flags_cert` needs TLS and a client
+# certificate, and is refused any other way.
+HBA="$DATA/db/pg_hba.conf"
+{
+    echo "hostssl all flags_cert 127.0.0.1/32 cert"
+    echo "host all flags_cert 0.0.0.0/0 reject"
+    cat "$HBA"
+} >"$HBA.new"
+mv "$HBA.new" "$HBA"
+[ "$(id -u)" -eq 0 ] && chown flagspg "$HBA"
 "${RUN[@]}" "$PG_BIN/pg_ctl" -D "$DATA/db" -l "$DATA/log" -w \
     -o "$OPTS" start >/dev/null
 
@@ -94,6 +122,7 @@ export FLAGS_TEST_DATABASE_URL="host=127.0.0.1 port=$PORT user=flags dbname=post
 export FLAGS_TEST_PG_CTL="${RUN[*]} $PG_BIN/pg_ctl -D $DATA/db -l $DATA/log -w -o '$OPTS'"
 export FLAGS_TEST_DATABASE_TLS_ROOT="$TLS/ca.crt"
 export FLAGS_TEST_DATABASE_TLS_OTHER_ROOT="$TLS/other-ca.crt"
+export FLAGS_TEST_DATABASE_TLS_CLIENT="$TLS/client"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT (TLS: CA $TLS/ca.crt)" >&2
 
 "$@"

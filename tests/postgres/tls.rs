@@ -214,3 +214,104 @@ async fn without_sslmode_tls_is_preferred_and_disable_turns_it_off() {
         instance_with(config(&url(&db, "127.0.0.1", "sslmode=disable"), "plain")).await;
     assert_eq!(encrypted(&db, &plain, "plain").await, both("plain", false));
 }
+
+/// The client certificates the script made for role `flags_cert`:
+/// `(cert, key)` of `name` (`flags_cert`, signed by the server's CA, or
+/// `stranger`, signed by another).
+fn client_files(name: &str) -> (String, String) {
+    let dir = script_env("FLAGS_TEST_DATABASE_TLS_CLIENT");
+    (format!("{dir}/{name}.crt"), format!("{dir}/{name}.key"))
+}
+
+/// `db` as role `flags_cert`, which `pg_hba.conf` admits over TLS with a
+/// client certificate only.
+async fn as_cert_role(db: &TestDb, params: &str) -> String {
+    // Made here (the script's server trusts `flags`); a superuser, so it can
+    // make the store's tables in the test database.
+    db.client()
+        .await
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE flags_cert LOGIN SUPERUSER; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
+        .await
+        .unwrap();
+    let server: tokio_postgres::Config = server_url().parse().unwrap();
+    format!(
+        "host=localhost port={} user=flags_cert dbname={} sslmode=verify-full sslrootcert='{}' {params}",
+        server.get_ports()[0],
+        db.name,
+        root()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_checks_client_certificates_admits_the_configured_one() {
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+    let (cert, key) = client_files("flags_cert");
+
+    // From the connection string.
+    let conn = as_cert_role(&db, &format!("sslcert='{cert}' sslkey='{key}'")).await;
+    let (flags, store) = instance_with(config(&conn, "mtls").seed_file(db.seed(SEED))).await;
+    assert!(flags.snapshot().feature("legacy_api").is_some());
+    assert_eq!(encrypted(&db, &store, "mtls").await, both("mtls", true));
+    let admin = db.client().await;
+    let users: Vec<String> = admin
+        .query(
+            "SELECT usename::text FROM pg_stat_activity WHERE application_name LIKE 'flags:mtls:%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(users, ["flags_cert", "flags_cert"]);
+
+    // From the builder.
+    let conn = as_cert_role(&db, "").await;
+    let (_flags, store) =
+        instance_with(config(&conn, "mtls-builder").client_cert(&cert, &key)).await;
+    assert_eq!(
+        encrypted(&db, &store, "mtls-builder").await,
+        both("mtls-builder", true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_accepted_client_certificate_the_refusal_says_what_to_give() {
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+
+    // None: TLS is fine, and the server's `cert` rule refuses the login.
+    let conn = as_cert_role(&db, "").await;
+    let e = PostgresStore::connect(config(&conn, "nocert"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("requires a valid client certificate") && e.contains("sslcert=<file>"),
+        "{e}"
+    );
+
+    // One another CA signed: refused in the handshake, the file named.
+    let (cert, key) = client_files("stranger");
+    let conn = as_cert_role(&db, &format!("sslcert='{cert}' sslkey='{key}'")).await;
+    let e = PostgresStore::connect(config(&conn, "stranger"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("TLS handshake failed") && e.contains("stranger.crt") && e.contains("sslcert"),
+        "{e}"
+    );
+
+    // Half of the pair: a setup error, before any connection.
+    let conn = as_cert_role(&db, &format!("sslcert='{cert}'")).await;
+    let e = PostgresStore::connect(config(&conn, "half"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("stranger.crt") && e.contains("sslkey"), "{e}");
+}

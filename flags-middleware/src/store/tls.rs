@@ -1,13 +1,14 @@
-//! What the stores that speak TLS share (the PostgreSQL store's `sslrootcert`,
-//! the Unleash store's `root_certificate`): trusting the roots in a PEM file,
-//! and finding rustls's own error in a client's error chain, so a failed
-//! handshake is reported as one.
+//! What the stores that speak TLS share (the PostgreSQL store's `sslrootcert`
+//! and `sslcert`/`sslkey`, the Unleash store's `root_certificate` and
+//! `client_certificate`): trusting the roots in a PEM file, reading a client
+//! certificate and its key, and finding rustls's own error in a client's
+//! error chain, so a failed handshake is reported as one.
 
 use std::error::Error;
 use std::path::Path;
 
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::RootCertStore;
 
 /// Adds every certificate in the PEM file at `path` to `roots`; `option` is
@@ -43,6 +44,89 @@ pub(crate) fn add_pem_roots(
     }
     roots.roots.extend(read.roots);
     Ok(())
+}
+
+/// A client certificate chain and its private key, for servers that ask
+/// the client to prove who it is (mutual TLS).
+#[derive(Debug)]
+pub(crate) struct ClientIdentity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientIdentity {
+    fn clone(&self) -> Self {
+        ClientIdentity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl ClientIdentity {
+    /// Reads the certificate chain (PEM, the client's own certificate first)
+    /// at `cert` and its private key (PEM: PKCS#8, PKCS#1 or SEC1) at `key`;
+    /// `option` is the setting the user gave them under, for the messages.
+    ///
+    /// # Errors
+    /// A file that cannot be read, is not PEM, or holds no certificate (or no
+    /// key); each message names the file.
+    pub(crate) fn read(
+        cert: &Path,
+        key_path: &Path,
+        option: &str,
+    ) -> Result<ClientIdentity, String> {
+        let read = |path: &Path, what: &str| {
+            std::fs::read(path).map_err(|e| {
+                format!(
+                    "cannot read the client {what} file ({option}) {}: {e}",
+                    path.display()
+                )
+            })
+        };
+        let pem = read(cert, "certificate")?;
+        let chain = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                format!(
+                    "the client certificate file {} is not valid PEM: {e}",
+                    cert.display()
+                )
+            })?;
+        if chain.is_empty() {
+            return Err(format!(
+                "the client certificate file {} holds no certificate (expected PEM \
+                 `-----BEGIN CERTIFICATE-----` blocks)",
+                cert.display()
+            ));
+        }
+        let pem = read(key_path, "key")?;
+        let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+            format!(
+                "the client key file {} holds no usable private key (expected a PEM \
+                 `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block): {e}",
+                key_path.display()
+            )
+        })?;
+        // Checked here, not at the first handshake: a key of a kind rustls
+        // cannot sign with, or one that is not the certificate's, is a
+        // setup error to report at startup.
+        let provider = rustls::crypto::ring::default_provider();
+        rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider).map_err(
+            |e| match e {
+                rustls::Error::InconsistentKeys(_) => format!(
+                    "the client key file {} is not the key of the certificate in {}",
+                    key_path.display(),
+                    cert.display()
+                ),
+                other => format!(
+                    "the client key file {} cannot be used: {other}",
+                    key_path.display()
+                ),
+            },
+        )?;
+        Ok(ClientIdentity { chain, key })
+    }
 }
 
 /// rustls's error, when it is somewhere in `error`'s chain.

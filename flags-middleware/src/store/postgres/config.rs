@@ -29,9 +29,15 @@ use super::tls::SslMode;
 /// [`root_cert`](Self::root_cert); `verify-ca` and `verify-full` refuse to
 /// start without one. It is read again for each new connection, so a
 /// replaced file is used from the next reconnect on. Over a Unix socket
-/// there is no TLS and `sslmode` is ignored, as in libpq. Client
-/// certificates (`sslcert`, `sslkey`) and `sslrootcert=system` are not
-/// supported.
+/// there is no TLS and `sslmode` is ignored, as in libpq.
+/// `sslrootcert=system` is not supported.
+///
+/// A server that checks its clients' certificates (`cert` in `pg_hba.conf`,
+/// or `clientcert=verify-full`) is given the certificate and key (PEM) from
+/// `sslcert=<path> sslkey=<path>` in the connection string or from
+/// [`client_cert`](Self::client_cert); they are read again for each new
+/// connection too, so a renewed certificate is used from the next
+/// reconnect on. Unlike libpq, nothing is read from `~/.postgresql/`.
 ///
 /// ```
 /// use flags_middleware::store::PostgresConfig;
@@ -46,6 +52,13 @@ use super::tls::SslMode;
 /// let config = PostgresConfig::new("postgresql://flags@db.internal/app?sslmode=verify-full")
 ///     .unwrap()
 ///     .root_cert("/etc/ssl/db-ca.pem");
+/// # let _ = config;
+/// // Mutual TLS: this instance proves who it is with a certificate.
+/// let config = PostgresConfig::new(
+///     "host=db.internal user=flags dbname=app sslmode=verify-full sslrootcert=/etc/ssl/db-ca.pem \
+///      sslcert=/etc/ssl/flags.crt sslkey=/etc/ssl/flags.key",
+/// )
+/// .unwrap();
 /// # let _ = config;
 /// ```
 ///
@@ -68,6 +81,8 @@ pub struct PostgresConfig {
     pub(super) pg: tokio_postgres::Config,
     pub(super) tls_mode: SslMode,
     pub(super) root_cert: Option<PathBuf>,
+    pub(super) client_cert: Option<PathBuf>,
+    pub(super) client_key: Option<PathBuf>,
     pub(super) namespace: String,
     pub(super) instance: String,
     pub(super) last_known_good: Option<PathBuf>,
@@ -96,7 +111,8 @@ impl PostgresConfig {
     /// A configuration for the database named by `conn`, a libpq-style
     /// connection string: `host=127.0.0.1 port=5432 user=flags dbname=app`
     /// or `postgresql://flags@127.0.0.1/app`, with `sslmode` and
-    /// `sslrootcert` as libpq reads them (see [TLS](Self#tls)).
+    /// `sslrootcert`, `sslcert` and `sslkey` as libpq reads them (see
+    /// [TLS](Self#tls)).
     ///
     /// Defaults: namespace `default`, instance `<hostname>:<pid>`, no
     /// last-known-good file, no seed file, connect and query timeouts of 5 s,
@@ -114,6 +130,8 @@ impl PostgresConfig {
             pg,
             tls_mode: tls.mode.unwrap_or_default(),
             root_cert: tls.root,
+            client_cert: tls.cert,
+            client_key: tls.key,
             namespace: "default".to_owned(),
             instance: default_instance(),
             last_known_good: None,
@@ -152,6 +170,38 @@ impl PostgresConfig {
     pub fn root_cert(mut self, path: impl AsRef<Path>) -> Self {
         self.root_cert = Some(path.as_ref().to_owned());
         self
+    }
+
+    /// The client certificate (PEM: the client's own first, then any
+    /// intermediates) and its private key (PEM: PKCS#8, PKCS#1 or SEC1) for
+    /// a server that checks its clients' certificates; the same as
+    /// `sslcert=<path> sslkey=<path>` in the connection string, which it
+    /// replaces. Read when each connection opens (and checked once at
+    /// startup). See [TLS](Self#tls).
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app sslmode=verify-full")
+    ///     .unwrap()
+    ///     .root_cert("/etc/ssl/db-ca.pem")
+    ///     .client_cert("/etc/ssl/flags.crt", "/etc/ssl/flags.key");
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn client_cert(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Self {
+        self.client_cert = Some(cert.as_ref().to_owned());
+        self.client_key = Some(key.as_ref().to_owned());
+        self
+    }
+
+    /// The files TLS reads.
+    pub(super) fn tls_files(&self) -> super::tls::Files<'_> {
+        super::tls::Files {
+            root: self.root_cert.as_deref(),
+            cert: self.client_cert.as_deref(),
+            key: self.client_key.as_deref(),
+        }
     }
 
     /// A file holding the last flags this instance synced (JSON, rewritten
@@ -280,6 +330,7 @@ impl fmt::Debug for PostgresConfig {
             .field("target", &self.target())
             .field("sslmode", &self.tls_mode.to_string())
             .field("root_cert", &self.root_cert)
+            .field("client_cert", &self.client_cert)
             .field("namespace", &self.namespace)
             .field("instance", &self.instance)
             .field("last_known_good", &self.last_known_good)
@@ -337,6 +388,16 @@ mod tests {
         let c = c.root_cert("/etc/other.pem");
         assert_eq!(c.root_cert.as_deref(), Some(Path::new("/etc/other.pem")));
         assert!(format!("{c:?}").contains("verify-ca"));
+        let c = c.client_cert("/etc/app.crt", "/etc/app.key");
+        let files = c.tls_files();
+        assert_eq!(
+            (files.cert, files.key),
+            (
+                Some(Path::new("/etc/app.crt")),
+                Some(Path::new("/etc/app.key"))
+            )
+        );
+        assert!(format!("{c:?}").contains("/etc/app.crt"));
     }
 
     #[test]

@@ -21,16 +21,19 @@ pub(super) async fn open(
     config: &PostgresConfig,
     role: &str,
 ) -> Result<(Client, Driver), StoreError> {
-    let tls = tls::connector(config.tls_mode, config.root_cert.as_deref())
-        .map_err(StoreError::Unavailable)?;
+    let tls =
+        tls::connector(config.tls_mode, config.tls_files()).map_err(StoreError::Unavailable)?;
     let pg = config.pg_config(role);
     let connecting = pg.connect(tls);
     match tokio::time::timeout(config.connect_timeout, connecting).await {
         Ok(Ok(pair)) => Ok(pair),
         Ok(Err(e)) => Err(
-            match tls::explain(&e, config.tls_mode, config.root_cert.as_deref()) {
+            match tls::explain(&e, config.tls_mode, config.tls_files()) {
                 Some(why) => StoreError::Unavailable(why),
-                None => super::sql::db_error(e),
+                None => match tls::certificate_refused(&e, config.tls_files()) {
+                    Some(why) => StoreError::Unavailable(why),
+                    None => super::sql::db_error(e),
+                },
             },
         ),
         Err(_) => Err(StoreError::Unavailable(format!(
@@ -42,12 +45,13 @@ pub(super) async fn open(
 }
 
 /// Checks the TLS settings once, at startup, so a missing root certificate
-/// stops the service instead of passing for a database outage.
+/// (or a client certificate that cannot be used) stops the service instead
+/// of passing for a database outage.
 ///
 /// # Errors
 /// What [`tls::connector`] refuses.
 pub(super) fn check_tls(config: &PostgresConfig) -> Result<(), StoreError> {
-    tls::connector(config.tls_mode, config.root_cert.as_deref())
+    tls::connector(config.tls_mode, config.tls_files())
         .map(drop)
         .map_err(StoreError::Unavailable)
 }

@@ -1,6 +1,7 @@
-//! The TLS keys of a libpq connection string (`sslmode`, `sslrootcert`),
-//! taken out before the rest goes to tokio-postgres: its parser knows only
-//! `disable`, `prefer` and `require`, and no `sslrootcert` at all.
+//! The TLS keys of a libpq connection string (`sslmode`, `sslrootcert`,
+//! `sslcert`, `sslkey`), taken out before the rest goes to tokio-postgres:
+//! its parser knows only `disable`, `prefer` and `require`, and none of the
+//! files.
 //!
 //! Both forms libpq accepts are read: `key=value` pairs (values optionally
 //! in single quotes, `\` escaping the next character) and
@@ -13,13 +14,16 @@ use super::tls::SslMode;
 /// A connection string with its TLS keys taken out.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Split {
-    /// The connection string without `sslmode` and `sslrootcert`.
+    /// The connection string without the TLS keys.
     pub(super) rest: String,
     pub(super) mode: Option<SslMode>,
     pub(super) root: Option<PathBuf>,
+    /// The client certificate (`sslcert`) and its key (`sslkey`).
+    pub(super) cert: Option<PathBuf>,
+    pub(super) key: Option<PathBuf>,
 }
 
-/// Takes `sslmode` and `sslrootcert` out of `conn`.
+/// Takes the TLS keys out of `conn`.
 ///
 /// # Errors
 /// An unknown `sslmode`, an unterminated quote, a key without `=`, or a
@@ -37,28 +41,36 @@ pub(super) fn split(conn: &str) -> Result<Split, String> {
         rest,
         mode: None,
         root: None,
+        cert: None,
+        key: None,
     };
     // As in libpq, a key given twice takes its last value.
     for (key, value) in pairs {
         match key {
-            Key::SslMode => split.mode = Some(SslMode::parse(&value)?),
-            Key::SslRootCert => split.root = Some(PathBuf::from(value)),
+            Setting::Mode => split.mode = Some(SslMode::parse(&value)?),
+            Setting::RootCert => split.root = Some(PathBuf::from(value)),
+            Setting::ClientCert => split.cert = Some(PathBuf::from(value)),
+            Setting::ClientKey => split.key = Some(PathBuf::from(value)),
         }
     }
     Ok(split)
 }
 
 #[derive(Clone, Copy)]
-enum Key {
-    SslMode,
-    SslRootCert,
+enum Setting {
+    Mode,
+    RootCert,
+    ClientCert,
+    ClientKey,
 }
 
-impl Key {
-    fn of(name: &str) -> Option<Key> {
+impl Setting {
+    fn of(name: &str) -> Option<Setting> {
         match name {
-            "sslmode" => Some(Key::SslMode),
-            "sslrootcert" => Some(Key::SslRootCert),
+            "sslmode" => Some(Setting::Mode),
+            "sslrootcert" => Some(Setting::RootCert),
+            "sslcert" => Some(Setting::ClientCert),
+            "sslkey" => Some(Setting::ClientKey),
             _ => None,
         }
     }
@@ -66,7 +78,7 @@ impl Key {
 
 /// `key=value ...`: the other pairs are written back quoted, so values with
 /// spaces or quotes survive as they were.
-fn split_key_values(conn: &str) -> Result<(String, Vec<(Key, String)>), String> {
+fn split_key_values(conn: &str) -> Result<(String, Vec<(Setting, String)>), String> {
     let mut rest = Vec::new();
     let mut ours = Vec::new();
     let mut chars = conn.chars().peekable();
@@ -110,7 +122,7 @@ fn split_key_values(conn: &str) -> Result<(String, Vec<(Key, String)>), String> 
             }
             value
         };
-        match Key::of(&key) {
+        match Setting::of(&key) {
             Some(k) => ours.push((k, value)),
             None => rest.push(format!("{key}={}", quote(&value))),
         }
@@ -133,7 +145,7 @@ fn quote(value: &str) -> String {
 
 /// `postgresql://...?a=b&c=d`: our parameters leave the query, the others
 /// stay as written.
-fn split_url(conn: &str) -> Result<(String, Vec<(Key, String)>), String> {
+fn split_url(conn: &str) -> Result<(String, Vec<(Setting, String)>), String> {
     let Some((base, query)) = conn.split_once('?') else {
         return Ok((conn.to_owned(), Vec::new()));
     };
@@ -141,7 +153,7 @@ fn split_url(conn: &str) -> Result<(String, Vec<(Key, String)>), String> {
     let mut ours = Vec::new();
     for param in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        match Key::of(&percent_decode(name, name)?) {
+        match Setting::of(&percent_decode(name, name)?) {
             Some(k) => ours.push((k, percent_decode(value, name)?)),
             None => kept.push(param),
         }
@@ -189,10 +201,15 @@ mod tests {
 
     #[test]
     fn key_values_lose_the_tls_keys_and_keep_the_rest() {
-        let s = ok("host=db port=5432 sslmode=verify-full sslrootcert=/etc/ca.pem dbname=app");
+        let s = ok(
+            "host=db port=5432 sslmode=verify-full sslrootcert=/etc/ca.pem dbname=app \
+             sslcert=/etc/app.crt sslkey=/etc/app.key",
+        );
         assert_eq!(s.rest, "host='db' port='5432' dbname='app'");
         assert_eq!(s.mode, Some(SslMode::VerifyFull));
         assert_eq!(s.root, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(s.cert, Some(PathBuf::from("/etc/app.crt")));
+        assert_eq!(s.key, Some(PathBuf::from("/etc/app.key")));
         assert!(s.rest.parse::<tokio_postgres::Config>().is_ok());
     }
 
@@ -215,10 +232,14 @@ mod tests {
 
     #[test]
     fn url_parameters_are_taken_out_and_decoded() {
-        let s = ok("postgresql://u@db/app?connect_timeout=3&sslmode=verify-ca&sslrootcert=%2Fetc%2Fca%20x.pem");
+        let s = ok("postgresql://u@db/app?connect_timeout=3&sslmode=verify-ca&sslrootcert=%2Fetc%2Fca%20x.pem&sslcert=a.crt&sslkey=a.key");
         assert_eq!(s.rest, "postgresql://u@db/app?connect_timeout=3");
         assert_eq!(s.mode, Some(SslMode::VerifyCa));
         assert_eq!(s.root, Some(PathBuf::from("/etc/ca x.pem")));
+        assert_eq!(
+            (s.cert, s.key),
+            (Some(PathBuf::from("a.crt")), Some(PathBuf::from("a.key")))
+        );
         let s = ok("postgres://db/app?sslmode=require");
         assert_eq!(s.rest, "postgres://db/app");
         assert!(s.rest.parse::<tokio_postgres::Config>().is_ok());

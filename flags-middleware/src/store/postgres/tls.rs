@@ -9,8 +9,12 @@
 //! | `verify-ca` | yes | yes (root required) | no |
 //! | `verify-full` | yes | yes (root required) | yes |
 //!
-//! The root certificate file is read each time a connection is opened, as
-//! libpq does, so a replaced file is picked up on the next reconnect.
+//! A client certificate and key (`sslcert`, `sslkey`) are presented to a
+//! server that asks for one (its `pg_hba.conf` says `cert`, or
+//! `clientcert=verify-full`).
+//!
+//! The files are read each time a connection is opened, as libpq does, so a
+//! replaced (renewed) file is picked up on the next reconnect.
 
 use std::fmt;
 use std::path::Path;
@@ -23,6 +27,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::store::tls::ClientIdentity;
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,12 +84,25 @@ impl fmt::Display for SslMode {
     }
 }
 
+/// The files TLS reads, as the configuration names them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Files<'a> {
+    /// `sslrootcert`: the roots the server's certificate is checked against.
+    pub(super) root: Option<&'a Path>,
+    /// `sslcert` and `sslkey`: the client's certificate and key.
+    pub(super) cert: Option<&'a Path>,
+    pub(super) key: Option<&'a Path>,
+}
+
 /// The connector for one connection attempt.
 ///
 /// # Errors
-/// `verify-ca`/`verify-full` without a root certificate, or a root
-/// certificate file that cannot be read or holds no usable certificate.
-pub(super) fn connector(mode: SslMode, root: Option<&Path>) -> Result<MakeRustlsConnect, String> {
+/// `verify-ca`/`verify-full` without a root certificate, a root
+/// certificate file that cannot be read or holds no usable certificate, a
+/// client certificate without its key (or the other way round), or client
+/// files that cannot be read or used.
+pub(super) fn connector(mode: SslMode, files: Files<'_>) -> Result<MakeRustlsConnect, String> {
+    let root = files.root;
     let roots = match (mode, root) {
         (SslMode::Disable, _) => None,
         (_, Some(path)) => Some(Arc::new(load_roots(path)?)),
@@ -102,13 +121,36 @@ pub(super) fn connector(mode: SslMode, root: Option<&Path>) -> Result<MakeRustls
         check_name: mode == SslMode::VerifyFull,
         provider: provider.clone(),
     };
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let config = match client_identity(mode, files)? {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain, id.key)
+            .map_err(|e| format!("TLS setup: the client certificate (sslcert): {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// The client certificate and key, read now; none with `sslmode=disable`.
+fn client_identity(mode: SslMode, files: Files<'_>) -> Result<Option<ClientIdentity>, String> {
+    match (mode, files.cert, files.key) {
+        (SslMode::Disable, _, _) | (_, None, None) => Ok(None),
+        (_, Some(cert), Some(key)) => ClientIdentity::read(cert, key, "sslcert/sslkey").map(Some),
+        (_, Some(cert), None) => Err(format!(
+            "the client certificate {} (sslcert) needs its private key: add sslkey=<file> \
+             to the connection string or give both to PostgresConfig::client_cert",
+            cert.display()
+        )),
+        (_, None, Some(key)) => Err(format!(
+            "the client key {} (sslkey) needs its certificate: add sslcert=<file> to the \
+             connection string or give both to PostgresConfig::client_cert",
+            key.display()
+        )),
+    }
 }
 
 fn load_roots(path: &Path) -> Result<RootCertStore, String> {
@@ -200,8 +242,9 @@ impl ServerCertVerifier for Verifier {
 pub(super) fn explain(
     error: &tokio_postgres::Error,
     mode: SslMode,
-    root: Option<&Path>,
+    files: Files<'_>,
 ) -> Option<String> {
+    let root = files.root;
     let tls = crate::store::tls::rustls_error(error)?;
     let hint = match tls {
         rustls::Error::InvalidCertificate(
@@ -216,9 +259,47 @@ pub(super) fn explain(
              in {} (sslrootcert)",
             root.map_or_else(|| "?".into(), |p| p.display().to_string())
         ),
+        // The server checks its clients' certificates and refused ours
+        // (or wanted one and got none).
+        rustls::Error::AlertReceived(
+            rustls::AlertDescription::CertificateRequired
+            | rustls::AlertDescription::BadCertificate
+            | rustls::AlertDescription::UnknownCA
+            | rustls::AlertDescription::CertificateUnknown,
+        ) => match files.cert {
+            Some(cert) => format!(
+                "; the server did not accept the client certificate in {} (sslcert): is it \
+                 signed by a CA in the server's ssl_ca_file?",
+                cert.display()
+            ),
+            None => "; the server wants a client certificate: add sslcert=<file> \
+                     sslkey=<file> to the connection string or call PostgresConfig::client_cert"
+                .to_owned(),
+        },
         _ => String::new(),
     };
     Some(format!("TLS handshake failed: {tls}{hint}"))
+}
+
+/// A login the server refused for want of a client certificate (its
+/// `pg_hba.conf` says `cert` for this user, and none was sent): the
+/// server's words, and what to configure.
+pub(super) fn certificate_refused(
+    error: &tokio_postgres::Error,
+    files: Files<'_>,
+) -> Option<String> {
+    let db = error.as_db_error()?;
+    let refused = db.code()
+        == &tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        && db.message().contains("client certificate");
+    (refused && files.cert.is_none()).then(|| {
+        format!(
+            "database error {}: {}; give this instance a certificate: add sslcert=<file> \
+             sslkey=<file> to the connection string or call PostgresConfig::client_cert",
+            db.code().code(),
+            db.message()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -226,7 +307,14 @@ mod tests {
     use super::*;
 
     fn err(mode: SslMode, root: Option<&Path>) -> String {
-        connector(mode, root).map(|_| ()).unwrap_err()
+        connector(mode, roots(root)).map(|_| ()).unwrap_err()
+    }
+
+    fn roots(root: Option<&Path>) -> Files<'_> {
+        Files {
+            root,
+            ..Files::default()
+        }
     }
 
     #[test]
@@ -245,7 +333,7 @@ mod tests {
             assert!(e.contains("sslrootcert"), "{e}");
         }
         for mode in [SslMode::Disable, SslMode::Prefer, SslMode::Require] {
-            assert!(connector(mode, None).is_ok(), "{mode}");
+            assert!(connector(mode, Files::default()).is_ok(), "{mode}");
         }
     }
 
@@ -270,6 +358,40 @@ mod tests {
 
     #[test]
     fn disable_never_reads_the_root_file() {
-        assert!(connector(SslMode::Disable, Some(Path::new("/nonexistent/ca.pem"))).is_ok());
+        let files = Files {
+            root: Some(Path::new("/nonexistent/ca.pem")),
+            cert: Some(Path::new("/nonexistent/app.crt")),
+            key: Some(Path::new("/nonexistent/app.key")),
+        };
+        assert!(connector(SslMode::Disable, files).is_ok());
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key_and_files_that_can_be_read() {
+        let half = |cert: Option<&'static str>, key: Option<&'static str>| {
+            let files = Files {
+                root: None,
+                cert: cert.map(Path::new),
+                key: key.map(Path::new),
+            };
+            connector(SslMode::Require, files).map(|_| ()).unwrap_err()
+        };
+        let e = half(Some("/etc/app.crt"), None);
+        assert!(
+            e.contains("/etc/app.crt") && e.contains("add sslkey="),
+            "{e}"
+        );
+        let e = half(None, Some("/etc/app.key"));
+        assert!(
+            e.contains("/etc/app.key") && e.contains("add sslcert="),
+            "{e}"
+        );
+        let e = half(Some("/nonexistent/app.crt"), Some("/nonexistent/app.key"));
+        assert!(
+            e.contains("cannot read")
+                && e.contains("/nonexistent/app.crt")
+                && e.contains("sslcert"),
+            "{e}"
+        );
     }
 }

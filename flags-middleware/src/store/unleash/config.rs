@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rustls::RootCertStore;
 
+use crate::store::tls::ClientIdentity;
+
 /// How an [`UnleashStore`](super::UnleashStore) reaches an Unleash server.
 /// Built with setters that take and return `self`; every default is the one
 /// Unleash's own server SDKs use.
@@ -41,6 +43,10 @@ pub struct UnleashConfig {
     pub(super) extra_roots: RootCertStore,
     /// The files `extra_roots` came from, for `Debug`.
     pub(super) root_certificates: Vec<PathBuf>,
+    /// Presented to servers that ask for a client certificate.
+    pub(super) client_identity: Option<ClientIdentity>,
+    /// The certificate file `client_identity` came from, for `Debug`.
+    pub(super) client_certificate: Option<PathBuf>,
 }
 
 /// Why an [`UnleashConfig`] was refused.
@@ -54,6 +60,9 @@ pub enum UnleashConfigError {
     /// A [root certificate](UnleashConfig::root_certificate) file cannot be
     /// read or holds no usable certificate (the message names the file).
     RootCertificate(String),
+    /// A [client certificate](UnleashConfig::client_certificate) or its key
+    /// cannot be read or used (the message names the file).
+    ClientCertificate(String),
 }
 
 impl fmt::Display for UnleashConfigError {
@@ -62,6 +71,9 @@ impl fmt::Display for UnleashConfigError {
             UnleashConfigError::Url(m) => write!(f, "unleash url: {m}"),
             UnleashConfigError::EmptyToken => write!(f, "unleash token: empty"),
             UnleashConfigError::RootCertificate(m) => write!(f, "unleash root_certificate: {m}"),
+            UnleashConfigError::ClientCertificate(m) => {
+                write!(f, "unleash client_certificate: {m}")
+            }
         }
     }
 }
@@ -83,6 +95,7 @@ impl fmt::Debug for UnleashConfig {
             .field("bootstrap", &self.bootstrap)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .field("root_certificates", &self.root_certificates)
+            .field("client_certificate", &self.client_certificate)
             .finish_non_exhaustive()
     }
 }
@@ -100,7 +113,7 @@ impl UnleashConfig {
     /// Defaults: app name `flags-rust`, instance id `<host name>-<pid>`,
     /// refresh every 15 s, metrics every 60 s, a 10 s timeout per request,
     /// no last-known-good or bootstrap file, no admin token, no extra root
-    /// certificate.
+    /// certificate, no client certificate.
     ///
     /// # Errors
     /// An URL that is not `http://` or `https://`, or an empty token.
@@ -134,6 +147,8 @@ impl UnleashConfig {
             admin_token: None,
             extra_roots: RootCertStore::empty(),
             root_certificates: Vec::new(),
+            client_identity: None,
+            client_certificate: None,
         })
     }
 
@@ -225,6 +240,40 @@ impl UnleashConfig {
         crate::store::tls::add_pem_roots(&mut self.extra_roots, path, "root_certificate")
             .map_err(UnleashConfigError::RootCertificate)?;
         self.root_certificates.push(path.to_owned());
+        Ok(self)
+    }
+
+    /// Presents the certificate in the PEM file at `cert` (the client's own
+    /// first, then any intermediates) and its private key at `key` (PEM:
+    /// PKCS#8, PKCS#1 or SEC1) to an `https://` server that asks for one:
+    /// mutual TLS, for an Unleash (or Edge) behind a proxy that admits only
+    /// known clients. The files are read here, once; the key must be the
+    /// certificate's. Servers that do not ask never see it.
+    ///
+    /// ```no_run
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = UnleashConfig::new("https://unleash.internal/api", "default:production.secret")?
+    ///     .root_certificate("/etc/ssl/internal-ca.pem")?
+    ///     .client_certificate("/etc/ssl/checkout.crt", "/etc/ssl/checkout.key")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`UnleashConfigError::ClientCertificate`], naming the file, when either
+    /// file cannot be read or is not PEM, the first holds no certificate, the
+    /// second no private key, or the key is not the certificate's.
+    pub fn client_certificate(
+        mut self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, UnleashConfigError> {
+        let cert = cert.as_ref();
+        let identity = ClientIdentity::read(cert, key.as_ref(), "client_certificate")
+            .map_err(UnleashConfigError::ClientCertificate)?;
+        self.client_identity = Some(identity);
+        self.client_certificate = Some(cert.to_owned());
         Ok(self)
     }
 

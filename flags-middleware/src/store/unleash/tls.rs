@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
-use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
 
 use super::config::UnleashConfig;
 
@@ -21,12 +21,17 @@ pub(super) fn connector(config: &UnleashConfig) -> Result<HttpsConnector<HttpCon
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     roots.roots.extend(config.extra_roots.roots.iter().cloned());
-    let tls =
+    let builder =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS setup: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+    let tls = match &config.client_identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(|e| format!("TLS setup: the client certificate: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
     let mut tcp = HttpConnector::new();
     tcp.set_connect_timeout(Some(config.timeout));
     tcp.set_nodelay(true);
@@ -54,6 +59,17 @@ pub(super) fn explain(error: &rustls::Error) -> String {
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => "; the server's certificate has expired",
+        // The server checks clients: it wanted a certificate and got none,
+        // or got one it does not trust.
+        rustls::Error::AlertReceived(
+            AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown,
+        ) => {
+            "; the server admits only clients with a certificate it trusts: give one \
+             with UnleashConfig::client_certificate"
+        }
         rustls::Error::InvalidMessage(_) => {
             "; is the server speaking plain http? then use an http:// URL"
         }
