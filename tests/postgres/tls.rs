@@ -70,6 +70,11 @@ async fn encrypted(db: &TestDb, store: &PostgresStore, instance: &str) -> Vec<(S
     }
 }
 
+/// Asserts that both of `instance`'s connections are encrypted.
+async fn assert_all_encrypted(db: &TestDb, store: &PostgresStore, instance: &str) {
+    assert_eq!(encrypted(db, store, instance).await, both(instance, true));
+}
+
 fn both(instance: &str, ssl: bool) -> Vec<(String, bool)> {
     vec![
         (format!("flags:{instance}:listen"), ssl),
@@ -88,7 +93,7 @@ async fn verify_full_with_the_ca_and_the_certificates_host_name_connects_encrypt
     );
     let (flags, store) = instance_with(config(&conn, "full").seed_file(db.seed(SEED))).await;
     assert!(flags.snapshot().feature("legacy_api").is_some());
-    assert_eq!(encrypted(&db, &store, "full").await, both("full", true));
+    assert_all_encrypted(&db, &store, "full").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,10 +129,7 @@ async fn require_connects_encrypted_without_checking_the_certificate() {
         db.name
     );
     let (_flags, store) = instance_with(config(&conn, "require")).await;
-    assert_eq!(
-        encrypted(&db, &store, "require").await,
-        both("require", true)
-    );
+    assert_all_encrypted(&db, &store, "require").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,10 +149,7 @@ async fn verify_full_without_a_root_certificate_is_refused_even_with_a_last_know
 
     // The builder gives the root as well as the connection string does.
     let (_flags, store) = instance_with(config(&conn, "builder").root_cert(root())).await;
-    assert_eq!(
-        encrypted(&db, &store, "builder").await,
-        both("builder", true)
-    );
+    assert_all_encrypted(&db, &store, "builder").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +167,7 @@ async fn verify_ca_checks_the_chain_but_not_the_host_name() {
         )
     };
     let (_flags, store) = instance_with(ca(&root())).await;
-    assert_eq!(encrypted(&db, &store, "ca").await, both("ca", true));
+    assert_all_encrypted(&db, &store, "ca").await;
 
     let e = PostgresStore::connect(ca(&other_root()))
         .await
@@ -255,7 +254,7 @@ async fn a_server_that_checks_client_certificates_admits_the_configured_one() {
     let conn = as_cert_role(&db, &format!("sslcert='{cert}' sslkey='{key}'")).await;
     let (flags, store) = instance_with(config(&conn, "mtls").seed_file(db.seed(SEED))).await;
     assert!(flags.snapshot().feature("legacy_api").is_some());
-    assert_eq!(encrypted(&db, &store, "mtls").await, both("mtls", true));
+    assert_all_encrypted(&db, &store, "mtls").await;
     let admin = db.client().await;
     let users: Vec<String> = admin
         .query(
@@ -273,10 +272,7 @@ async fn a_server_that_checks_client_certificates_admits_the_configured_one() {
     let conn = as_cert_role(&db, "").await;
     let (_flags, store) =
         instance_with(config(&conn, "mtls-builder").client_cert(&cert, &key)).await;
-    assert_eq!(
-        encrypted(&db, &store, "mtls-builder").await,
-        both("mtls-builder", true)
-    );
+    assert_all_encrypted(&db, &store, "mtls-builder").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
