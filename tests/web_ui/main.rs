@@ -12,11 +12,30 @@ mod served;
 mod service;
 mod workflows;
 
-use browser::Driver;
+use browser::{Browser, Driver};
 use service::{Service, READ_TOKEN, WRITE_TOKEN};
 
 /// One browser at a time: the machine is small, and timings stay fair.
 pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The usual start: the browser lock, a fresh checkout service, and a light
+/// browser signed in with `token`. Bind all four (`let (_one, _driver, svc,
+/// b) = ...`): they drop in reverse, the lock last.
+pub(crate) async fn signed_in(
+    token: &str,
+) -> (
+    tokio::sync::MutexGuard<'static, ()>,
+    Driver,
+    Service,
+    Browser,
+) {
+    let one = ONE_BROWSER.lock().await;
+    let svc = Service::checkout("").await;
+    let driver = Driver::start();
+    let b = driver.browser(false).await;
+    b.sign_in(&svc.page(), token).await;
+    (one, driver, svc, b)
+}
 
 const KILL: &str = r#"tr[data-flag="new_checkout_flow"] button[data-action="kill"]"#;
 
@@ -61,11 +80,7 @@ async fn a_write_token_kills_new_checkout_flow_and_the_product_endpoint_serves_l
 
 #[tokio::test]
 async fn a_rollout_set_on_the_page_reaches_the_file_and_the_audit_log() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = signed_in(WRITE_TOKEN).await;
     b.find(r#"tr[data-flag="new_checkout_flow"] button[data-action="rollout"]"#)
         .await
         .click()
@@ -122,11 +137,7 @@ async fn a_rollout_set_on_the_page_reaches_the_file_and_the_audit_log() {
 
 #[tokio::test]
 async fn a_read_token_sees_every_write_control_disabled_and_a_direct_write_is_forbidden() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), READ_TOKEN).await;
+    let (_one, _driver, svc, b) = signed_in(READ_TOKEN).await;
     b.find(KILL).await;
     pages::assert_write_controls_disabled(&b, "#flag-rows button", 15).await;
 
@@ -191,11 +202,7 @@ async fn confirm_kill_after(svc: &Service, b: &browser::Browser, path: &str, bod
 /// goes through against the newer version, with no notice.
 #[tokio::test]
 async fn another_flags_change_while_a_dialog_is_open_does_not_stop_the_write() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = signed_in(WRITE_TOKEN).await;
     // Someone else changes another flag while the dialog is open.
     confirm_kill_after(
         &svc,
@@ -231,11 +238,7 @@ async fn another_flags_change_while_a_dialog_is_open_does_not_stop_the_write() {
 
 #[tokio::test]
 async fn a_change_by_someone_else_while_a_dialog_is_open_is_reported_and_reloaded() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = signed_in(WRITE_TOKEN).await;
     // Someone else moves the same flag on while the dialog is open.
     confirm_kill_after(&svc, &b, "/new_checkout_flow/rollout", r#"{"percent": 30}"#).await;
     let notice = b

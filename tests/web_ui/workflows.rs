@@ -12,11 +12,7 @@ use crate::{KILL, ONE_BROWSER};
 
 #[tokio::test]
 async fn a_rejected_edit_of_the_flags_file_shows_in_a_banner_with_its_place() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = crate::signed_in(WRITE_TOKEN).await;
     b.find(KILL).await;
     assert_eq!(
         b.js("return document.getElementById('banner').hidden")
@@ -135,11 +131,7 @@ async fn a_flag_page_shows_its_changes_from_the_whole_log() {
 
 #[tokio::test]
 async fn the_user_list_and_the_plan_are_run_from_a_flag_page() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = crate::signed_in(WRITE_TOKEN).await;
     b.goto(&format!("{}_ui/#/flag/ai_recommendations", svc.page()))
         .await;
     b.find(r#"main .toolbar button[data-action="users"]"#)
@@ -214,11 +206,7 @@ pub(crate) async fn wait_for_plan(svc: &Service, status: &str) {
 
 #[tokio::test]
 async fn the_keyboard_opens_and_cancels_a_kill() {
-    let _one = ONE_BROWSER.lock().await;
-    let svc = Service::checkout("").await;
-    let driver = Driver::start();
-    let b = driver.browser(false).await;
-    b.sign_in(&svc.page(), WRITE_TOKEN).await;
+    let (_one, _driver, svc, b) = crate::signed_in(WRITE_TOKEN).await;
     let kill = b.find(KILL).await;
     kill.send_keys(&Key::Enter.to_string()).await.unwrap();
     b.find("#dialog-confirm").await;

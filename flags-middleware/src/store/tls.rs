@@ -6,9 +6,11 @@
 
 use std::error::Error;
 use std::path::Path;
+use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::RootCertStore;
 
 /// Adds every certificate in the PEM file at `path` to `roots`; `option` is
@@ -47,21 +49,10 @@ pub(crate) fn add_pem_roots(
 }
 
 /// A client certificate chain and its private key, for servers that ask
-/// the client to prove who it is (mutual TLS).
-#[derive(Debug)]
-pub(crate) struct ClientIdentity {
-    pub(crate) chain: Vec<CertificateDer<'static>>,
-    pub(crate) key: PrivateKeyDer<'static>,
-}
-
-impl Clone for ClientIdentity {
-    fn clone(&self) -> Self {
-        ClientIdentity {
-            chain: self.chain.clone(),
-            key: self.key.clone_key(),
-        }
-    }
-}
+/// the client to prove who it is (mutual TLS): read and checked once, then
+/// shared by every connection's TLS setup.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientIdentity(Arc<CertifiedKey>);
 
 impl ClientIdentity {
     /// Reads the certificate chain (PEM, the client's own certificate first)
@@ -70,7 +61,8 @@ impl ClientIdentity {
     ///
     /// # Errors
     /// A file that cannot be read, is not PEM, or holds no certificate (or no
-    /// key); each message names the file.
+    /// key), or a key that is not the certificate's; each message names the
+    /// file.
     pub(crate) fn read(
         cert: &Path,
         key_path: &Path,
@@ -112,20 +104,23 @@ impl ClientIdentity {
         // cannot sign with, or one that is not the certificate's, is a
         // setup error to report at startup.
         let provider = rustls::crypto::ring::default_provider();
-        rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider).map_err(
-            |e| match e {
-                rustls::Error::InconsistentKeys(_) => format!(
-                    "the client key file {} is not the key of the certificate in {}",
-                    key_path.display(),
-                    cert.display()
-                ),
-                other => format!(
-                    "the client key file {} cannot be used: {other}",
-                    key_path.display()
-                ),
-            },
-        )?;
-        Ok(ClientIdentity { chain, key })
+        let certified = CertifiedKey::from_der(chain, key, &provider).map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "the client key file {} is not the key of the certificate in {}",
+                key_path.display(),
+                cert.display()
+            ),
+            other => format!(
+                "the client key file {} cannot be used: {other}",
+                key_path.display()
+            ),
+        })?;
+        Ok(ClientIdentity(Arc::new(certified)))
+    }
+
+    /// What a rustls client config presents when the server asks.
+    pub(crate) fn resolver(&self) -> Arc<SingleCertAndKey> {
+        Arc::new(SingleCertAndKey::from(Arc::clone(&self.0)))
     }
 }
 

@@ -127,9 +127,7 @@ pub(super) fn connector(mode: SslMode, files: Files<'_>) -> Result<MakeRustlsCon
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
     let config = match client_identity(mode, files)? {
-        Some(id) => builder
-            .with_client_auth_cert(id.chain, id.key)
-            .map_err(|e| format!("TLS setup: the client certificate (sslcert): {e}"))?,
+        Some(id) => builder.with_client_cert_resolver(id.resolver()),
         None => builder.with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(config))

@@ -27,9 +27,7 @@ pub(super) fn connector(config: &UnleashConfig) -> Result<HttpsConnector<HttpCon
             .map_err(|e| format!("TLS setup: {e}"))?
             .with_root_certificates(roots);
     let tls = match &config.client_identity {
-        Some(id) => builder
-            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
-            .map_err(|e| format!("TLS setup: the client certificate: {e}"))?,
+        Some(id) => builder.with_client_cert_resolver(id.resolver()),
         None => builder.with_no_client_auth(),
     };
     let mut tcp = HttpConnector::new();
