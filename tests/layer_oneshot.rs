@@ -224,6 +224,52 @@ async fn one_snapshot_per_request_even_when_flags_change_mid_request() {
 }
 
 #[tokio::test]
+async fn the_snapshot_is_pinned_when_the_request_first_asks() {
+    // A change made while the request is in flight, before it asks (here
+    // by a handler that awaits first), is what it sees: the layer pins
+    // nothing on the way in, so a request that asks no flag never loads
+    // the flags at all.
+    async fn handler(State(flags): State<Flags>, request: Request<Body>) -> String {
+        let entered = flags.version();
+        let mut set = flags.snapshot().to_flag_set();
+        for f in &mut set.features {
+            f.enabled = false;
+        }
+        flags_middleware::testing::swap_unpersisted(&flags, &set).unwrap();
+        let (mut parts, _) = request.into_parts();
+        let ctx = <FlagContext as axum::extract::FromRequestParts<()>>::from_request_parts(
+            &mut parts,
+            &(),
+        )
+        .await
+        .unwrap();
+        format!(
+            "entered={entered} pinned={} on={}",
+            ctx.version(),
+            ctx.is_enabled("ai_recommendations")
+        )
+    }
+    let flags = seed();
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(
+            FlagsLayer::new(flags.clone())
+                .user_header("x-user-id")
+                .unwrap(),
+        )
+        .with_state(flags.clone());
+    let (_, text) = get_text(
+        &app,
+        req("/")
+            .header("x-user-id", "user_123")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(text, "entered=1 pinned=2 on=false");
+}
+
+#[tokio::test]
 async fn decisions_are_memoized_per_request() {
     // No user and no session cookie: `coin` is bucketed at random each time
     // the engine is asked, so only the memo keeps a request consistent.

@@ -45,9 +45,9 @@
 //!
 //! # How a request flows
 //!
-//! [`FlagsLayer`] resolves who is asking (a [`Context`]), pins the current
-//! [`Snapshot`] for the request, and hands both to the handler through the
-//! request's extensions. [`FlagContext`] (and the code `#[feature_gated]`
+//! [`FlagsLayer`] resolves who is asking (a [`Context`]) and pins the current
+//! [`Snapshot`] for the request when its handler first asks, and hands both
+//! to the handler's [`FlagContext`] extractor. [`FlagContext`] (and the code `#[feature_gated]`
 //! generates) asks that snapshot, so one request sees exactly one flag
 //! version; each decision is memoized and logged once (`flags::decision`),
 //! and the response closes the request's record (`flags::request`) and

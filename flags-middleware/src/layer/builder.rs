@@ -22,7 +22,6 @@ use crate::{Context, Flags};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct FlagsLayer {
-    flags: Flags,
     config: Arc<Config>,
 }
 
@@ -34,14 +33,13 @@ impl FlagsLayer {
     /// counters on, overrides refused.
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
-        let mut config = Config::new(metrics);
-        let tracker = flags.tracker();
+        let tracker = flags.tracker().clone();
         // Building the layer is startup too: flags the code asks for but
         // the handle lacks are said once per handle.
         tracker.warn_undefined_once(&flags.snapshot());
-        config.tracker = Some(tracker.clone());
+        let mut config = Config::new(flags, metrics);
+        config.tracker = Some(tracker);
         FlagsLayer {
-            flags,
             config: Arc::new(config),
         }
     }
@@ -200,7 +198,7 @@ impl FlagsLayer {
     /// Whether to count requests per flag and arm in
     /// [`Flags::metrics`](crate::Flags::metrics). Default on.
     pub fn metrics(self, on: bool) -> Self {
-        let metrics = on.then(|| self.flags.metrics().clone());
+        let metrics = on.then(|| self.config.flags.metrics().clone());
         self.with(|c| c.metrics = metrics)
     }
 
@@ -220,7 +218,6 @@ impl<S> Layer<S> for FlagsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         FlagsService {
             inner,
-            flags: self.flags.clone(),
             config: Arc::clone(&self.config),
         }
     }

@@ -9,10 +9,14 @@ use tracing::Level;
 use super::error::LayerConfigError;
 use super::resolver::Resolver;
 use crate::metrics::Metrics;
+use crate::Flags;
 
 /// Everything [`FlagsLayer`](super::FlagsLayer)'s builder sets.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// The flags served: a request pins their snapshot the first time it
+    /// asks (so a request that asks none never loads it).
+    pub(crate) flags: Flags,
     /// Tried in order; the first that answers wins.
     pub(crate) resolvers: Vec<Resolver>,
     pub(crate) session: Option<SessionCookie>,
@@ -35,8 +39,9 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub(crate) fn new(metrics: Option<Metrics>) -> Config {
+    pub(crate) fn new(flags: Flags, metrics: Option<Metrics>) -> Config {
         Config {
+            flags,
             resolvers: Vec::new(),
             session: Some(SessionCookie::default()),
             trusted_proxies: Vec::new(),

@@ -171,7 +171,7 @@ impl FlagContext {
         let config = Config {
             decision_log: DecisionLog::PerDecision,
             tracker: Some(flags.tracker().clone()),
-            ..Config::new(None)
+            ..Config::new(flags.clone(), None)
         };
         let decision_events = events::decisions_wanted(&config);
         let resolved = Resolved {
@@ -197,7 +197,7 @@ impl FlagContext {
         let config = match slot::with_current(|slot| match slot {
             Slot::Empty => Err(None),
             Slot::Live(state) => Ok(Arc::clone(state)),
-            Slot::Pinned { config, .. } => match resolve::resolve_now(config, parts) {
+            Slot::Ready(config) => match resolve::resolve_now(config, parts) {
                 Some(resolved) => Ok(go_live(slot, parts, resolved)),
                 None => Err(Some(Arc::clone(config))),
             },
@@ -214,7 +214,7 @@ impl FlagContext {
             // Another extractor of this request resolved first and wins, so
             // the request keeps one id.
             Slot::Live(state) => Some(Arc::clone(state)),
-            Slot::Pinned { .. } => Some(go_live(slot, parts, resolved)),
+            Slot::Ready(_) => Some(go_live(slot, parts, resolved)),
         })?;
         Some(FlagContext::new(state, parts))
     }
@@ -225,12 +225,14 @@ impl FlagContext {
     }
 }
 
-/// Turns a pinned slot into the request's state (its one allocation).
+/// Turns a ready slot into the request's state (its one allocation),
+/// pinning the snapshot every answer of the request comes from.
 #[inline(always)]
 fn go_live(slot: &mut Slot, parts: &Parts, resolved: Resolved) -> Arc<RequestState> {
-    let Slot::Pinned { snapshot, config } = mem::take(slot) else {
-        unreachable!("go_live is called on a pinned slot")
+    let Slot::Ready(config) = mem::take(slot) else {
+        unreachable!("go_live is called on a ready slot")
     };
+    let snapshot = config.flags.snapshot();
     let decision_events = events::decisions_wanted(&config);
     let route = parts.extensions.get::<MatchedPath>().cloned();
     let state = Arc::new(RequestState::new(
@@ -318,7 +320,7 @@ mod tests {
     /// A context as the layer would resolve it, logging ids per `ids`.
     fn flag_context(ids: IdLogging, context: Context) -> FlagContext {
         let flags = Flags::from_unleash_json(r#"{"features": []}"#).unwrap();
-        let mut config = Config::new(None);
+        let mut config = Config::new(flags.clone(), None);
         config.ids = ids;
         let resolved = Resolved {
             context,

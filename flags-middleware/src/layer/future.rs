@@ -60,7 +60,7 @@ where
                 resume_unwind(panic)
             }
         };
-        // Unasked (`Pinned`): nothing to settle; dropping it unpins.
+        // Unasked (`Ready`): nothing to settle.
         if let Slot::Live(state) = mem::take(this.slot) {
             match &mut result {
                 Ok(res) => {

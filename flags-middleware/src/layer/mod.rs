@@ -46,20 +46,21 @@
 //!
 //! # What happens to a request
 //!
-//! 1. On the way in, the layer pins the current [`Snapshot`](crate::Snapshot)
-//!    (one `Arc` clone) for the request. Nothing else: nothing is put in the
-//!    request extensions and nothing is allocated, so a request that never
-//!    asks for a flag costs little more than the pinning. While the layer
+//! 1. On the way in, the layer only hands the request its settings (one
+//!    `Arc` clone). Nothing else: no snapshot is loaded, nothing is put in
+//!    the request extensions and nothing is allocated, so a request that
+//!    never asks for a flag costs little more than that. While the layer
 //!    polls the inner service, the request's flags are in reach of the
 //!    extractor (a thread-local slot, since axum runs extractors inside that
 //!    poll): extract [`FlagContext`] in the handler or in a middleware inside
 //!    the layer, and pass it on (it is `Clone + Send + Sync`) to code that
 //!    runs elsewhere.
-//! 2. The first time the request asks for its [`FlagContext`],
-//!    the caller is resolved (see below) and the request's state is made (one
-//!    allocation). Every answer comes from the pinned
-//!    snapshot, even if the flags change meanwhile, and is memoized: a flag
-//!    asked twice answers the same, even when it was bucketed at random.
+//! 2. The first time the request asks for its [`FlagContext`], the layer
+//!    pins the current [`Snapshot`](crate::Snapshot), the caller is resolved
+//!    (see below) and the request's state is made (one allocation). Every
+//!    answer comes from that pinned snapshot, even if the flags change
+//!    meanwhile, and is memoized: a flag asked twice answers the same, even
+//!    when it was bucketed at random.
 //! 3. With [`DecisionLog::PerDecision`], each flag's first answer emits a
 //!    decision event.
 //! 4. When the response is ready, a request that asked for flags gets the

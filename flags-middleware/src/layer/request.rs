@@ -18,7 +18,7 @@ use crate::engine::{Evaluation, FlagId, Reason, Snapshot, Variant};
 /// One request's view of the flags.
 #[derive(Debug)]
 pub(crate) struct RequestState {
-    /// Pinned when the request entered the layer: every answer comes from it.
+    /// Pinned when the request first asked: every answer comes from it.
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) config: Arc<Config>,
     pub(crate) method: Method,

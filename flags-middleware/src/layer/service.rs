@@ -10,10 +10,10 @@ use tower_service::Service;
 use super::config::Config;
 use super::future::ResponseFuture;
 use super::slot::Slot;
-use crate::Flags;
 
-/// Pins the current flag snapshot for each request and makes it available to
-/// [`FlagContext`](crate::FlagContext); built by
+/// Makes the flags available to each request's
+/// [`FlagContext`](crate::FlagContext), which pins one snapshot for the
+/// request when it is first extracted; built by
 /// [`FlagsLayer`](super::FlagsLayer).
 ///
 /// `Router::layer` wraps each route on its own, and axum then boxes every
@@ -41,7 +41,6 @@ use crate::Flags;
 #[derive(Debug, Clone)]
 pub struct FlagsService<S> {
     pub(crate) inner: S,
-    pub(crate) flags: Flags,
     pub(crate) config: Arc<Config>,
 }
 
@@ -75,16 +74,13 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // Only pinning happens here (an `Arc` clone); resolving the user and
+        // One `Arc` clone: pinning the snapshot, resolving the user and
         // evaluating wait until a handler asks, and nothing is allocated.
         // Extractors run in the inner future, which the response future
         // polls with the slot in place (axum does nothing in `call`).
         ResponseFuture {
             inner: self.inner.call(req),
-            slot: Slot::Pinned {
-                snapshot: self.flags.snapshot(),
-                config: Arc::clone(&self.config),
-            },
+            slot: Slot::Ready(Arc::clone(&self.config)),
             started: self.config.needs_clock().then(Instant::now),
         }
     }

@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use super::config::Config;
 use super::request::RequestState;
-use crate::engine::Snapshot;
 
 /// Where one request is, flag-wise.
 #[derive(Debug, Default)]
@@ -31,12 +30,12 @@ pub(crate) enum Slot {
     /// Not inside a layer (or the request is settled).
     #[default]
     Empty,
-    /// No flag asked yet: what the extractor needs to start.
-    Pinned {
-        snapshot: Arc<Snapshot>,
-        config: Arc<Config>,
-    },
-    /// Asked: the state every `FlagContext` of this request shares.
+    /// No flag asked yet: what the extractor needs to start. The snapshot
+    /// is pinned when the request first asks, not before: a request that
+    /// asks none never loads it.
+    Ready(Arc<Config>),
+    /// Asked: the state every `FlagContext` of this request shares, with
+    /// the snapshot it pinned.
     Live(Arc<RequestState>),
 }
 
