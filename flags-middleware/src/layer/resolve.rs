@@ -131,7 +131,7 @@ pub(crate) fn remote_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim_ascii().parse::<IpAddr>() {
             Ok(ip) => {
                 client = canonical(ip);
                 if !is_trusted(&client) {
