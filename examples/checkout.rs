@@ -26,7 +26,10 @@
 //!   `UNLEASH_API_TOKEN` (a backend token): serve the flags of an Unleash
 //!   server instead of the file; `UNLEASH_ADMIN_TOKEN` (optional) lets the
 //!   rollout guard's kill reach Unleash; `UNLEASH_CA_FILE` (optional) is the
-//!   PEM file of a private CA that signed an https Unleash's certificate.
+//!   PEM file of a private CA that signed an https Unleash's certificate;
+//!   `UNLEASH_CLIENT_CERT` and `UNLEASH_CLIENT_KEY` (optional, together) are
+//!   the PEM files of a client certificate and its key, for an Unleash that
+//!   admits only clients with one.
 
 use std::net::SocketAddr;
 

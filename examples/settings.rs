@@ -1,6 +1,8 @@
 //! What the example reads from its environment: `FLAGS_FILE`,
 //! `FLAGS_ADMIN_TOKEN`, `PORT`, and `UNLEASH_URL`, `UNLEASH_API_TOKEN`,
-//! `UNLEASH_ADMIN_TOKEN`, `UNLEASH_CA_FILE` to serve flags from an Unleash server instead. Reading is pure (the variables come
+//! `UNLEASH_ADMIN_TOKEN`, `UNLEASH_CA_FILE`, `UNLEASH_CLIENT_CERT` and
+//! `UNLEASH_CLIENT_KEY` to serve flags from an Unleash server instead.
+//! Reading is pure (the variables come
 //! through a lookup function), so every rule is tested without touching the
 //! process environment.
 
@@ -138,6 +140,19 @@ pub struct UnleashSettings {
     /// `UNLEASH_CA_FILE`: a PEM file of the private CA that signed an https
     /// Unleash's certificate (Mozilla's roots are trusted without it).
     pub ca_file: Option<PathBuf>,
+    /// `UNLEASH_CLIENT_CERT` and `UNLEASH_CLIENT_KEY`: the PEM files of the
+    /// client certificate (chain) and its key, for an Unleash behind a
+    /// proxy that admits only clients with a certificate (mutual TLS).
+    pub client_cert: Option<ClientCert>,
+}
+
+/// A client certificate and its key, as two PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// `UNLEASH_CLIENT_CERT`: the certificate, then any intermediates.
+    pub cert: PathBuf,
+    /// `UNLEASH_CLIENT_KEY`: its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl fmt::Debug for UnleashSettings {
@@ -149,6 +164,7 @@ impl fmt::Debug for UnleashSettings {
                 &self.admin_token.as_ref().map(|_| "<hidden>"),
             )
             .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
             .finish_non_exhaustive()
     }
 }
@@ -233,12 +249,32 @@ fn unleash_settings(
     let api_token = read("UNLEASH_API_TOKEN")?;
     let admin_token = read("UNLEASH_ADMIN_TOKEN")?;
     let ca_file = read("UNLEASH_CA_FILE")?.map(PathBuf::from);
+    let client_cert = match (read("UNLEASH_CLIENT_CERT")?, read("UNLEASH_CLIENT_KEY")?) {
+        (Some(cert), Some(key)) => Some(ClientCert {
+            cert: cert.into(),
+            key: key.into(),
+        }),
+        (Some(_), None) => {
+            return Err(setting(
+                "UNLEASH_CLIENT_KEY",
+                "is not set; UNLEASH_CLIENT_CERT needs the certificate's private key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(setting(
+                "UNLEASH_CLIENT_CERT",
+                "is not set; UNLEASH_CLIENT_KEY needs the certificate it belongs to",
+            ))
+        }
+        (None, None) => None,
+    };
     match (url, api_token) {
         (Some(url), Some(api_token)) => Ok(Some(UnleashSettings {
             url,
             api_token,
             admin_token,
             ca_file,
+            client_cert,
         })),
         (Some(_), None) => Err(setting(
             "UNLEASH_API_TOKEN",
@@ -255,6 +291,10 @@ fn unleash_settings(
         (None, None) if ca_file.is_some() => {
             Err(setting("UNLEASH_URL", "is not set, but UNLEASH_CA_FILE is"))
         }
+        (None, None) if client_cert.is_some() => Err(setting(
+            "UNLEASH_URL",
+            "is not set, but UNLEASH_CLIENT_CERT is",
+        )),
         (None, None) => Ok(None),
     }
 }
@@ -392,6 +432,8 @@ mod tests {
             ("UNLEASH_API_TOKEN", "default:development.secret-client"),
             ("UNLEASH_ADMIN_TOKEN", "*:*.secret-admin"),
             ("UNLEASH_CA_FILE", "/etc/ssl/internal-ca.pem"),
+            ("UNLEASH_CLIENT_CERT", "/etc/ssl/checkout.crt"),
+            ("UNLEASH_CLIENT_KEY", "/etc/ssl/checkout.key"),
         ])
         .unwrap();
         let u = s.unleash.clone().unwrap();
@@ -401,12 +443,47 @@ mod tests {
             u.ca_file.as_deref(),
             Some(Path::new("/etc/ssl/internal-ca.pem"))
         );
+        assert_eq!(
+            u.client_cert,
+            Some(ClientCert {
+                cert: "/etc/ssl/checkout.crt".into(),
+                key: "/etc/ssl/checkout.key".into(),
+            })
+        );
         assert!(!format!("{s:?}").contains("secret"), "{s:?}");
+        let u = read(&[("UNLEASH_URL", "http://u/api"), ("UNLEASH_API_TOKEN", "t")])
+            .unwrap()
+            .unleash
+            .unwrap();
+        assert_eq!(u.client_cert, None);
         for (vars, var) in [
             (vec![("UNLEASH_URL", "http://u/api")], "UNLEASH_API_TOKEN"),
             (vec![("UNLEASH_API_TOKEN", "t")], "UNLEASH_URL"),
             (vec![("UNLEASH_ADMIN_TOKEN", "t")], "UNLEASH_URL"),
             (vec![("UNLEASH_CA_FILE", "/ca.pem")], "UNLEASH_URL"),
+            (
+                vec![
+                    ("UNLEASH_CLIENT_CERT", "/c.crt"),
+                    ("UNLEASH_CLIENT_KEY", "/c.key"),
+                ],
+                "UNLEASH_URL",
+            ),
+            (
+                vec![
+                    ("UNLEASH_URL", "http://u/api"),
+                    ("UNLEASH_API_TOKEN", "t"),
+                    ("UNLEASH_CLIENT_CERT", "/c.crt"),
+                ],
+                "UNLEASH_CLIENT_KEY",
+            ),
+            (
+                vec![
+                    ("UNLEASH_URL", "http://u/api"),
+                    ("UNLEASH_API_TOKEN", "t"),
+                    ("UNLEASH_CLIENT_KEY", "/c.key"),
+                ],
+                "UNLEASH_CLIENT_CERT",
+            ),
             (
                 vec![("UNLEASH_URL", " "), ("UNLEASH_API_TOKEN", "t")],
                 "UNLEASH_URL",

@@ -151,6 +151,11 @@ pub async fn prepare_unleash(
             .root_certificate(ca)
             .map_err(|e| fail(e.to_string()))?;
     }
+    if let Some(client) = &unleash.client_cert {
+        config = config
+            .client_certificate(&client.cert, &client.key)
+            .map_err(|e| fail(e.to_string()))?;
+    }
     let flags = Flags::from_unleash(config)
         .await
         .map_err(|e| fail(e.to_string()))?;
@@ -403,5 +408,29 @@ mod tests {
         let report = format!("{err:?}");
         assert!(report.contains("refused the token"), "{report}");
         assert!(!report.contains("wrong-token"), "{report}");
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_that_cannot_be_used_stops_the_start_naming_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = in_dir(dir.path());
+        let url = fake_unleash(200).await;
+        let cert = dir.path().join("checkout.crt");
+        std::fs::write(&cert, "not a certificate").unwrap();
+        let missing_key = dir.path().join("checkout.key");
+        let s = settings(
+            &defaults,
+            &[
+                ("UNLEASH_URL", &url),
+                ("UNLEASH_API_TOKEN", "client-token"),
+                ("UNLEASH_CLIENT_CERT", cert.to_str().unwrap()),
+                ("UNLEASH_CLIENT_KEY", missing_key.to_str().unwrap()),
+            ],
+        );
+        let err = prepare_unleash(&s, s.unleash.as_ref().unwrap())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checkout.crt"), "{err}");
     }
 }
