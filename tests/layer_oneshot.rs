@@ -161,18 +161,39 @@ async fn user_from_an_async_function_with_fallthrough() {
     )
     .await;
     assert_eq!(text, "user_456 true true");
-    let (_, text) = get_text(
-        &app,
-        req("/")
-            .header("x-user-id", "user_123")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let text = as_user_123(&app).await;
     assert_eq!(
         text, "user_123 true false",
         "the async resolver said None, the header answered"
     );
+}
+
+/// Turns every flag of `flags` off, as an outside change would.
+fn turn_all_off(flags: &Flags) {
+    let mut set = flags.snapshot().to_flag_set();
+    for f in &mut set.features {
+        f.enabled = false;
+    }
+    flags_middleware::testing::swap_unpersisted(flags, &set).unwrap();
+}
+
+/// `route` at `/`, behind the layer (users from `x-user-id`), with `flags`
+/// as the router's state.
+fn with_flags_state(flags: &Flags, route: axum::routing::MethodRouter<Flags>) -> Router {
+    Router::new()
+        .route("/", route)
+        .layer(
+            FlagsLayer::new(flags.clone())
+                .user_header("x-user-id")
+                .unwrap(),
+        )
+        .with_state(flags.clone())
+}
+
+/// The body `app` answers `user_123` at `/`.
+async fn as_user_123(app: &Router) -> String {
+    let request = req("/").header("x-user-id", "user_123");
+    get_text(app, request.body(Body::empty()).unwrap()).await.1
 }
 
 #[tokio::test]
@@ -180,11 +201,7 @@ async fn one_snapshot_per_request_even_when_flags_change_mid_request() {
     async fn handler(State(flags): State<Flags>, ctx: FlagContext) -> String {
         let before = (ctx.is_enabled("ai_recommendations"), ctx.version());
         // Turn everything off while the request is in flight.
-        let mut set = flags.snapshot().to_flag_set();
-        for f in &mut set.features {
-            f.enabled = false;
-        }
-        flags_middleware::testing::swap_unpersisted(&flags, &set).unwrap();
+        turn_all_off(&flags);
         // A flag not asked before the change still answers from the pinned version.
         let after = (
             ctx.is_enabled("exp"),
@@ -194,32 +211,11 @@ async fn one_snapshot_per_request_even_when_flags_change_mid_request() {
         format!("{before:?} {after:?} now={}", flags.version())
     }
     let flags = seed();
-    let app = Router::new()
-        .route("/", get(handler))
-        .layer(
-            FlagsLayer::new(flags.clone())
-                .user_header("x-user-id")
-                .unwrap(),
-        )
-        .with_state(flags.clone());
-    let (_, text) = get_text(
-        &app,
-        req("/")
-            .header("x-user-id", "user_123")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let app = with_flags_state(&flags, get(handler));
+    let text = as_user_123(&app).await;
     assert_eq!(text, "(true, 1) (true, 1, 1) now=2");
     // The next request sees the change.
-    let (_, text) = get_text(
-        &app,
-        req("/")
-            .header("x-user-id", "user_123")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let text = as_user_123(&app).await;
     assert_eq!(text, "(false, 2) (false, 2, 2) now=3");
 }
 
@@ -231,11 +227,7 @@ async fn the_snapshot_is_pinned_when_the_request_first_asks() {
     // the flags at all.
     async fn handler(State(flags): State<Flags>, request: Request<Body>) -> String {
         let entered = flags.version();
-        let mut set = flags.snapshot().to_flag_set();
-        for f in &mut set.features {
-            f.enabled = false;
-        }
-        flags_middleware::testing::swap_unpersisted(&flags, &set).unwrap();
+        turn_all_off(&flags);
         let (mut parts, _) = request.into_parts();
         let ctx = <FlagContext as axum::extract::FromRequestParts<()>>::from_request_parts(
             &mut parts,
@@ -250,22 +242,8 @@ async fn the_snapshot_is_pinned_when_the_request_first_asks() {
         )
     }
     let flags = seed();
-    let app = Router::new()
-        .route("/", get(handler))
-        .layer(
-            FlagsLayer::new(flags.clone())
-                .user_header("x-user-id")
-                .unwrap(),
-        )
-        .with_state(flags.clone());
-    let (_, text) = get_text(
-        &app,
-        req("/")
-            .header("x-user-id", "user_123")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let app = with_flags_state(&flags, get(handler));
+    let text = as_user_123(&app).await;
     assert_eq!(text, "entered=1 pinned=2 on=false");
 }
 
