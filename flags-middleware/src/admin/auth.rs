@@ -191,7 +191,7 @@ pub(crate) struct Caller {
 /// as `<name> (admin token)` instead, so nothing it does passes for the
 /// rollout guard (whose kill a read-only store such as Unleash's still
 /// takes) or for an outside change, in the store or in the audit log.
-const SYSTEM_ACTORS: &[&str] = &["guard", "unleash", "file edit"];
+const SYSTEM_ACTORS: &[&str] = &["guard", "unleash", "file edit", "outside change"];
 
 impl Caller {
     /// The name this caller's changes are made and audited under.
@@ -323,5 +323,22 @@ mod tests {
         for header in ["Basic t0k", "Bearer", "Bearer ", "Bearert0k", "t0k"] {
             assert_eq!(bearer_credentials(header), None, "{header}");
         }
+    }
+
+    #[test]
+    fn a_token_named_like_the_library_writes_as_an_admin_token() {
+        let actor = |name: &str| {
+            Caller {
+                name: name.to_owned(),
+                role: Role::Write,
+            }
+            .actor()
+            .into_owned()
+        };
+        for system in ["guard", "unleash", "file edit", "outside change"] {
+            assert_eq!(actor(system), format!("{system} (admin token)"));
+        }
+        assert_eq!(actor("ops"), "ops");
+        assert_eq!(actor("guardian"), "guardian");
     }
 }
