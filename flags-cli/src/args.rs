@@ -18,7 +18,8 @@ pub(crate) const DEFAULT_URL: &str = "http://127.0.0.1:3000/admin/flags";
 Environment:
   FLAGS_URL    the admin API's base URL (like --url)
   FLAGS_TOKEN  an admin token, sent as `Authorization: Bearer ...`
-               (a write token for kill, enable, rollout and users)
+               (a write token for kill, enable, rollout, users and
+               stale --mark)
 
 Examples:
   flags check flags.toml

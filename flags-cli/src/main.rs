@@ -17,8 +17,9 @@
 //!
 //! The admin API's address comes from `--url` or `FLAGS_URL` (default
 //! `http://127.0.0.1:3000/admin/flags`; without a scheme, http:// is
-//! assumed), the token from `FLAGS_TOKEN`. The client honours `HTTP_PROXY`,
-//! `ALL_PROXY` and `NO_PROXY`, as curl does.
+//! assumed), the token from `FLAGS_TOKEN`. The client honours `ALL_PROXY`,
+//! `HTTPS_PROXY` and `HTTP_PROXY` (the first one set, for any scheme) and
+//! `NO_PROXY`; HTTP proxies only, not SOCKS.
 //!
 //! Exit status: 0 on success, 1 when a check finds problems or the admin
 //! API refuses or cannot be reached, 2 on a usage error, 141 when the

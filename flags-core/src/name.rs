@@ -27,7 +27,7 @@ pub const MAX_FLAG_NAME_CHARS: usize = 100;
 /// The rule in one sentence, for error messages and docs.
 pub const FLAG_NAME_RULE: &str = "a flag name is 1 to 100 characters: letters and digits of any \
 script, `_`, `-`, `.`, `~` and non-ASCII symbols such as emoji, starting with a letter or digit, \
-with no spaces, control or invisible characters, or other punctuation";
+with no spaces, control or invisible characters, or other ASCII punctuation";
 
 /// Checks `name` against the naming rule (see the [module docs](self)).
 ///

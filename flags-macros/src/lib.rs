@@ -141,7 +141,7 @@ mod signature;
 /// this crate from its one source file): 1 to 100 characters, letters and
 /// digits of any script, `_`, `-`, `.`, `~` and non-ASCII symbols such as
 /// emoji, starting with a letter or digit, with no spaces, control or
-/// invisible characters, or other punctuation. A name no flag file could
+/// invisible characters, or other ASCII punctuation. A name no flag file could
 /// define would leave the gate off for good, so it is an error at the
 /// literal instead:
 ///
@@ -154,7 +154,8 @@ mod signature;
 /// ```
 ///
 /// Variant names are the flag set's business, not flag names: they are
-/// taken as written.
+/// taken as written, except that an empty `variants()`, a name listed
+/// twice and `disabled` (the name of "no variant") are compile errors.
 ///
 /// # Handlers
 ///
@@ -310,7 +311,7 @@ mod signature;
 /// # Limits
 ///
 /// - Only `async fn`s, without `self` receivers: gate a free function and
-///   call the method from both arms.
+///   call the method from both arms. Not `unsafe fn`s.
 /// - The body moves into a nested function, where `Self` and the generic
 ///   parameters of an enclosing `impl` are not in scope: an associated
 ///   function that names them must name the types instead.

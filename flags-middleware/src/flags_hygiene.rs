@@ -67,7 +67,8 @@ impl Flags {
     /// The defined flags that are potentially stale: serving one arm to
     /// everyone (killed, or on for everyone) for longer than the threshold
     /// since their last change in the audit log, not evaluated for that
-    /// long, not referred to by any gate or typed key, or marked `stale`
+    /// long, not referred to by any gate or typed key (when the program
+    /// registers any), or marked `stale`
     /// (Unleash's field). Each comes with its call sites, the code to delete.
     ///
     /// ```

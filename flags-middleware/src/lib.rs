@@ -49,9 +49,11 @@
 //! [`Snapshot`] for the request when its handler first asks, and hands both
 //! to the handler's [`FlagContext`] extractor. [`FlagContext`] (and the code `#[feature_gated]`
 //! generates) asks that snapshot, so one request sees exactly one flag
-//! version; each decision is memoized and logged once (`flags::decision`),
-//! and the response closes the request's record (`flags::request`) and
-//! counts it per flag and arm for [`metrics`] and the [`guard`].
+//! version; each decision is memoized, and the response closes the
+//! request's record (`flags::request`, with every decision on it; with
+//! [`DecisionLog::PerDecision`](layer::DecisionLog::PerDecision), each
+//! decision also gets an event of its own at `flags::decision`) and counts
+//! it per flag and arm for [`metrics`] and the [`guard`].
 //!
 //! # How a change flows
 //!

@@ -44,7 +44,8 @@
 //!
 //! **Reasons** come from the engine: `STATIC` (no rules, or only rules for
 //! everyone), `TARGETING_MATCH` (a user list, constraint or variant override
-//! matched), `SPLIT` (a percentage or a weighted variant decided), `DEFAULT`
+//! matched, or a rollout at 100%), `SPLIT` (a percentage below 100 or a
+//! weighted variant decided), `DEFAULT`
 //! (on, but no rule matched the caller: `bool` is `false`), `DISABLED` (the
 //! kill switch is off). An error is `Err` with a message naming the flag; the
 //! client reports reason `ERROR` to hooks:

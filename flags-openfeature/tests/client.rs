@@ -105,7 +105,7 @@ async fn bool_is_the_enabled_state_with_the_engines_reason() {
         (d.value, d.reason),
         (true, Some(EvaluationReason::TargetingMatch))
     );
-    // A percentage decided: SPLIT, for those in and those out alike.
+    // A percentage decided: SPLIT for those in, DEFAULT for those out.
     let mut seen = [false; 2];
     for i in 0..40 {
         let d = client

@@ -72,8 +72,8 @@ impl Field {
 /// Where a sticky bucket's id comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stickiness {
-    /// User id, then session id, then random (rollouts); variants also try
-    /// the remote address before random.
+    /// User id, then session id, then random (rollouts and variants alike,
+    /// as Unleash's engine, Yggdrasil, does).
     Default,
     /// A fresh random bucket each evaluation.
     Random,

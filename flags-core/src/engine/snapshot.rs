@@ -110,7 +110,8 @@ impl Snapshot {
     ///
     /// # Errors
     /// Every problem found, when `mode` is [`Mode::Strict`]; a lenient load
-    /// fails only on duplicate flag names.
+    /// fails only on duplicate flag names, or on a flag with more than
+    /// 65,534 strategies or variants in one list.
     pub fn compile(set: &FlagSet, mode: Mode, source: &str) -> Result<Snapshot, LoadErrors> {
         let host = hostname();
         let mut c = Compiler {

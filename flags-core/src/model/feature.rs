@@ -10,7 +10,8 @@ use super::strategy_kind::StrategyKind;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Feature {
-    /// Unique name; any UTF-8.
+    /// Unique name; any UTF-8 in a lenient load, while strict sources (the
+    /// TOML file, the admin API) apply [`crate::name`]'s rule.
     pub name: String,
     /// What the flag is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,7 +157,9 @@ pub struct Constraint {
     /// Negates the result.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inverted: bool,
-    /// Compares strings without regard to case.
+    /// Compares strings without regard to case, for `STR_CONTAINS`,
+    /// `STR_STARTS_WITH`, `STR_ENDS_WITH` and `REGEX`; `IN` and `NOT_IN`
+    /// always compare exactly, as in Unleash.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub case_insensitive: bool,
 }
@@ -188,7 +191,8 @@ pub struct VariantDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_type: Option<String>,
     /// The context field that keeps a user on one arm (`default`: user id,
-    /// then session id, then remote address, then random).
+    /// then session id, then random, as Unleash's engine (Yggdrasil) does;
+    /// Unleash's Node SDK also tries the remote address before random).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stickiness: Option<String>,
     /// Data handed to the caller with the arm.

@@ -24,7 +24,7 @@ pub enum Role {
 /// the audit log) and a [`Role`].
 ///
 /// The API is never open by accident: with no tokens it answers 503 to
-/// everything, unless the app calls [`AdminConfig::allow_without_auth`].
+/// every API request, unless the app calls [`AdminConfig::allow_without_auth`].
 ///
 /// ```
 /// use flags_middleware::admin::{AdminConfig, Role};
@@ -96,7 +96,9 @@ impl AdminConfig {
     /// entries separated by commas (`ops:write:abc,grafana:read:def`).
     ///
     /// # Errors
-    /// When the variable is missing or an entry is malformed.
+    /// When the variable is missing or not UTF-8, an entry is malformed, a
+    /// role is other than `read` or `write`, or a secret is shorter than 16
+    /// characters.
     pub fn from_env(var: &str) -> Result<Self, AdminConfigError> {
         let text = std::env::var(var).map_err(|e| AdminConfigError(format!("{var}: {e}")))?;
         Self::parse(&text).map_err(|e| AdminConfigError(format!("{var}: {}", e.0)))

@@ -63,7 +63,8 @@
 //! moves, if they agree; an everyone-rule becomes a sticky rollout; the
 //! flag stays off if it was killed).
 //!
-//! Responses carry the flag-set version in the body and as an `ETag`
+//! Flag reads (`GET /`, `GET /{name}`), `/_status` and the answers to
+//! flag writes carry the flag-set version in the body and as an `ETag`
 //! (`"7"`). Writes take `If-Match: "7"` and answer **412** if the flags
 //! moved on; without `If-Match`, single-field writes (kill, enable,
 //! rollout, users) are re-applied to the newest definition. Errors are
@@ -124,8 +125,9 @@ impl Flags {
     /// [`crate::admin`] for the endpoints.
     ///
     /// With no tokens in `config` (and no
-    /// [`allow_without_auth`](AdminConfig::allow_without_auth)) every request
-    /// is refused with 503, and an error is logged now.
+    /// [`allow_without_auth`](AdminConfig::allow_without_auth)) every API
+    /// request is refused with 503 (the web page's files are still served,
+    /// to say so), and an error is logged now.
     pub fn admin_router<S>(&self, config: AdminConfig) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

@@ -9,7 +9,8 @@
 //!    and the result compiled strictly;
 //! 2. **persist**: the [`Store`](crate::store::Store) makes it durable (the
 //!    TOML file rewritten with its comments, a database row);
-//! 3. **swap**: the new snapshot is served from the next request on;
+//! 3. **swap**: the new snapshot is served to every request that first
+//!    asks for its flags after the swap (one already asking keeps its own);
 //! 4. **audit**: one [`AuditEntry`](crate::audit::AuditEntry) per flag, with
 //!    the actor, the action, the definition before and after, and why.
 //!

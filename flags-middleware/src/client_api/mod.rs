@@ -28,7 +28,7 @@
 //! 4.2.0 or newer; older ones get each segment's constraints inlined into
 //! the strategies that use it. What only this project knows (the rollout
 //! guard's `guard` and `plan`) is left out. Answers carry a weak `ETag` (a
-//! hash of the body), and a poll naming it in `If-None-Match` gets **304**:
+//! hash of the definitions, not of `meta`), and a poll naming it in `If-None-Match` gets **304**:
 //! the definitions are serialized once per flag-set version, so an idle
 //! poll costs a hash comparison. A change through the admin API (or the
 //! file, or PostgreSQL) reaches the SDKs on their next poll.

@@ -20,6 +20,8 @@
 //! | `flags_metrics_dropped_total` | counter: samples not counted, the table of pairs being full | |
 //! | `flags_guard_verdict` | gauge: the guard's last verdict, 0 no data, 1 healthy, 2 watching, 3 kill | `flag` |
 //! | `flags_guard_kills_total` | counter: the guard's kills | `flag` |
+//! | `flags_unknown_requests_total` | counter: asks for a name no flag has | `flag` (the name asked) |
+//! | `flags_unknown_other_total` | counter: such asks past the 1,000 names kept | |
 //!
 //! `arm` is the variant's name, or `on` / `off` for a flag without
 //! variants. Labels are bounded: one series per flag and arm that served a
@@ -27,8 +29,9 @@
 //! pairs (4,096; [`Metrics::with_capacity`](crate::metrics::Metrics::with_capacity)
 //! sets another); the histogram adds 16 series per pair (14 buckets, sum,
 //! count). Pairs past the capacity are counted in
-//! `flags_metrics_dropped_total` only. No user id, route or other
-//! unbounded value is ever a label.
+//! `flags_metrics_dropped_total` only. The unknown names asked are at most
+//! 1,000 (the rest go to `flags_unknown_other_total`). No user id, route
+//! or other unbounded value is ever a label.
 
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;

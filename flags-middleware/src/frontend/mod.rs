@@ -61,8 +61,9 @@
 //!
 //! # Events
 //!
-//! Every decision emits the layer's `flags::decision` event with
-//! `feature_flag.served_to = "client"`.
+//! Every decision emits a `flags::decision` event at `INFO`, with the
+//! fields of the layer's (less `http.request.method`, `feature_flag.forced`
+//! and `error.type`) and `feature_flag.served_to = "client"`.
 
 mod config;
 mod context;

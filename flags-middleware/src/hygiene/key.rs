@@ -4,7 +4,10 @@ use std::fmt;
 
 /// A typed key for a flag, declared once with [`flag!`](crate::flag) and
 /// registered with its source location (see [`registry`](super::registry)).
-/// Everything that takes a flag's name takes it too (it is `AsRef<str>`).
+/// [`FlagContext::is_enabled`](crate::FlagContext::is_enabled),
+/// [`FlagContext::variant`](crate::FlagContext::variant) and
+/// [`Flags::is_enabled`](crate::Flags::is_enabled) take it as it is (it is
+/// `AsRef<str>`); elsewhere, pass [`FlagKey::name`].
 ///
 /// ```
 /// use flags_middleware::{flag, Context, Flags};

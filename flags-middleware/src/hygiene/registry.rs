@@ -105,7 +105,8 @@ impl FlagUse {
         }
     }
 
-    /// `file:line` with the item's path: `src/shop.rs:12 (my_app::shop::checkout)`.
+    /// `file:line:column` with the item's path:
+    /// `src/shop.rs:12:8 (my_app::shop::checkout)`.
     pub fn call_site(&self) -> String {
         self.to_string()
     }

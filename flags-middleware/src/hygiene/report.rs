@@ -98,7 +98,9 @@ pub enum StaleReason {
         /// The last evaluation seen.
         last_evaluated: Option<DateTime<Utc>>,
     },
-    /// Defined, but no gate or typed key in the code refers to it.
+    /// Defined, but no gate or typed key in the code refers to it. Reported
+    /// only when the program registers at least one gate or key: a program
+    /// with none is not taken to use no flags.
     NotInCode,
     /// Marked `stale` in its definition (Unleash's field).
     MarkedStale,

@@ -143,8 +143,9 @@ impl FlagsLayer {
     }
 
     /// No anonymous-visitor cookie: a request with no user id and no
-    /// session id is bucketed at random, as Unleash does (decision events
-    /// then carry `feature_flag.result.random = true`).
+    /// session id is bucketed at random, as Unleash does (the request event
+    /// then names those flags in `feature_flag.random`, and per-decision
+    /// events carry `feature_flag.result.random = true`).
     pub fn without_session_cookie(self) -> Self {
         self.with(|c| c.session = None)
     }

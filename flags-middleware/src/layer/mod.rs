@@ -85,8 +85,10 @@
 //! id nor a session id, a session id from the [`SessionCookie`] (made up and
 //! set on the response when absent), so rollouts stay sticky for logged-out
 //! visitors. [Without that cookie](FlagsLayer::without_session_cookie) such
-//! requests are bucketed at random, as Unleash does, and their decision events
-//! say `feature_flag.result.random=true`.
+//! requests are bucketed at random, as Unleash does, and their request event
+//! names those flags in `feature_flag.random` (with
+//! [`DecisionLog::PerDecision`], each decision event also says
+//! `feature_flag.result.random=true`).
 //!
 //! # Events
 //!

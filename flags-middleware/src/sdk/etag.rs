@@ -1,4 +1,4 @@
-//! ETags of SDK responses: a hash of the body, so two instances serving the
+//! ETags of SDK responses: a hash of the definitions served, so two instances serving the
 //! same flags give the same tag, and a restart does not make every SDK
 //! download again.
 

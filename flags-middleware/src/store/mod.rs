@@ -266,7 +266,9 @@ impl fmt::Debug for WatchGuard {
 #[non_exhaustive]
 pub enum StoreError {
     /// The durable state changed since the store last reported it; the change
-    /// was not made. (The admin API answers 412.)
+    /// was not made. (The admin API answers 412 when the flags it serves
+    /// moved on meanwhile, else 409 `conflict`, as for a hand edit of the
+    /// file not loaded yet.)
     Conflict(String),
     /// The stored flags are invalid: a bad hand edit, a bad row. Nothing
     /// changed.

@@ -322,7 +322,8 @@ pub fn feature_to_json(f: &Feature, segments: &[Segment]) -> Result<serde_json::
 /// ```
 ///
 /// # Errors
-/// Every problem, by field path (no line numbers: JSON bodies are small).
+/// Every problem, by field path (line and column only for a JSON syntax
+/// error: JSON bodies are small).
 pub fn feature_from_json(
     name: &str,
     text: &str,

@@ -138,6 +138,24 @@ impl Reader<'_> {
                 );
             }
         }
+        // Every arm of a list weighted: the weights are percentages, as in
+        // the table form, so they must make 100 (Unleash would split by
+        // their ratio, and 20 + 20 would quietly serve 50% each).
+        if node.elements().is_some()
+            && n == 0
+            && !out.is_empty()
+            && fixed_total != 1000
+            && self.errors.len() == errors_before
+        {
+            self.error(
+                path,
+                node.span(),
+                format!(
+                    "variant weights add up to {}%, not 100% (leave an arm's weight out to give it the rest)",
+                    percent_text(fixed_total)
+                ),
+            );
+        }
         (self.errors.len() == errors_before).then_some(out)
     }
 
@@ -477,6 +495,10 @@ name = "c"
             (
                 "[f]\nvariants = { a = 30, b = 30 }\n",
                 &["field `variants`: variant weights add up to 60%, not 100%"],
+            ),
+            (
+                "[f]\n[[f.variants]]\nname = \"a\"\nweight = 20\n[[f.variants]]\nname = \"b\"\nweight = 20\n",
+                &["flag `f`, field `variants`: variant weights add up to 40%, not 100%"],
             ),
             (
                 "[f]\n[[f.variants]]\nname = \"a\"\npayload = { type = \"json\", value = \"{oops\" }\n",

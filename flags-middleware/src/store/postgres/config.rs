@@ -154,7 +154,8 @@ impl PostgresConfig {
     }
 
     /// This instance's name, recorded with each audit entry it writes and
-    /// sent as the connections' `application_name` (`flags:<name>`).
+    /// sent in the connections' `application_name`
+    /// (`flags:<name>:<role>`, e.g. `flags:web-1:listen`).
     /// Default: `<hostname>:<pid>`.
     #[must_use]
     pub fn instance(mut self, name: impl Into<String>) -> Self {

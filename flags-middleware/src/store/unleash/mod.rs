@@ -93,8 +93,8 @@ use backoff::Schedule;
 /// lasts until Unleash's next change.
 ///
 /// ```text
-/// ERROR flags::unleash: Unleash refused the token (401 Unauthorized); polling stopped: check the client token url="http://localhost:4242/api/client/features"
-/// WARN  flags::unleash: cannot fetch flags from Unleash; serving the last good flags reason="no answer within 10s" retry_in_ms=15000
+/// ERROR flags::unleash: Unleash refused the token (401 Unauthorized); polling stopped: check the client (backend) token url="http://localhost:4242/api/client/features"
+/// WARN  flags::unleash: cannot fetch flags from Unleash; serving the last good flags url="http://localhost:4242/api/client/features" reason="no answer within 10s"
 /// INFO  flags::unleash: Unleash answers again url="http://localhost:4242/api/client/features"
 /// ```
 #[derive(Debug, Clone)]
