@@ -230,3 +230,40 @@ async fn dead_code_lists_the_fallback_of_a_flag_on_for_everyone() {
     let full = dead.iter().find(|d| d.name == "stale_full").unwrap();
     assert!(full.deletable.is_empty());
 }
+
+#[tokio::test]
+async fn a_threshold_longer_than_the_calendar_reports_nothing_one_armed() {
+    use flags_middleware::admin::{AdminConfig, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let flags = flags_with_history(&dir, Utc::now());
+    let stale = flags
+        .stale_flags(StaleOptions::new().threshold_days(u32::MAX))
+        .await
+        .unwrap();
+    assert!(
+        stale
+            .iter()
+            .flat_map(|f| &f.reasons)
+            .all(|r| !matches!(r, StaleReason::OneArm { .. })),
+        "{stale:?}"
+    );
+    // The same through the admin API's query string.
+    let app =
+        flags.admin_router::<()>(AdminConfig::new().token("ops", "stale-read-token-0", Role::Read));
+    let res = app
+        .oneshot(
+            Request::get("/_stale?days=4294967295")
+                .header("authorization", "Bearer stale-read-token-0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report["threshold_days"], 4294967295u64);
+    assert!(report["flags"].is_array(), "{report}");
+}

@@ -132,7 +132,12 @@ pub(crate) struct StaleInputs<'a> {
 
 /// The defined flags that are potentially stale, sorted by name.
 pub(crate) fn stale(snapshot: &Snapshot, inputs: &StaleInputs<'_>) -> Vec<StaleFlag> {
-    let cutoff = inputs.now - inputs.threshold;
+    // A threshold past the calendar's start (`?days=4294967295`) means
+    // nothing has been one way that long.
+    let cutoff = inputs
+        .now
+        .checked_sub_signed(inputs.threshold)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut last_change: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     for entry in inputs.audit {
         last_change.entry(entry.flag.as_str()).or_insert(entry.at);
