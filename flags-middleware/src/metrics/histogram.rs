@@ -145,12 +145,16 @@ impl LatencyHistogram {
 
     /// Requests counted.
     pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
+        // Saturating: a histogram may be summed from shared database rows.
+        self.counts.iter().fold(0, |a, &c| a.saturating_add(c))
     }
 
     /// Requests slower than the upper bound of `bin`.
     pub(crate) fn above(&self, bin: usize) -> u64 {
-        self.counts.iter().skip(bin + 1).sum()
+        self.counts
+            .iter()
+            .skip(bin + 1)
+            .fold(0, |a, &c| a.saturating_add(c))
     }
 
     /// The bin holding quantile `q` (0..=1), if anything was counted.
@@ -163,7 +167,7 @@ impl LatencyHistogram {
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
         let mut seen = 0;
         for (bin, &c) in self.counts.iter().enumerate() {
-            seen += c;
+            seen = u64::saturating_add(seen, c);
             if seen >= rank {
                 return Some(bin);
             }
@@ -262,5 +266,21 @@ mod tests {
         let long: LatencyHistogram =
             serde_json::from_str(&format!("[{}1,2]", "0,".repeat(BINS - 1))).unwrap();
         assert_eq!(long.get(BINS - 1), 3, "counts past the last bin overflow");
+    }
+
+    #[test]
+    fn counts_too_large_to_add_saturate() {
+        let json = format!(
+            "[{}]",
+            vec![u64::MAX / 2; BINS]
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let h: LatencyHistogram = serde_json::from_str(&json).unwrap();
+        assert_eq!(h.count(), u64::MAX);
+        assert_eq!(h.above(0), u64::MAX);
+        assert!(h.quantile_bin(1.0).is_some());
     }
 }

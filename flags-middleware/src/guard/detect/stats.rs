@@ -124,10 +124,12 @@ fn scan(
     let mut best: Option<Evidence> = None;
     for (i, cell) in cells.iter().rev().enumerate() {
         add(cell, &mut logs);
-        totals.new_requests += cell.new_requests;
-        totals.new_bad += cell.new_bad;
-        totals.old_requests += cell.old_requests;
-        totals.old_bad += cell.old_bad;
+        // Saturating: shared counts come from a database row anyone with
+        // access could have written.
+        totals.new_requests = totals.new_requests.saturating_add(cell.new_requests);
+        totals.new_bad = totals.new_bad.saturating_add(cell.new_bad);
+        totals.old_requests = totals.old_requests.saturating_add(cell.old_requests);
+        totals.old_bad = totals.old_bad.saturating_add(cell.old_bad);
         if !gate(&totals) {
             continue;
         }
@@ -340,5 +342,16 @@ mod tests {
         assert!(high.p_value() < 1e-6);
         let low = exceed(&[cell(100, 20, 0, 0)], 0.25, any).unwrap();
         assert!(low.log_lr < 0.0);
+    }
+
+    #[test]
+    fn counts_too_large_to_add_saturate_instead_of_panicking() {
+        // Shared counts come from database rows; three of u64::MAX / 2
+        // each would overflow a plain sum.
+        let huge = u64::MAX / 2;
+        let cells = vec![cell(huge, 1, huge, 1); 3];
+        let e = compare(&cells, 1.0, any).unwrap();
+        assert!(e.totals.new_requests >= huge && e.totals.old_requests >= huge);
+        assert!(exceed(&cells, 0.25, any).is_some());
     }
 }
