@@ -93,3 +93,36 @@ async fn last_seen_times_are_shared_across_instances_at_most_once_a_minute() {
     let rows: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(rows, [("a".to_owned(), "legacy_api".to_owned())]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_with_times_past_a_date_are_errors_naming_the_column_not_panics() {
+    let _server = share_server().await;
+    let db = TestDb::create().await;
+    let a = instance(&db, "a").await;
+    a.writer("ops")
+        .commit(flags_middleware::edit::Edit::kill("legacy_api"))
+        .await
+        .unwrap();
+    ask_legacy(&a).await;
+    assert_eq!(a.share_last_seen().await.unwrap(), 1);
+
+    // `timestamptz` takes `infinity`; a `DateTime` cannot hold it.
+    let client = db.client().await;
+    client
+        .execute("UPDATE flag_audit SET at = 'infinity'", &[])
+        .await
+        .unwrap();
+    client
+        .execute("UPDATE flag_last_seen SET last_seen = 'infinity'", &[])
+        .await
+        .unwrap();
+
+    let err = a.audit_page(0, 10).await.unwrap_err().to_string();
+    assert!(err.contains("flag_audit.at"), "{err}");
+    let b = instance(&db, "b").await;
+    let err = b.share_last_seen().await.unwrap_err().to_string();
+    assert!(err.contains("flag_last_seen.last_seen"), "{err}");
+    // The flags keep serving.
+    assert!(!b.is_enabled("legacy_api", &flags_middleware::Context::new()));
+    ask_legacy(&b).await;
+}

@@ -55,8 +55,10 @@ pub(super) async fn read(client: &Client, config: &PostgresConfig) -> Result<Las
         )
         .await
         .map_err(db_error)?;
-    Ok(rows
-        .iter()
-        .map(|row| (row.get::<_, String>(0), row.get::<_, DateTime<Utc>>(1)))
-        .collect())
+    rows.iter()
+        .map(|row| {
+            let at = super::sql::timestamp(config, row, 1, "flag_last_seen.last_seen")?;
+            Ok((row.get::<_, String>(0), at))
+        })
+        .collect()
 }

@@ -394,18 +394,37 @@ pub(super) async fn audit_page_where(
         )
         .await
         .map_err(db_error)?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditEntry {
-            at: r.get(0),
-            instance: Some(r.get(1)),
-            actor: r.get(2),
-            action: r.get(3),
-            flag: r.get(4),
-            version: to_u64(r.get(5)),
-            before: r.get(6),
-            after: r.get(7),
-            message: r.get(8),
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                at: timestamp(config, r, 0, "flag_audit.at")?,
+                instance: Some(r.get(1)),
+                actor: r.get(2),
+                action: r.get(3),
+                flag: r.get(4),
+                version: to_u64(r.get(5)),
+                before: r.get(6),
+                after: r.get(7),
+                message: r.get(8),
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// Column `i` of `row` as a time. `timestamptz` admits `infinity` and years
+/// past what a `DateTime` holds: a row written so by hand is an error that
+/// names the column, not a panic.
+pub(super) fn timestamp(
+    config: &PostgresConfig,
+    row: &tokio_postgres::Row,
+    i: usize,
+    column: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    row.try_get(i).map_err(|e| {
+        let source = format!("postgres {}", config.target());
+        StoreError::from(LoadError::new(
+            source.as_str(),
+            format!("{column} does not read as a time (is it `infinity`?): {e}"),
+        ))
+    })
 }
