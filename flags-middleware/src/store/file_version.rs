@@ -88,8 +88,12 @@ impl VersionFile {
     /// The record, or `None` (logged, unless there is no file).
     fn read(&self) -> Option<Record> {
         let problem = match std::fs::read_to_string(&self.path) {
-            Ok(text) => match serde_json::from_str(&text) {
-                Ok(record) => return Some(record),
+            Ok(text) => match serde_json::from_str::<Record>(&text) {
+                Ok(record) if record.version <= MAX_VERSION => return Some(record),
+                Ok(record) => format!(
+                    "the version file holds version {}, past the largest kept ({MAX_VERSION})",
+                    record.version
+                ),
                 Err(e) => format!("the version file does not read: {e}"),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -160,6 +164,10 @@ fn content_hash(text: &str) -> String {
     format!("sip13-128:{:032x}", hash.as_u128())
 }
 
+/// The largest version read back from the files: PostgreSQL's `BIGINT`
+/// bound, far past any count of changes, and leaving room to count on.
+const MAX_VERSION: u64 = i64::MAX as u64;
+
 /// The highest version in the JSONL audit log at `path` (0 without one),
 /// in its last `tail` bytes, or in the whole file.
 fn highest_audited(path: &Path, tail: Option<u64>) -> u64 {
@@ -187,6 +195,9 @@ fn highest_audited(path: &Path, tail: Option<u64>) -> u64 {
     text.lines()
         .filter_map(|line| serde_json::from_str::<Versioned>(line).ok())
         .map(|e| e.version)
+        // A hand-written entry past the largest version would leave no
+        // next one: not a version this store made.
+        .filter(|&v| v <= MAX_VERSION)
         .max()
         .unwrap_or(0)
 }
@@ -253,6 +264,23 @@ mod tests {
         f.versions.record(1_990, "[a]\n");
         assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 2_001);
         assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 2_001);
+    }
+
+    #[test]
+    fn versions_too_large_to_count_on_from_are_not_taken() {
+        let f = files();
+        std::fs::write(
+            f.versions.path(),
+            format!("{{\"version\":{},\"content\":\"x\"}}", u64::MAX),
+        )
+        .unwrap();
+        std::fs::write(
+            &f.audit,
+            format!("{{\"version\":7}}\n{{\"version\":{}}}\n", u64::MAX),
+        )
+        .unwrap();
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 8);
+        assert_eq!(f.versions.at_startup("[a]\n", &f.audit), 8);
     }
 
     #[test]

@@ -30,7 +30,10 @@ struct SavedVersion {
 pub(super) fn read(path: &Path) -> Result<(u64, FlagSet), LoadErrors> {
     let text = read_text(path)?;
     let set = from_json(&text, path)?;
-    let version = serde_json::from_str::<SavedVersion>(&text).map_or(0, |v| v.flags_version);
+    // A version past `i64::MAX` was not written by this store (and would
+    // leave no next one to count on): numbered from 0 instead.
+    let saved = serde_json::from_str::<SavedVersion>(&text).map_or(0, |v| v.flags_version);
+    let version = if saved <= i64::MAX as u64 { saved } else { 0 };
     Ok((version, set))
 }
 
@@ -175,5 +178,14 @@ mod tests {
         std::fs::write(dir.path().join("b.toml"), "[beta]\nrollout = 5\n").unwrap();
         let b = read_bootstrap(&dir.path().join("b.toml")).unwrap();
         assert_eq!(b.features[0].name, "beta");
+    }
+
+    #[test]
+    fn a_version_too_large_to_count_on_from_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("unleash.json");
+        let text = format!(r#"{{"flagsVersion": {}, "features": []}}"#, u64::MAX);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(read(&path).unwrap().0, 0);
     }
 }
