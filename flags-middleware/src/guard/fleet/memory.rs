@@ -115,7 +115,7 @@ impl SharedCounts for MemoryFleet {
             }
             let longest = shares.iter().map(|s| s.window + s.bucket).max();
             if let Some(keep) = longest {
-                let horizon = now_ms.saturating_sub(millis(keep) * 2);
+                let horizon = now_ms.saturating_sub(millis(keep).saturating_mul(2));
                 rows.retain(|k, _| k.start_ms >= horizon);
             }
             Ok(shares
@@ -152,7 +152,7 @@ pub(crate) fn sum_window(rows: &Table, now_ms: u64, share: &Share) -> Vec<FleetB
     for (k, counts) in rows {
         if k.flag == share.flag
             && k.definition == share.definition
-            && k.start_ms + width > horizon
+            && k.start_ms.saturating_add(width) > horizon
             && k.start_ms <= now_ms
         {
             let sum = sums.entry(k.start_ms).or_default();

@@ -98,7 +98,7 @@ async fn listen(inner: &Arc<Inner>, wake: &Wake, backoff: &mut Backoff) -> Strin
     // Whatever changed while we were not listening.
     inner.ask(wake);
 
-    let mut next_beat = Instant::now() + config.heartbeat;
+    let mut next_beat = after(config.heartbeat);
     loop {
         let tick = if inner.pending() {
             RETRY_WAKE
@@ -122,7 +122,7 @@ async fn listen(inner: &Arc<Inner>, wake: &Wake, backoff: &mut Backoff) -> Strin
                         Ok(Err(e)) => return super::sql::db_error(e).to_string(),
                         Err(_) => return "the heartbeat query got no answer".to_owned(),
                     }
-                    next_beat = Instant::now() + config.heartbeat;
+                    next_beat = after(config.heartbeat);
                 }
             }
         }
@@ -179,9 +179,19 @@ impl Backoff {
     /// the step.
     fn next_wait(&mut self) -> Duration {
         let step = self.next;
-        self.next = (step * 2).min(self.max);
-        step.mul_f64(0.8 + fastrand::f64() * 0.4)
+        self.next = step.saturating_mul(2).min(self.max);
+        let jittered = step.as_secs_f64() * (0.8 + fastrand::f64() * 0.4);
+        Duration::try_from_secs_f64(jittered).unwrap_or(step)
     }
+}
+
+/// `wait` from now; a wait too long for the clock (`Duration::MAX`, say)
+/// is a year, which is never in practice.
+fn after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -202,5 +212,13 @@ mod tests {
         }
         b.reset();
         assert!(b.next_wait() <= Duration::from_millis(120));
+    }
+
+    #[test]
+    fn waits_too_long_for_the_clock_do_not_panic() {
+        let mut b = Backoff::new(Duration::MAX, Duration::MAX);
+        assert!(b.next_wait() >= Duration::MAX.mul_f64(0.7));
+        assert!(b.next_wait() >= Duration::MAX.mul_f64(0.7));
+        assert!(after(Duration::MAX) > Instant::now());
     }
 }

@@ -66,7 +66,8 @@ impl Schedule {
     }
 
     fn backed_off(&self) -> Duration {
-        self.interval * (1 + self.failures)
+        // Saturating: the interval is the app's to choose, however long.
+        self.interval.saturating_mul(1 + self.failures)
     }
 }
 
@@ -117,5 +118,11 @@ mod tests {
         // A refused token: no next call.
         assert_eq!(sch.after(s(401)), None);
         assert_eq!(sch.after(s(403)), None);
+    }
+
+    #[test]
+    fn an_interval_too_long_to_multiply_saturates() {
+        let mut sch = Schedule::new(Duration::MAX);
+        assert_eq!(sch.after(s(503)), Some(Duration::MAX));
     }
 }
