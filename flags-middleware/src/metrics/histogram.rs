@@ -272,7 +272,7 @@ mod tests {
     fn counts_too_large_to_add_saturate() {
         let json = format!(
             "[{}]",
-            vec![u64::MAX / 2; BINS]
+            [u64::MAX / 2; BINS]
                 .iter()
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
