@@ -244,18 +244,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-/// Measured, not asserted: how long from a save to the flags serving it.
+/// A hundred saves in a row: each is served as one new version, with what
+/// it says. How long each took is printed, not asserted.
 #[test]
 fn measure_save_to_visible() {
     let (_dir, path, flags) = setup();
     let mut took = Vec::new();
     for i in 0..100u64 {
-        let text = FILE.replace("rollout = 20", &format!("rollout = {}", 40 + i % 2));
+        let percent = 40 + i % 2;
+        let text = FILE.replace("rollout = 20", &format!("rollout = {percent}"));
         let before = flags.version();
         let start = Instant::now();
         write_file(&path, &text);
         wait_until("the save", || flags.version() > before);
         took.push(start.elapsed());
+        assert_eq!(flags.version(), before + 1, "save {i}: one version");
+        assert_eq!(rollout(&flags), percent.to_string(), "save {i}");
     }
     took.sort();
     println!(

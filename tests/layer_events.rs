@@ -200,11 +200,8 @@ async fn one_request_event_with_status_latency_and_decisions() {
         "new_checkout_flow=off,legacy_api=off,exp=blue"
     );
     for r in &requests {
-        let latency = r
-            .field("latency_ms")
-            .and_then(Value::as_f64)
-            .expect("latency_ms");
-        assert!(latency >= 0.0);
+        // A number (the clock's value is not for a test to judge).
+        assert!(r.field("latency_ms").is_some_and(Value::is_f64), "{r:?}");
     }
 }
 

@@ -309,6 +309,14 @@ async fn fleet_drill_table() {
             )
             .await;
             d.print();
+            // Every configuration kills the broken arm, once (how fast is
+            // what the table shows, not what it asserts).
+            assert_eq!(
+                d.kill_entries, 1,
+                "{n} instances, {judging:?}: {:?}",
+                d.message
+            );
+            assert!(d.killed_after.is_some(), "{n} instances, {judging:?}");
             rows.push(format!(
                 "| {n} | {judging:?} | {} | {} | {} ({:.2}%) | {} | {:.2} | {:.0} |",
                 d.killed_after

@@ -234,8 +234,12 @@ mod tests {
     }
 
     fn wait_for_wake(woken: &AtomicUsize) {
+        wait_for_wakes(woken, 1);
+    }
+
+    fn wait_for_wakes(woken: &AtomicUsize, n: usize) {
         let start = std::time::Instant::now();
-        while woken.load(Ordering::SeqCst) == 0 {
+        while woken.load(Ordering::SeqCst) < n {
             assert!(start.elapsed() < Duration::from_secs(10), "never woken");
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -267,7 +271,14 @@ mod tests {
         // the same, so the store is asked to compare contents.
         let (woken, wake) = counter();
         let guard = poll(&path, wake, Duration::from_millis(5)).unwrap();
-        wait_for_wake(&woken);
+        // Poll after poll, not once.
+        wait_for_wakes(&woken, 3);
+        // Once the save is older than the slack, the idle file wakes no one:
+        // the count settles while the poller keeps polling.
+        std::thread::sleep(TIMESTAMP_SLACK + Duration::from_millis(100));
+        let settled = woken.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(woken.load(Ordering::SeqCst), settled);
         drop(guard);
     }
 
