@@ -9,6 +9,18 @@ use super::error::GuardConfigError;
 use super::new_arm::NewArm;
 use super::settings::{GuardSettings, LatencySettings};
 
+/// The longest window [`GuardConfig::window`] takes: the guard judges
+/// recent traffic.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_core::guard::{GuardConfig, MAX_WINDOW};
+///
+/// assert!(GuardConfig::new().window(MAX_WINDOW, Duration::from_secs(3600)).is_ok());
+/// assert!(GuardConfig::new().window(MAX_WINDOW * 2, Duration::from_secs(3600)).is_err());
+/// ```
+pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn rate(field: &'static str, v: f64, zero_ok: bool) -> Result<f64, GuardConfigError> {
     let ok = v.is_finite() && v < 1.0 && (v > 0.0 || (zero_ok && v == 0.0));
     if ok {
@@ -107,13 +119,22 @@ impl GuardConfig {
     /// (span / bucket buckets per flag) and raises the false-kill bound.
     ///
     /// # Errors
-    /// When the bucket is under 100 ms, longer than the span, or the window
-    /// would need more than 10,000 buckets.
+    /// When the bucket is under 100 ms, longer than the span, the span is
+    /// longer than [`MAX_WINDOW`] (7 days), or the window would need more
+    /// than 10,000 buckets.
     pub fn window(mut self, span: Duration, bucket: Duration) -> Result<Self, GuardConfigError> {
         if bucket < Duration::from_millis(100) {
             return Err(GuardConfigError::new(
                 "bucket",
                 format!("must be at least 100ms, got {bucket:?}"),
+            ));
+        }
+        if span > MAX_WINDOW {
+            // The guard judges recent traffic; a longer span is a typo
+            // (`5000w`), and one past the clock's range could not be kept.
+            return Err(GuardConfigError::new(
+                "window",
+                format!("must be at most 7 days, got {span:?}"),
             ));
         }
         if span < bucket {

@@ -9,7 +9,7 @@ mod plan;
 mod settings;
 mod spec;
 
-pub use config::{GuardConfig, LatencyRule};
+pub use config::{GuardConfig, LatencyRule, MAX_WINDOW};
 pub use error::GuardConfigError;
 pub use new_arm::NewArm;
 pub use plan::{Plan, Step};

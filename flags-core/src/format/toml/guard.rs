@@ -481,6 +481,10 @@ plan = { steps = [{ percent = 10, for = "2d" }, { percent = 100 }], started = "2
                 &["flags.toml:2:20: flag `f`, field `guard.window`: `5 minutes` is not a duration"],
             ),
             (
+                "[f]\nguard = { window = \"30000000000w\", bucket = \"30000000000w\" }\n",
+                &["flags.toml:2:20: flag `f`, field `guard.window`: must be at most 7 days"],
+            ),
+            (
                 "[f]\nguard = { window = \"1s\", bucket = \"5s\" }\n",
                 &["flags.toml:2:20: flag `f`, field `guard.window`: must be at least one bucket"],
             ),
