@@ -145,16 +145,12 @@ impl LatencyHistogram {
 
     /// Requests counted.
     pub fn count(&self) -> u64 {
-        // Saturating: a histogram may be summed from shared database rows.
-        self.counts.iter().fold(0, |a, &c| a.saturating_add(c))
+        saturating_sum(&self.counts)
     }
 
     /// Requests slower than the upper bound of `bin`.
     pub(crate) fn above(&self, bin: usize) -> u64 {
-        self.counts
-            .iter()
-            .skip(bin + 1)
-            .fold(0, |a, &c| a.saturating_add(c))
+        saturating_sum(self.counts.get(bin + 1..).unwrap_or(&[]))
     }
 
     /// The bin holding quantile `q` (0..=1), if anything was counted.
@@ -203,6 +199,11 @@ impl LatencyHistogram {
             self.add_to_bin(bin, n);
         }
     }
+}
+
+/// A sum that stops at `u64::MAX` (counts may come from shared rows).
+fn saturating_sum(counts: &[u64]) -> u64 {
+    counts.iter().fold(0, |sum, &c| sum.saturating_add(c))
 }
 
 #[cfg(test)]

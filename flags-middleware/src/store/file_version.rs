@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::atomic_write::write_file;
+use super::MAX_VERSION;
 
 /// How much of the audit log's end is read at startup for its highest
 /// version (versions only grow down the file).
@@ -163,10 +164,6 @@ fn content_hash(text: &str) -> String {
     let hash = siphasher::sip128::SipHasher13::new().hash(text.as_bytes());
     format!("sip13-128:{:032x}", hash.as_u128())
 }
-
-/// The largest version read back from the files: PostgreSQL's `BIGINT`
-/// bound, far past any count of changes, and leaving room to count on.
-const MAX_VERSION: u64 = i64::MAX as u64;
 
 /// The highest version in the JSONL audit log at `path` (0 without one),
 /// in its last `tail` bytes, or in the whole file.

@@ -72,6 +72,12 @@ mod tls;
 mod unleash;
 mod watch;
 
+/// The largest version a store takes back from a file it reads (a version
+/// file, an audit log, a last-known-good file): PostgreSQL's `BIGINT`
+/// bound, far past any count of changes. A larger one was not written by a
+/// store and would leave no next version to count on.
+pub(crate) const MAX_VERSION: u64 = i64::MAX as u64;
+
 pub use file::{FileStore, FileStoreOptions};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::error::{LoadError, LoadErrors};
 use crate::model::FlagSet;
+use crate::store::MAX_VERSION;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,10 +31,12 @@ struct SavedVersion {
 pub(super) fn read(path: &Path) -> Result<(u64, FlagSet), LoadErrors> {
     let text = read_text(path)?;
     let set = from_json(&text, path)?;
-    // A version past `i64::MAX` was not written by this store (and would
-    // leave no next one to count on): numbered from 0 instead.
-    let saved = serde_json::from_str::<SavedVersion>(&text).map_or(0, |v| v.flags_version);
-    let version = if saved <= i64::MAX as u64 { saved } else { 0 };
+    // A version past `MAX_VERSION` is numbered from 0 instead.
+    let version = serde_json::from_str::<SavedVersion>(&text)
+        .ok()
+        .map(|v| v.flags_version)
+        .filter(|&v| v <= MAX_VERSION)
+        .unwrap_or(0);
     Ok((version, set))
 }
 
