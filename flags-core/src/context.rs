@@ -81,6 +81,7 @@ impl Context {
 
     /// Sets the user id (sticky rollouts and user lists use it).
     #[must_use]
+    #[inline]
     pub fn user_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.user_id = Some(id.into());
         self
@@ -88,6 +89,7 @@ impl Context {
 
     /// Sets the session id (rollouts fall back to it when there is no user id).
     #[must_use]
+    #[inline]
     pub fn session_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.session_id = Some(id.into());
         self
@@ -95,6 +97,7 @@ impl Context {
 
     /// Sets the caller's IP address (text; parsed once here).
     #[must_use]
+    #[inline]
     pub fn remote_address(mut self, addr: impl Into<Arc<str>>) -> Self {
         let addr = addr.into();
         self.remote_ip = addr.trim().parse().ok();
@@ -116,6 +119,7 @@ impl Context {
     /// assert_eq!(ctx, Context::new().remote_address("10.1.2.3"));
     /// ```
     #[must_use]
+    #[inline]
     pub fn remote_address_ip(mut self, ip: IpAddr) -> Self {
         self.remote_ip = Some(ip);
         self.remote_address = None;
@@ -125,6 +129,7 @@ impl Context {
 
     /// Sets the environment (`production`, `staging`...).
     #[must_use]
+    #[inline]
     pub fn environment(mut self, env: impl Into<Arc<str>>) -> Self {
         self.environment = Some(env.into());
         self
@@ -132,6 +137,7 @@ impl Context {
 
     /// Sets the application name.
     #[must_use]
+    #[inline]
     pub fn app_name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.app_name = Some(name.into());
         self
@@ -149,6 +155,7 @@ impl Context {
     /// The standard field names (`userId`, `sessionId`, `remoteAddress`,
     /// `environment`, `appName`, `currentTime`) set those fields instead.
     #[must_use]
+    #[inline]
     pub fn property(mut self, key: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
         self.set(key, value);
         self

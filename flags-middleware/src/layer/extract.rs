@@ -206,8 +206,15 @@ impl FlagContext {
             Err(None) => return None,
             Err(Some(config)) => config,
         };
-        // An asynchronous resolver: the slot is back with the layer while
-        // this waits, so look again after.
+        // Boxed: the waiting state (the resolver's future, the context it
+        // builds) would otherwise sit in every handler's future, which axum
+        // moves and boxes, for requests that never wait.
+        Box::pin(Self::after_resolving(config, parts)).await
+    }
+
+    /// [`FlagContext::from_parts`] with an asynchronous resolver: the slot
+    /// is back with the layer while this waits, so it looks again after.
+    async fn after_resolving(config: Arc<Config>, parts: &Parts) -> Option<FlagContext> {
         let resolved = resolve::resolve(&config, parts).await;
         let state = slot::with_current(|slot| match slot {
             Slot::Empty => None,
