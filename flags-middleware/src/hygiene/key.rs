@@ -5,9 +5,11 @@ use std::fmt;
 /// A typed key for a flag, declared once with [`flag!`](crate::flag) and
 /// registered with its source location (see [`registry`](super::registry)).
 /// [`FlagContext::is_enabled`](crate::FlagContext::is_enabled),
-/// [`FlagContext::variant`](crate::FlagContext::variant) and
-/// [`Flags::is_enabled`](crate::Flags::is_enabled) take it as it is (it is
-/// `AsRef<str>`); elsewhere, pass [`FlagKey::name`].
+/// [`FlagContext::variant`](crate::FlagContext::variant),
+/// [`Flags::is_enabled`](crate::Flags::is_enabled) and
+/// [`Flags::variant`](crate::Flags::variant) take it as it is (it is
+/// `AsRef<str>`), [`FlagContext::details`](crate::FlagContext::details) by
+/// reference; elsewhere, pass [`FlagKey::name`].
 ///
 /// ```
 /// use flags_middleware::{flag, Context, Flags};

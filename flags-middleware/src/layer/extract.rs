@@ -88,8 +88,26 @@ impl FlagContext {
     }
 
     /// Everything about the caller's answer for `flag`: value, variant,
-    /// reason, version.
-    pub fn details<'a>(&'a self, flag: &'a str) -> Evaluation<'a> {
+    /// reason, version. Takes a string or a [`FlagKey`](crate::FlagKey), by
+    /// reference (the evaluation borrows the name as its key).
+    ///
+    /// ```
+    /// use flags_middleware::{flag, Context, FlagContext, Flags};
+    ///
+    /// flag!(CHECKOUT = "new_checkout_flow");
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nenabled = true\n", "flags.toml").unwrap();
+    /// let ctx = FlagContext::for_test(&flags, Context::new().user_id("u1"));
+    /// let by_key = ctx.details(&CHECKOUT);
+    /// assert!(by_key.enabled);
+    /// assert_eq!(by_key.key, "new_checkout_flow");
+    /// assert_eq!(ctx.details("new_checkout_flow").version, by_key.version);
+    /// ```
+    pub fn details<'a, K>(&'a self, flag: &'a K) -> Evaluation<'a>
+    where
+        K: AsRef<str> + ?Sized,
+    {
+        let flag = flag.as_ref();
         let (id, answer) = self.answer(flag);
         self.state.evaluation(flag, id, answer)
     }
