@@ -114,7 +114,29 @@ fn events_about(path: &Path, target: &str, level: Level) -> usize {
 
 /// The store reading the file (one `trace` event per read).
 fn reads(path: &Path) -> usize {
-    events_about(path, "flags::file", Level::TRACE)
+    file_events(path, "flags file read")
+}
+
+/// The poll looking at the file's metadata (one `trace` event per look).
+fn checks(path: &Path) -> usize {
+    file_events(path, "flags file checked")
+}
+
+/// `trace` events at `flags::file` about `path` with this message.
+fn file_events(path: &Path, message: &str) -> usize {
+    let path = path.display().to_string();
+    Recorder::global()
+        .with_target("flags::file")
+        .iter()
+        .filter(|e| {
+            e.level == Level::TRACE
+                && e.fields.get("message").and_then(|m| m.as_str()) == Some(message)
+                && e.fields
+                    .get("file")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|f| f.contains(&path))
+        })
+        .count()
 }
 
 #[test]
@@ -130,14 +152,17 @@ fn an_idle_file_is_never_read() {
     assert_eq!(flags.status().watching, "inotify");
     let at_start = reads(&path);
     assert_eq!(at_start, 1, "read once to load");
-    // Longer than the poll's period (2 s): it stats the file, never reads it.
-    std::thread::sleep(Duration::from_secs(3));
+    // Past the poll's period (2 s): it stats the file, never reads it. The
+    // checks are counted so this cannot pass with a poll that never ran.
+    let checked = checks(&path);
+    wait_until("two polls", || checks(&path) >= checked + 2);
     assert_eq!(reads(&path), at_start, "the file was read while idle");
 
     // One save: one reload.
     std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 21")).unwrap();
     wait_until("the save", || flags.version() == 2);
-    std::thread::sleep(Duration::from_secs(3));
+    let checked = checks(&path);
+    wait_until("two more polls", || checks(&path) >= checked + 2);
     assert_eq!(flags.version(), 2);
     assert_eq!(
         events_about(&path, "flags::reload", Level::INFO),
@@ -153,8 +178,10 @@ fn a_bad_save_is_logged_once() {
     std::fs::write(&path, FILE.replace("rollout = 20", "rollout = 150")).unwrap();
     wait_until("the error", || flags.status().last_error.is_some());
     // The watcher's later wake-ups (the poll's included) find the same bad
-    // save: nothing more to say.
-    std::thread::sleep(Duration::from_secs(3));
+    // save: nothing more to say. (Two polls: past the 1 s in which the
+    // poll wakes the store because a save is too recent to judge.)
+    let checked = checks(&path);
+    wait_until("two polls", || checks(&path) >= checked + 2);
     assert_eq!(events_about(&path, "flags::reload", Level::ERROR), 1);
     assert_eq!(flags.version(), 1);
 
@@ -221,13 +248,15 @@ fn half_written_saves_never_flap() {
     };
     for i in 0..8 {
         let full = FILE.replace("rollout = 20", &format!("rollout = 3{i}"));
-        // Truncate, pause long enough for the watcher to read the empty file.
+        // Truncate, and wait for the watcher to read the empty file.
+        let before = reads(&path);
         std::fs::write(&path, "").unwrap();
-        std::thread::sleep(Duration::from_millis(120));
-        // Half a file that does not parse, then the rest.
+        wait_until("the empty file read", || reads(&path) > before);
+        // Half a file that does not parse, read too, then the rest.
         let cut = full.find("rollout = 3").unwrap() + "rollout = ".len();
+        let before = reads(&path);
         std::fs::write(&path, &full[..cut]).unwrap();
-        std::thread::sleep(Duration::from_millis(120));
+        wait_until("the half file read", || reads(&path) > before);
         std::fs::write(&path, &full).unwrap();
         let want = format!("3{i}");
         wait_until("the complete file", || rollout(&flags) == want);

@@ -203,6 +203,14 @@ fn poll(path: &Path, wake: Wake, every: Duration) -> Result<StopOnDrop, StoreErr
                 let stamp = Stamp::of(&path);
                 let changed = stamp != last;
                 let unsure = last.as_ref().is_some_and(|s| s.too_recent(taken));
+                // A `trace` event per check (every 2 s beside inotify), so a
+                // test that finds no read while idle can tell the poll ran.
+                tracing::trace!(
+                    target: "flags::file",
+                    file = %path.display(),
+                    changed,
+                    "flags file checked"
+                );
                 (taken, last) = (now, stamp);
                 if changed {
                     // Let a write in progress finish before the store reads.
