@@ -11,6 +11,7 @@ mod drill;
 mod fleet_drill;
 mod guard;
 mod hygiene;
+mod listen_attempts;
 mod support;
 mod tls;
 
@@ -466,8 +467,13 @@ async fn a_change_made_while_b_was_disconnected_reaches_b_after_it_reconnects() 
         .await
         .unwrap();
     assert_eq!(a.version(), 2);
-    // B cannot reconnect yet: it keeps serving what it had.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B cannot reconnect yet: it keeps trying, is refused, and keeps
+    // serving what it had.
+    let tries = listen_attempts::refused_listens(&db.name);
+    eventually("b refused twice more", || {
+        listen_attempts::refused_listens(&db.name) >= tries + 2
+    })
+    .await;
     assert!(b.is_enabled("legacy_api", &anyone()));
     assert_eq!(b.version(), 1);
 
