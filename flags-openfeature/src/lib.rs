@@ -45,9 +45,10 @@
 //! **Reasons** come from the engine: `STATIC` (no rules, or only rules for
 //! everyone), `TARGETING_MATCH` (a user list, constraint or variant override
 //! matched, or a rollout at 100%), `SPLIT` (a percentage below 100 or a
-//! weighted variant decided), `DEFAULT`
-//! (on, but no rule matched the caller: `bool` is `false`), `DISABLED` (the
-//! kill switch is off). An error is `Err` with a message naming the flag; the
+//! weighted variant decided: for those it let in and, `bool` `false`, for
+//! those it left out), `DEFAULT` (on, but no rule matched the caller and no
+//! percentage had a say: `bool` is `false`), `DISABLED` (the kill switch is
+//! off). An error is `Err` with a message naming the flag; the
 //! client reports reason `ERROR` to hooks:
 //!
 //! | error code | when |

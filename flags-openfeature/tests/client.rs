@@ -105,18 +105,14 @@ async fn bool_is_the_enabled_state_with_the_engines_reason() {
         (d.value, d.reason),
         (true, Some(EvaluationReason::TargetingMatch))
     );
-    // A percentage decided: SPLIT for those in, DEFAULT for those out.
+    // A percentage decided: SPLIT for those it let in and those it left out.
     let mut seen = [false; 2];
     for i in 0..40 {
         let d = client
             .get_bool_details("half", Some(&user(&format!("u{i}"))), None)
             .await
             .unwrap();
-        if d.value {
-            assert_eq!(d.reason, Some(EvaluationReason::Split));
-        } else {
-            assert_eq!(d.reason, Some(EvaluationReason::Default));
-        }
+        assert_eq!(d.reason, Some(EvaluationReason::Split), "u{i}");
         seen[usize::from(d.value)] = true;
     }
     assert_eq!(seen, [true, true], "50% splits 40 users");

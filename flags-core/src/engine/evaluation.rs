@@ -12,11 +12,13 @@ pub enum Reason {
     Static,
     /// A rule about who the caller is matched (user list, constraints, override).
     TargetingMatch,
-    /// A percentage or a weighted variant picked the caller.
+    /// A percentage or a weighted variant decided: picked the caller, or
+    /// (off) a percentage below 100 left them out.
     Split,
     /// The flag's kill switch is off.
     Disabled,
-    /// Nothing matched (or a parent flag is not satisfied): the default, off.
+    /// Nothing matched and no percentage had a say (or a parent flag is
+    /// not satisfied): the default, off.
     Default,
     /// The flag could not be evaluated; see [`ErrorCode`].
     Error,

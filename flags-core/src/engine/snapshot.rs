@@ -477,12 +477,14 @@ impl Snapshot {
             (Reason::Static, false, None)
         } else {
             let mut found = None;
-            let mut rolled = false;
+            let (mut rolled, mut split) = (false, false);
             for (i, s) in f.strategies.iter().enumerate() {
-                let Some(hit) = s.evaluate(ctx) else {
-                    rolled = rolled || s.rolled_at_random(ctx);
+                let hit = s.evaluate(ctx);
+                if !hit.matched {
+                    rolled |= hit.random;
+                    split |= hit.split;
                     continue;
-                };
+                }
                 let reason = if hit.split {
                     Reason::Split
                 } else if s.targeted {
@@ -495,12 +497,19 @@ impl Snapshot {
             }
             match found {
                 Some(found) => found,
-                // Off by a random roll is not "off for this caller": say so.
+                // Off by a percentage: the split decided, as it does for
+                // those it lets in. Off by a random roll is not "off for
+                // this caller": say so.
                 None => {
+                    let reason = if split {
+                        Reason::Split
+                    } else {
+                        Reason::Default
+                    };
                     return Decision {
                         random: rolled,
-                        ..off(Reason::Default)
-                    }
+                        ..off(reason)
+                    };
                 }
             }
         };

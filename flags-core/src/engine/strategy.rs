@@ -65,13 +65,40 @@ impl UserSet {
     }
 }
 
-/// The outcome of a strategy that matched.
+/// What a strategy made of a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Hit {
-    /// A percentage picked the caller.
+pub(crate) struct Outcome {
+    /// The strategy matched: the flag is on for the caller.
+    pub(crate) matched: bool,
+    /// A percentage below 100 decided, either way (the constraints held).
     pub(crate) split: bool,
-    /// No sticky id: a random bucket decided.
+    /// No sticky id: a random roll decided, either way.
     pub(crate) random: bool,
+}
+
+impl Outcome {
+    /// Not for this caller, and no percentage had a say (a constraint, a
+    /// user list, an address, or a rollout at 0%).
+    const MISS: Outcome = Outcome {
+        matched: false,
+        split: false,
+        random: false,
+    };
+
+    const MATCH: Outcome = Outcome {
+        matched: true,
+        split: false,
+        random: false,
+    };
+
+    /// A percentage `percent` decided, by a sticky bucket or at random.
+    fn rolled(matched: bool, percent: u32, random: bool) -> Outcome {
+        Outcome {
+            matched,
+            split: percent > 0 && percent < 100,
+            random: random && percent > 0,
+        }
+    }
 }
 
 impl Rule {
@@ -89,45 +116,18 @@ impl Rule {
 }
 
 impl CompiledStrategy {
-    /// Whether a miss of this strategy for `ctx` came from a random roll (no
-    /// sticky id), so the decision can say it was not sticky even when off.
-    pub(crate) fn rolled_at_random(&self, ctx: &Context) -> bool {
-        let random = match &self.rule {
-            Rule::RandomPercent(p) => *p > 0,
-            Rule::Rollout {
-                percent,
-                stickiness: Stickiness::Random,
-                ..
-            } => *percent > 0,
-            Rule::Rollout {
-                percent,
-                stickiness: Stickiness::Default,
-                ..
-            } => *percent > 0 && ctx.user_id.is_none() && ctx.session_id.is_none(),
-            _ => false,
-        };
-        random
-            && self
-                .constraints
-                .iter()
-                .all(|g| g.iter().all(|c| c.matches(ctx)))
-    }
-
     #[inline]
-    pub(crate) fn evaluate(&self, ctx: &Context) -> Option<Hit> {
+    pub(crate) fn evaluate(&self, ctx: &Context) -> Outcome {
         for group in &self.constraints {
             if !group.iter().all(|c| c.matches(ctx)) {
-                return None;
+                return Outcome::MISS;
             }
         }
-        let hit = |split, random| Some(Hit { split, random });
+        let matched = |yes: bool| if yes { Outcome::MATCH } else { Outcome::MISS };
         match &self.rule {
-            Rule::Always => hit(false, false),
-            Rule::Never => None,
-            Rule::Users(set) => match ctx.user_id.as_deref() {
-                Some(id) if set.contains(id) => hit(false, false),
-                _ => None,
-            },
+            Rule::Always => Outcome::MATCH,
+            Rule::Never => Outcome::MISS,
+            Rule::Users(set) => matched(ctx.user_id.as_deref().is_some_and(|id| set.contains(id))),
             Rule::Rollout {
                 percent,
                 stickiness,
@@ -137,34 +137,111 @@ impl CompiledStrategy {
                 let id = match stickiness {
                     Stickiness::Default => ctx.user_id.as_deref().or(ctx.session_id.as_deref()),
                     Stickiness::Random => None,
+                    // Without the field, no bucket: the percentage has no say.
                     Stickiness::Field(f) => match f.get(ctx) {
                         Some(v) => Some(v),
-                        None => return None,
+                        None => return Outcome::MISS,
                     },
                 };
-                let split = percent < 100;
                 match id {
-                    Some(id) => {
-                        (percent > 0 && prefix.normalized(id, 100) <= percent).then_some(Hit {
-                            split,
-                            random: false,
-                        })
-                    }
-                    None => (percent > 0 && fastrand::u32(1..=100) <= percent).then_some(Hit {
-                        split,
-                        random: true,
-                    }),
+                    Some(id) => Outcome::rolled(
+                        percent > 0 && prefix.normalized(id, 100) <= percent,
+                        percent,
+                        false,
+                    ),
+                    None => Outcome::rolled(
+                        percent > 0 && fastrand::u32(1..=100) <= percent,
+                        percent,
+                        true,
+                    ),
                 }
             }
-            Rule::RandomPercent(percent) => (*percent > 0 && fastrand::u32(1..=100) <= *percent)
-                .then_some(Hit {
-                    split: *percent < 100,
-                    random: true,
-                }),
-            Rule::RemoteAddress(nets) => match ctx.remote_ip {
-                Some(ip) if nets.iter().any(|n| n.contains(&ip)) => hit(false, false),
-                _ => None,
-            },
+            Rule::RandomPercent(percent) => {
+                let percent = *percent;
+                Outcome::rolled(
+                    percent > 0 && fastrand::u32(1..=100) <= percent,
+                    percent,
+                    true,
+                )
+            }
+            Rule::RemoteAddress(nets) => matched(
+                ctx.remote_ip
+                    .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Reason, Snapshot};
+    use crate::model::FlagSet;
+    use crate::Context;
+
+    /// The decision for each of 200 users of flag `f` with `strategies`.
+    fn reasons(strategies: &str, ctx: impl Fn(usize) -> Context) -> Vec<(bool, Reason, bool)> {
+        let json = format!(
+            r#"{{"features": [{{"name": "f", "enabled": true, "strategies": {strategies}}}]}}"#
+        );
+        let set = FlagSet::from_unleash_json(&json).unwrap();
+        let snapshot = Snapshot::compile(&set, Default::default(), "test").unwrap();
+        let id = snapshot.lookup("f");
+        (0..200)
+            .map(|i| {
+                let d = snapshot.decide(id, &ctx(i));
+                (d.enabled, d.reason, d.random)
+            })
+            .collect()
+    }
+
+    fn rollout(percent: u32, stickiness: &str) -> String {
+        format!(
+            r#"{{"name": "flexibleRollout", "parameters": {{"rollout": "{percent}", "stickiness": "{stickiness}", "groupId": "f"}}}}"#
+        )
+    }
+
+    fn user(i: usize) -> Context {
+        Context::new().user_id(format!("user-{i}"))
+    }
+
+    #[test]
+    fn a_percentage_below_100_is_the_reason_for_those_out_as_for_those_in() {
+        let half = reasons(&format!("[{}]", rollout(50, "default")), user);
+        assert!(half.iter().any(|d| d.0) && half.iter().any(|d| !d.0));
+        assert!(half
+            .iter()
+            .all(|&(_, r, random)| r == Reason::Split && !random));
+        // Past a user list that does not name them, the split still decides.
+        let listed = r#"{"name": "userWithId", "parameters": {"userIds": "user-1"}}"#;
+        let both = reasons(&format!("[{listed}, {}]", rollout(50, "default")), user);
+        assert_eq!(both[1], (true, Reason::TargetingMatch, false));
+        assert!(both.iter().filter(|d| !d.0).all(|d| d.1 == Reason::Split));
+        // Anonymous: a random roll decided, either way.
+        let anonymous = reasons(&format!("[{}]", rollout(50, "default")), |_| Context::new());
+        assert!(anonymous
+            .iter()
+            .all(|&(_, r, random)| r == Reason::Split && random));
+    }
+
+    #[test]
+    fn no_percentage_had_a_say_is_the_default() {
+        let off = (false, Reason::Default, false);
+        // At 0% nobody is in: no split.
+        assert!(reasons(&format!("[{}]", rollout(0, "default")), user)
+            .iter()
+            .all(|d| *d == off));
+        // A constraint keeps them out before the bucket is looked at.
+        let constrained = format!(
+            r#"[{{"name": "flexibleRollout", "parameters": {{"rollout": "50", "stickiness": "default", "groupId": "f"}},
+                "constraints": [{{"contextName": "plan", "operator": "IN", "values": ["pro"]}}]}}]"#
+        );
+        assert!(reasons(&constrained, user).iter().all(|d| *d == off));
+        // Sticky on a field the caller lacks: no bucket at all.
+        assert!(reasons(&format!("[{}]", rollout(50, "plan")), user)
+            .iter()
+            .all(|d| *d == off));
+        // A user list that does not name them.
+        let listed = r#"[{"name": "userWithId", "parameters": {"userIds": "someone"}}]"#;
+        assert!(reasons(listed, user).iter().all(|d| *d == off));
     }
 }
