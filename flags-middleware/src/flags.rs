@@ -9,7 +9,8 @@ use crate::change::{Control, SourceStatus, Writer};
 use crate::engine::{Mode, Snapshot};
 use crate::error::{LoadError, LoadErrors};
 use crate::live::Live;
-use crate::model::{FlagSet, Payload};
+use crate::model::FlagSet;
+use crate::owned::{OwnedEvaluation, OwnedVariant};
 use crate::store::{FileStore, MemoryStore, Store, StoreError};
 use crate::Context;
 
@@ -60,20 +61,6 @@ impl WeakFlags {
     pub(crate) fn upgrade(&self) -> Option<Flags> {
         self.0.upgrade().map(|inner| Flags { inner })
     }
-}
-
-/// A variant copied out of a snapshot (see [`Flags::variant`]).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct OwnedVariant {
-    /// The arm's name; `disabled` when none.
-    pub name: String,
-    /// Whether a real variant was picked.
-    pub enabled: bool,
-    /// Whether the flag is on for the caller.
-    pub feature_enabled: bool,
-    /// The arm's payload.
-    pub payload: Option<Payload>,
 }
 
 /// Building a handle.
@@ -237,12 +224,39 @@ impl Flags {
         if !v.feature_enabled && snap.lookup(name).is_none() {
             self.inner.tracker.unknown().record(name);
         }
-        OwnedVariant {
-            name: v.name.to_owned(),
-            enabled: v.enabled,
-            feature_enabled: v.feature_enabled,
-            payload: v.payload.cloned(),
+        v.into()
+    }
+
+    /// Everything about `name`'s answer for `ctx`: value, variant, reason,
+    /// the version that answered; copied out of the current snapshot. Takes
+    /// a string or a [`FlagKey`](crate::FlagKey). (In a handler,
+    /// [`FlagContext::details`](crate::FlagContext::details) answers from
+    /// the request's snapshot.)
+    ///
+    /// ```
+    /// use flags_middleware::{engine::Reason, Context, Flags};
+    ///
+    /// let flags = Flags::from_toml_str(
+    ///     "[new_checkout_flow]\nenabled = true\nusers = [\"user_123\"]\n",
+    ///     "flags.toml",
+    /// )
+    /// .unwrap();
+    /// let d = flags.details("new_checkout_flow", &Context::new().user_id("user_123"));
+    /// assert!(d.enabled);
+    /// assert_eq!(d.reason, Reason::TargetingMatch);
+    /// assert_eq!((d.variant.name.as_str(), d.version), ("disabled", flags.version()));
+    ///
+    /// let missing = flags.details("no_such_flag", &Context::new());
+    /// assert_eq!(missing.reason, Reason::Error);
+    /// ```
+    pub fn details(&self, name: impl AsRef<str>, ctx: &Context) -> OwnedEvaluation {
+        let snap = self.inner.live.peek();
+        let name = name.as_ref();
+        let e = snap.evaluate(name, ctx);
+        if e.error.is_some() {
+            self.inner.tracker.unknown().record(name);
         }
+        e.into()
     }
 
     /// Request counters per flag and arm, fed by [`FlagsLayer`](crate::FlagsLayer).

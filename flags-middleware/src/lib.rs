@@ -84,17 +84,19 @@ pub mod hygiene;
 pub mod layer;
 mod live;
 pub mod metrics;
+mod owned;
 mod sdk;
 mod shards;
 pub mod store;
 pub mod testing;
 
-pub use flags::{Flags, OwnedVariant};
+pub use flags::Flags;
 #[doc(inline)]
 pub use flags_core::{context, edit, engine, error, format, model, name};
 pub use flags_core::{Context, Evaluation, LoadError, LoadErrors, Reason, Snapshot, Variant};
 pub use hygiene::FlagKey;
 pub use layer::{FlagContext, FlagContextRejection, FlagsLayer};
+pub use owned::{OwnedEvaluation, OwnedVariant};
 
 mod gated;
 #[doc(inline)]
