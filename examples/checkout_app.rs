@@ -59,9 +59,15 @@ async fn authenticate(mut req: Request, next: Next) -> Response {
 
 /// The whole service: API routes, the admin API under `/admin/flags`, the
 /// flags layer resolving the current user, and the authentication in front;
-/// the SDK APIs with the demo tokens (see [`app_with_sdk_apis`]).
+/// the SDK APIs with the demo tokens (see [`app_with_sdk_apis`]), which
+/// answer the demo admin token 403 (a token of the wrong kind).
 pub fn app(flags: Flags, admin: AdminConfig) -> Router {
-    app_with_sdk_apis(flags, admin, None, &SdkTokens::demo())
+    app_with_sdk_apis(
+        flags,
+        admin,
+        Some(crate::settings::DEMO_TOKEN),
+        &SdkTokens::demo(),
+    )
 }
 
 /// [`app`], with Unleash's Frontend API at `/api/frontend` (browsers: behind

@@ -188,6 +188,20 @@ async fn the_readme_walkthrough() {
     let svc = Service::start(app(flags.clone(), prepared.admin.clone())).await;
     let users: Vec<String> = (0..400).map(|i| format!("user_{i}")).collect();
 
+    // The SDK APIs take their demo tokens, and answer the admin token 403:
+    // a token, but of the wrong kind.
+    let sdk = flags_examples::sdk_tokens::SdkTokens::demo();
+    for (path, token, want) in [
+        ("/api/frontend", sdk.frontend.as_str(), 200),
+        ("/api/client/features", sdk.client.as_str(), 200),
+        ("/api/frontend", DEMO_TOKEN, 403),
+        ("/api/client/features", DEMO_TOKEN, 403),
+        ("/api/frontend", "no-such-token", 401),
+    ] {
+        let (status, body) = svc.send("GET", path, &[("authorization", token)], "").await;
+        assert_eq!(status.as_u16(), want, "{path} with {token}: {body}");
+    }
+
     // Who gets the new checkout? About 20%, each always the same one.
     let first = svc.new_checkout_users(&users).await;
     let s = share(&first);
