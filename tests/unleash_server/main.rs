@@ -147,28 +147,33 @@ async fn decisions_equal_the_node_sdk_and_writes_are_refused() {
         "{on:?}"
     );
 
-    // Read-only here: the admin API answers 409 saying where to change them.
+    // Read-only here: the admin API answers 409 saying where to change them,
+    // also to a write that would change nothing (`pricing_test` is on).
     let app = flags.admin_router::<()>(AdminConfig::new().token("ops", "ops-token", Role::Write));
-    let res = app
-        .oneshot(
-            Request::post("/new_checkout/kill")
-                .header("authorization", "Bearer ops-token")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 409);
-    let body: Value =
-        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    assert_eq!(body["error"], "read_only");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("managed in Unleash"),
-        "{body}"
-    );
+    for path in ["/new_checkout/kill", "/pricing_test/enable"] {
+        let res = app
+            .clone()
+            .oneshot(
+                Request::post(path)
+                    .header("authorization", "Bearer ops-token")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409, "{path}");
+        let body: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(body["error"], "read_only", "{path}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("managed in Unleash"),
+            "{body}"
+        );
+    }
+    assert_eq!(flags.version(), 1, "nothing was written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,6 +166,11 @@ impl Control {
         actor: &str,
         commit: &Commit,
     ) -> Result<Committed, CommitError> {
+        let edit = &commit.edit;
+        let action = edit.action();
+        if let Some(refused) = self.store.refuses(actor, &action) {
+            return Err(CommitError::Store(refused));
+        }
         let cur = self.live.load();
         if let Some(expected) = commit.expected_version {
             if expected != cur.version() {
@@ -175,7 +180,6 @@ impl Control {
                 });
             }
         }
-        let edit = &commit.edit;
         let current = cur.feature(edit.flag());
         if let Some(judged) = &commit.unless_changed_from {
             // Decided on a definition that is no longer there (after a lost
@@ -196,7 +200,6 @@ impl Control {
             });
         };
         let changes = [change];
-        let action = edit.action();
         let source = format!("{actor} ({action})");
         let next = cur
             .apply(&changes, Mode::Strict, &source)

@@ -109,6 +109,16 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// after `Ok` must see the change).
     fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
 
+    /// Why a write by `actor` (an [`Edit::action`](crate::edit::Edit::action)
+    /// such as `kill`) is refused whatever it would change, for a store
+    /// whose flags are managed elsewhere: checked before the edit is, so a
+    /// write that would change nothing is refused too, not answered "no
+    /// change". `None` (the default): writes go to [`Store::apply`].
+    fn refuses(&self, actor: &str, action: &str) -> Option<StoreError> {
+        let _ = (actor, action);
+        None
+    }
+
     /// Starts watching for outside changes; `wake` is called whenever one may
     /// have happened. Watching stops when the guard is dropped.
     fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError>;

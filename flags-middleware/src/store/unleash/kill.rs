@@ -12,12 +12,19 @@ use crate::store::{StoreError, StoreWrite};
 /// The actor the rollout guard commits under.
 const GUARD_ACTOR: &str = "guard";
 
-pub(super) async fn apply(inner: &Arc<Inner>, write: StoreWrite<'_>) -> Result<(), StoreError> {
-    if write.actor != GUARD_ACTOR || write.action != "kill" {
-        return Err(StoreError::ReadOnly(format!(
+/// Why a write by `actor` is refused: every write but the guard's kill.
+pub(super) fn refuses(inner: &Inner, actor: &str, action: &str) -> Option<StoreError> {
+    (actor != GUARD_ACTOR || action != "kill").then(|| {
+        StoreError::ReadOnly(format!(
             "the flags are managed in Unleash ({}); change them there",
             inner.config.url
-        )));
+        ))
+    })
+}
+
+pub(super) async fn apply(inner: &Arc<Inner>, write: StoreWrite<'_>) -> Result<(), StoreError> {
+    if let Some(refused) = refuses(inner, write.actor, write.action) {
+        return Err(refused);
     }
     for change in write.changes {
         let Change::Upsert(feature) = change else {

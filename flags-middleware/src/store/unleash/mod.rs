@@ -271,6 +271,12 @@ impl Store for UnleashStore {
         Box::pin(kill::apply(&self.inner, write))
     }
 
+    /// Every write but the rollout guard's kill, even one that would change
+    /// nothing.
+    fn refuses(&self, actor: &str, action: &str) -> Option<StoreError> {
+        kill::refuses(&self.inner, actor, action)
+    }
+
     fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> {
         Ok(poll::spawn(&self.inner, wake))
     }
