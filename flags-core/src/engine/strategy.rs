@@ -231,11 +231,9 @@ mod tests {
             .iter()
             .all(|d| *d == off));
         // A constraint keeps them out before the bucket is looked at.
-        let constrained = format!(
-            r#"[{{"name": "flexibleRollout", "parameters": {{"rollout": "50", "stickiness": "default", "groupId": "f"}},
-                "constraints": [{{"contextName": "plan", "operator": "IN", "values": ["pro"]}}]}}]"#
-        );
-        assert!(reasons(&constrained, user).iter().all(|d| *d == off));
+        let constrained = r#"[{"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "default", "groupId": "f"},
+                "constraints": [{"contextName": "plan", "operator": "IN", "values": ["pro"]}]}]"#;
+        assert!(reasons(constrained, user).iter().all(|d| *d == off));
         // Sticky on a field the caller lacks: no bucket at all.
         assert!(reasons(&format!("[{}]", rollout(50, "plan")), user)
             .iter()
