@@ -115,6 +115,13 @@ async fn one_decision_event_per_flag_per_request_with_otel_fields() {
         "new_checkout_flow was asked 3 times, logged once: {decisions:#?}"
     );
     assert!(decisions.iter().all(|e| e.level == Level::INFO));
+    // Named as OpenTelemetry names the event.
+    assert!(
+        decisions
+            .iter()
+            .all(|e| e.name == "feature_flag.evaluation"),
+        "{decisions:#?}"
+    );
     let got: Vec<Value> = decisions
         .iter()
         .map(|e| fields(e, DECISION_FIELDS))

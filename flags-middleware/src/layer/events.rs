@@ -27,6 +27,15 @@ pub const REJECTION_TARGET: &str = "flags::rejection";
 /// `tracing::event!` at a level chosen at run time (the macro wants a
 /// constant, so this expands one call site per level).
 macro_rules! event_at {
+    ($level:expr, name: $name:literal, target: $target:literal, $($rest:tt)+) => {
+        match $level {
+            Level::ERROR => tracing::event!(name: $name, target: $target, Level::ERROR, $($rest)+),
+            Level::WARN => tracing::event!(name: $name, target: $target, Level::WARN, $($rest)+),
+            Level::INFO => tracing::event!(name: $name, target: $target, Level::INFO, $($rest)+),
+            Level::DEBUG => tracing::event!(name: $name, target: $target, Level::DEBUG, $($rest)+),
+            _ => tracing::event!(name: $name, target: $target, Level::TRACE, $($rest)+),
+        }
+    };
     ($level:expr, target: $target:literal, $($rest:tt)+) => {
         match $level {
             Level::ERROR => tracing::event!(target: $target, Level::ERROR, $($rest)+),
@@ -75,6 +84,7 @@ pub(crate) fn decision<'a>(
     // Field values are computed only when a subscriber wants the event.
     event_at!(
         level,
+        name: "feature_flag.evaluation",
         target: "flags::decision",
         feature_flag.key = eval.key,
         feature_flag.result.variant = arm(&eval.variant),
