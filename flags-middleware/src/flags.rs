@@ -317,7 +317,10 @@ impl Flags {
     }
 
     /// This handle's audit log (its file, or memory), newest first: `limit`
-    /// entries after skipping `offset`.
+    /// entries after skipping `offset`. With a store that keeps the log
+    /// itself (PostgreSQL), read it with [`Flags::audit_page`]: this one
+    /// holds only what this handle saw, other instances' changes under
+    /// `outside change`.
     ///
     /// # Errors
     /// When the audit file cannot be read.
