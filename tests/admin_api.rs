@@ -622,6 +622,68 @@ async fn concurrent_writers_are_serialized() {
         .contains("# Deprecated: keep off."));
 }
 
+/// A broken hand edit is shown at `/_status` (file, flag, field, line,
+/// column) while the last good flags keep serving, until a good edit.
+#[tokio::test]
+async fn a_broken_hand_edit_is_shown_at_status() {
+    let e = env();
+    let text = std::fs::read_to_string(&e.path).unwrap();
+    std::fs::write(&e.path, text.replace("rollout = 20", "rollout = 150")).unwrap();
+    let status = || async {
+        let (s, body, _) = call(
+            &e.app,
+            Method::GET,
+            "/admin/flags/_status",
+            Some(READ),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        body
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let body = loop {
+        let body = status().await;
+        if !body["last_error"].is_null() {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error shown: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let err = &body["last_error"]["errors"][0];
+    assert!(
+        err["source"].as_str().unwrap().ends_with("flags.toml"),
+        "{err}"
+    );
+    assert_eq!(err["flag"], "new_checkout_flow", "{err}");
+    assert_eq!(err["field"], "rollout", "{err}");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("rollout = 20"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        (err["line"].as_u64(), err["column"].as_u64()),
+        (Some(line as u64), Some(11))
+    );
+    assert!(err["message"].as_str().unwrap().contains("150"), "{err}");
+    assert_eq!(body["version"], 1, "the last good flags keep serving");
+
+    std::fs::write(&e.path, &text).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !status().await["last_error"].is_null() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the error outlived the fix"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn status_and_definitions() {
     let e = env();
