@@ -91,12 +91,14 @@ impl AdminToken {
         }
     }
 
-    /// Where the token came from, for the startup banner: never the secret.
+    /// Where the token came from, for the startup banner: the demo token
+    /// itself (it is in the README for anyone to read), never a supplied
+    /// secret.
     pub fn describe(&self) -> &'static str {
         match self {
             AdminToken::Demo => {
-                "the README's demo token (set FLAGS_ADMIN_TOKEN, 16 characters or more, \
-                 for anything but your own machine)"
+                "the README's demo token `demo-admin-token` (set FLAGS_ADMIN_TOKEN, \
+                 16 characters or more, for anything but your own machine)"
             }
             AdminToken::Supplied(_) => "the token in FLAGS_ADMIN_TOKEN",
         }
