@@ -180,10 +180,20 @@ impl UnleashConfig {
         self
     }
 
-    /// How often to post usage counts to Unleash; `None` posts none (and
-    /// does not register). Default 60 s.
-    pub fn metrics_interval(mut self, every: Option<Duration>) -> Self {
-        self.metrics_interval = every.map(|d| d.max(Duration::from_millis(10)));
+    /// How often to post usage counts to Unleash (a `Duration`); `None`
+    /// posts none (and does not register). Default 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let every_10s = UnleashConfig::new("http://localhost:4242/api", "default:development.secret")
+    ///     .unwrap()
+    ///     .metrics_interval(Duration::from_secs(10));
+    /// let silent = every_10s.clone().metrics_interval(None);
+    /// ```
+    pub fn metrics_interval(mut self, every: impl Into<Option<Duration>>) -> Self {
+        self.metrics_interval = every.into().map(|d| d.max(Duration::from_millis(10)));
         self
     }
 
