@@ -629,22 +629,9 @@ async fn a_broken_hand_edit_is_shown_at_status() {
     let e = env();
     let text = std::fs::read_to_string(&e.path).unwrap();
     std::fs::write(&e.path, text.replace("rollout = 20", "rollout = 150")).unwrap();
-    let status = || async {
-        let (s, body, _) = call(
-            &e.app,
-            Method::GET,
-            "/admin/flags/_status",
-            Some(READ),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK);
-        body
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let body = loop {
-        let body = status().await;
+        let body = status(&e.app).await;
         if !body["last_error"].is_null() {
             break body;
         }
@@ -675,7 +662,7 @@ async fn a_broken_hand_edit_is_shown_at_status() {
 
     std::fs::write(&e.path, &text).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !status().await["last_error"].is_null() {
+    while !status(&e.app).await["last_error"].is_null() {
         assert!(
             std::time::Instant::now() < deadline,
             "the error outlived the fix"
@@ -684,11 +671,10 @@ async fn a_broken_hand_edit_is_shown_at_status() {
     }
 }
 
-#[tokio::test]
-async fn status_and_definitions() {
-    let e = env();
+/// `GET /_status` with the read token: 200 and its body.
+async fn status(app: &Router) -> Value {
     let (s, body, _) = call(
-        &e.app,
+        app,
         Method::GET,
         "/admin/flags/_status",
         Some(READ),
@@ -696,7 +682,14 @@ async fn status_and_definitions() {
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn status_and_definitions() {
+    let e = env();
+    let body = status(&e.app).await;
     assert_eq!(body["version"], 1);
     assert!(body["source"].as_str().unwrap().ends_with("flags.toml"));
     assert!(body["last_error"].is_null());
