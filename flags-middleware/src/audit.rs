@@ -20,6 +20,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One accepted change to one flag (or segment).
+///
+/// ```
+/// use flags_middleware::{edit::Edit, Flags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+/// let newest = &flags.audit_page(0, 10).await.unwrap()[0];
+/// assert_eq!((newest.actor.as_str(), newest.action.as_str()), ("ops", "kill"));
+/// assert_eq!(newest.flag, "new_checkout_flow");
+/// assert_eq!(newest.version, flags.version());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// When the change was accepted.

@@ -8,6 +8,20 @@ use crate::store::StoreError;
 
 /// Why [`Writer::commit`](super::Writer::commit) refused a commit. Nothing
 /// changed.
+///
+/// ```
+/// use flags_middleware::change::CommitError;
+/// use flags_middleware::{edit::Edit, Flags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let stale = Edit::kill("new_checkout_flow").if_version(41);
+/// match flags.writer("ops").commit(stale).await {
+///     Err(CommitError::VersionMismatch { expected: 41, current }) => assert_eq!(current, flags.version()),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CommitError {

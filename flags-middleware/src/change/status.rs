@@ -11,6 +11,15 @@ use crate::store::RemoteStatus;
 
 /// Where the flags come from and how the last reload went (the admin API's
 /// `GET /_status`; [`Flags::status`](crate::Flags::status)).
+///
+/// ```
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let status = flags.status();
+/// assert_eq!(status.version, flags.version());
+/// assert!(status.last_error.is_none(), "nothing refused");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct SourceStatus {

@@ -55,6 +55,20 @@ impl fmt::Debug for Writer {
 }
 
 /// A commit that is live and durable.
+///
+/// ```
+/// use flags_middleware::{edit::Edit, Flags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+/// let ops = flags.writer("ops");
+/// let done = ops.commit(Edit::kill("new_checkout_flow")).await.unwrap();
+/// assert!(done.changed);
+/// assert_eq!(done.version, flags.version());
+/// // Killed already: nothing to do, nothing audited.
+/// assert!(!ops.commit(Edit::kill("new_checkout_flow")).await.unwrap().changed);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Committed {

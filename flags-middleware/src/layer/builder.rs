@@ -19,6 +19,20 @@ use crate::{Context, Flags};
 /// flags, resolves who is asking, and logs and counts decisions.
 ///
 /// See the [module docs](crate::layer) for an example and the defaults.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+///
+/// async fn checkout(flags: FlagContext) -> &'static str {
+///     if flags.is_enabled("new_checkout_flow") { "new" } else { "legacy" }
+/// }
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+/// let app: Router = Router::new()
+///     .route("/checkout", get(checkout))
+///     .layer(FlagsLayer::new(flags).user_header("x-user-id").unwrap());
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct FlagsLayer {

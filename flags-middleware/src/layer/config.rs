@@ -73,6 +73,16 @@ impl Config {
 
 /// Where a request's flag decisions are logged; see
 /// [`FlagsLayer::decision_log`](super::FlagsLayer::decision_log).
+///
+/// ```
+/// use flags_middleware::layer::DecisionLog;
+/// use flags_middleware::{Flags, FlagsLayer};
+///
+/// assert_eq!(DecisionLog::default(), DecisionLog::PerRequest);
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// // An event per decision too, as the seed logged them.
+/// let layer = FlagsLayer::new(flags).decision_log(DecisionLog::PerDecision);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum DecisionLog {
@@ -105,6 +115,20 @@ pub enum DecisionLog {
 /// A visitor's first requests, if sent in parallel before any cookie is
 /// stored, may each get a different id; the last cookie stored wins and the
 /// visitor is sticky from then on.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::layer::SessionCookie;
+/// use flags_middleware::{Flags, FlagsLayer};
+///
+/// let cookie = SessionCookie::new()
+///     .name("visitor")
+///     .unwrap()
+///     .secure(true) // the site is HTTPS-only
+///     .max_age(Duration::from_secs(90 * 24 * 3600));
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let layer = FlagsLayer::new(flags).session_cookie(cookie);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionCookie {
     pub(crate) name: String,
@@ -198,6 +222,19 @@ pub(crate) fn is_token(s: &str) -> bool {
 /// How user and session ids appear in events (`feature_flag.context.id`).
 ///
 /// Flag evaluation always sees the real id; this only changes what is logged.
+///
+/// ```
+/// use flags_middleware::layer::{IdHashKey, IdLogging};
+/// use flags_middleware::{Flags, FlagsLayer};
+///
+/// // In production, 16 secret bytes from your secret store.
+/// let key = IdHashKey::new(*b"not-a-real-key!!");
+/// let hashed = key.hash("user_123");
+/// assert_eq!(hashed.len(), 16);
+/// assert_eq!(hashed, IdHashKey::new(*b"not-a-real-key!!").hash("user_123"));
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let layer = FlagsLayer::new(flags).log_ids(IdLogging::Hashed(key));
+/// ```
 #[derive(Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum IdLogging {

@@ -17,6 +17,17 @@ pub const FORCE_HEADER: &str = "x-flags-force";
 ///
 /// Forced answers show `feature_flag.forced = true` in decision events and
 /// are left out of [`Metrics`](crate::metrics::Metrics).
+///
+/// ```
+/// use flags_middleware::layer::{ForceFlags, FORCE_HEADER};
+///
+/// let forced = ForceFlags::new()
+///     .on("new_checkout_flow")
+///     .variant("checkout_experiment", "green");
+/// // What a test sends, on a router whose layer has `.allow_overrides(true)`.
+/// let header = (FORCE_HEADER, forced.header_value());
+/// assert_eq!(ForceFlags::parse(&header.1), forced);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForceFlags {
     entries: Vec<(Arc<str>, Forced)>,

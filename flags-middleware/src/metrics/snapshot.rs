@@ -5,6 +5,20 @@ use serde::Serialize;
 use super::histogram::LatencyHistogram;
 
 /// Every counter at one moment; see [`Metrics::snapshot`](super::Metrics::snapshot).
+///
+/// ```
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// // Filled by `FlagsLayer` as requests ask for flags; empty until then.
+/// let counters = flags.metrics().snapshot();
+/// for flag in &counters.flags {
+///     for arm in &flag.arms {
+///         println!("{} {}: {} requests, {:.1}% 5xx", flag.flag, arm.arm, arm.requests, 100.0 * arm.error_rate());
+///     }
+/// }
+/// assert!(counters.flags.is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MetricsSnapshot {
