@@ -43,6 +43,18 @@ use crate::model::{Feature, GuardSpec, PlanSpec};
 ///
 /// Build one with the constructors ([`Edit::kill`], [`Edit::rollout`]...),
 /// apply it to a definition with [`Edit::apply`].
+///
+/// ```
+/// use flags_core::edit::Edit;
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+/// let current = set.feature("new_checkout_flow");
+/// // The change it makes to that definition (`None`: already so).
+/// let change = Edit::rollout("new_checkout_flow", 50).apply(current).unwrap();
+/// assert!(change.is_some());
+/// assert_eq!(Edit::kill("new_checkout_flow").action(), "kill");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Edit {

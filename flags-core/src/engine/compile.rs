@@ -13,6 +13,18 @@ use crate::error::LoadError;
 use crate::model::{Constraint, Feature, Segment, Strategy, StrategyKind};
 
 /// How forgiving a load is.
+///
+/// ```
+/// use flags_core::engine::{Mode, Snapshot};
+/// use flags_core::model::FlagSet;
+///
+/// let set = FlagSet::from_unleash_json(r#"{"features": [{"name": "f", "enabled": true,
+///     "strategies": [{"name": "someCustomStrategy"}]}]}"#).unwrap();
+/// // Strict (our own files): an unknown strategy is an error naming flag and field.
+/// assert!(Snapshot::compile(&set, Mode::Strict, "flags.json").is_err());
+/// // Lenient (flags another system manages): off, as Unleash's SDKs answer.
+/// assert!(Snapshot::compile(&set, Mode::Lenient, "unleash").is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Reject anything this engine cannot evaluate as written: unknown

@@ -5,6 +5,20 @@ use serde::Serialize;
 use crate::model::Payload;
 
 /// Why a flag evaluated the way it did (OpenFeature's reasons).
+///
+/// ```
+/// use flags_core::engine::{Reason, Snapshot};
+/// use flags_core::format::toml;
+/// use flags_core::Context;
+///
+/// let set = toml::parse("[vip]\nusers = [\"ann\"]\n[killed]\nenabled = false\n", "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// let ann = Context::new().user_id("ann");
+/// assert_eq!(snapshot.evaluate("vip", &ann).reason, Reason::TargetingMatch);
+/// assert_eq!(snapshot.evaluate("vip", &Context::new()).reason, Reason::Default);
+/// assert_eq!(snapshot.evaluate("killed", &ann).reason, Reason::Disabled);
+/// assert_eq!(Reason::TargetingMatch.as_str(), "targeting_match");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -39,6 +53,16 @@ impl Reason {
 }
 
 /// Why an evaluation is an error (OpenFeature's error codes).
+///
+/// ```
+/// use flags_core::engine::{ErrorCode, Reason, Snapshot};
+/// use flags_core::Context;
+///
+/// let snapshot = Snapshot::compile(&Default::default(), Default::default(), "empty").unwrap();
+/// let e = snapshot.evaluate("no_such_flag", &Context::new());
+/// assert_eq!((e.reason, e.error), (Reason::Error, Some(ErrorCode::FlagNotFound)));
+/// assert!(!e.enabled);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -57,6 +81,22 @@ impl ErrorCode {
 }
 
 /// The variant a caller gets, borrowed from the snapshot (no allocation).
+///
+/// ```
+/// use flags_core::engine::Snapshot;
+/// use flags_core::format::toml;
+/// use flags_core::Context;
+///
+/// let set = toml::parse("[exp]\nvariants = { blue = 50, green = 50 }\n[plain]\n", "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// let ctx = Context::new().user_id("user_123");
+/// let v = snapshot.variant("exp", &ctx);
+/// assert!(v.enabled && v.feature_enabled);
+/// assert!(v.name == "blue" || v.name == "green");
+/// // On, but no variants: `disabled`.
+/// let none = snapshot.variant("plain", &ctx);
+/// assert_eq!((none.name, none.enabled, none.feature_enabled), ("disabled", false, true));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Variant<'a> {
     /// The arm's name; `disabled` when there is none.
@@ -187,6 +227,20 @@ impl Decision {
 }
 
 /// An evaluation with everything a caller or a log line wants.
+///
+/// ```
+/// use flags_core::engine::{Reason, Snapshot};
+/// use flags_core::format::toml;
+/// use flags_core::Context;
+///
+/// let set = toml::parse("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// let e = snapshot.evaluate("new_checkout_flow", &Context::new().user_id("user_123"));
+/// assert_eq!(e.key, "new_checkout_flow");
+/// assert_eq!(e.reason, Reason::Split); // the 50% decided, in or out
+/// assert_eq!(e.version, snapshot.version());
+/// assert!(!e.random, "sticky: a user id decided");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Evaluation<'a> {
     /// The flag's name as asked.

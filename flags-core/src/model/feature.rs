@@ -7,6 +7,16 @@ use super::params::{null_as_default, opt_scalar, Parameters};
 use super::strategy_kind::StrategyKind;
 
 /// A feature flag.
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse("[legacy_api]\ndescription = \"old API\"\nenabled = false\n", "flags.toml").unwrap();
+/// let flag = set.feature("legacy_api").unwrap();
+/// assert_eq!(flag.name, "legacy_api");
+/// assert_eq!(flag.description.as_deref(), Some("old API"));
+/// assert!(!flag.enabled);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Feature {
@@ -208,6 +218,21 @@ pub struct VariantDef {
 }
 
 /// A variant's payload.
+///
+/// ```
+/// use flags_core::engine::Snapshot;
+/// use flags_core::format::toml;
+/// use flags_core::Context;
+///
+/// let set = toml::parse(r#"
+/// [checkout_button]
+/// variants = [{ name = "blue", weight = 100, payload = { type = "string", value = "Pay now" } }]
+/// "#, "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// let v = snapshot.variant("checkout_button", &Context::new().user_id("u1"));
+/// let payload = v.payload.unwrap();
+/// assert_eq!((payload.kind.as_str(), payload.value.as_str()), ("string", "Pay now"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
     /// `string`, `json`, `csv` or `number`.

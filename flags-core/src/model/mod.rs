@@ -40,6 +40,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::{LoadError, LoadErrors};
 
 /// A whole set of flags and the segments they refer to.
+///
+/// ```
+/// use flags_core::model::FlagSet;
+///
+/// let set = FlagSet::from_unleash_json(r#"{"features": [
+///   {"name": "new_checkout_flow", "enabled": true,
+///    "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "20"}}]}
+/// ]}"#).unwrap();
+/// assert_eq!(set.features.len(), 1);
+/// assert!(set.feature("new_checkout_flow").unwrap().enabled);
+/// // And back to Unleash's JSON.
+/// assert!(set.to_unleash_json().contains("flexibleRollout"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlagSet {
