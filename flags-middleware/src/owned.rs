@@ -5,6 +5,14 @@ use crate::engine::{ErrorCode, Evaluation, Reason, Variant};
 use crate::model::Payload;
 
 /// A variant copied out of a snapshot (see [`Flags::variant`](crate::Flags::variant)).
+///
+/// ```
+/// use flags_middleware::{Context, Flags};
+///
+/// let flags = Flags::from_toml_str("[exp]\nvariants = { blue = 100 }\n", "flags.toml").unwrap();
+/// let v = flags.variant("exp", &Context::new().user_id("u1"));
+/// assert_eq!((v.name.as_str(), v.enabled, v.feature_enabled), ("blue", true, true));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct OwnedVariant {
@@ -32,6 +40,14 @@ impl From<Variant<'_>> for OwnedVariant {
 /// An evaluation copied out of a snapshot (see
 /// [`Flags::details`](crate::Flags::details)): value, variant, reason and
 /// the version that answered.
+///
+/// ```
+/// use flags_middleware::{Context, Flags, Reason};
+///
+/// let flags = Flags::from_toml_str("[legacy_api]\nenabled = false\n", "flags.toml").unwrap();
+/// let d = flags.details("legacy_api", &Context::new());
+/// assert_eq!((d.key.as_str(), d.enabled, d.reason), ("legacy_api", false, Reason::Disabled));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct OwnedEvaluation {

@@ -12,6 +12,13 @@ use subtle::{Choice, ConstantTimeEq};
 use super::error::AdminError;
 
 /// What a token may do.
+///
+/// ```
+/// use flags_middleware::admin::{AdminConfig, Role};
+///
+/// assert!(Role::Write > Role::Read, "write may do all read may");
+/// let config = AdminConfig::new().token("dashboard", "s3cret-read-token", Role::Read);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// List flags, read definitions, status and the audit log.
@@ -48,6 +55,14 @@ struct Token {
 }
 
 /// A token definition that could not be read (see [`AdminConfig::from_env`]).
+///
+/// ```
+/// use flags_middleware::admin::AdminConfig;
+///
+/// std::env::set_var("DOC_ADMIN_TOKENS", "ops:root:s3cret-token-0123456789");
+/// let e = AdminConfig::from_env("DOC_ADMIN_TOKENS").unwrap_err();
+/// assert!(e.to_string().contains("root"), "{e}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfigError(String);
 

@@ -9,6 +9,14 @@ use super::distance::nearest;
 use super::registry::{registry, FlagUse};
 
 /// A flag the code refers to that the flags do not define.
+///
+/// ```
+/// use flags_middleware::hygiene::undefined_flags;
+///
+/// // Every flag the code names (gates and `flag!` keys), checked against the
+/// // names defined: none in this doctest's code, so nothing is missing.
+/// assert!(undefined_flags(["new_checkout_flow"]).is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct UndefinedFlag {

@@ -14,6 +14,16 @@ use crate::metrics::MetricsSnapshot;
 
 /// One flag as the code and the traffic know it; see
 /// [`Flags::inventory`](crate::Flags::inventory).
+///
+/// ```
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let inventory = flags.inventory();
+/// let flag = inventory.iter().find(|f| f.name == "new_checkout_flow").unwrap();
+/// assert!(flag.defined);
+/// assert!(flag.last_evaluated.is_none(), "no request asked yet");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct FlagInventory {

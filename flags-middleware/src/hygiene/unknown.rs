@@ -37,6 +37,16 @@ struct Seen {
 }
 
 /// What [`Flags::unknown_flags`](crate::Flags::unknown_flags) reports.
+///
+/// ```
+/// use flags_middleware::{Context, Flags};
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// assert!(!flags.is_enabled("new_chekout_flow", &Context::new())); // a typo
+/// let unknown = flags.unknown_flags();
+/// assert_eq!(unknown.flags[0].name, "new_chekout_flow");
+/// assert_eq!(unknown.flags[0].count, 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct UnknownFlags {

@@ -293,6 +293,20 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for FlagContext {
 }
 
 /// Why a [`FlagContext`] could not be extracted.
+///
+/// ```
+/// use axum::{body::Body, http::Request, routing::get, Router};
+/// use flags_middleware::FlagContext;
+/// use tower::ServiceExt as _;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// async fn handler(_flags: FlagContext) -> &'static str { "ok" }
+/// // No `FlagsLayer` around the route: a 500 saying so, not a panic.
+/// let app = Router::new().route("/", get(handler));
+/// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(res.status(), 500);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FlagContextRejection {

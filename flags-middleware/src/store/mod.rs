@@ -98,6 +98,21 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Durable storage for a flag set. See the [module docs](self).
+///
+/// ```
+/// use std::sync::Arc;
+/// use flags_middleware::store::{MemoryStore, Store};
+/// use flags_middleware::{edit::Edit, format::toml, Flags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // Any `Store` serves a handle; every change is made through it.
+/// let set = toml::parse("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+/// let store: Arc<dyn Store> = Arc::new(MemoryStore::new(set));
+/// let flags = Flags::with_store(store, None).await.unwrap();
+/// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+/// assert_eq!(flags.status().source, "memory");
+/// # }
+/// ```
 pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Names the store in logs, errors and the admin status: `file flags.toml`.
     fn describe(&self) -> String;
@@ -278,6 +293,15 @@ impl fmt::Debug for WatchGuard {
 }
 
 /// Why a store could not load, apply or refresh.
+///
+/// ```
+/// use flags_middleware::change::CommitError;
+/// use flags_middleware::store::StoreError;
+///
+/// // What a writer's commit reports when the database is down.
+/// let e = CommitError::Store(StoreError::Unavailable("connection refused".into()));
+/// assert_eq!(e.to_string(), "store unavailable: connection refused");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StoreError {

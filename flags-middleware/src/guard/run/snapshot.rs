@@ -13,6 +13,20 @@ use crate::guard::event::GuardEvent;
 use crate::guard::plan::PlanSnapshot;
 
 /// The guard's state, for the admin API.
+///
+/// ```
+/// use flags_middleware::guard::{Guard, GuardConfig};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags).watch("new_checkout_flow", GuardConfig::new()).build();
+/// guard.check().await;
+/// let state = guard.snapshot();
+/// assert_eq!(state.checks, 1);
+/// assert!(state.flag("new_checkout_flow").is_some());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct GuardSnapshot {
