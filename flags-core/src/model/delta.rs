@@ -6,6 +6,16 @@ use serde::{Deserialize, Serialize};
 use super::{Feature, Segment};
 
 /// One event of Unleash's delta API.
+///
+/// ```
+/// use flags_core::model::{DeltaEvent, FlagSet};
+///
+/// let mut set = FlagSet::from_unleash_json(r#"{"features": [{"name": "a", "enabled": true}]}"#).unwrap();
+/// let event: DeltaEvent = serde_json::from_str(
+///     r#"{"type": "feature-removed", "eventId": 7, "featureName": "a"}"#).unwrap();
+/// set.apply_delta(event);
+/// assert!(set.feature("a").is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 #[allow(missing_docs)] // the variants are Unleash's, named as Unleash names them

@@ -69,6 +69,17 @@ pub struct Feature {
 
 /// An activation strategy: constraints and segments narrow it, then its own
 /// rule (a user list, a percentage...) decides.
+///
+/// ```
+/// use flags_core::format::toml;
+/// use flags_core::model::StrategyKind;
+///
+/// let set = toml::parse("[new_checkout_flow]\nrollout = 20\nwhen = { country = [\"NO\", \"SE\"] }\n", "flags.toml").unwrap();
+/// let s = &set.features[0].strategies[0];
+/// assert_eq!(s.kind(), StrategyKind::FlexibleRollout);
+/// assert_eq!(s.parameters.get("rollout").map(String::as_str), Some("20"));
+/// assert_eq!(s.constraints[0].context_name, "country");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Strategy {
@@ -175,6 +186,18 @@ pub struct Constraint {
 }
 
 /// A named, reusable list of constraints.
+///
+/// ```
+/// use flags_core::model::FlagSet;
+///
+/// let set = FlagSet::from_unleash_json(r#"{
+///   "features": [{"name": "beta", "enabled": true, "strategies": [{"name": "default", "segments": [1]}]}],
+///   "segments": [{"id": 1, "name": "nordics", "constraints": [
+///     {"contextName": "country", "operator": "IN", "values": ["NO", "SE"]}]}]
+/// }"#).unwrap();
+/// assert_eq!(set.segments[0].constraints.len(), 1);
+/// assert_eq!(set.features[0].strategies[0].segments, [1]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Segment {
@@ -189,6 +212,16 @@ pub struct Segment {
 }
 
 /// One arm of an A/B test.
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse("[checkout_button]\nvariants = { blue = 50, green = 30, control = 20 }\n", "flags.toml").unwrap();
+/// let arms = &set.features[0].variants;
+/// let weights: Vec<(&str, u32)> = arms.iter().map(|v| (v.name.as_str(), v.weight)).collect();
+/// // Unleash's weights are per mille.
+/// assert_eq!(weights, [("blue", 500), ("green", 300), ("control", 200)]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantDef {
