@@ -187,7 +187,8 @@ fn copy_shipped(shipped: &Path, path: &Path) -> io::Result<()> {
 
 impl Prepared {
     /// What the example prints when it starts: where it serves, which flags
-    /// file it edits, how the admin API is authenticated (never the secret).
+    /// file it edits, how the admin API is authenticated (the README's demo token,
+    /// never a supplied secret).
     pub fn banner(&self, settings: &Settings, addr: SocketAddr) -> String {
         let file = self.flags_file.display();
         if let Origin::Unleash { url, admin_token } = &self.origin {

@@ -347,6 +347,10 @@ async fn decisions_emit_events_marked_as_served_to_a_client() {
         flags().snapshot().len(),
         "one per flag decided"
     );
+    assert!(
+        events.iter().all(|e| e.name == "feature_flag.evaluation"),
+        "named as the layer's decision events are"
+    );
     let vip = events
         .iter()
         .find(|e| e.str("feature_flag.key") == "vip")

@@ -18,6 +18,7 @@ pub(crate) fn wanted() -> bool {
 pub(crate) fn decision(eval: &Evaluation<'_>, ctx: &Context, ids: &IdLogging, route: &str) {
     let arm = arm(&eval.variant);
     tracing::event!(
+        name: "feature_flag.evaluation",
         target: "flags::decision",
         Level::INFO,
         feature_flag.key = eval.key,

@@ -13,9 +13,15 @@ use super::registry::{registry, FlagUse};
 /// ```
 /// use flags_middleware::hygiene::undefined_flags;
 ///
-/// // Every flag the code names (gates and `flag!` keys), checked against the
-/// // names defined: none in this doctest's code, so nothing is missing.
-/// assert!(undefined_flags(["new_checkout_flow"]).is_empty());
+/// flags_middleware::flag!(SEARCH = "beta_serch"); // a typo
+///
+/// let undefined = undefined_flags(["beta_search"]);
+/// let typo = &undefined[0];
+/// assert_eq!(typo.name, "beta_serch");
+/// assert_eq!(typo.did_you_mean.as_deref(), Some("beta_search"));
+/// assert!(typo.to_string().starts_with(
+///     "`beta_serch` is used in code but not defined (did you mean `beta_search`?)"
+/// ));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]

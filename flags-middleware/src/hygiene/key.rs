@@ -6,8 +6,9 @@ use std::fmt;
 /// registered with its source location (see [`registry`](super::registry)).
 /// [`FlagContext::is_enabled`](crate::FlagContext::is_enabled),
 /// [`FlagContext::variant`](crate::FlagContext::variant),
-/// [`Flags::is_enabled`](crate::Flags::is_enabled) and
-/// [`Flags::variant`](crate::Flags::variant) take it as it is (it is
+/// [`Flags::is_enabled`](crate::Flags::is_enabled),
+/// [`Flags::variant`](crate::Flags::variant) and
+/// [`Flags::details`](crate::Flags::details) take it as it is (it is
 /// `AsRef<str>`), [`FlagContext::details`](crate::FlagContext::details) by
 /// reference; elsewhere, pass [`FlagKey::name`].
 ///

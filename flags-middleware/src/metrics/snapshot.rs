@@ -7,17 +7,22 @@ use super::histogram::LatencyHistogram;
 /// Every counter at one moment; see [`Metrics::snapshot`](super::Metrics::snapshot).
 ///
 /// ```
-/// use flags_middleware::Flags;
+/// use axum::{body::Body, http::Request, routing::get, Router};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+/// use tower::ServiceExt as _;
 ///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
-/// // Filled by `FlagsLayer` as requests ask for flags; empty until then.
+/// let app = Router::new()
+///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+///     .layer(FlagsLayer::new(flags.clone()));
+/// app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+///
 /// let counters = flags.metrics().snapshot();
-/// for flag in &counters.flags {
-///     for arm in &flag.arms {
-///         println!("{} {}: {} requests, {:.1}% 5xx", flag.flag, arm.arm, arm.requests, 100.0 * arm.error_rate());
-///     }
-/// }
-/// assert!(counters.flags.is_empty());
+/// let arm = &counters.flags[0].arms[0];
+/// assert_eq!((counters.flags[0].flag.as_str(), arm.arm.as_str()), ("new_checkout_flow", "on"));
+/// assert_eq!((arm.requests, arm.errors, arm.error_rate()), (1, 0, 0.0));
+/// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

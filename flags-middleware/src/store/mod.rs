@@ -124,8 +124,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// after `Ok` must see the change).
     fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Why a write by `actor` (an [`Edit::action`](crate::edit::Edit::action)
-    /// such as `kill`) is refused whatever it would change, for a store
+    /// Why a write of `action` (an [`Edit::action`](crate::edit::Edit::action)
+    /// such as `kill`) by `actor` is refused whatever it would change, for a store
     /// whose flags are managed elsewhere: checked before the edit is, so a
     /// write that would change nothing is refused too, not answered "no
     /// change". `None` (the default): writes go to [`Store::apply`].
@@ -295,12 +295,43 @@ impl fmt::Debug for WatchGuard {
 /// Why a store could not load, apply or refresh.
 ///
 /// ```
+/// use std::sync::Arc;
 /// use flags_middleware::change::CommitError;
-/// use flags_middleware::store::StoreError;
+/// use flags_middleware::store::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+/// use flags_middleware::{edit::Edit, format::toml, model::FlagSet, Flags};
 ///
-/// // What a writer's commit reports when the database is down.
-/// let e = CommitError::Store(StoreError::Unavailable("connection refused".into()));
-/// assert_eq!(e.to_string(), "store unavailable: connection refused");
+/// /// Flags another system manages: every write is refused.
+/// #[derive(Debug)]
+/// struct Managed(FlagSet);
+///
+/// impl Store for Managed {
+///     fn describe(&self) -> String { "the release system".into() }
+///     fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> {
+///         let set = self.0.clone();
+///         Box::pin(async move { Ok(set) })
+///     }
+///     fn refuses(&self, _actor: &str, _action: &str) -> Option<StoreError> {
+///         Some(StoreError::ReadOnly("change them in the release system".into()))
+///     }
+///     fn apply<'a>(&'a self, _: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+///         Box::pin(async { Err(StoreError::ReadOnly("change them in the release system".into())) })
+///     }
+///     fn watch(&self, _: Wake) -> Result<WatchGuard, StoreError> { Ok(WatchGuard::none()) }
+///     fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> {
+///         Box::pin(async { Ok(None) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let set = toml::parse("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let flags = Flags::with_store(Arc::new(Managed(set)), None).await.unwrap();
+/// let refused = flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await;
+/// assert!(matches!(refused, Err(CommitError::Store(StoreError::ReadOnly(_)))));
+/// assert_eq!(
+///     refused.unwrap_err().to_string(),
+///     "read-only: change them in the release system"
+/// );
+/// # }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

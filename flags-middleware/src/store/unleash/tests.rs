@@ -378,6 +378,17 @@ async fn writes_are_refused_but_the_guards_kill_holds_until_unleash_changes() {
         "{e}"
     );
     assert!(flags.is_enabled("checkout", &u("u1")));
+    // Also a write that would change nothing (`checkout` is on): refused,
+    // not answered "no change".
+    let e = flags
+        .writer("ops")
+        .commit(Edit::enable("checkout"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CommitError::Store(StoreError::ReadOnly(_))),
+        "{e}"
+    );
     // The guard's kill, no admin token: applied here.
     let v = flags.version();
     flags
