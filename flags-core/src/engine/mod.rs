@@ -8,6 +8,7 @@
 //! evaluation API" section of [`Snapshot`]'s methods.
 
 mod bucket;
+mod change;
 mod compile;
 mod constraint;
 mod dependencies;

@@ -9,6 +9,8 @@ use super::index::Index;
 use super::variant::{Arm, Pick, VariantSet};
 use crate::error::{LoadError, LoadErrors};
 use crate::model::{Feature, FlagSet, Segment};
+
+pub use super::change::Change;
 use crate::Context;
 
 mod low_level;
@@ -34,33 +36,6 @@ pub struct Snapshot {
     flags: Vec<Arc<CompiledFlag>>,
     segments: Arc<SegmentTable>,
     hostname: Arc<str>,
-}
-
-/// One change to a flag set; see [`Snapshot::apply`].
-///
-/// ```
-/// use flags_core::engine::{Change, Mode, Snapshot};
-/// use flags_core::format::toml;
-/// use flags_core::Context;
-///
-/// let set = toml::parse("[a]\nenabled = false\n", "flags.toml").unwrap();
-/// let v1 = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
-/// let mut on = set.feature("a").unwrap().clone();
-/// on.enabled = true;
-/// let v2 = v1.apply(&[Change::Upsert(on)], Mode::Strict, "ops").unwrap();
-/// assert!(!v1.is_enabled("a", &Context::new()), "a snapshot never changes");
-/// assert!(v2.is_enabled("a", &Context::new()));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// Create a flag, or replace the flag of the same name.
-    Upsert(Feature),
-    /// Delete a flag.
-    Remove(String),
-    /// Create or replace a segment.
-    UpsertSegment(Segment),
-    /// Delete a segment.
-    RemoveSegment(u32),
 }
 
 /// A flag's position in one snapshot; cheap to store and compare.
