@@ -3,21 +3,9 @@
 //! client has the value, reason and variant of `Flags::details` for the same
 //! caller.
 
-use flags_middleware::engine::Reason;
 use flags_middleware::{Context, Flags};
 use flags_openfeature::FlagsProvider;
-use open_feature::{EvaluationContext, EvaluationReason, OpenFeature};
-
-fn open_feature_reason(reason: Reason) -> EvaluationReason {
-    match reason {
-        Reason::Static => EvaluationReason::Static,
-        Reason::TargetingMatch => EvaluationReason::TargetingMatch,
-        Reason::Split => EvaluationReason::Split,
-        Reason::Disabled => EvaluationReason::Disabled,
-        Reason::Default => EvaluationReason::Default,
-        Reason::Error => EvaluationReason::Error,
-    }
-}
+use open_feature::{EvaluationContext, OpenFeature};
 
 #[tokio::test]
 async fn the_provider_answers_as_flags_details_over_the_example_flags() {
@@ -55,11 +43,16 @@ async fn the_provider_answers_as_flags_details_over_the_example_flags() {
                 (false, true) => "on",
                 (false, false) => "off",
             };
+            // OpenFeature's reason names are ours, upper-cased (`TARGETING_MATCH`).
             assert_eq!(
-                (got.value, got.reason.clone(), got.variant.as_deref()),
+                (
+                    got.value,
+                    got.reason.map(|r| r.to_string()),
+                    got.variant.as_deref()
+                ),
                 (
                     want.enabled,
-                    Some(open_feature_reason(want.reason)),
+                    Some(want.reason.as_str().to_ascii_uppercase()),
                     Some(arm)
                 ),
                 "{name} for {user} (beta {beta})"
