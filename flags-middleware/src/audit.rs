@@ -61,6 +61,22 @@ pub struct AuditEntry {
     pub message: Option<String>,
 }
 
+/// The actors the library itself commits as, by the names the audit log
+/// shows. An admin token of one of these names writes as
+/// `<name> (admin token)` instead (see `admin::auth`).
+pub(crate) mod actors {
+    /// The rollout guard.
+    pub(crate) const GUARD: &str = "guard";
+    /// Changes an Unleash server made.
+    pub(crate) const UNLEASH: &str = "unleash";
+    /// A whole set read again from outside (a hand edit of the file).
+    pub(crate) const FILE_EDIT: &str = "file edit";
+    /// Some flags changed outside (another instance, through the database).
+    pub(crate) const OUTSIDE_CHANGE: &str = "outside change";
+    /// Every one of them.
+    pub(crate) const ALL: [&str; 4] = [GUARD, UNLEASH, FILE_EDIT, OUTSIDE_CHANGE];
+}
+
 /// Entries kept in memory when there is no file.
 const MEMORY_ENTRIES: usize = 10_000;
 

@@ -10,6 +10,7 @@ use http::{header, Method};
 use subtle::{Choice, ConstantTimeEq};
 
 use super::error::AdminError;
+use crate::audit::actors;
 
 /// What a token may do.
 ///
@@ -203,16 +204,14 @@ pub(crate) struct Caller {
     pub(crate) role: Role,
 }
 
-/// Actors the library itself commits as. A token of the same name writes
-/// as `<name> (admin token)` instead, so nothing it does passes for the
-/// rollout guard (whose kill a read-only store such as Unleash's still
-/// takes) or for an outside change, in the store or in the audit log.
-const SYSTEM_ACTORS: &[&str] = &["guard", "unleash", "file edit", "outside change"];
-
 impl Caller {
-    /// The name this caller's changes are made and audited under.
+    /// The name this caller's changes are made and audited under. A token
+    /// named as one of the library's own [`actors`] writes as
+    /// `<name> (admin token)`, so nothing it does passes for the rollout
+    /// guard (whose kill a read-only store such as Unleash's still takes) or
+    /// for an outside change, in the store or in the audit log.
     pub(crate) fn actor(&self) -> std::borrow::Cow<'_, str> {
-        if SYSTEM_ACTORS.contains(&self.name.as_str()) {
+        if actors::ALL.contains(&self.name.as_str()) {
             format!("{} (admin token)", self.name).into()
         } else {
             self.name.as_str().into()
@@ -351,7 +350,7 @@ mod tests {
             .actor()
             .into_owned()
         };
-        for system in ["guard", "unleash", "file edit", "outside change"] {
+        for system in actors::ALL {
             assert_eq!(actor(system), format!("{system} (admin token)"));
         }
         assert_eq!(actor("ops"), "ops");

@@ -9,6 +9,7 @@ use chrono::Utc;
 use super::audit_entries::{self, record, Author};
 use super::control::Control;
 use super::status::ReloadError;
+use crate::audit::actors;
 use crate::error::LoadError;
 use crate::store::{StoreError, Update};
 use crate::Snapshot;
@@ -57,14 +58,14 @@ impl Control {
             Update::Replace(_) => audit_entries::for_diff(
                 &cur,
                 &snapshot,
-                self.store.outside_actor().unwrap_or("file edit"),
+                self.store.outside_actor().unwrap_or(actors::FILE_EDIT),
             ),
             Update::Changes(changes) => audit_entries::for_changes(
                 &cur,
                 &snapshot,
                 changes,
                 Author {
-                    actor: self.store.outside_actor().unwrap_or("outside change"),
+                    actor: self.store.outside_actor().unwrap_or(actors::OUTSIDE_CHANGE),
                     action: "update",
                     message: None,
                 },

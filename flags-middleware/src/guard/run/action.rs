@@ -11,6 +11,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::audit::actors;
 use crate::change::{CommitError, Writer};
 use crate::edit::{Commit, Edit};
 use crate::model::Feature;
@@ -210,14 +211,11 @@ pub struct FlagsApplier {
     writer: Writer,
 }
 
-/// The actor the guard's changes are audited under.
-const GUARD_ACTOR: &str = "guard";
-
 impl FlagsApplier {
     /// Applies to `flags`.
     pub fn new(flags: Flags) -> FlagsApplier {
         FlagsApplier {
-            writer: flags.writer(GUARD_ACTOR),
+            writer: flags.writer(actors::GUARD),
         }
     }
 }

@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use super::http::Reply;
 use super::Inner;
+use crate::audit::actors;
 use crate::engine::Change;
 use crate::store::{StoreError, StoreWrite};
 
-/// The actor the rollout guard commits under.
-const GUARD_ACTOR: &str = "guard";
-
 /// Why a write by `actor` is refused: every write but the guard's kill.
 pub(super) fn refuses(inner: &Inner, actor: &str, action: &str) -> Option<StoreError> {
-    (actor != GUARD_ACTOR || action != "kill").then(|| {
+    (actor != actors::GUARD || action != "kill").then(|| {
         StoreError::ReadOnly(format!(
             "the flags are managed in Unleash ({}); change them there",
             inner.config.url

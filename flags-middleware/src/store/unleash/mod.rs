@@ -305,7 +305,7 @@ impl Store for UnleashStore {
     }
 
     fn outside_actor(&self) -> Option<&'static str> {
-        Some("unleash")
+        Some(crate::audit::actors::UNLEASH)
     }
 
     fn remote_status(&self) -> Option<RemoteStatus> {
