@@ -87,6 +87,14 @@ fn invisible(c: char) -> bool {
 }
 
 /// A name that breaks the [naming rule](self).
+///
+/// ```
+/// use flags_core::name::check_flag_name;
+///
+/// let err = check_flag_name("a/b").unwrap_err();
+/// assert_eq!(err.name(), "a/b");
+/// assert!(err.problem().contains('/'));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagNameError {
     name: String,

@@ -126,6 +126,20 @@ impl Variant<'_> {
 
 /// A compact, `Copy` record of one evaluation; it refers into the snapshot by
 /// index, so it can be memoized per request without borrowing.
+///
+/// ```
+/// use flags_core::{format::toml, engine::Mode, Context, Reason, Snapshot};
+///
+/// let set = toml::parse("[beta]\nenabled = true\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+/// let id = snapshot.lookup("beta");
+/// let ann = snapshot.decide(id, &Context::new().user_id("ann"));
+/// let bob = snapshot.decide(id, &Context::new().user_id("bob"));
+/// assert!(ann.enabled && !bob.enabled);
+/// assert_eq!(ann.reason, Reason::TargetingMatch);
+/// // The full evaluation, names and all, when it is needed.
+/// assert!(snapshot.evaluation("beta", id, &ann).enabled);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     /// Whether the flag is on for the caller.

@@ -38,7 +38,18 @@ pub struct Snapshot {
     hostname: Arc<str>,
 }
 
-/// A flag's position in one snapshot; cheap to store and compare.
+/// A flag's position in one snapshot; cheap to store and compare. Look a
+/// flag up once, then decide it by id.
+///
+/// ```
+/// use flags_core::{format::toml, engine::Mode, Context, Snapshot};
+///
+/// let set = toml::parse("[a]\nenabled = true\n", "flags.toml").unwrap();
+/// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+/// let id = snapshot.lookup("a").expect("defined");
+/// assert!(snapshot.decide(Some(id), &Context::new()).enabled);
+/// assert_eq!(snapshot.lookup("missing"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlagId(u32);
 

@@ -24,6 +24,21 @@ use serde_json::{json, Map, Value};
 use crate::model::{Constraint, Feature, FlagSet, Segment, Strategy, VariantDef};
 
 /// How strategies refer to segments in the written JSON.
+///
+/// ```
+/// use flags_core::format::{toml, unleash::{to_client_json, Segments}};
+///
+/// let set = toml::parse(
+///     "[segments.beta]\nwhen = { plan = \"pro\" }\n\n[a]\nsegments = [\"beta\"]\n",
+///     "flags.toml",
+/// ).unwrap();
+/// let separate = to_client_json(&set, Segments::Separate);
+/// assert_eq!(separate["segments"].as_array().unwrap().len(), 1);
+/// let inlined = to_client_json(&set, Segments::Inlined);
+/// assert!(inlined.get("segments").is_none());
+/// let constraint = &inlined["features"][0]["strategies"][0]["constraints"][0];
+/// assert_eq!(constraint["contextName"], "plan");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segments {
     /// A top-level `segments` list, referred to by id from each strategy

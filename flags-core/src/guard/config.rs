@@ -176,6 +176,18 @@ impl GuardConfig {
 /// old arm with the same confidence as for errors (so a slow quantile on a
 /// handful of requests is not enough), and more than `1 − quantile` of its
 /// requests are slow (its own quantile is past the threshold).
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_core::guard::{GuardConfig, LatencyRule};
+///
+/// let rule = LatencyRule::new().quantile(0.99).unwrap().min_increase(Duration::from_millis(20));
+/// assert_eq!(rule.settings().factor, 1.5); // the default
+/// let config = GuardConfig::new().latency(rule);
+/// assert_eq!(config.settings().latency.unwrap().quantile, 0.99);
+/// // A quantile must be a fraction.
+/// assert!(LatencyRule::new().quantile(95.0).is_err());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct LatencyRule {

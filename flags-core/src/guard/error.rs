@@ -3,6 +3,14 @@
 use std::fmt;
 
 /// A guard or plan setting that cannot work, naming the setting.
+///
+/// ```
+/// use flags_core::guard::GuardConfig;
+///
+/// let err = GuardConfig::new().min_difference(2.0).unwrap_err();
+/// assert_eq!(err.field, "min_difference");
+/// assert!(err.to_string().starts_with("`min_difference`: must be a fraction"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GuardConfigError {

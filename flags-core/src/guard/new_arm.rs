@@ -6,6 +6,15 @@ use serde::{Deserialize, Serialize};
 
 /// Which requests count as the new arm; every other request of the flag is
 /// the old arm.
+///
+/// ```
+/// use flags_core::guard::{GuardConfig, NewArm};
+///
+/// // An A/B test: the `green` variant's requests against all the others.
+/// let config = GuardConfig::new().arm(NewArm::Variant("green".into()));
+/// assert_eq!(config.settings().arm.to_string(), "variant `green`");
+/// assert_eq!(GuardConfig::new().settings().arm, NewArm::Enabled);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NewArm {

@@ -8,6 +8,17 @@ use super::error::GuardConfigError;
 use super::settings::as_millis;
 
 /// One step of a plan: a rollout percentage held for at least a duration.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_core::guard::Plan;
+///
+/// let first = Plan::gradual().steps()[0];
+/// assert_eq!(first.percent, 5);
+/// assert_eq!(first.min_duration, Duration::from_secs(86_400));
+/// // Steps go up: a plan cannot step back down.
+/// assert!(Plan::new().step(50, Duration::ZERO).unwrap().step(25, Duration::ZERO).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// Percent of users (sticky by user id: raising it keeps the users who

@@ -68,6 +68,16 @@ impl Default for GuardSettings {
 
 /// A latency rule as validated by [`LatencyRule`](super::LatencyRule); each
 /// field is documented on its setter there, with its default.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_core::guard::LatencyRule;
+///
+/// let settings = *LatencyRule::new().factor(2.0).unwrap().settings();
+/// assert_eq!(settings.factor, 2.0);
+/// assert_eq!(settings.quantile, 0.95);
+/// assert_eq!(settings.min_increase, Duration::from_millis(50));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct LatencySettings {

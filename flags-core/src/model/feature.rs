@@ -153,6 +153,15 @@ impl Strategy {
 }
 
 /// A condition on one context field.
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse("[a]\nwhen = { plan = [\"pro\", \"team\"] }\n", "flags.toml").unwrap();
+/// let c = &set.features[0].strategies[0].constraints[0];
+/// assert_eq!((c.context_name.as_str(), c.operator.as_str()), ("plan", "IN"));
+/// assert_eq!(c.values, ["pro", "team"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Constraint {
@@ -276,6 +285,20 @@ pub struct Payload {
 }
 
 /// Forces a variant for some context values.
+///
+/// ```
+/// use flags_core::format::toml;
+/// use flags_core::{Context, Snapshot};
+///
+/// let set = toml::parse(
+///     "[exp]\n[[exp.variants]]\nname = \"blue\"\noverrides = { userId = [\"ann\"] }\n[[exp.variants]]\nname = \"green\"\n",
+///     "flags.toml",
+/// ).unwrap();
+/// let blue = &set.features[0].variants[0];
+/// assert_eq!(blue.overrides[0].context_name, "userId");
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// assert_eq!(snapshot.variant("exp", &Context::new().user_id("ann")).name, "blue");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Override {
@@ -287,6 +310,18 @@ pub struct Override {
 }
 
 /// A parent flag this flag requires.
+///
+/// ```
+/// use flags_core::format::toml;
+/// use flags_core::{Context, Snapshot};
+///
+/// let text = "[parent]\nenabled = false\n\n[child]\nrequires = \"parent\"\n";
+/// let set = toml::parse(text, "flags.toml").unwrap();
+/// let child = set.features.iter().find(|f| f.name == "child").unwrap();
+/// assert_eq!(child.dependencies[0].feature, "parent");
+/// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+/// assert!(!snapshot.is_enabled("child", &Context::new())); // its parent is off
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {

@@ -48,6 +48,18 @@ pub struct GuardSpec {
 
 /// The latency criterion's settings (TOML `guard.latency = {..}`, or
 /// `latency = true` for the defaults).
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse(
+///     "[a]\nrollout = 5\nguard = { latency = { quantile = \"p99\", factor = 2 } }\n",
+///     "flags.toml",
+/// ).unwrap();
+/// let latency = set.features[0].guard.as_ref().unwrap().latency.as_ref().unwrap();
+/// assert_eq!(latency.quantile, Some(0.99));
+/// assert_eq!(latency.min_increase_ms, None); // the default applies
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LatencySpec {
@@ -112,6 +124,18 @@ impl PlanSpec {
 }
 
 /// One step of a [`PlanSpec`].
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// let set = toml::parse(
+///     "[a]\nrollout = 5\nplan = [{ percent = 5, for = \"1h\" }, { percent = 100 }]\n",
+///     "flags.toml",
+/// ).unwrap();
+/// let steps = &set.features[0].plan.as_ref().unwrap().steps;
+/// assert_eq!((steps[0].percent, steps[0].min_duration_ms), (5, 3_600_000));
+/// assert_eq!((steps[1].percent, steps[1].min_duration_ms), (100, 0));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanStep {

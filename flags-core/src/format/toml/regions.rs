@@ -43,6 +43,21 @@ pub struct FlagRegions {
 
 /// A change to one flag, written into the text: the new text, and what
 /// [`FlagRegions::commit`] needs to follow it.
+///
+/// ```
+/// use flags_core::format::toml::{self, FlagRegions};
+///
+/// let text = "# Checkout.\n[a]\nrollout = 5 # day one\n\n[b]\nenabled = true\n";
+/// let set = toml::parse(text, "flags.toml").unwrap();
+/// let mut regions = FlagRegions::of(text).unwrap();
+/// let mut a = set.features[0].clone();
+/// a.strategies[0].parameters.insert("rollout", "25");
+/// let splice = regions.splice(text, "a", Some(&set.features[0]), Some(&a), &[]).unwrap().unwrap();
+/// // Only the changed value moved; the comments and flag `b` are as written.
+/// assert_eq!(splice.text(), text.replace("rollout = 5 ", "rollout = 25 "));
+/// regions.commit(&splice);
+/// assert_eq!(&splice.text()[regions.get("b").unwrap()], "\n[b]\nenabled = true\n");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Splice {
     text: String,

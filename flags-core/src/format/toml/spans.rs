@@ -10,6 +10,18 @@ use super::node::line_col;
 use crate::error::LoadError;
 
 /// Where a model field came from: the TOML path the user wrote and its span.
+///
+/// ```
+/// use flags_core::format::toml;
+///
+/// // An admin write's body: the engine's complaint about the model's
+/// // `strategies[0].parameters.rollout` is reported at the key written.
+/// let text = r#"{"rollout": 20, "when": {"plan": "pro"}}"#;
+/// let (_, spans) = toml::feature_from_json_spans("a", text, &[], "admin api").unwrap();
+/// let (key, _span) = spans.locate("a", "strategies[0].parameters.rollout").unwrap();
+/// assert_eq!(key, "rollout");
+/// assert!(spans.locate("b", "strategies[0]").is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
     /// (flag, model path) → origin.
