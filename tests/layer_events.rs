@@ -12,7 +12,7 @@ use axum::Router;
 use flags_middleware::layer::{DecisionLog, IdHashKey, IdLogging};
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use serde_json::{json, Value};
-use support::{Recorded, Recorder};
+use support::{JsonLines, Recorded, Recorder};
 use tower::ServiceExt;
 use tracing::Level;
 
@@ -328,25 +328,7 @@ async fn missing_layer_is_logged_at_a_fixed_target() {
 #[tokio::test]
 async fn json_formatter_output_answers_the_seed_queries() {
     // The README's log pipeline: tracing-subscriber's JSON formatter.
-    #[derive(Clone, Default)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .with_env_filter("flags=info")
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = JsonLines::install("flags=info");
     let app = app(layer());
     for (user, fail) in [
         ("user_123", false),
@@ -361,7 +343,7 @@ async fn json_formatter_output_answers_the_seed_queries() {
         };
         call(&app, uri, Some(user)).await;
     }
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

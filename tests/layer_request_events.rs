@@ -14,7 +14,7 @@ use flags_middleware::layer::DecisionLog;
 use flags_middleware::testing::FORCE_HEADER;
 use flags_middleware::{FlagContext, Flags, FlagsLayer};
 use serde_json::{json, Value};
-use support::Recorder;
+use support::{JsonLines, Recorder};
 use tower::ServiceExt;
 
 const SEED: &str = r#"{"features": [
@@ -209,25 +209,7 @@ async fn request_events_off_means_no_decision_is_logged() {
 
 #[tokio::test]
 async fn json_lines_answer_the_seed_queries_from_one_line_per_request() {
-    #[derive(Clone, Default)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .with_env_filter("flags=info")
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = JsonLines::install("flags=info");
     let app = app(layer());
     let calls = [
         ("user_123", false),
@@ -243,7 +225,7 @@ async fn json_lines_answer_the_seed_queries_from_one_line_per_request() {
         };
         call(&app, uri, &[("x-user-id", user)]).await;
     }
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -145,3 +145,38 @@ impl<S: Subscriber> Layer<S> for Recorder {
         });
     }
 }
+
+/// What tracing-subscriber's JSON formatter writes (the README's log
+/// pipeline), kept in memory: install it, make requests, read the lines.
+#[derive(Clone, Default)]
+pub struct JsonLines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for JsonLines {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl JsonLines {
+    /// Installs the JSON formatter, filtered by `filter`, as this thread's
+    /// default subscriber, writing here.
+    pub fn install(filter: &str) -> (JsonLines, tracing::subscriber::DefaultGuard) {
+        let lines = JsonLines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .with_env_filter(filter)
+            .finish();
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
