@@ -8,34 +8,11 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use flags_core::engine::Mode;
-use flags_core::model::{Constraint, Feature, FlagSet, Strategy};
+use flags_core::model::{Constraint, Feature, FlagSet, Strategy, OPERATORS};
 use flags_core::{Context, Snapshot};
 
 use crate::caller::{Caller, Text};
 use crate::evaluate;
-
-/// Unleash's operators.
-const OPERATORS: &[&str] = &[
-    "IN",
-    "NOT_IN",
-    "STR_CONTAINS",
-    "STR_STARTS_WITH",
-    "STR_ENDS_WITH",
-    "NUM_EQ",
-    "NUM_GT",
-    "NUM_GTE",
-    "NUM_LT",
-    "NUM_LTE",
-    "DATE_AFTER",
-    "DATE_BEFORE",
-    "SEMVER_EQ",
-    "SEMVER_GT",
-    "SEMVER_GTE",
-    "SEMVER_LT",
-    "SEMVER_LTE",
-    "REGEX",
-    "IN_CIDR",
-];
 
 /// An operator: mostly one of Unleash's, sometimes anything.
 #[derive(Debug, Arbitrary)]

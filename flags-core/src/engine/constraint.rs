@@ -337,6 +337,19 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_operator_is_known() {
+        for op in crate::model::OPERATORS {
+            let issue = CompiledConstraint::compile(&c("x", op, &["1"], Some("1"))).1;
+            assert!(
+                !issue.is_some_and(|i| i.field == "operator"),
+                "{op} is listed but unknown"
+            );
+        }
+        let unknown = CompiledConstraint::compile(&c("x", "BOGUS", &["1"], None)).1;
+        assert_eq!(unknown.map(|i| i.field), Some("operator"));
+    }
+
+    #[test]
     fn operators_table() {
         let ctx = Context::new()
             .property("version", "1.2.3")

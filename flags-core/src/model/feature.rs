@@ -152,6 +152,38 @@ impl Strategy {
     }
 }
 
+/// Every constraint operator Unleash defines, as written in
+/// [`Constraint::operator`]. An operator not in this list never matches (and
+/// a strict load refuses it).
+///
+/// ```
+/// use flags_core::model::OPERATORS;
+///
+/// assert!(OPERATORS.contains(&"SEMVER_GTE"));
+/// assert_eq!(OPERATORS.len(), 19);
+/// ```
+pub const OPERATORS: &[&str] = &[
+    "IN",
+    "NOT_IN",
+    "STR_CONTAINS",
+    "STR_STARTS_WITH",
+    "STR_ENDS_WITH",
+    "NUM_EQ",
+    "NUM_GT",
+    "NUM_GTE",
+    "NUM_LT",
+    "NUM_LTE",
+    "DATE_AFTER",
+    "DATE_BEFORE",
+    "SEMVER_EQ",
+    "SEMVER_GT",
+    "SEMVER_GTE",
+    "SEMVER_LT",
+    "SEMVER_LTE",
+    "REGEX",
+    "IN_CIDR",
+];
+
 /// A condition on one context field.
 ///
 /// ```

@@ -29,7 +29,7 @@ mod strategy_kind;
 
 pub use delta::DeltaEvent;
 pub use feature::{
-    Constraint, Dependency, Feature, Override, Payload, Segment, Strategy, VariantDef,
+    Constraint, Dependency, Feature, Override, Payload, Segment, Strategy, VariantDef, OPERATORS,
 };
 pub use guard::{GuardSpec, LatencySpec, PlanSpec, PlanStep};
 pub use params::Parameters;

@@ -345,6 +345,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_operator_has_a_friendly_name() {
+        let unleash: Vec<&str> = OPERATORS.iter().map(|(_, u)| *u).collect();
+        assert_eq!(unleash, crate::model::OPERATORS);
+    }
+
+    #[test]
     fn operators_accept_both_spellings() {
         assert_eq!(operator("semver_gte"), Some("SEMVER_GTE"));
         assert_eq!(operator("STR_ENDS_WITH"), Some("STR_ENDS_WITH"));
