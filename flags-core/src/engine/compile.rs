@@ -381,9 +381,20 @@ fn never() -> CompiledConstraint {
     CompiledConstraint::compile(&c).0
 }
 
-/// The machine's host name, for the `applicationHostname` strategy: the
-/// `HOSTNAME` variable if set, else the kernel's.
-pub(crate) fn hostname() -> String {
+/// The machine's host name, as the `applicationHostname` strategy sees it:
+/// the `HOSTNAME` variable if set, else the kernel's; empty when neither is
+/// known. Also what instance ids are made of.
+///
+/// ```
+/// let host = flags_core::engine::hostname();
+/// assert_eq!(host, host.trim());
+/// if let Ok(set) = std::env::var("HOSTNAME") {
+///     if !set.is_empty() {
+///         assert_eq!(host, set.trim());
+///     }
+/// }
+/// ```
+pub fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())

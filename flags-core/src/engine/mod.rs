@@ -20,7 +20,7 @@ mod snapshot;
 mod strategy;
 mod variant;
 
-pub use compile::Mode;
+pub use compile::{hostname, Mode};
 pub use evaluation::{Decision, ErrorCode, Evaluation, Reason, Variant};
 pub use snapshot::{Change, FlagId, Snapshot};
 

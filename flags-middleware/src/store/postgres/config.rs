@@ -342,16 +342,8 @@ impl fmt::Debug for PostgresConfig {
 }
 
 fn default_instance() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let host = crate::engine::hostname();
+    let host = if host.is_empty() { "unknown" } else { &host };
     format!("{host}:{}", std::process::id())
 }
 

@@ -315,16 +315,8 @@ impl UnleashConfig {
 
 /// `<host name>-<pid>`, as Unleash's SDKs build theirs.
 fn default_instance_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "flags".to_owned());
+    let host = crate::engine::hostname();
+    let host = if host.is_empty() { "flags" } else { &host };
     format!("{host}-{}", std::process::id())
 }
 
