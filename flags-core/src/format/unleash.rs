@@ -52,6 +52,16 @@ pub enum Segments {
 /// The client-API body for `set`: `{"version": 2, "features": [...]}`, plus
 /// `"segments"` when `segments` is [`Segments::Separate`]. Flags keep the
 /// set's order.
+/// ```
+/// use flags_core::format::{toml, unleash::{to_client_json, Segments}};
+///
+/// let set = toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
+/// let body = to_client_json(&set, Segments::Separate);
+/// assert_eq!(body["version"], 2);
+/// assert_eq!(body["features"][0]["strategies"][0]["name"], "flexibleRollout");
+/// assert_eq!(body["features"][0]["strategies"][0]["parameters"]["rollout"], "20");
+/// ```
+///
 pub fn to_client_json(set: &FlagSet, segments: Segments) -> Value {
     let features: Vec<Value> = set
         .features
@@ -69,6 +79,15 @@ pub fn to_client_json(set: &FlagSet, segments: Segments) -> Value {
 }
 
 /// One flag as the client API shows it (no `guard`, no `plan`).
+/// ```
+/// use flags_core::format::{toml, unleash::{feature, Segments}};
+///
+/// let set = toml::parse("[a]\nrollout = 5\nplan = \"gradual\"\n", "flags.toml").unwrap();
+/// let json = feature(&set.features[0], &set.segments, Segments::Inlined);
+/// assert_eq!((json["name"].as_str(), json["type"].as_str()), (Some("a"), Some("release")));
+/// assert!(json.get("plan").is_none());
+/// ```
+///
 pub fn feature(f: &Feature, all_segments: &[Segment], segments: Segments) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), json!(f.name));

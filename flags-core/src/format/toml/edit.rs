@@ -15,6 +15,20 @@ use crate::model::{Feature, FlagSet, Segment};
 /// key goes, everything else stays as the user wrote it. `before` is the set
 /// the document holds now.
 ///
+/// ```
+/// use flags_core::engine::Change;
+/// use flags_core::format::toml::{self, edit_document};
+///
+/// let text = "# Checkout, day one.\n[a]\nrollout = 5 # raise slowly\n";
+/// let before = toml::parse(text, "flags.toml").unwrap();
+/// let mut after = before.clone();
+/// after.features[0].strategies[0].parameters.insert("rollout", "25");
+/// let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+/// let changes = [Change::Upsert(after.features[0].clone())];
+/// edit_document(&mut doc, &before, &after, &changes).unwrap();
+/// assert_eq!(doc.to_string(), "# Checkout, day one.\n[a]\nrollout = 25 # raise slowly\n");
+/// ```
+///
 /// # Errors
 /// When a changed flag cannot be expressed in the format.
 pub fn edit_document(
@@ -102,6 +116,16 @@ pub(super) fn upsert_flag(
 }
 
 /// Replaces a flag's whole table, keeping the comments above its header.
+/// ```
+/// use flags_core::format::toml::{self, replace_table, write_feature_table};
+///
+/// let mut doc: toml_edit::DocumentMut = "# Why a exists.\n[a]\nrollout = 5\n".parse().unwrap();
+/// let set = toml::parse("[a]\nenabled = false\n", "flags.toml").unwrap();
+/// let table = write_feature_table(&set.features[0], &[]).unwrap();
+/// replace_table(doc.get_mut("a").unwrap(), table);
+/// assert_eq!(doc.to_string(), "# Why a exists.\n[a]\nenabled = false\n");
+/// ```
+///
 pub fn replace_table(item: &mut Item, mut new: Table) {
     if let Item::Table(old) = item {
         *new.decor_mut() = old.decor().clone();

@@ -239,6 +239,15 @@ pub fn parse(text: &str, source_name: &str) -> Result<FlagSet, LoadErrors> {
 /// Parses, checks and compiles in one pass (what [`parse`] does, keeping
 /// the compiled snapshot); the snapshot is at version 0.
 ///
+/// ```
+/// use flags_core::{format::toml, Context};
+///
+/// let (set, snapshot) = toml::parse_compiled("[a]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+/// assert_eq!(set.features.len(), 1);
+/// assert_eq!(snapshot.version(), 0);
+/// assert!(snapshot.is_enabled("a", &Context::new().user_id("ann")));
+/// ```
+///
 /// # Errors
 /// Every problem in the file, in line order.
 pub fn parse_compiled(text: &str, source: &str) -> Result<(FlagSet, Snapshot), LoadErrors> {

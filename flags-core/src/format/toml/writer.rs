@@ -43,6 +43,15 @@ const STYLES: [Style; 4] = [
 
 /// The table for `f`: the friendliest form that reads back as `f`.
 ///
+/// ```
+/// use flags_core::format::toml::{self, write_feature_table};
+///
+/// let set = toml::parse("[a]\nrollout = 20\nwhen = { beta = true }\n", "flags.toml").unwrap();
+/// let table = write_feature_table(&set.features[0], &set.segments).unwrap();
+/// assert_eq!(table["rollout"].as_integer(), Some(20));
+/// assert!(table.contains_key("when"));
+/// ```
+///
 /// # Errors
 /// When `f` cannot be expressed in the format (a segment without a name,
 /// a variant weight above 100%, a flag named `segments`...).
