@@ -10,12 +10,48 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Wall-clock time rather than a monotonic instant: plan steps last days and
 /// their start times are shown (and, with a store, kept) across restarts.
+///
+/// A clock of your own, here one stopped at a fixed time:
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use flags_middleware::guard::clock::Clock;
+/// use flags_middleware::guard::{FlagsApplier, Guard, ManualCounts};
+/// use flags_middleware::Flags;
+///
+/// #[derive(Debug)]
+/// struct Frozen(SystemTime);
+///
+/// impl Clock for Frozen {
+///     fn now(&self) -> SystemTime {
+///         self.0
+///     }
+/// }
+///
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let guard = Guard::builder(ManualCounts::new(), FlagsApplier::new(flags))
+///     .clock(Frozen(UNIX_EPOCH + Duration::from_secs(1_700_000_000)))
+///     .build();
+/// assert_eq!(guard.snapshot().at_ms, 1_700_000_000_000);
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
 }
 
-/// The operating system's clock.
+/// The operating system's clock, the one a guard reads unless
+/// [`GuardBuilder::clock`](crate::guard::GuardBuilder::clock) says otherwise.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use flags_middleware::guard::clock::{Clock, SystemClock};
+///
+/// let before = SystemTime::now();
+/// let now = SystemClock.now();
+/// assert!(now >= before);
+/// assert!(now.duration_since(before).unwrap() < Duration::from_secs(60));
+/// assert!(now > UNIX_EPOCH + Duration::from_secs(1_735_689_600)); // after 2025-01-01
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 

@@ -5,6 +5,25 @@ use serde::Serialize;
 use super::detect::Finding;
 
 /// What happened.
+///
+/// ```
+/// use flags_middleware::guard::{EventKind, Guard, GuardConfig, Plan};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags)
+///     .plan("f", GuardConfig::new(), Plan::gradual())
+///     .build();
+/// let events = guard.check().await;
+/// match &events[0].kind {
+///     EventKind::Advanced { from, to, step, of } => {
+///         assert_eq!((*from, *to, *step, *of), (None, 5, 1, 4));
+///     }
+///     other => panic!("expected the plan's first step, got {other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
@@ -69,7 +88,26 @@ pub enum EventKind {
     Unwatched,
 }
 
-/// One thing the guard did to one flag.
+/// One thing the guard did to one flag: what [`Guard::check`](crate::guard::Guard::check)
+/// and the plan operations return, and what the guard's snapshot lists.
+///
+/// ```
+/// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags)
+///     .clock(ManualClock::new()) // 2025-01-01T00:00:00Z
+///     .plan("f", GuardConfig::new(), Plan::gradual())
+///     .build();
+/// let event = guard.check().await.remove(0);
+/// assert_eq!(event.flag, "f");
+/// assert_eq!(event.at_ms, 1_735_689_600_000);
+/// assert_eq!(event.message, "plan: start at 5% (step 1 of 4)");
+/// assert_eq!(guard.snapshot().events, vec![event]);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct GuardEvent {

@@ -16,6 +16,20 @@ use flags_core::guard::NewArm;
 use crate::metrics::LatencyHistogram;
 
 /// Monotonic totals for one arm of one flag.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::detect::ArmCounts;
+///
+/// let mut arm = ArmCounts::default();
+/// arm.record(true, Duration::from_millis(900)); // a 5xx
+/// arm.record(false, Duration::from_millis(40));
+/// arm.record(false, Duration::from_millis(35));
+/// arm.record(false, Duration::from_millis(50));
+/// assert_eq!((arm.requests, arm.errors), (4, 1));
+/// assert_eq!(arm.error_rate(), 0.25);
+/// assert_eq!(arm.latency.count(), 4);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArmCounts {
     /// Requests served.
@@ -62,7 +76,18 @@ impl ArmCounts {
     }
 }
 
-/// The totals of both arms of one flag.
+/// The totals of both arms of one flag, as a [`CountSource`] reads them.
+///
+/// ```
+/// use flags_middleware::guard::detect::{CountSource, FlagCounts, ManualCounts, NewArm, Side};
+///
+/// let counts = ManualCounts::new();
+/// counts.add("new_checkout_flow", Side::New, 100, 5);
+/// counts.add("new_checkout_flow", Side::Old, 900, 9);
+/// let read: FlagCounts = counts.read("new_checkout_flow", &NewArm::Enabled).unwrap();
+/// assert_eq!(read.new.error_rate(), 0.05);
+/// assert_eq!(read.old.error_rate(), 0.01);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlagCounts {
     /// The arm being rolled out.
@@ -72,6 +97,20 @@ pub struct FlagCounts {
 }
 
 /// One side of a flag, for [`ManualCounts::record`].
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm};
+/// use flags_middleware::guard::Side;
+///
+/// let counts = ManualCounts::new();
+/// let served_new_arm = false; // e.g. the flag was off for this user
+/// let side = if served_new_arm { Side::New } else { Side::Old };
+/// counts.record("new_checkout_flow", side, false, Duration::from_millis(20));
+/// let read = counts.read("new_checkout_flow", &NewArm::Enabled).unwrap();
+/// assert_eq!((read.new.requests, read.old.requests), (0, 1));
+/// assert_eq!(serde_json::to_string(&Side::Old).unwrap(), r#""old""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
@@ -85,6 +124,31 @@ pub enum Side {
 ///
 /// Reads must be cheap (the guard reads every flag it watches at every
 /// check) and must never block for long.
+///
+/// A source of your own, here totals scraped from elsewhere and kept by
+/// flag name:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use flags_middleware::guard::detect::{CountSource, FlagCounts, NewArm};
+///
+/// struct Scraped(HashMap<String, FlagCounts>);
+///
+/// impl CountSource for Scraped {
+///     fn read(&self, flag: &str, _arm: &NewArm) -> Option<FlagCounts> {
+///         self.0.get(flag).cloned()
+///     }
+/// }
+///
+/// let mut totals = FlagCounts::default();
+/// totals.new.requests = 120;
+/// totals.old.requests = 2_400;
+/// let source = Scraped(HashMap::from([("new_checkout_flow".to_owned(), totals)]));
+/// let arm = NewArm::Enabled;
+/// let read = source.read_all(&[("new_checkout_flow", &arm), ("unknown", &arm)]);
+/// assert_eq!(read[0].as_ref().map(|c| c.new.requests), Some(120));
+/// assert!(read[1].is_none());
+/// ```
 pub trait CountSource: Send + Sync + 'static {
     /// The current totals of `flag`, split by `arm`; `None` when the source
     /// has counted nothing for the flag yet (read as zeros).

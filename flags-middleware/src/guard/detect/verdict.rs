@@ -8,6 +8,32 @@ use serde::Serialize;
 use crate::metrics::LATENCY_BUCKETS_MS;
 
 /// The guard's conclusion about one flag at one check.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side, Status,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+///     .clock(clock.clone())
+///     .watch("f", GuardConfig::new())
+///     .build();
+/// let status = |g: &Guard| g.snapshot().flag("f").unwrap().last.as_ref().unwrap().status;
+/// guard.check().await;
+/// assert_eq!(status(&guard), Status::NoData);
+/// // Both arms fail 1% of the time.
+/// counts.add("f", Side::New, 100, 1);
+/// counts.add("f", Side::Old, 1_900, 19);
+/// clock.advance(Duration::from_secs(5));
+/// guard.check().await;
+/// assert_eq!(status(&guard), Status::Healthy);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -23,6 +49,30 @@ pub enum Status {
 }
 
 /// Which rule a finding is about.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::detect::Criterion;
+/// use flags_middleware::guard::{
+///     EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+/// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+/// guard.check().await;
+/// // The new arm fails 30% of its requests, the old arm 0.5%.
+/// counts.add("f", Side::New, 50, 15);
+/// counts.add("f", Side::Old, 950, 5);
+/// clock.advance(Duration::from_secs(5));
+/// let events = guard.check().await;
+/// let EventKind::Killed { finding } = &events[0].kind else { panic!("{events:?}") };
+/// assert_eq!(finding.criterion, Criterion::ErrorRate);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Criterion {
@@ -35,6 +85,29 @@ pub enum Criterion {
 }
 
 /// The traffic of one arm over the period a figure covers.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+/// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 40, 2);
+/// clock.advance(Duration::from_secs(5));
+/// guard.check().await;
+/// let new = guard.snapshot().flag("f").unwrap().window.new;
+/// assert_eq!((new.requests, new.bad), (40, 2));
+/// assert_eq!(new.rate, 0.05);
+/// assert_eq!(new.latency_ms, None); // no latency rule
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ArmFigures {
@@ -66,6 +139,33 @@ impl ArmFigures {
 
 /// Evidence against the new arm, as found over the most telling recent
 /// period of the window.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+/// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 50, 15);
+/// counts.add("f", Side::Old, 950, 5);
+/// clock.advance(Duration::from_secs(5));
+/// let events = guard.check().await;
+/// let EventKind::Killed { finding } = &events[0].kind else { panic!("{events:?}") };
+/// assert_eq!((finding.new.requests, finding.new.bad), (50, 15));
+/// assert!(finding.p_value < 0.001);
+/// assert_eq!(
+///     finding.message(),
+///     "guard: new arm 30.0% errors over 50 requests vs 0.5% over 950, p < 0.001"
+/// );
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Finding {
@@ -129,6 +229,34 @@ impl fmt::Display for Finding {
 }
 
 /// Both arms over the whole window.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// let config = GuardConfig::new()
+///     .window(Duration::from_secs(600), Duration::from_secs(10))
+///     .unwrap();
+/// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+///     .clock(clock.clone())
+///     .watch("f", config)
+///     .build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 30, 0);
+/// counts.add("f", Side::Old, 570, 3);
+/// clock.advance(Duration::from_secs(10));
+/// guard.check().await;
+/// let window = guard.snapshot().flag("f").unwrap().window;
+/// assert_eq!((window.new.requests, window.old.requests, window.old.bad), (30, 570, 3));
+/// assert_eq!(window.span_ms, 600_000);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct WindowFigures {
@@ -140,7 +268,32 @@ pub struct WindowFigures {
     pub span_ms: u64,
 }
 
-/// The result of one check of one flag.
+/// The result of one check of one flag, as the guard's
+/// [snapshot](crate::guard::run::FlagSnapshot::last) shows it.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side, Status,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+/// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 50, 15);
+/// counts.add("f", Side::Old, 950, 5);
+/// clock.advance(Duration::from_secs(5));
+/// let killed = guard.check().await;
+/// let verdict = guard.snapshot().flag("f").unwrap().last.clone().unwrap();
+/// assert_eq!(verdict.status, Status::Kill);
+/// assert_eq!(verdict.kill_message().as_deref(), Some(killed[0].message.as_str()));
+/// assert_eq!(verdict.finding.unwrap().old.requests, 950);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Verdict {

@@ -67,6 +67,28 @@ pub use postgres::PostgresFleet;
 
 /// One flag's part of an exchange: what this instance served since its
 /// last exchange, and which window of the fleet's sums it wants back.
+///
+/// Sums are kept per definition: traffic served under another definition
+/// of the flag is not added in.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+/// use flags_middleware::guard::ManualClock;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let table = MemoryFleet::new(ManualClock::new());
+/// let share = |definition, requests| {
+///     let mut s = Share::new("f", definition, Duration::from_secs(5), Duration::from_secs(300));
+///     s.delta.new.requests = requests;
+///     s
+/// };
+/// table.instance("web-1").exchange(&[share(1, 10)]).await.unwrap();
+/// // web-2 already serves the flag's next definition.
+/// let fleet = table.instance("web-2").exchange(&[share(2, 4)]).await.unwrap();
+/// assert_eq!(fleet[0][0].counts.new.requests, 4);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Share {
@@ -103,6 +125,26 @@ impl Share {
 
 /// One bucket of the fleet's traffic for one flag: the sums over every
 /// instance of `[start, start + bucket)`, by the table's clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+/// use flags_middleware::guard::ManualClock;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let clock = ManualClock::new(); // 2025-01-01T00:00:00Z
+/// let table = MemoryFleet::new(clock.clone());
+/// let mut share = Share::new("f", 1, Duration::from_secs(5), Duration::from_secs(300));
+/// share.delta.new.requests = 10;
+/// table.exchange(&[share.clone()]).await.unwrap();
+/// clock.advance(Duration::from_secs(7));
+/// share.delta.new.requests = 3;
+/// let buckets = table.exchange(&[share]).await.unwrap().remove(0);
+/// let starts: Vec<u64> = buckets.iter().map(|b| b.start_ms).collect();
+/// assert_eq!(starts, [1_735_689_600_000, 1_735_689_605_000]); // oldest first
+/// assert_eq!(buckets[1].counts.new.requests, 3);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FleetBucket {
@@ -113,6 +155,20 @@ pub struct FleetBucket {
 }
 
 /// Why an exchange failed (the guard then judges on its own traffic).
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+/// use flags_middleware::guard::ManualClock;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let table = MemoryFleet::new(ManualClock::new());
+/// table.set_reachable(false);
+/// let share = Share::new("f", 1, Duration::from_secs(5), Duration::from_secs(300));
+/// let error = table.exchange(&[share]).await.unwrap_err();
+/// assert_eq!(error.to_string(), "the shared table is unreachable");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetError(pub String);
 
@@ -126,6 +182,43 @@ impl std::error::Error for FleetError {}
 
 /// A table of counts every instance of a service shares. One handle per
 /// instance (it knows the instance's name).
+///
+/// A table of your own, here one that is never reachable: the guard then
+/// judges on the instance's own traffic.
+///
+/// ```
+/// use flags_middleware::guard::fleet::{FleetBucket, FleetError, Share, SharedCounts};
+/// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualCounts, Side};
+/// use flags_middleware::store::BoxFuture;
+/// use flags_middleware::Flags;
+///
+/// #[derive(Debug)]
+/// struct Offline;
+///
+/// impl SharedCounts for Offline {
+///     fn exchange<'a>(
+///         &'a self,
+///         _: &'a [Share],
+///     ) -> BoxFuture<'a, Result<Vec<Vec<FleetBucket>>, FleetError>> {
+///         Box::pin(async { Err(FleetError("connection refused".into())) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let counts = ManualCounts::new();
+/// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+///     .shared_counts(Offline)
+///     .watch("f", GuardConfig::new())
+///     .build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 20, 0);
+/// guard.check().await;
+/// let f = guard.snapshot().flag("f").unwrap().clone();
+/// assert!(!f.fleet); // judged on this instance's traffic
+/// assert_eq!(f.window.new.requests, 20);
+/// # }
+/// ```
 pub trait SharedCounts: Send + Sync + fmt::Debug + 'static {
     /// Adds each share's `delta` to the bucket of the table's current time
     /// (for this instance, the flag and the definition), and returns, for

@@ -6,6 +6,24 @@ use serde::Serialize;
 use flags_core::guard::Step;
 
 /// Where a plan stands.
+///
+/// ```
+/// use flags_middleware::guard::{Guard, GuardConfig, Plan, PlanStatus};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags)
+///     .plan("f", GuardConfig::new(), Plan::gradual())
+///     .build();
+/// let status = |g: &Guard| g.snapshot().flag("f").unwrap().plan.as_ref().unwrap().status;
+/// assert_eq!(status(&guard), PlanStatus::Pending);
+/// guard.check().await; // applies the first step
+/// assert_eq!(status(&guard), PlanStatus::Running);
+/// guard.pause("f").await.unwrap();
+/// assert_eq!(status(&guard), PlanStatus::Paused);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
@@ -24,6 +42,27 @@ pub enum PlanStatus {
 }
 
 /// Where a plan stands, for the admin API.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+/// let clock = ManualClock::new();
+/// let guard = Guard::for_flags(&flags)
+///     .clock(clock.clone())
+///     .plan("f", GuardConfig::new(), Plan::gradual()) // 5% for a day first
+///     .build();
+/// guard.check().await;
+/// clock.advance(Duration::from_secs(6 * 3600));
+/// let plan = guard.snapshot().flag("f").unwrap().plan.clone().unwrap();
+/// assert_eq!((plan.step, plan.percent, plan.steps.len()), (0, Some(5), 4));
+/// assert_eq!(plan.time_in_step_ms, Some(6 * 3_600_000));
+/// assert_eq!(plan.time_left_ms, Some(18 * 3_600_000));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PlanSnapshot {

@@ -97,6 +97,20 @@ impl Action {
 }
 
 /// An action that could not be applied.
+///
+/// ```
+/// use flags_middleware::edit::Edit;
+/// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+/// use flags_middleware::Flags;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let applier = FlagsApplier::new(flags);
+/// let error = applier.apply(&Action::new(Edit::kill("gone"), "guard")).await.unwrap_err();
+/// assert_eq!(error.flag, "gone");
+/// assert_eq!(error.to_string(), "flag `gone`: no such flag");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApplyError {
@@ -125,9 +139,54 @@ impl fmt::Display for ApplyError {
 impl std::error::Error for ApplyError {}
 
 /// The future an [`Applier`] returns: the flag set's new version.
+///
+/// An applier for a read-only deployment, refusing every change: the guard
+/// reports a plan step it could not take, and retries it at its next check.
+///
+/// ```
+/// use flags_middleware::guard::run::{Action, Applier, ApplyError, ApplyFuture};
+/// use flags_middleware::guard::{EventKind, Guard, GuardConfig, ManualCounts, Plan};
+///
+/// struct ReadOnly;
+///
+/// impl Applier for ReadOnly {
+///     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
+///         Box::pin(async move { Err(ApplyError::new(action.flag(), "read-only")) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let guard = Guard::builder(ManualCounts::new(), ReadOnly)
+///     .plan("f", GuardConfig::new(), Plan::gradual())
+///     .build();
+/// let events = guard.check().await;
+/// assert!(matches!(
+///     &events[0].kind,
+///     EventKind::AdvanceFailed { to: 5, error } if error == "flag `f`: read-only"
+/// ));
+/// # }
+/// ```
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, ApplyError>> + Send + 'a>>;
 
 /// What applying an action did.
+///
+/// ```
+/// use flags_middleware::edit::Edit;
+/// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+/// use flags_middleware::Flags;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let applier = FlagsApplier::new(flags);
+/// let kill = Action::new(Edit::kill("f"), "guard");
+/// let first = applier.apply_checked(&kill).await.unwrap();
+/// assert!(first.changed && !first.superseded);
+/// // Killing a flag that is already off changes nothing.
+/// let again = applier.apply_checked(&kill).await.unwrap();
+/// assert!(!again.changed);
+/// assert_eq!(again.version, first.version);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Applied {
@@ -163,9 +222,68 @@ impl Applied {
 }
 
 /// The future [`Applier::apply_checked`] returns.
+///
+/// An applier that knows whether an action changed anything overrides
+/// `apply_checked`, so that the guard does not count a kill that was
+/// already done:
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use flags_middleware::edit::Edit;
+/// use flags_middleware::guard::run::{Action, Applied, AppliedFuture, Applier, ApplyFuture};
+///
+/// struct Switch(AtomicBool);
+///
+/// impl Applier for Switch {
+///     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
+///         Box::pin(async move { Ok(self.apply_checked(action).await?.version) })
+///     }
+///     fn apply_checked<'a>(&'a self, _action: &'a Action) -> AppliedFuture<'a> {
+///         let was_on = self.0.swap(false, Ordering::SeqCst);
+///         Box::pin(async move { Ok(Applied::new(1, was_on)) })
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let switch = Switch(AtomicBool::new(true));
+/// let kill = Action::new(Edit::kill("f"), "guard");
+/// assert!(switch.apply_checked(&kill).await.unwrap().changed);
+/// assert!(!switch.apply_checked(&kill).await.unwrap().changed);
+/// # });
+/// ```
 pub type AppliedFuture<'a> = Pin<Box<dyn Future<Output = Result<Applied, ApplyError>> + Send + 'a>>;
 
 /// Applies the guard's actions.
+///
+/// An applier of your own, here one that only records what the guard
+/// would change (a dry run):
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use flags_middleware::guard::{Action, Applier, Guard, GuardConfig, ManualCounts, Plan};
+/// use flags_middleware::guard::run::ApplyFuture;
+///
+/// #[derive(Clone, Default)]
+/// struct DryRun(Arc<Mutex<Vec<String>>>);
+///
+/// impl Applier for DryRun {
+///     fn apply<'a>(&'a self, action: &'a Action) -> ApplyFuture<'a> {
+///         let mut seen = self.0.lock().unwrap();
+///         seen.push(format!("{}: {}", action.flag(), action.reason()));
+///         let version = seen.len() as u64;
+///         Box::pin(async move { Ok(version) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let dry_run = DryRun::default();
+/// let guard = Guard::builder(ManualCounts::new(), dry_run.clone())
+///     .plan("new_checkout_flow", GuardConfig::new(), Plan::gradual())
+///     .build();
+/// guard.check().await;
+/// assert_eq!(*dry_run.0.lock().unwrap(), ["new_checkout_flow: plan: start at 5% (step 1 of 4)"]);
+/// # }
+/// ```
 pub trait Applier: Send + Sync + 'static {
     /// Applies `action`; resolves to the new version of the flag set. The
     /// guard retries a failed kill at its next check.

@@ -16,7 +16,27 @@ use crate::guard::fleet::SharedCounts;
 use crate::guard::plan::PlanRun;
 use crate::Flags;
 
-/// Builds a [`Guard`].
+/// Builds a [`Guard`]: from [`Guard::for_flags`] (the layer's counters,
+/// changes to the same flags) or [`Guard::builder`] (any [`CountSource`]
+/// and [`Applier`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts};
+/// use flags_middleware::Flags;
+///
+/// let toml = "[f]\nrollout = 5\n[g]\nrollout = 50\n";
+/// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+/// let guard = Guard::builder(ManualCounts::new(), FlagsApplier::new(flags))
+///     .clock(ManualClock::new())
+///     .interval(Duration::from_millis(500))
+///     .watch("f", GuardConfig::new().min_requests(200))
+///     .build();
+/// let snapshot = guard.snapshot();
+/// assert_eq!(snapshot.interval, Duration::from_millis(500));
+/// assert_eq!(snapshot.flag("f").unwrap().config.settings().min_requests, 200);
+/// assert!(snapshot.flag("g").is_none()); // only the flags it was told to watch
+/// ```
 #[must_use]
 pub struct GuardBuilder {
     source: Arc<dyn CountSource>,

@@ -17,6 +17,22 @@ use crate::guard::event::{EventKind, GuardEvent};
 use crate::guard::plan::{PlanRun, Refused};
 
 /// A control operation that could not be done.
+///
+/// ```
+/// use flags_middleware::guard::run::ControlError;
+/// use flags_middleware::guard::{Guard, GuardConfig};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags).watch("f", GuardConfig::new()).build();
+/// let error = guard.pause("f").await.unwrap_err();
+/// assert_eq!(error, ControlError::NoPlan("f".into()));
+/// assert_eq!(error.to_string(), "flag `f` has no rollout plan");
+/// let error = guard.restart("checkout").await.unwrap_err();
+/// assert_eq!(error.to_string(), "flag `checkout` is not guarded");
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ControlError {

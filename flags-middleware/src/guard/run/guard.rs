@@ -27,7 +27,33 @@ use crate::Flags;
 /// and walks progressive plans.
 ///
 /// Cloning is cheap; clones share the state. See the [module
-/// docs](crate::guard) for an example.
+/// docs](crate::guard) for a guard beside the layer; here one fed by hand
+/// kills a flag whose new arm starts failing:
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+/// };
+/// use flags_middleware::{Context, Flags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 100\n", "flags.toml").unwrap();
+/// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+///     .clock(clock.clone())
+///     .watch("f", GuardConfig::new())
+///     .build();
+/// guard.check().await;
+/// // Five seconds in which the new arm fails 30% of its requests, the old 0.5%.
+/// counts.add("f", Side::New, 50, 15);
+/// counts.add("f", Side::Old, 950, 5);
+/// clock.advance(Duration::from_secs(5));
+/// guard.check().await;
+/// assert!(!flags.is_enabled("f", &Context::new().user_id("user-1")));
+/// assert_eq!(guard.snapshot().flag("f").unwrap().kills, 1);
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Guard {
     pub(super) shared: Arc<Shared>,

@@ -50,7 +50,34 @@ impl GuardSnapshot {
     }
 }
 
-/// One watched flag.
+/// One watched flag, in the guard's [snapshot](GuardSnapshot::flag).
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{
+///     FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side, Status,
+/// };
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+/// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+///     .clock(clock.clone())
+///     .watch("f", GuardConfig::new())
+///     .build();
+/// guard.check().await;
+/// counts.add("f", Side::New, 80, 1);
+/// counts.add("f", Side::Old, 1_520, 15);
+/// clock.advance(Duration::from_secs(5));
+/// guard.check().await;
+/// let snapshot = guard.snapshot();
+/// let f = snapshot.flag("f").unwrap();
+/// assert_eq!(f.window.new.requests, 80);
+/// assert_eq!(f.last.as_ref().unwrap().status, Status::Healthy);
+/// assert_eq!((f.kills, f.fleet, f.plan.is_none()), (0, false, true));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FlagSnapshot {

@@ -23,6 +23,27 @@ impl Guard {
 }
 
 /// The checks [`Guard::spawn`] started; they stop when this is dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::guard::{Guard, GuardConfig};
+/// use flags_middleware::Flags;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags)
+///     .interval(Duration::from_millis(10))
+///     .watch("f", GuardConfig::new())
+///     .build();
+/// let task = guard.spawn();
+/// tokio::time::sleep(Duration::from_millis(50)).await;
+/// assert!(guard.snapshot().checks >= 1);
+/// task.stop();
+/// let checks = guard.snapshot().checks;
+/// tokio::time::sleep(Duration::from_millis(50)).await;
+/// assert_eq!(guard.snapshot().checks, checks);
+/// # }
+/// ```
 #[derive(Debug)]
 #[must_use = "the guard stops checking when its task is dropped"]
 pub struct GuardTask {
