@@ -108,6 +108,36 @@ impl<S> Layer<S> for RequestScopeLayer {
 }
 
 /// The service [`RequestScopeLayer`] makes.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{body::Body, http::Request, routing::get, Router};
+/// use flags_middleware::{Flags, FlagsLayer};
+/// use flags_openfeature::{FlagsProvider, RequestScopeLayer};
+/// use tower::ServiceExt as _;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nusers = [\"u1\"]\n", "flags.toml").unwrap();
+/// let mut api = open_feature::OpenFeature::default();
+/// api.set_provider(FlagsProvider::new(flags.clone())).await;
+/// let client = Arc::new(api.create_client());
+/// // No evaluation context: the provider answers for the request's user.
+/// let handler = move || {
+///     let client = client.clone();
+///     async move { format!("{:?}", client.get_bool_value("new_checkout_flow", None, None).await) }
+/// };
+/// let app: Router = Router::new()
+///     .route("/", get(handler))
+///     .layer(RequestScopeLayer::new())
+///     .layer(FlagsLayer::new(flags).user_header("x-user-id").unwrap());
+/// for (user, answer) in [("u1", "Ok(true)"), ("u2", "Ok(false)")] {
+///     let request = Request::get("/").header("x-user-id", user).body(Body::empty()).unwrap();
+///     let response = app.clone().oneshot(request).await.unwrap();
+///     let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+///     assert_eq!(body, answer, "for {user}");
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestScope<S> {
     inner: S,

@@ -42,6 +42,24 @@ pub struct SourceStatus {
 }
 
 /// An outside edit that was rejected; the previous flags kept serving.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::{edit::Edit, Flags};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("flags.toml");
+/// std::fs::write(&path, "[new_checkout_flow]\nrollout = 20\n").unwrap();
+/// let flags = Flags::from_file(&path).unwrap();
+/// std::fs::write(&path, "[new_checkout_flow]\nrollout = 150\n").unwrap(); // a bad hand edit
+/// // A change finds the edit not loaded, reads it, and is refused with it.
+/// assert!(flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.is_err());
+///
+/// let rejected = flags.status().last_error.unwrap();
+/// assert_eq!(rejected.errors[0].field.as_deref(), Some("rollout"));
+/// assert_eq!((rejected.errors[0].line, flags.version()), (Some(2), 1)); // version 1 still serves
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct ReloadError {

@@ -4,6 +4,28 @@
 use crate::model::{Feature, StrategyKind};
 
 /// The one arm a definition serves to every caller, if it serves one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::hygiene::{OneArm, StaleOptions, StaleReason};
+/// use flags_middleware::Flags;
+///
+/// let toml = "[old_banner]\nenabled = false\n[new_search]\nrollout = 100\n[beta]\nrollout = 5\n";
+/// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+/// let in_40_days = chrono::Utc::now() + chrono::Duration::days(40);
+/// let stale = flags.stale_flags(StaleOptions::new().at(in_40_days)).await.unwrap();
+/// // `beta` is stale too (never evaluated), but its callers still differ.
+/// let one_arm: Vec<(&str, OneArm)> = stale
+///     .iter()
+///     .flat_map(|f| f.reasons.iter().map(move |r| (f.name.as_str(), r)))
+///     .filter_map(|(name, reason)| match reason {
+///         StaleReason::OneArm { arm, .. } => Some((name, *arm)),
+///         _ => None,
+///     })
+///     .collect();
+/// assert_eq!(one_arm, [("new_search", OneArm::On), ("old_banner", OneArm::Off)]);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OneArm {

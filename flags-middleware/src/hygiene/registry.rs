@@ -43,6 +43,19 @@ pub struct FlagUse {
 }
 
 /// What kind of reference a [`FlagUse`] is.
+///
+/// ```
+/// use flags_middleware::hygiene::{uses_of, UseKind};
+/// use flags_middleware::{feature_gated, FlagContext};
+///
+/// #[feature_gated("new_pricing", fallback = price_legacy)]
+/// async fn price(flags: &FlagContext) -> u32 { 90 }
+/// async fn price_legacy(flags: &FlagContext) -> u32 { 100 }
+/// flags_middleware::flag!(NEW_PRICING = "new_pricing");
+///
+/// let uses: Vec<(UseKind, &str)> = uses_of("new_pricing").iter().map(|u| (u.kind, u.item)).collect();
+/// assert_eq!(uses, [(UseKind::Gate, "price"), (UseKind::Key, "NEW_PRICING")]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -90,6 +90,22 @@ pub(crate) fn inventory(
 }
 
 /// Why a flag is reported as potentially stale.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::hygiene::{StaleOptions, StaleReason};
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[old_banner]\nstale = true\nrollout = 5\n", "flags.toml").unwrap();
+/// let now = flags.stale_flags(StaleOptions::new()).await.unwrap();
+/// assert_eq!(now[0].reasons, [StaleReason::MarkedStale]);
+/// // 40 days on, nothing has asked for it either.
+/// let later = chrono::Utc::now() + chrono::Duration::days(40);
+/// let later = flags.stale_flags(StaleOptions::new().at(later)).await.unwrap();
+/// let not_evaluated = StaleReason::NotEvaluated { last_evaluated: None };
+/// assert_eq!(later[0].reasons, [StaleReason::MarkedStale, not_evaluated]);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -117,6 +133,20 @@ pub enum StaleReason {
 }
 
 /// A flag that is potentially stale, with what to delete.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::{hygiene::StaleOptions, Flags};
+///
+/// flags_middleware::flag!(OLD_BANNER = "old_banner");
+/// let flags = Flags::from_toml_str("[old_banner]\nenabled = false\n[beta]\nrollout = 5\n", "flags.toml").unwrap();
+/// let in_40_days = chrono::Utc::now() + chrono::Duration::days(40);
+/// let stale = flags.stale_flags(StaleOptions::new().at(in_40_days)).await.unwrap();
+/// let banner = stale.iter().find(|f| f.name == "old_banner").unwrap();
+/// assert_eq!(banner.call_sites[0].item, "OLD_BANNER"); // the code to delete with it
+/// assert!(banner.call_sites[0].file.ends_with(".rs"));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct StaleFlag {
@@ -195,6 +225,22 @@ pub(crate) fn stale(snapshot: &Snapshot, inputs: &StaleInputs<'_>) -> Vec<StaleF
 /// A flag the code refers to whose definition is on for everyone: the
 /// gate's fallback (and variant functions) can be deleted, and the gate
 /// with them.
+///
+/// ```
+/// use flags_middleware::{feature_gated, FlagContext, Flags};
+///
+/// #[feature_gated("new_pricing", fallback = price_legacy)]
+/// async fn price(flags: &FlagContext) -> u32 { 90 }
+/// async fn price_legacy(flags: &FlagContext) -> u32 { 100 }
+///
+/// let toml = "[new_pricing]\nrollout = 100\n";
+/// let dead = Flags::from_toml_str(toml, "flags.toml").unwrap().dead_code();
+/// assert_eq!((dead[0].name.as_str(), dead[0].call_sites[0].item), ("new_pricing", "price"));
+/// assert_eq!(dead[0].deletable, ["price_legacy"]);
+/// // At 50% both functions still serve requests: nothing to delete.
+/// let toml = "[new_pricing]\nrollout = 50\n";
+/// assert!(Flags::from_toml_str(toml, "flags.toml").unwrap().dead_code().is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DeadCode {

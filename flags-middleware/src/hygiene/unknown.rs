@@ -59,6 +59,21 @@ pub struct UnknownFlags {
 }
 
 /// One name asked for that no flag has.
+///
+/// ```
+/// use flags_middleware::{Context, Flags};
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// for _ in 0..2 {
+///     assert!(!flags.is_enabled("new_chekout_flow", &Context::new())); // a typo
+/// }
+/// assert!(!flags.is_enabled("x".repeat(300), &Context::new()));
+/// let unknown = flags.unknown_flags();
+/// let typo = &unknown.flags[0]; // most asked first
+/// assert_eq!((typo.name.as_str(), typo.count), ("new_chekout_flow", 2));
+/// assert!(typo.first_seen <= typo.last_seen);
+/// assert_eq!(unknown.flags[1].name.len(), 200, "long names are cut");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct UnknownFlag {

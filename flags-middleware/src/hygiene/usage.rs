@@ -96,6 +96,27 @@ struct Times {
 
 /// What the code and the traffic say about one flag, read from
 /// [`Flags::evaluations`](crate::Flags::evaluations).
+///
+/// ```
+/// use axum::{body::Body, http::Request, routing::get, Router};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+/// use tower::ServiceExt as _;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let handler = |f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() };
+/// let app = Router::new()
+///     .route("/products/{id}", get(handler))
+///     .layer(FlagsLayer::new(flags.clone()));
+/// for path in ["/products/1", "/products/2"] {
+///     app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+/// }
+/// let usage = flags.evaluations("new_checkout_flow");
+/// assert_eq!(usage.routes.get("/products/{id}"), Some(&2)); // per route template
+/// assert!(usage.first_evaluated.unwrap() <= usage.last_evaluated.unwrap());
+/// assert!(flags.evaluations("dark_mode").routes.is_empty());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct FlagEvaluations {

@@ -260,6 +260,17 @@ impl fmt::Debug for IdLogging {
 }
 
 /// The secret key of [`IdLogging::Hashed`]; its `Debug` output hides it.
+///
+/// ```
+/// use flags_middleware::layer::IdHashKey;
+///
+/// // SipHash-2-4's reference vector: key 00..0f, empty input.
+/// let key = IdHashKey::new(std::array::from_fn(|i| i as u8));
+/// assert_eq!(key.hash(""), "726fdb47dd0e0e31");
+/// // Another key, another hash: the ids cannot be matched without it.
+/// assert_ne!(IdHashKey::new([7; 16]).hash("user_123"), key.hash("user_123"));
+/// assert_eq!(format!("{key:?}"), "IdHashKey(..)");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdHashKey([u8; 16]);
 

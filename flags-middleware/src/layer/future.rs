@@ -19,6 +19,25 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`FlagsService`](super::FlagsService).
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use flags_middleware::{layer::ResponseFuture, FlagContext, Flags, FlagsLayer};
+    /// use tower::{Layer as _, Service as _, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let handler = |f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() };
+    /// let mut service = FlagsLayer::new(flags.clone()).layer(Router::new().route("/", get(handler)));
+    /// let request = Request::get("/").body(Body::empty()).unwrap();
+    /// let ready = ServiceExt::<Request<Body>>::ready(&mut service).await.unwrap();
+    /// let future: ResponseFuture<_> = ready.call(request);
+    /// assert!(flags.metrics().snapshot().flags.is_empty(), "not counted until it answers");
+    /// let response = future.await.unwrap();
+    /// assert!(response.headers()["set-cookie"].to_str().unwrap().starts_with("flags_sid="));
+    /// assert_eq!(flags.metrics().snapshot().arm("new_checkout_flow", "on").unwrap().requests, 1);
+    /// # }
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         pub(crate) inner: F,

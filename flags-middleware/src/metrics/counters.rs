@@ -13,6 +13,23 @@ use super::snapshot::{ArmStats, FlagStats, MetricsSnapshot};
 use crate::shards::{add_shared, Local, Shard, Shards};
 
 /// Live counters for every flag and arm; cheap to clone (one `Arc`).
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+/// // The layer records each request; work outside it (a queue consumer) records its own.
+/// let metrics = flags.metrics().clone();
+/// metrics.record("new_checkout_flow", "on", 200, Duration::from_millis(12));
+/// metrics.record("new_checkout_flow", "on", 503, Duration::from_millis(80));
+/// metrics.record("new_checkout_flow", "off", 200, Duration::from_millis(9));
+///
+/// let counters = flags.metrics().snapshot(); // the same counters: a clone shares them
+/// let on = counters.arm("new_checkout_flow", "on").unwrap();
+/// assert_eq!((on.requests, on.errors, on.latency_sum_us), (2, 1, 92_000));
+/// assert_eq!(counters.arm("new_checkout_flow", "off").unwrap().requests, 1);
+/// ```
 #[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Inner>,

@@ -35,6 +35,26 @@ pub struct ClientExposures {
 }
 
 /// A copy of the client-side exposure counts.
+///
+/// ```
+/// use axum::{body::Body, http::Request, Router};
+/// use flags_middleware::{client_api::ClientApiConfig, Flags};
+/// use tower::ServiceExt as _;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let api: Router = flags.client_router(ClientApiConfig::new(["a-client-token"]));
+/// // Another service's Unleash SDK reports what it answered.
+/// let report = r#"{"bucket": {"toggles": {"new_checkout_flow": {"yes": 3, "no": 1}}}}"#;
+/// let request = Request::post("/metrics").header("authorization", "a-client-token");
+/// let response = api.oneshot(request.body(Body::from(report)).unwrap()).await.unwrap();
+/// assert_eq!(response.status(), 202);
+///
+/// let exposures = flags.client_exposures().snapshot();
+/// assert_eq!(exposures.flag("new_checkout_flow").map(|f| (f.yes, f.no)), Some((3, 1)));
+/// assert_eq!(exposures.dropped, 0);
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ExposuresSnapshot {
@@ -45,6 +65,20 @@ pub struct ExposuresSnapshot {
 }
 
 /// One flag's client-side exposures.
+///
+/// ```
+/// use flags_middleware::Flags;
+///
+/// let flags = Flags::from_toml_str("[button_color]\nvariants = [\"blue\", \"green\"]\n", "flags.toml").unwrap();
+/// // Two reports from SDKs (as `POST /client/metrics` adds them): they add up.
+/// flags.client_exposures().add("button_color", 2, 1, [("blue", 2), ("disabled", 1)]);
+/// flags.client_exposures().add("button_color", 1, 0, [("green", 1)]);
+/// let snapshot = flags.client_exposures().snapshot();
+/// let color = &snapshot.flags["button_color"];
+/// assert_eq!((color.yes, color.no), (3, 1));
+/// let variants: Vec<(&str, u64)> = color.variants.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+/// assert_eq!(variants, [("blue", 2), ("disabled", 1), ("green", 1)]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct FlagExposures {

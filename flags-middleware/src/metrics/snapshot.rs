@@ -34,6 +34,23 @@ pub struct MetricsSnapshot {
 }
 
 /// The counters of one flag.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::metrics::Metrics;
+///
+/// let metrics = Metrics::default();
+/// // One request that asked two flags, then one that asked one.
+/// metrics.record_each([("new_checkout_flow", "on"), ("button_color", "green")], 200, Duration::ZERO);
+/// metrics.record("button_color", "blue", 200, Duration::ZERO);
+///
+/// let snapshot = metrics.snapshot();
+/// let flags: Vec<&str> = snapshot.flags.iter().map(|f| f.flag.as_str()).collect();
+/// assert_eq!(flags, ["button_color", "new_checkout_flow"]); // sorted by name
+/// let color = snapshot.flag("button_color").unwrap();
+/// let arms: Vec<(&str, u64)> = color.arms.iter().map(|a| (a.arm.as_str(), a.requests)).collect();
+/// assert_eq!(arms, [("blue", 1), ("green", 1)]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct FlagStats {
@@ -44,6 +61,22 @@ pub struct FlagStats {
 }
 
 /// The counters of one arm of one flag.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::metrics::Metrics;
+///
+/// let metrics = Metrics::default();
+/// for (status, ms) in [(200, 3), (200, 4), (500, 30), (200, 3)] {
+///     metrics.record("new_checkout_flow", "on", status, Duration::from_millis(ms));
+/// }
+/// let snapshot = metrics.snapshot();
+/// let on = snapshot.arm("new_checkout_flow", "on").unwrap();
+/// assert_eq!((on.requests, on.errors, on.error_rate()), (4, 1, 0.25));
+/// assert_eq!(on.latency_quantile_ms(0.5), Some(5)); // half took at most 5 ms
+/// assert_eq!(on.latency_quantile_ms(0.99), Some(50));
+/// assert_eq!(on.latency.count(), 4);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ArmStats {

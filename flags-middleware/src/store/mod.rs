@@ -91,10 +91,37 @@ pub use remote_status::{RemoteFailure, RemoteStatus};
 pub use unleash::{UnleashConfig, UnleashConfigError, UnleashStore};
 
 /// A boxed, sendable future: what [`Store`] methods return.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::store::{BoxFuture, MemoryStore, Store, StoreError};
+/// use flags_middleware::{format::toml, model::FlagSet};
+///
+/// let store = MemoryStore::new(toml::parse("[new_checkout_flow]\n", "flags.toml").unwrap());
+/// let load: BoxFuture<'_, Result<FlagSet, StoreError>> = store.load();
+/// assert!(load.await.unwrap().feature("new_checkout_flow").is_some());
+/// # }
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Called by a store's watcher, from any thread, when its durable state may
 /// have changed outside this process.
+///
+/// ```
+/// use std::sync::{mpsc, Arc};
+/// use std::time::Duration;
+/// use flags_middleware::store::{FileStore, Store, Wake};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("flags.toml");
+/// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+/// let store = FileStore::open(&path).unwrap();
+/// let (woken, wake_ups) = mpsc::channel();
+/// let wake: Wake = Arc::new(move || woken.send(()).unwrap_or_default());
+/// let _watching = store.watch(wake).unwrap();
+/// std::fs::write(&path, "[new_checkout_flow]\nrollout = 5\n").unwrap(); // an outside edit
+/// assert!(wake_ups.recv_timeout(Duration::from_secs(10)).is_ok());
+/// ```
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// Durable storage for a flag set. See the [module docs](self).
@@ -228,9 +255,69 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The latest evaluation of each flag across instances, by name.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use flags_middleware::store::{BoxFuture, LastSeen, MemoryStore, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+/// # use flags_middleware::{format::toml, model::FlagSet, Flags};
+/// /// Memory, and what the other instances last evaluated.
+/// #[derive(Debug)]
+/// struct Fleet(MemoryStore, LastSeen);
+///
+/// impl Store for Fleet {
+///     fn last_seen(&self) -> Option<BoxFuture<'_, Result<LastSeen, StoreError>>> {
+///         let seen = self.1.clone();
+///         Some(Box::pin(async move { Ok(seen) }))
+///     }
+/// #   fn describe(&self) -> String { self.0.describe() }
+/// #   fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> { self.0.load() }
+/// #   fn apply<'a>(&'a self, w: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> { self.0.apply(w) }
+/// #   fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> { self.0.watch(wake) }
+/// #   fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> { self.0.refresh() }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let at = chrono::Utc::now() - chrono::Duration::hours(1);
+/// let set = toml::parse("[old_banner]\n", "flags.toml").unwrap();
+/// let store = Fleet(MemoryStore::new(set), LastSeen::from([("old_banner".to_owned(), at)]));
+/// let flags = Flags::with_store(Arc::new(store), None).await.unwrap();
+/// flags.share_last_seen().await.unwrap();
+/// let banner = flags.inventory().into_iter().find(|f| f.name == "old_banner").unwrap();
+/// assert_eq!(banner.last_evaluated, Some(at)); // another instance's evaluation
+/// # }
+/// ```
 pub type LastSeen = std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>;
 
 /// A validated change handed to [`Store::apply`].
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use flags_middleware::store::{BoxFuture, MemoryStore, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+/// # use flags_middleware::{edit::Edit, format::toml, model::FlagSet, Flags};
+/// /// Memory, and a line per write.
+/// #[derive(Debug)]
+/// struct Logged(MemoryStore, Mutex<Vec<String>>);
+///
+/// impl Store for Logged {
+///     fn apply<'a>(&'a self, write: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+///         let line = format!("{} {} on v{}", write.actor, write.action, write.base_version);
+///         self.1.lock().unwrap().push(line);
+///         self.0.apply(write)
+///     }
+/// #   fn describe(&self) -> String { self.0.describe() }
+/// #   fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> { self.0.load() }
+/// #   fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> { self.0.watch(wake) }
+/// #   fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> { self.0.refresh() }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let set = toml::parse("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let store = Arc::new(Logged(MemoryStore::new(set), Mutex::default()));
+/// let flags = Flags::with_store(store.clone(), None).await.unwrap();
+/// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+/// assert_eq!(*store.1.lock().unwrap(), ["ops kill on v1"]);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StoreWrite<'a> {
     /// The changes, in order.
@@ -248,6 +335,23 @@ pub struct StoreWrite<'a> {
 }
 
 /// An outside change found by [`Store::refresh`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::store::{FileStore, Store, Update};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("flags.toml");
+/// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+/// let store = FileStore::open(&path).unwrap();
+/// std::fs::write(&path, "[new_checkout_flow]\n[dark_mode]\n").unwrap(); // a hand edit
+/// match store.refresh().await.unwrap() {
+///     Some(Update::Replace(set)) => assert!(set.feature("dark_mode").is_some()),
+///     other => panic!("expected the whole file, got {other:?}"),
+/// }
+/// assert_eq!(store.refresh().await.unwrap(), None, "nothing new since");
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
     /// The whole set, as it now is (a file was edited).
@@ -257,6 +361,22 @@ pub enum Update {
 }
 
 /// Keeps a store's watcher alive; dropping it stops watching.
+///
+/// ```
+/// use std::sync::{mpsc, Arc};
+/// use flags_middleware::store::{MemoryStore, Store, WatchGuard};
+///
+/// let memory = MemoryStore::default().watch(Arc::new(|| {})).unwrap();
+/// assert_eq!(memory.mode(), "none"); // nothing outside this process changes it
+///
+/// // A store's own watcher, kept running by what the guard holds:
+/// let (keep, until_dropped) = mpsc::channel::<()>();
+/// let watcher = std::thread::spawn(move || until_dropped.recv().is_err());
+/// let guard = WatchGuard::new(keep, "polling");
+/// assert_eq!(guard.mode(), "polling");
+/// drop(guard);
+/// assert!(watcher.join().unwrap(), "the watcher stopped with the guard");
+/// ```
 pub struct WatchGuard {
     _inner: Box<dyn Send + Sync>,
     mode: &'static str,

@@ -7,6 +7,22 @@ use serde::Serialize;
 /// How a polled source is doing: when it last answered, why it last failed,
 /// whether it is still being asked. Part of
 /// [`SourceStatus`](crate::change::SourceStatus) for such stores.
+///
+/// ```
+/// # #[cfg(not(feature = "unleash"))] fn main() {}
+/// # #[cfg(feature = "unleash")]
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::{store::UnleashConfig, Flags};
+///
+/// // Nothing listens on port 1: the first fetch fails, so no flags yet.
+/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret").unwrap();
+/// let flags = Flags::from_unleash(config).await.unwrap();
+/// let remote = flags.status().remote.unwrap();
+/// assert_eq!(remote.url, "http://127.0.0.1:1/api/client/features");
+/// assert_eq!((remote.polling, remote.ready, remote.serving), (true, false, "empty"));
+/// assert!(remote.last_success.is_none() && remote.last_failure.is_some());
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RemoteStatus {
@@ -37,6 +53,21 @@ pub struct RemoteStatus {
 }
 
 /// A failed call to the polled source.
+///
+/// ```
+/// # #[cfg(not(feature = "unleash"))] fn main() {}
+/// # #[cfg(feature = "unleash")]
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use flags_middleware::{store::UnleashConfig, Flags};
+///
+/// // Nothing listens on port 1: the connection is refused.
+/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret").unwrap();
+/// let flags = Flags::from_unleash(config).await.unwrap();
+/// let failure = flags.status().remote.unwrap().last_failure.unwrap();
+/// assert_eq!(failure.status, None, "no HTTP answer at all");
+/// assert!(failure.reason.starts_with("cannot reach Unleash: "), "{}", failure.reason);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RemoteFailure {

@@ -96,6 +96,17 @@ pub struct PostgresConfig {
 }
 
 /// A connection string that could not be read.
+///
+/// ```
+/// use flags_middleware::store::PostgresConfig;
+///
+/// let err = PostgresConfig::new("host=db.internal sslmode=sometimes").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid connection string: sslmode `sometimes` is not one of \
+///      disable, prefer, require, verify-ca, verify-full"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresConfigError(String);
 

@@ -50,6 +50,19 @@ pub struct UnleashConfig {
 }
 
 /// Why an [`UnleashConfig`] was refused.
+///
+/// ```
+/// use flags_middleware::store::{UnleashConfig, UnleashConfigError};
+///
+/// let err = UnleashConfig::new("unleash.internal:4242/api", "default:development.secret").unwrap_err();
+/// assert!(matches!(err, UnleashConfigError::Url(_)));
+/// assert_eq!(
+///     err.to_string(),
+///     "unleash url: `unleash.internal:4242/api` does not start with http:// or https://"
+/// );
+/// let err = UnleashConfig::new("http://unleash.internal:4242/api", " ").unwrap_err();
+/// assert_eq!(err, UnleashConfigError::EmptyToken);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnleashConfigError {
