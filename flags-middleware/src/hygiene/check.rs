@@ -84,6 +84,20 @@ pub fn undefined_flags<'a>(defined: impl IntoIterator<Item = &'a str>) -> Vec<Un
 /// (Unleash's client API, an Unleash export, or a bare array of features:
 /// every `features[].name`), by the file's extension.
 ///
+/// ```
+/// use flags_middleware::hygiene::defined_names;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let toml = dir.path().join("flags.toml");
+/// std::fs::write(&toml, "[new_checkout_flow]\n[dark_mode]\n").unwrap();
+/// assert_eq!(defined_names(&toml).unwrap(), ["new_checkout_flow", "dark_mode"]);
+/// let json = dir.path().join("export.json");
+/// std::fs::write(&json, r#"{"features": [{"name": "beta_search"}]}"#).unwrap();
+/// assert_eq!(defined_names(&json).unwrap(), ["beta_search"]);
+/// let err = defined_names(dir.path().join("missing.toml")).unwrap_err();
+/// assert!(err.contains("missing.toml"), "{err}");
+/// ```
+///
 /// # Errors
 /// When the file cannot be read or parsed, naming the file.
 pub fn defined_names(path: impl AsRef<Path>) -> Result<Vec<String>, String> {
@@ -128,6 +142,18 @@ fn json_names(text: &str) -> Result<Vec<String>, String> {
 /// The flags the code refers to that the file at `path` does not define,
 /// as one message (see
 /// [`testing::assert_flags_defined`](crate::testing::assert_flags_defined)).
+///
+/// ```
+/// use flags_middleware::hygiene::check_flags_defined;
+///
+/// flags_middleware::flag!(RECS = "ai_recomendations"); // a typo
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("flags.toml");
+/// std::fs::write(&path, "[ai_recommendations]\n").unwrap();
+/// let message = check_flags_defined(&path).unwrap_err();
+/// assert!(message.contains("ai_recomendations"), "{message}");
+/// ```
 ///
 /// # Errors
 /// The message listing each undefined flag, or why the file could not be read.
