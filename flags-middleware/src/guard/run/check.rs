@@ -127,6 +127,20 @@ impl Guard {
                 let mut events = Vec::new();
                 match result {
                     Ok(applied) if applied.superseded => superseded(&flag, "kill"),
+                    Ok(applied) if !applied.changed => {
+                        // Already off (an applier that does not check the
+                        // judged definition): nothing to count or report,
+                        // and the window's traffic is of an arm no longer
+                        // served, so it is not judged again.
+                        if let Some(w) = state.flags.get_mut(&flag) {
+                            w.window.clear();
+                        }
+                        tracing::info!(
+                            target: "flags::guard",
+                            message = "guard: kill not made: the flag was already off",
+                            feature_flag.key = %flag,
+                        );
+                    }
                     Ok(_) => {
                         if let Some(w) = state.flags.get_mut(&flag) {
                             // Judge a re-enabled flag on fresh traffic only.

@@ -106,6 +106,42 @@ async fn an_incident_is_killed_and_explained() {
     assert_eq!(snap.events, events);
 }
 
+/// An applier that says the flag was already off: the guard neither
+/// counts nor reports a kill, and does not judge that traffic again.
+#[tokio::test]
+async fn a_kill_that_changed_nothing_is_not_counted() {
+    struct AlreadyOff(Arc<AtomicU32>);
+    impl Applier for AlreadyOff {
+        fn apply<'a>(&'a self, _action: &'a Action) -> ApplyFuture<'a> {
+            unreachable!("the guard calls apply_checked")
+        }
+        fn apply_checked<'a>(&'a self, _action: &'a Action) -> AppliedFuture<'a> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(Applied::new(1, false)) })
+        }
+    }
+    let counts = ManualCounts::new();
+    let clock = ManualClock::new();
+    let tries = Arc::new(AtomicU32::new(0));
+    let guard = Guard::builder(counts.clone(), AlreadyOff(Arc::clone(&tries)))
+        .clock(clock.clone())
+        .watch(FLAG, GuardConfig::new())
+        .build();
+    guard.check().await;
+    counts.add(FLAG, Side::New, 50, 15);
+    counts.add(FLAG, Side::Old, 950, 5);
+    clock.advance(Duration::from_secs(5));
+    assert!(guard.check().await.is_empty(), "no Killed event");
+    assert_eq!(tries.load(Ordering::SeqCst), 1, "the kill was tried");
+    let snap = guard.snapshot();
+    let f = snap.flag(FLAG).unwrap();
+    assert_eq!(f.kills, 0);
+    assert_eq!(f.window.new.requests, 0, "that traffic is not judged again");
+    clock.advance(Duration::from_secs(5));
+    guard.check().await;
+    assert_eq!(tries.load(Ordering::SeqCst), 1, "not tried again");
+}
+
 #[test]
 fn a_kill_is_a_warn_event_at_flags_guard() {
     let buf = Arc::new(Mutex::new(Vec::<u8>::new()));
