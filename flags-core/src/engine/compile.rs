@@ -382,24 +382,25 @@ fn never() -> CompiledConstraint {
 }
 
 /// The machine's host name, as the `applicationHostname` strategy sees it:
-/// the `HOSTNAME` variable if set, else the kernel's; empty when neither is
-/// known. Also what instance ids are made of.
+/// the first of the `HOSTNAME` variable, the kernel's host name and
+/// `/etc/hostname` that is set and not blank, trimmed; empty when none is.
+/// Also what instance ids are made of.
 ///
 /// ```
-/// let host = flags_core::engine::hostname();
-/// assert_eq!(host, host.trim());
-/// if let Ok(set) = std::env::var("HOSTNAME") {
-///     if !set.is_empty() {
-///         assert_eq!(host, set.trim());
-///     }
-/// }
+/// std::env::set_var("HOSTNAME", " web-1\n"); // each doctest is its own process
+/// assert_eq!(flags_core::engine::hostname(), "web-1");
 /// ```
 pub fn hostname() -> String {
+    let files = ["/proc/sys/kernel/hostname", "/etc/hostname"];
     std::env::var("HOSTNAME")
         .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .into_iter()
+        .chain(
+            files
+                .into_iter()
+                .filter_map(|f| std::fs::read_to_string(f).ok()),
+        )
         .map(|h| h.trim().to_owned())
+        .find(|h| !h.is_empty())
         .unwrap_or_default()
 }

@@ -52,6 +52,7 @@ pub enum Segments {
 /// The client-API body for `set`: `{"version": 2, "features": [...]}`, plus
 /// `"segments"` when `segments` is [`Segments::Separate`]. Flags keep the
 /// set's order.
+///
 /// ```
 /// use flags_core::format::{toml, unleash::{to_client_json, Segments}};
 ///
@@ -61,7 +62,6 @@ pub enum Segments {
 /// assert_eq!(body["features"][0]["strategies"][0]["name"], "flexibleRollout");
 /// assert_eq!(body["features"][0]["strategies"][0]["parameters"]["rollout"], "20");
 /// ```
-///
 pub fn to_client_json(set: &FlagSet, segments: Segments) -> Value {
     let features: Vec<Value> = set
         .features
@@ -79,6 +79,7 @@ pub fn to_client_json(set: &FlagSet, segments: Segments) -> Value {
 }
 
 /// One flag as the client API shows it (no `guard`, no `plan`).
+///
 /// ```
 /// use flags_core::format::{toml, unleash::{feature, Segments}};
 ///
@@ -87,7 +88,6 @@ pub fn to_client_json(set: &FlagSet, segments: Segments) -> Value {
 /// assert_eq!((json["name"].as_str(), json["type"].as_str()), (Some("a"), Some("release")));
 /// assert!(json.get("plan").is_none());
 /// ```
-///
 pub fn feature(f: &Feature, all_segments: &[Segment], segments: Segments) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), json!(f.name));

@@ -152,15 +152,25 @@ impl Strategy {
     }
 }
 
-/// Every constraint operator Unleash defines, as written in
-/// [`Constraint::operator`]. An operator not in this list never matches (and
-/// a strict load refuses it).
+/// Every constraint operator the engine evaluates, as written in
+/// [`Constraint::operator`]: Unleash's, and `SEMVER_GTE`, `SEMVER_LTE` and
+/// `IN_CIDR` in the same style. A constraint with any other operator never
+/// matches, and a strict load (TOML, the admin API) refuses it.
 ///
 /// ```
-/// use flags_core::model::OPERATORS;
+/// use flags_core::model::{FlagSet, OPERATORS};
+/// use flags_core::{engine::Mode, Context, Snapshot};
 ///
-/// assert!(OPERATORS.contains(&"SEMVER_GTE"));
-/// assert_eq!(OPERATORS.len(), 19);
+/// assert!(OPERATORS.contains(&"STR_ENDS_WITH"));
+/// let with = |op: &str| FlagSet::from_unleash_json(&format!(r#"{{"features": [{{"name": "f",
+///     "enabled": true, "strategies": [{{"name": "default", "constraints": [
+///     {{"contextName": "plan", "operator": "{op}", "values": ["pro"]}}]}}]}}]}}"#)).unwrap();
+/// let pro = Context::new().property("plan", "pro");
+/// let known = Snapshot::compile(&with("IN"), Mode::Strict, "x").unwrap();
+/// assert!(known.is_enabled("f", &pro));
+/// assert!(Snapshot::compile(&with("IS"), Mode::Strict, "x").is_err());
+/// let lenient = Snapshot::compile(&with("IS"), Mode::Lenient, "x").unwrap();
+/// assert!(!lenient.is_enabled("f", &pro));
 /// ```
 pub const OPERATORS: &[&str] = &[
     "IN",

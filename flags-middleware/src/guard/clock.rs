@@ -43,14 +43,20 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 /// [`GuardBuilder::clock`](crate::guard::GuardBuilder::clock) says otherwise.
 ///
 /// ```
-/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
-/// use flags_middleware::guard::clock::{Clock, SystemClock};
+/// use std::time::{SystemTime, UNIX_EPOCH};
+/// use flags_middleware::guard::clock::SystemClock;
+/// use flags_middleware::guard::{Guard, GuardConfig};
+/// use flags_middleware::Flags;
 ///
-/// let before = SystemTime::now();
-/// let now = SystemClock.now();
-/// assert!(now >= before);
-/// assert!(now.duration_since(before).unwrap() < Duration::from_secs(60));
-/// assert!(now > UNIX_EPOCH + Duration::from_secs(1_735_689_600)); // after 2025-01-01
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let unix_ms = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let guard = Guard::for_flags(&flags).clock(SystemClock).watch("f", GuardConfig::new()).build();
+/// let before = unix_ms();
+/// guard.check().await;
+/// let at = guard.snapshot().at_ms; // when the check ran, by the system's clock
+/// assert!(before <= at && at <= unix_ms());
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

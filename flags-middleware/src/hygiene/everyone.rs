@@ -24,6 +24,7 @@ use crate::model::{Feature, StrategyKind};
 ///     })
 ///     .collect();
 /// assert_eq!(one_arm, [("new_search", OneArm::On), ("old_banner", OneArm::Off)]);
+/// assert!(stale.iter().any(|f| f.name == "beta"));
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -153,6 +153,7 @@ pub fn registry() -> impl Iterator<Item = &'static FlagUse> {
 }
 
 /// The names of the flags the code refers to, each once, sorted.
+///
 /// ```
 /// use flags_middleware::hygiene::referenced_names;
 ///
@@ -163,7 +164,6 @@ pub fn registry() -> impl Iterator<Item = &'static FlagUse> {
 /// assert_eq!(names.iter().filter(|n| **n == "zebra_flag").count(), 1);
 /// assert!(names.windows(2).all(|w| w[0] < w[1]));
 /// ```
-///
 pub fn referenced_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = registry().map(|u| u.name).collect();
     names.dedup();
@@ -171,6 +171,7 @@ pub fn referenced_names() -> Vec<&'static str> {
 }
 
 /// The uses of `name` in the code, sorted.
+///
 /// ```
 /// use flags_middleware::hygiene::uses_of;
 ///
@@ -181,7 +182,6 @@ pub fn referenced_names() -> Vec<&'static str> {
 /// assert_eq!(uses[0].item, "CHECKOUT");
 /// assert!(uses_of("never_referenced").is_empty());
 /// ```
-///
 pub fn uses_of(name: &str) -> Vec<&'static FlagUse> {
     registry().filter(|u| u.name == name).collect()
 }

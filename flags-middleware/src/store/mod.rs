@@ -363,19 +363,18 @@ pub enum Update {
 /// Keeps a store's watcher alive; dropping it stops watching.
 ///
 /// ```
-/// use std::sync::{mpsc, Arc};
-/// use flags_middleware::store::{MemoryStore, Store, WatchGuard};
+/// use std::sync::Arc;
+/// use flags_middleware::store::{FileStore, MemoryStore, Store};
 ///
 /// let memory = MemoryStore::default().watch(Arc::new(|| {})).unwrap();
 /// assert_eq!(memory.mode(), "none"); // nothing outside this process changes it
 ///
-/// // A store's own watcher, kept running by what the guard holds:
-/// let (keep, until_dropped) = mpsc::channel::<()>();
-/// let watcher = std::thread::spawn(move || until_dropped.recv().is_err());
-/// let guard = WatchGuard::new(keep, "polling");
-/// assert_eq!(guard.mode(), "polling");
-/// drop(guard);
-/// assert!(watcher.join().unwrap(), "the watcher stopped with the guard");
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("flags.toml");
+/// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+/// let file = FileStore::open(&path).unwrap().watch(Arc::new(|| {})).unwrap();
+/// assert_ne!(file.mode(), "none"); // watched (inotify, or polling where it is missing)
+/// drop(file); // stops watching
 /// ```
 pub struct WatchGuard {
     _inner: Box<dyn Send + Sync>,

@@ -12,10 +12,13 @@ use serde::Serialize;
 /// # #[cfg(not(feature = "unleash"))] fn main() {}
 /// # #[cfg(feature = "unleash")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
 /// use flags_middleware::{store::UnleashConfig, Flags};
 ///
 /// // Nothing listens on port 1: the first fetch fails, so no flags yet.
-/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret").unwrap();
+/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret")
+///     .unwrap()
+///     .timeout(Duration::from_secs(1));
 /// let flags = Flags::from_unleash(config).await.unwrap();
 /// let remote = flags.status().remote.unwrap();
 /// assert_eq!(remote.url, "http://127.0.0.1:1/api/client/features");
@@ -58,10 +61,13 @@ pub struct RemoteStatus {
 /// # #[cfg(not(feature = "unleash"))] fn main() {}
 /// # #[cfg(feature = "unleash")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
 /// use flags_middleware::{store::UnleashConfig, Flags};
 ///
 /// // Nothing listens on port 1: the connection is refused.
-/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret").unwrap();
+/// let config = UnleashConfig::new("http://127.0.0.1:1/api", "default:development.secret")
+///     .unwrap()
+///     .timeout(Duration::from_secs(1));
 /// let flags = Flags::from_unleash(config).await.unwrap();
 /// let failure = flags.status().remote.unwrap().last_failure.unwrap();
 /// assert_eq!(failure.status, None, "no HTTP answer at all");

@@ -116,6 +116,7 @@ pub(super) fn upsert_flag(
 }
 
 /// Replaces a flag's whole table, keeping the comments above its header.
+///
 /// ```
 /// use flags_core::format::toml::{self, replace_table, write_feature_table};
 ///
@@ -125,7 +126,6 @@ pub(super) fn upsert_flag(
 /// replace_table(doc.get_mut("a").unwrap(), table);
 /// assert_eq!(doc.to_string(), "# Why a exists.\n[a]\nenabled = false\n");
 /// ```
-///
 pub fn replace_table(item: &mut Item, mut new: Table) {
     if let Item::Table(old) = item {
         *new.decor_mut() = old.decor().clone();

@@ -22,7 +22,7 @@ use crate::model::Constraint;
 const CONSTRAINT_KEYS: &[&str] = &["field", "op", "value", "values", "case_insensitive", "not"];
 
 /// Friendly operator names and Unleash's.
-const OPERATORS: &[(&str, &str)] = &[
+const FRIENDLY_OPERATORS: &[(&str, &str)] = &[
     ("in", "IN"),
     ("not_in", "NOT_IN"),
     ("contains", "STR_CONTAINS"),
@@ -46,7 +46,7 @@ const OPERATORS: &[(&str, &str)] = &[
 
 /// Unleash's name for an operator written either way.
 fn operator(name: &str) -> Option<&'static str> {
-    OPERATORS
+    FRIENDLY_OPERATORS
         .iter()
         .find(|(friendly, unleash)| *friendly == name || *unleash == name)
         .map(|(_, unleash)| *unleash)
@@ -54,7 +54,7 @@ fn operator(name: &str) -> Option<&'static str> {
 
 /// The friendly name for an Unleash operator (itself when unknown).
 fn friendly_operator(unleash: &str) -> &str {
-    OPERATORS
+    FRIENDLY_OPERATORS
         .iter()
         .find(|(_, u)| *u == unleash)
         .map_or(unleash, |(f, _)| f)
@@ -62,7 +62,7 @@ fn friendly_operator(unleash: &str) -> &str {
 
 /// Every friendly operator name.
 fn friendly_operators() -> Vec<&'static str> {
-    OPERATORS.iter().map(|(f, _)| *f).collect()
+    FRIENDLY_OPERATORS.iter().map(|(f, _)| *f).collect()
 }
 
 /// Whether an operator takes a list (`values`) rather than one `value`.
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn every_operator_has_a_friendly_name() {
-        let unleash: Vec<&str> = OPERATORS.iter().map(|(_, u)| *u).collect();
+        let unleash: Vec<&str> = FRIENDLY_OPERATORS.iter().map(|(_, u)| *u).collect();
         assert_eq!(unleash, crate::model::OPERATORS);
     }
 

@@ -104,11 +104,13 @@ pub struct FlagCounts {
 /// use flags_middleware::guard::Side;
 ///
 /// let counts = ManualCounts::new();
-/// let served_new_arm = false; // e.g. the flag was off for this user
-/// let side = if served_new_arm { Side::New } else { Side::Old };
-/// counts.record("new_checkout_flow", side, false, Duration::from_millis(20));
+/// // Each request counted on the side its answer put it.
+/// for (served_new_arm, failed) in [(true, true), (false, false), (false, false)] {
+///     let side = if served_new_arm { Side::New } else { Side::Old };
+///     counts.record("new_checkout_flow", side, failed, Duration::from_millis(20));
+/// }
 /// let read = counts.read("new_checkout_flow", &NewArm::Enabled).unwrap();
-/// assert_eq!((read.new.requests, read.old.requests), (0, 1));
+/// assert_eq!((read.new.requests, read.new.errors, read.old.requests), (1, 1, 2));
 /// assert_eq!(serde_json::to_string(&Side::Old).unwrap(), r#""old""#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

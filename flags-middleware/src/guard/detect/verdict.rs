@@ -105,7 +105,7 @@ pub enum Criterion {
 /// let new = guard.snapshot().flag("f").unwrap().window.new;
 /// assert_eq!((new.requests, new.bad), (40, 2));
 /// assert_eq!(new.rate, 0.05);
-/// assert_eq!(new.latency_ms, None); // no latency rule
+/// assert_eq!(new.latency_ms, None);
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

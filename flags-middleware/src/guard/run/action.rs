@@ -164,6 +164,9 @@ impl std::error::Error for ApplyError {}
 ///     &events[0].kind,
 ///     EventKind::AdvanceFailed { to: 5, error } if error == "flag `f`: read-only"
 /// ));
+/// // Tried again at the next check.
+/// let again = guard.check().await;
+/// assert!(matches!(again[0].kind, EventKind::AdvanceFailed { to: 5, .. }));
 /// # }
 /// ```
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, ApplyError>> + Send + 'a>>;

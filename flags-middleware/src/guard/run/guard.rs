@@ -38,7 +38,11 @@ use crate::Flags;
 /// use flags_middleware::{Context, Flags};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let flags = Flags::from_toml_str("[f]\nrollout = 100\n", "flags.toml").unwrap();
+/// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+/// let users_on = |flags: &Flags| {
+///     (0..1000).filter(|i| flags.is_enabled("f", &Context::new().user_id(format!("u{i}")))).count()
+/// };
+/// assert!(users_on(&flags) > 0);
 /// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
 /// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
 ///     .clock(clock.clone())
@@ -50,7 +54,7 @@ use crate::Flags;
 /// counts.add("f", Side::Old, 950, 5);
 /// clock.advance(Duration::from_secs(5));
 /// guard.check().await;
-/// assert!(!flags.is_enabled("f", &Context::new().user_id("user-1")));
+/// assert_eq!(users_on(&flags), 0);
 /// assert_eq!(guard.snapshot().flag("f").unwrap().kills, 1);
 /// # }
 /// ```

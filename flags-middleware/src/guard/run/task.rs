@@ -36,8 +36,9 @@ impl Guard {
 ///     .watch("f", GuardConfig::new())
 ///     .build();
 /// let task = guard.spawn();
-/// tokio::time::sleep(Duration::from_millis(50)).await;
-/// assert!(guard.snapshot().checks >= 1);
+/// while guard.snapshot().checks == 0 {
+///     tokio::time::sleep(Duration::from_millis(10)).await;
+/// }
 /// task.stop();
 /// let checks = guard.snapshot().checks;
 /// tokio::time::sleep(Duration::from_millis(50)).await;
