@@ -3,7 +3,7 @@
 //! the request's decision events.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
@@ -16,6 +16,8 @@ use flags_openfeature::{FlagsProvider, RequestScopeLayer};
 use http::Request;
 use open_feature::{Client, EvaluationContext, EvaluationReason, FlagMetadataValue, OpenFeature};
 use tower::ServiceExt;
+use tracing::subscriber::NoSubscriber;
+use tracing::Dispatch;
 
 const FLAGS: &str = "[new_checkout_flow]\nrollout = 100\n\n[dark_mode]\nusers = [\"ann\"]\n";
 
@@ -107,6 +109,13 @@ impl Write for Lines {
 
 #[tokio::test]
 async fn one_request_one_version_one_memo_the_same_events() {
+    // While only one dispatcher is alive, tracing-core asks just the
+    // current thread's when a callsite is first hit: a test running beside
+    // this one without a subscriber would cache "never" for the decision
+    // events this test counts. A second dispatcher that lives forever makes
+    // it ask every live one.
+    static SECOND: OnceLock<Dispatch> = OnceLock::new();
+    SECOND.get_or_init(|| Dispatch::new(NoSubscriber::default()));
     let lines = Lines::default();
     let writer = lines.clone();
     let subscriber = tracing_subscriber::fmt()

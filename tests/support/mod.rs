@@ -35,6 +35,16 @@ impl Recorded {
     }
 }
 
+/// Makes tracing-core ask every live dispatcher, not only the current
+/// thread's, when a callsite is first hit. While only one dispatcher is
+/// alive it asks just the current thread's: a parallel test without a
+/// subscriber would cache "never" for an event a test with a thread-local
+/// subscriber waits for. A second dispatcher that lives forever prevents it.
+pub fn ask_every_dispatcher() {
+    static SECOND: OnceLock<Dispatch> = OnceLock::new();
+    SECOND.get_or_init(|| Dispatch::new(NoSubscriber::default()));
+}
+
 /// Records every event it sees, and every span's fields as it opens, fields
 /// as JSON values.
 #[derive(Clone, Default)]
@@ -46,13 +56,7 @@ pub struct Recorder {
 impl Recorder {
     /// Installs a recorder as this thread's default subscriber.
     pub fn install() -> (Recorder, tracing::subscriber::DefaultGuard) {
-        // While only one dispatcher is alive, tracing-core asks just the
-        // current thread's when a callsite is first hit: a parallel test
-        // without a subscriber would cache "never" for an event this
-        // recorder waits for. A second dispatcher that lives forever makes
-        // it ask every live one.
-        static SECOND: OnceLock<Dispatch> = OnceLock::new();
-        SECOND.get_or_init(|| Dispatch::new(NoSubscriber::default()));
+        ask_every_dispatcher();
         let rec = Recorder::default();
         let subscriber = tracing_subscriber::registry().with(rec.clone());
         let guard = tracing::subscriber::set_default(subscriber);
@@ -165,6 +169,7 @@ impl JsonLines {
     /// Installs the JSON formatter, filtered by `filter`, as this thread's
     /// default subscriber, writing here.
     pub fn install(filter: &str) -> (JsonLines, tracing::subscriber::DefaultGuard) {
+        ask_every_dispatcher();
         let lines = JsonLines::default();
         let writer = lines.clone();
         let subscriber = tracing_subscriber::fmt()
