@@ -303,9 +303,7 @@ mod tests {
         let capture = Capture::default();
         let subscriber = tracing_subscriber::registry().with(capture.clone());
         tracing::subscriber::with_default(subscriber, || {
-            // Another test's thread may have registered the callsite, with
-            // no subscriber, while this one was being set: ask again.
-            tracing::callsite::rebuild_interest_cache();
+            crate::test_tracing::ask_every_dispatcher();
             AuditLog::new(None).append(&[entry(7)]).unwrap();
         });
         let events = capture.0.lock().unwrap();

@@ -88,6 +88,8 @@ mod owned;
 mod sdk;
 mod shards;
 pub mod store;
+#[cfg(test)]
+mod test_tracing;
 pub mod testing;
 
 pub use flags::Flags;

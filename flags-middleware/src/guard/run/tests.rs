@@ -159,9 +159,7 @@ fn a_kill_is_a_warn_event_at_flags_guard() {
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
-        // A callsite registered meanwhile by another test's thread, with no
-        // subscriber, would stay off: ask again.
-        tracing::callsite::rebuild_interest_cache();
+        crate::test_tracing::ask_every_dispatcher();
         rt.block_on(async {
             let r = rig(None);
             r.guard.check().await;
