@@ -8,11 +8,12 @@ use super::evaluation::{Decision, Evaluation, Reason, Variant, VariantPick};
 use super::index::Index;
 use super::variant::{Arm, Pick, VariantSet};
 use crate::error::{LoadError, LoadErrors};
-use crate::model::{Feature, FlagSet, Segment};
+use crate::model::FlagSet;
 
 pub use super::change::Change;
 use crate::Context;
 
+mod definitions;
 mod low_level;
 
 /// A compiled, immutable flag set. Evaluation never blocks, never panics, and
@@ -108,6 +109,19 @@ impl Default for Snapshot {
 impl Snapshot {
     /// Compiles a whole flag set. `source` names it in errors.
     ///
+    /// ```
+    /// use flags_core::{engine::Mode, model::FlagSet, Context, Snapshot};
+    ///
+    /// let set = FlagSet::from_unleash_json(r#"{"features": [{"name": "a", "enabled": true,
+    ///     "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "150"}}]}]}"#).unwrap();
+    /// // Strict (files you write): every problem, by flag and field.
+    /// let err = Snapshot::compile(&set, Mode::Strict, "flags.json").unwrap_err();
+    /// assert_eq!(err.errors()[0].flag.as_deref(), Some("a"));
+    /// // Lenient (flags another system manages): loads, and the bad rule never matches.
+    /// let lenient = Snapshot::compile(&set, Mode::Lenient, "flags.json").unwrap();
+    /// assert!(!lenient.is_enabled("a", &Context::new().user_id("u1")));
+    /// ```
+    ///
     /// # Errors
     /// Every problem found, when `mode` is [`Mode::Strict`]; a lenient load
     /// fails only on duplicate flag names, or on a flag with more than
@@ -162,6 +176,19 @@ impl Snapshot {
 
     /// A new snapshot with `changes` applied, recompiling only what they touch
     /// (a segment change recompiles the flags that use the segment).
+    ///
+    /// ```
+    /// use flags_core::{engine::{Change, Mode}, format::toml, model::Feature, Context, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\n[b]\n", "flags.toml").unwrap();
+    /// let old = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let off = Change::Upsert(Feature { enabled: false, ..old.feature("a").unwrap() });
+    /// let new = old.apply(&[off, Change::Remove("b".into())], Mode::Strict, "admin").unwrap();
+    /// assert!(!new.is_enabled("a", &Context::new()));
+    /// assert_eq!(new.len(), 1);
+    /// // The old snapshot answers as before: requests that pinned it are undisturbed.
+    /// assert!(old.is_enabled("a", &Context::new()) && old.len() == 2);
+    /// ```
     ///
     /// # Errors
     /// Every problem found; `self` is unchanged either way.
@@ -290,105 +317,22 @@ impl Snapshot {
         )
     }
 
-    /// Returns this snapshot with `version` set.
-    // Hidden: only `flags-middleware`'s writer stamps versions; a user
-    // compiling a snapshot has no version to give it.
-    #[doc(hidden)]
-    #[must_use]
-    pub fn with_version(mut self, version: u64) -> Snapshot {
-        self.version = version;
-        self
-    }
-
-    /// The version of the flag set (bumped by every accepted change).
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// How many flags there are.
-    pub fn len(&self) -> usize {
-        self.flags.len()
-    }
-
-    /// Whether there are no flags.
-    pub fn is_empty(&self) -> bool {
-        self.flags.is_empty()
-    }
-
-    /// The definition of the flag `name`, as it was loaded.
-    ///
-    /// Definitions are stored compactly and decoded on each call, so this
-    /// is for tools (admin API, stores), not for request paths.
-    pub fn feature(&self, name: &str) -> Option<Feature> {
-        self.flag_by_name(name).map(|f| f.feature())
-    }
-
-    /// Every flag's definition, in no particular order (decoded one by one,
-    /// like [`Snapshot::feature`]).
-    pub fn features(&self) -> impl Iterator<Item = Feature> + '_ {
-        self.flags.iter().map(|f| f.feature())
-    }
-
-    /// Every flag's name, in no particular order (no decoding).
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.flags.iter().map(|f| f.name())
-    }
-
-    /// The definitions that ask for the rollout guard (`guard` or `plan`),
-    /// decoded; the others are skipped without decoding.
-    ///
-    /// ```
-    /// use flags_core::{engine::Mode, format::toml, Snapshot};
-    ///
-    /// let set = toml::parse("[a]\nguard = true\n[b]\n", "flags.toml").unwrap();
-    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
-    /// let names: Vec<_> = snapshot.guarded_features().map(|f| f.name).collect();
-    /// assert_eq!(names, ["a"]);
-    /// ```
-    // Hidden: `flags-middleware`'s guard follows these; nothing else needs
-    // them, and they are public only because that crate is another crate.
-    #[doc(hidden)]
-    pub fn guarded_features(&self) -> impl Iterator<Item = Feature> + '_ {
-        self.flags.iter().filter(|f| f.guarded).map(|f| f.feature())
-    }
-
-    /// Whether flag `name` has the same definition here and in `other`
-    /// (also when it is in neither), without decoding either.
-    // Hidden: `flags-middleware`'s audit log uses it to find what a change
-    // touched; public only because that crate is another crate.
-    #[doc(hidden)]
-    pub fn same_feature(&self, other: &Snapshot, name: &str) -> bool {
-        match (self.flag_by_name(name), other.flag_by_name(name)) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a.packed() == b.packed(),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-
-    /// The segments, in no particular order.
-    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
-        self.segments.values().map(|(s, _)| s)
-    }
-
-    /// The whole set back as a model, flags sorted by name.
-    pub fn to_flag_set(&self) -> FlagSet {
-        let mut features: Vec<Feature> = self.features().collect();
-        features.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut segments: Vec<Segment> = self.segments().cloned().collect();
-        segments.sort_by_key(|s| s.id);
-        FlagSet {
-            version: 2,
-            features,
-            segments,
-        }
-    }
-
     #[inline]
     fn flag_by_name(&self, name: &str) -> Option<&Arc<CompiledFlag>> {
         self.index.flag(name, &self.flags)
     }
 
     /// Whether `name` is on for `ctx`. Unknown flags are off.
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, format::toml, Context, Snapshot};
+    ///
+    /// let set = toml::parse("[beta]\nwhen = { plan = \"pro\" }\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// assert!(snapshot.is_enabled("beta", &Context::new().property("plan", "pro")));
+    /// assert!(!snapshot.is_enabled("beta", &Context::new().property("plan", "free")));
+    /// assert!(!snapshot.is_enabled("no_such_flag", &Context::new()));
+    /// ```
     #[inline]
     pub fn is_enabled(&self, name: &str, ctx: &Context) -> bool {
         match self.flag_by_name(name) {
@@ -398,6 +342,18 @@ impl Snapshot {
     }
 
     /// The variant of `name` for `ctx` (`disabled` when none).
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, format::toml, Context, Snapshot};
+    ///
+    /// let set = toml::parse("[exp]\nvariants = { blue = 50, green = 50 }\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let ann = Context::new().user_id("ann");
+    /// let arm = snapshot.variant("exp", &ann);
+    /// assert!(arm.name == "blue" || arm.name == "green");
+    /// assert_eq!(snapshot.variant("exp", &ann).name, arm.name); // sticky by user id
+    /// assert_eq!(snapshot.variant("no_such_flag", &ann).name, "disabled");
+    /// ```
     #[inline]
     pub fn variant<'a>(&'a self, name: &str, ctx: &Context) -> Variant<'a> {
         match self.flag_by_name(name) {
@@ -410,12 +366,36 @@ impl Snapshot {
     }
 
     /// Everything about one evaluation: value, variant, reason, version.
+    ///
+    /// ```
+    /// use flags_core::engine::{ErrorCode, Mode};
+    /// use flags_core::{format::toml, Context, Reason, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let ann = snapshot.evaluate("a", &Context::new().user_id("ann"));
+    /// assert!(ann.enabled);
+    /// assert_eq!(ann.reason, Reason::TargetingMatch);
+    /// let typo = snapshot.evaluate("b", &Context::new());
+    /// assert_eq!((typo.enabled, typo.error), (false, Some(ErrorCode::FlagNotFound)));
+    /// ```
     pub fn evaluate<'a>(&'a self, name: &'a str, ctx: &Context) -> Evaluation<'a> {
         let decision = self.decide(self.lookup(name), ctx);
         self.evaluation(name, self.lookup(name), &decision)
     }
 
     /// Evaluates every flag for `ctx` (variants included), in no particular order.
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, format::toml, Context, Snapshot};
+    ///
+    /// let text = "[a]\nusers = [\"ann\"]\n[b]\nenabled = false\n[c]\n";
+    /// let snapshot = Snapshot::compile(&toml::parse(text, "flags.toml").unwrap(), Mode::Strict, "x").unwrap();
+    /// let ctx = Context::new().user_id("ann");
+    /// let mut on: Vec<&str> = snapshot.evaluate_all(&ctx).filter(|e| e.enabled).map(|e| e.key).collect();
+    /// on.sort();
+    /// assert_eq!(on, ["a", "c"]);
+    /// ```
     pub fn evaluate_all<'a>(
         &'a self,
         ctx: &'a Context,
