@@ -45,12 +45,34 @@ use crate::Context;
 /// ```
 impl Snapshot {
     /// The position of `name`, for callers that memoize decisions.
+    ///
+    /// ```
+    /// # use flags_core::{engine::Mode, format::toml, Snapshot};
+    /// let set = toml::parse("[a]\n[b]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let (a, b) = (snapshot.lookup("a").unwrap(), snapshot.lookup("b").unwrap());
+    /// assert_ne!(a, b);
+    /// assert_eq!(snapshot.name(b), Some("b"));
+    /// assert_eq!(snapshot.lookup("c"), None);
+    /// ```
     #[inline]
     pub fn lookup(&self, name: &str) -> Option<FlagId> {
         self.index.get(name, &self.flags).map(FlagId)
     }
 
     /// The name of flag `id` (from [`Snapshot::lookup`]).
+    ///
+    /// ```
+    /// # use flags_core::{engine::{FlagId, Mode}, format::toml, Snapshot};
+    /// # let set = toml::parse("[a]\n[b]\n", "flags.toml").unwrap();
+    /// # let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let names: Vec<_> = (0..snapshot.len())
+    ///     .map(|i| snapshot.name(FlagId::from_bits(i as u32)).unwrap())
+    ///     .collect();
+    /// assert!(names.contains(&"a") && names.contains(&"b"));
+    /// // An id past the end names no flag.
+    /// assert_eq!(snapshot.name(FlagId::from_bits(snapshot.len() as u32)), None);
+    /// ```
     #[inline]
     pub fn name(&self, id: FlagId) -> Option<&str> {
         self.flags.get(id.0 as usize).map(|f| f.name())
@@ -59,6 +81,19 @@ impl Snapshot {
     /// Decides flag `id` (from [`Snapshot::lookup`]) for `ctx`, variant
     /// included. An unknown flag (`None`) decides off, with
     /// [`ErrorCode::FlagNotFound`](crate::engine::ErrorCode::FlagNotFound).
+    ///
+    /// ```
+    /// # use flags_core::{engine::{ErrorCode, Mode}, format::toml, Context, Reason, Snapshot};
+    /// let set = toml::parse("[beta]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let ann = Context::new().user_id("ann");
+    /// let decision = snapshot.decide(snapshot.lookup("beta"), &ann);
+    /// assert!(decision.enabled);
+    /// assert_eq!(decision.reason, Reason::TargetingMatch);
+    /// let missing = snapshot.decide(snapshot.lookup("gamma"), &ann);
+    /// assert!(!missing.enabled);
+    /// assert_eq!(missing.error, Some(ErrorCode::FlagNotFound));
+    /// ```
     pub fn decide(&self, id: Option<FlagId>, ctx: &Context) -> Decision {
         match id.and_then(|FlagId(i)| self.flags.get(i as usize)) {
             Some(f) => self.decide_flag(f, ctx, true),
@@ -68,6 +103,21 @@ impl Snapshot {
 
     /// Expands a [`Decision`] made by this snapshot for flag `id` into an
     /// [`Evaluation`] reported under `key`.
+    ///
+    /// ```
+    /// # use flags_core::{engine::{Decision, Mode}, format::toml, Context, Snapshot};
+    /// let set = toml::parse(r#"
+    /// [button]
+    /// variants = ["blue", "green"]
+    /// "#, "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let ctx = Context::new().user_id("ann");
+    /// let id = snapshot.lookup("button");
+    /// let memo = snapshot.decide(id, &ctx).to_bits(); // kept for the request
+    /// let e = snapshot.evaluation("button", id, &Decision::from_bits(memo));
+    /// assert_eq!(e, snapshot.evaluate("button", &ctx));
+    /// assert!(e.variant.enabled && ["blue", "green"].contains(&e.variant.name));
+    /// ```
     pub fn evaluation<'a>(
         &'a self,
         key: &'a str,
@@ -91,6 +141,23 @@ impl Snapshot {
 
     /// Variant `variant` of flag `flag` as defined (feature variants first,
     /// then strategy variants), whether or not anyone gets it.
+    ///
+    /// ```
+    /// # use flags_core::{engine::Mode, format::toml, Context, Snapshot};
+    /// let set = toml::parse(r#"
+    /// [[button.variants]]
+    /// name = "blue"
+    /// [[button.variants]]
+    /// name = "green"
+    /// weight = 0
+    /// payload = { type = "string", value = "Pay now" }
+    /// "#, "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// assert_eq!(snapshot.variant("button", &Context::new().user_id("ann")).name, "blue");
+    /// let green = snapshot.defined_variant("button", "green").unwrap(); // though nobody gets it
+    /// assert_eq!(green.payload.map(|p| p.value.as_str()), Some("Pay now"));
+    /// assert!(snapshot.defined_variant("button", "red").is_none());
+    /// ```
     pub fn defined_variant(&self, flag: &str, variant: &str) -> Option<Variant<'_>> {
         let f = self.flag_by_name(flag)?;
         f.variants
