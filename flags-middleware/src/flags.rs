@@ -67,6 +67,15 @@ impl WeakFlags {
 impl Flags {
     /// A handle serving `snapshot` (its version is kept). Changes are kept
     /// in memory (a [`MemoryStore`]).
+    ///
+    /// ```
+    /// use flags_middleware::{engine::{Mode, Snapshot}, format::toml, Context, Flags};
+    ///
+    /// let set = toml::parse("[new_checkout_flow]\nusers = [\"user_123\"]\n", "saved.toml").unwrap();
+    /// let flags = Flags::from_snapshot(Snapshot::compile(&set, Mode::Strict, "saved").unwrap().with_version(42));
+    /// assert_eq!(flags.version(), 42);
+    /// assert!(flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123")));
+    /// ```
     pub fn from_snapshot(snapshot: Snapshot) -> Flags {
         Flags {
             inner: Arc::new(Inner {
@@ -82,6 +91,15 @@ impl Flags {
     }
 
     /// A handle serving `set`, checked strictly, at version 1.
+    ///
+    /// ```
+    /// use flags_middleware::{model::FlagSet, Context, Flags};
+    ///
+    /// let json = r#"{"features": [{"name": "f", "enabled": true, "strategies": [{"name": "myStrategy"}]}]}"#;
+    /// let err = Flags::new(&FlagSet::from_unleash_json(json).unwrap()).unwrap_err().into_vec();
+    /// assert_eq!(err[0].flag.as_deref(), Some("f")); // strict: a strategy it cannot evaluate
+    /// assert!(!Flags::from_unleash_json(json).unwrap().is_enabled("f", &Context::new())); // lenient: off
+    /// ```
     ///
     /// # Errors
     /// Every problem in `set`.
@@ -105,6 +123,15 @@ impl Flags {
 
     /// A handle serving flags written in the [TOML format](crate::format::toml),
     /// at version 1. Not watched: see [`Flags::from_file`] for a file.
+    ///
+    /// ```
+    /// use flags_middleware::{Context, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 100\n", "flags.toml").unwrap();
+    /// assert!(flags.is_enabled("new_checkout_flow", &Context::new().user_id("u1")));
+    /// let err = &Flags::from_toml_str("[new_checkout_flow]\nrollout = 150\n", "flags.toml").unwrap_err().into_vec()[0];
+    /// assert_eq!((err.line, err.field.as_deref()), (Some(2), Some("rollout")));
+    /// ```
     ///
     /// # Errors
     /// Every problem in `text`, with line and column.
@@ -141,6 +168,15 @@ impl Flags {
     /// [`Flags::from_file`] for a store opened with options
     /// ([`FileStore::options`]).
     ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "").unwrap(); // a deploy that creates it empty, on purpose
+    /// assert!(flags_middleware::Flags::from_file(&path).is_err());
+    /// let store = flags_middleware::store::FileStore::options().allow_empty(true).open(&path).unwrap();
+    /// assert!(flags_middleware::Flags::from_file_store(store).unwrap().snapshot().is_empty());
+    /// ```
+    ///
     /// # Errors
     /// When the flags cannot be compiled or the watcher cannot start.
     pub fn from_file_store(store: FileStore) -> Result<Flags, LoadErrors> {
@@ -161,6 +197,17 @@ impl Flags {
     /// changes committed through a [`Writer`] (and the admin API) are
     /// written to it. `audit_log` names a JSONL file for the audit log (in
     /// memory when `None`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, format::toml, store::{MemoryStore, Store}, Flags};
+    ///
+    /// let store = std::sync::Arc::new(MemoryStore::new(toml::parse("[legacy_api]\n", "seed").unwrap()));
+    /// let flags = Flags::with_store(store.clone(), None).await.unwrap();
+    /// flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap();
+    /// assert!(!store.load().await.unwrap().feature("legacy_api").unwrap().enabled); // written
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the store cannot be read or holds invalid flags.
@@ -195,6 +242,18 @@ impl Flags {
 /// Reading.
 impl Flags {
     /// The current snapshot; hold it to see one consistent version.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Context, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let held = flags.snapshot();
+    /// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+    /// assert!(held.is_enabled("new_checkout_flow", &Context::new())); // still the old flags
+    /// assert_eq!((held.version(), flags.version()), (1, 2));
+    /// # }
+    /// ```
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.inner.live.load()
     }
@@ -206,6 +265,16 @@ impl Flags {
 
     /// Whether `name` is on for `ctx`, against the current snapshot.
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    ///
+    /// ```
+    /// use flags_middleware::{flag, Context, Flags};
+    ///
+    /// flag!(CHECKOUT = "new_checkout_flow");
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nusers = [\"user_123\"]\n", "flags.toml").unwrap();
+    /// assert!(flags.is_enabled(&CHECKOUT, &Context::new().user_id("user_123")));
+    /// assert!(!flags.is_enabled(&CHECKOUT, &Context::new().user_id("user_456")));
+    /// assert!(!flags.is_enabled("no_such_flag", &Context::new())); // unknown: off
+    /// ```
     pub fn is_enabled(&self, name: impl AsRef<str>, ctx: &Context) -> bool {
         let (name, snap) = (name.as_ref(), self.inner.live.peek());
         let on = snap.is_enabled(name, ctx);
@@ -217,6 +286,16 @@ impl Flags {
 
     /// The variant of `name` for `ctx`, copied out of the current snapshot.
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    ///
+    /// ```
+    /// use flags_middleware::{Context, Flags};
+    ///
+    /// let toml = "[button_color]\nusers = [\"user_123\"]\nvariants = { blue = 100 }\n";
+    /// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+    /// assert_eq!(flags.variant("button_color", &Context::new().user_id("user_123")).name, "blue");
+    /// let other = flags.variant("button_color", &Context::new().user_id("user_456"));
+    /// assert_eq!((other.name.as_str(), other.feature_enabled), ("disabled", false));
+    /// ```
     pub fn variant(&self, name: impl AsRef<str>, ctx: &Context) -> OwnedVariant {
         let snap = self.inner.live.peek();
         let name = name.as_ref();
@@ -274,6 +353,16 @@ impl Flags {
     /// Where the flags come from, the live version, and the last reload
     /// error; for flags polled from a server (Unleash), when it last
     /// answered and why it last failed ([`SourceStatus::remote`]).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\nrollout = 20\n").unwrap();
+    /// let status = flags_middleware::Flags::from_file(&path).unwrap().status();
+    /// assert_eq!(status.source, format!("file {}", path.display()));
+    /// assert_eq!(status.audit_log, Some(dir.path().join("flags.audit.jsonl")));
+    /// assert!(status.last_reload.is_some() && status.last_error.is_none());
+    /// ```
     pub fn status(&self) -> SourceStatus {
         self.control().status()
     }
@@ -320,7 +409,7 @@ impl Flags {
     /// entries after skipping `offset`. With a store that keeps the log
     /// itself (PostgreSQL), read it with [`Flags::audit_page`]: this one
     /// holds only what this handle saw, other instances' changes under
-    /// `outside change`.
+    /// `outside change`. (Example at [`Flags::audit_page`].)
     ///
     /// # Errors
     /// When the audit file cannot be read.
@@ -331,6 +420,20 @@ impl Flags {
     /// The audit log, newest first, from where it is kept: the store's own
     /// when it keeps one (a database every instance writes to, so the
     /// entries name the instance), else this handle's file or memory.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[a]\n[b]\n", "flags.toml").unwrap();
+    /// flags.writer("ops").commit(Edit::kill("a")).await.unwrap();
+    /// flags.writer("ops").commit(Edit::kill("b")).await.unwrap();
+    /// let page = flags.audit_page(0, 10).await.unwrap(); // newest first
+    /// assert_eq!((page[0].flag.as_str(), page[0].version), ("b", flags.version()));
+    /// assert_eq!((page[1].flag.as_str(), page[1].action.as_str()), ("a", "kill"));
+    /// assert_eq!(flags.audit_log(1, 10).unwrap(), page[1..]); // skips 1; same log here
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the log cannot be read.

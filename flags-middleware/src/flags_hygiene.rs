@@ -37,6 +37,27 @@ impl Flags {
 
     /// Where and when `flag` was evaluated through the layer: requests per
     /// route template, first and last evaluation.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let ask = get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() });
+    /// let app = Router::new()
+    ///     .route("/checkout", ask.clone())
+    ///     .route("/cart/{id}", ask)
+    ///     .layer(FlagsLayer::new(flags.clone()));
+    /// for path in ["/checkout", "/cart/1", "/cart/2"] {
+    ///     app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    /// }
+    /// let usage = flags.evaluations("new_checkout_flow");
+    /// let routes: Vec<(&str, u64)> = usage.routes.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+    /// assert_eq!(routes, [("/cart/{id}", 2), ("/checkout", 1)]);
+    /// # }
+    /// ```
     pub fn evaluations(&self, flag: &str) -> FlagEvaluations {
         self.tracker().usage().of(flag)
     }

@@ -45,6 +45,24 @@ impl FlagsLayer {
     /// decisions logged in one request event per request at `INFO`
     /// ([`DecisionLog::PerRequest`]), user ids logged as they are,
     /// counters on, overrides refused.
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags.clone()));
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// // An anonymous visitor gets a session cookie: they stay in the same half of the rollout.
+    /// assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("flags_sid="));
+    /// // The request was counted under the arm it got.
+    /// assert_eq!(flags.metrics().snapshot().flag("new_checkout_flow").unwrap().arms[0].requests, 1);
+    /// # }
+    /// ```
     pub fn new(flags: Flags) -> Self {
         let metrics = Some(flags.metrics().clone());
         let tracker = flags.tracker().clone();
@@ -69,6 +87,29 @@ impl FlagsLayer {
     ///
     /// Resolvers are tried in the order they are added; the first that
     /// answers wins.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use axum::Extension;
+    /// use flags_middleware::{Context, FlagContext, Flags, FlagsLayer};
+    ///
+    /// #[derive(Clone)]
+    /// struct CurrentUser { id: String, beta: bool } // what your auth middleware stores
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[beta_search]\nwhen = { beta = true }\n", "flags.toml").unwrap();
+    /// let layer = FlagsLayer::new(flags).user(|u: &CurrentUser| {
+    ///     Context::new().user_id(u.id.as_str()).property("beta", u.beta.to_string())
+    /// });
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("beta_search").to_string() }))
+    ///     .layer(layer)
+    ///     .layer(Extension(CurrentUser { id: "user_123".into(), beta: true })); // runs first
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true");
+    /// # }
+    /// ```
     pub fn user<U, F, R>(self, f: F) -> Self
     where
         U: Send + Sync + 'static,
@@ -81,6 +122,23 @@ impl FlagsLayer {
     /// Resolves the user id from a request header (e.g. `x-user-id`, set by
     /// a gateway you trust).
     ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nusers = [\"user_123\"]\n", "flags.toml").unwrap();
+    /// assert!(FlagsLayer::new(flags.clone()).user_header("x user").is_err());
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).user_header("x-user-id").unwrap());
+    /// let request = Request::get("/").header("x-user-id", "user_123").body(Body::empty()).unwrap();
+    /// let res = app.oneshot(request).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true");
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// When `name` is not a valid header name.
     pub fn user_header(self, name: &str) -> Result<Self, LayerConfigError> {
@@ -90,6 +148,22 @@ impl FlagsLayer {
     }
 
     /// Resolves the user id from a cookie.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.context().get_user_id().unwrap().to_owned() }))
+    ///     .layer(FlagsLayer::new(flags).user_cookie("uid").unwrap());
+    /// let request = Request::get("/").header("cookie", "theme=dark; uid=user_123");
+    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "user_123");
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When `name` is not a valid cookie name.
@@ -140,6 +214,27 @@ impl FlagsLayer {
     /// these proxies, the address is the rightmost `X-Forwarded-For` entry
     /// that is not. Default: none, so the header is ignored.
     ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use std::net::SocketAddr;
+    /// use axum::extract::ConnectInfo;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[office]\n", "flags.toml").unwrap();
+    /// let ip = |f: FlagContext| async move { f.context().get_remote_address().unwrap().to_owned() };
+    /// let app = Router::new()
+    ///     .route("/", get(ip))
+    ///     .layer(FlagsLayer::new(flags).trusted_proxies(["10.0.0.0/8"]).unwrap());
+    /// let request = Request::get("/")
+    ///     .extension(ConnectInfo(SocketAddr::from(([10, 0, 0, 5], 443)))) // the load balancer
+    ///     .header("x-forwarded-for", "198.51.100.1, 203.0.113.9");
+    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "203.0.113.9");
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// When an entry is neither an IP address nor a network.
     pub fn trusted_proxies<I, S>(self, proxies: I) -> Result<Self, LayerConfigError>
@@ -152,6 +247,24 @@ impl FlagsLayer {
     }
 
     /// The anonymous-visitor cookie (default: [`SessionCookie::default`]).
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let cookie = SessionCookie::new().name("visitor").unwrap().secure(true);
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).session_cookie(cookie));
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// let set_cookie = res.headers()["set-cookie"].to_str().unwrap();
+    /// assert!(set_cookie.starts_with("visitor=") && set_cookie.contains("; Secure"));
+    /// # }
+    /// ```
     pub fn session_cookie(self, cookie: SessionCookie) -> Self {
         self.with(|c| c.session = Some(cookie))
     }
@@ -160,17 +273,65 @@ impl FlagsLayer {
     /// session id is bucketed at random, as Unleash does (the request event
     /// then names those flags in `feature_flag.random`, and per-decision
     /// events carry `feature_flag.result.random = true`).
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.details("new_checkout_flow").random.to_string() }))
+    ///     .layer(FlagsLayer::new(flags).without_session_cookie());
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert!(res.headers().get("set-cookie").is_none());
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true"); // bucketed at random
+    /// # }
+    /// ```
     pub fn without_session_cookie(self) -> Self {
         self.with(|c| c.session = None)
     }
 
     /// The `environment` of every context the resolvers leave it unset in.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let toml = "[new_checkout_flow]\nwhen = { environment = \"staging\" }\n";
+    /// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).environment("staging"));
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true");
+    /// # }
+    /// ```
     pub fn environment(self, env: impl Into<Arc<str>>) -> Self {
         let env = env.into();
         self.with(|c| c.environment = Some(env))
     }
 
     /// The `appName` of every context the resolvers leave it unset in.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let toml = "[new_checkout_flow]\nwhen = { appName = [\"checkout\", \"cart\"] }\n";
+    /// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).app_name("checkout"));
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true");
+    /// # }
+    /// ```
     pub fn app_name(self, name: impl Into<Arc<str>>) -> Self {
         let name = name.into();
         self.with(|c| c.app_name = Some(name))
@@ -192,6 +353,29 @@ impl FlagsLayer {
 
     /// The level of decision events (target `flags::decision`, emitted with
     /// [`DecisionLog::PerDecision`]), or `None` for none. Default `INFO`.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{layer::DecisionLog, FlagContext, Flags, FlagsLayer};
+    /// use tracing::Level;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let log = tempfile::NamedTempFile::new().unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(log.reopen().unwrap())
+    /// #     .with_ansi(false).with_max_level(tracing::Level::DEBUG).finish();
+    /// # let _guard = tracing::subscriber::set_default(subscriber);
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let layer = FlagsLayer::new(flags).decision_log(DecisionLog::PerDecision).decision_events(Level::DEBUG);
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(layer);
+    /// app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// let events = std::fs::read_to_string(log.path()).unwrap();
+    /// let decision = events.lines().find(|l| l.contains("flags::decision")).unwrap();
+    /// assert!(decision.contains("DEBUG") && decision.contains("new_checkout_flow"));
+    /// # }
+    /// ```
     pub fn decision_events(self, level: impl Into<Option<Level>>) -> Self {
         let level = level.into();
         self.with(|c| c.decision_level = level)
@@ -199,6 +383,28 @@ impl FlagsLayer {
 
     /// The level of request events (target `flags::request`), or `None` for
     /// none. Default `INFO`.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    /// use tracing::Level;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let log = tempfile::NamedTempFile::new().unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(log.reopen().unwrap())
+    /// #     .with_ansi(false).with_max_level(tracing::Level::DEBUG).finish();
+    /// # let _guard = tracing::subscriber::set_default(subscriber);
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).request_events(Level::WARN));
+    /// app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// let events = std::fs::read_to_string(log.path()).unwrap();
+    /// let request = events.lines().find(|l| l.contains("flags::request")).unwrap();
+    /// assert!(request.contains("WARN") && request.contains("new_checkout_flow=on"));
+    /// # }
+    /// ```
     pub fn request_events(self, level: impl Into<Option<Level>>) -> Self {
         let level = level.into();
         self.with(|c| c.request_level = level)
@@ -206,12 +412,54 @@ impl FlagsLayer {
 
     /// How user and session ids appear in events. Default
     /// [`IdLogging::Plain`].
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::{IdHashKey, IdLogging};
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let log = tempfile::NamedTempFile::new().unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(log.reopen().unwrap())
+    /// #     .with_ansi(false).with_max_level(tracing::Level::DEBUG).finish();
+    /// # let _guard = tracing::subscriber::set_default(subscriber);
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let key = IdHashKey::new(*b"not-a-real-key!!"); // in production, from your secret store
+    /// let layer = FlagsLayer::new(flags).user_header("x-user-id").unwrap().log_ids(IdLogging::Hashed(key.clone()));
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(layer);
+    /// let request = Request::get("/").header("x-user-id", "user_123").body(Body::empty()).unwrap();
+    /// app.oneshot(request).await.unwrap();
+    /// let events = std::fs::read_to_string(log.path()).unwrap();
+    /// assert!(events.contains(&key.hash("user_123")) && !events.contains("user_123"));
+    /// # }
+    /// ```
     pub fn log_ids(self, ids: IdLogging) -> Self {
         self.with(|c| c.ids = ids)
     }
 
     /// Whether to count requests per flag and arm in
     /// [`Flags::metrics`](crate::Flags::metrics). Default on.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let ask = get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() });
+    /// let public = Router::new().route("/", ask.clone()).layer(FlagsLayer::new(flags.clone()));
+    /// // Health checks and internal tools: served, but not counted.
+    /// let internal = Router::new().route("/", ask).layer(FlagsLayer::new(flags.clone()).metrics(false));
+    /// for app in [public, internal] {
+    ///     app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// }
+    /// assert_eq!(flags.metrics().snapshot().arm("new_checkout_flow", "on").unwrap().requests, 1);
+    /// # }
+    /// ```
     pub fn metrics(self, on: bool) -> Self {
         let metrics = on.then(|| self.config.flags.metrics().clone());
         self.with(|c| c.metrics = metrics)
@@ -222,6 +470,22 @@ impl FlagsLayer {
     /// [`FORCE_HEADER`](crate::testing::FORCE_HEADER) header. Default off:
     /// turn it on in tests and internal environments only, since the
     /// header lets any client choose its arms.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{testing::FORCE_HEADER, FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nenabled = false\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).allow_overrides(true)); // a test or staging server
+    /// let request = Request::get("/").header(FORCE_HEADER, "new_checkout_flow=on");
+    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "true");
+    /// # }
+    /// ```
     pub fn allow_overrides(self, allow: bool) -> Self {
         self.with(|c| c.allow_overrides = allow)
     }

@@ -74,6 +74,18 @@ impl fmt::Debug for FlagContext {
 impl FlagContext {
     /// Whether `flag` is on for this request's caller (unknown flags: off).
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    ///
+    /// ```
+    /// use flags_middleware::{Context, FlagContext, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[coin]\nrollout = 50\n", "flags.toml").unwrap();
+    /// // No user or session id: bucketed at random, once; the request keeps that answer.
+    /// let ctx = FlagContext::for_test(&flags, Context::new());
+    /// let first = ctx.is_enabled("coin");
+    /// assert!((0..20).all(|_| ctx.is_enabled("coin") == first));
+    /// assert!(ctx.details("coin").random);
+    /// assert!(!ctx.is_enabled("no_such_flag"));
+    /// ```
     pub fn is_enabled(&self, flag: impl AsRef<str>) -> bool {
         let (_, answer) = self.answer(flag.as_ref());
         self.state.enabled(answer)
@@ -81,6 +93,21 @@ impl FlagContext {
 
     /// The caller's variant of `flag` (`disabled` when none).
     /// Takes a string or a [`FlagKey`](crate::FlagKey).
+    ///
+    /// ```
+    /// use flags_middleware::{Context, FlagContext, Flags};
+    ///
+    /// let flags = Flags::from_toml_str(r##"[[button_color.variants]]
+    /// name = "blue"
+    /// payload = { type = "string", value = "#00f" }
+    /// overrides = { userId = ["user_123"] }
+    /// [[button_color.variants]]
+    /// name = "green""##, "flags.toml").unwrap();
+    /// let ctx = FlagContext::for_test(&flags, Context::new().user_id("user_123"));
+    /// let v = ctx.variant("button_color");
+    /// assert_eq!((v.name, v.payload.map(|p| p.value.as_str())), ("blue", Some("#00f")));
+    /// assert_eq!(ctx.variant("no_such_flag").name, "disabled");
+    /// ```
     pub fn variant(&self, flag: impl AsRef<str>) -> Variant<'_> {
         let flag = flag.as_ref();
         let (id, answer) = self.answer(flag);
@@ -141,6 +168,25 @@ impl FlagContext {
     }
 
     /// Who is asking, as the layer resolved it.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// async fn who(flags: FlagContext) -> String {
+    ///     let c = flags.context();
+    ///     format!("{} in {}", c.get_user_id().unwrap_or("anonymous"), c.get("environment").unwrap_or("-"))
+    /// }
+    /// let layer = FlagsLayer::new(flags).user_header("x-user-id").unwrap().environment("production");
+    /// let app = Router::new().route("/", get(who)).layer(layer);
+    /// let request = Request::get("/").header("x-user-id", "user_123").body(Body::empty()).unwrap();
+    /// let res = app.oneshot(request).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "user_123 in production");
+    /// # }
+    /// ```
     pub fn context(&self) -> &Context {
         &self.state.resolved.context
     }
@@ -149,16 +195,50 @@ impl FlagContext {
     /// user, no session cookie yet; the response sets the cookie). A hook
     /// for code holding a steadier anonymous id of its own, such as the
     /// [Frontend API](crate::frontend) with the browser SDK's `sessionId`.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.session_is_new().to_string() }))
+    ///     .layer(FlagsLayer::new(flags));
+    /// let first = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// let cookie = first.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    /// assert_eq!(to_bytes(first.into_body(), 64).await.unwrap(), "true");
+    /// // The visitor comes back with the cookie: the same session, not a new one.
+    /// let again = Request::get("/").header("cookie", cookie).body(Body::empty()).unwrap();
+    /// assert_eq!(to_bytes(app.oneshot(again).await.unwrap().into_body(), 64).await.unwrap(), "false");
+    /// # }
+    /// ```
     pub fn session_is_new(&self) -> bool {
         self.state.resolved.new_session.is_some()
     }
 
-    /// The version of the flag set this request sees.
+    /// The version of the flag set this request sees; with
+    /// [`snapshot`](FlagContext::snapshot), the whole of it, pinned for the
+    /// request even when the flags change meanwhile.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Context, FlagContext, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let ctx = FlagContext::for_test(&flags, Context::new().user_id("u1"));
+    /// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+    /// assert_eq!((ctx.version(), flags.version()), (1, 2));
+    /// assert!(ctx.is_enabled("new_checkout_flow")); // the version it started with
+    /// assert!(ctx.snapshot().feature("new_checkout_flow").unwrap().enabled);
+    /// # }
+    /// ```
     pub fn version(&self) -> u64 {
         self.state.snapshot.version()
     }
 
-    /// The snapshot this request sees.
+    /// The snapshot this request sees (example at [`FlagContext::version`]).
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.state.snapshot
     }
@@ -181,6 +261,17 @@ impl FlagContext {
     }
 
     /// Like [`FlagContext::for_test`], with some flags forced.
+    ///
+    /// ```
+    /// use flags_middleware::{testing::{ForceFlags, TestFlags}, Context, FlagContext};
+    ///
+    /// let flags = TestFlags::new().off("new_checkout_flow").variant("exp", "blue").build();
+    /// let forced = ForceFlags::new().on("new_checkout_flow").variant("exp", "red");
+    /// let ctx = FlagContext::for_test_forced(&flags, Context::new(), forced);
+    /// assert!(ctx.is_enabled("new_checkout_flow"));
+    /// assert_eq!(ctx.variant("exp").name, "red");
+    /// assert!(!FlagContext::for_test(&flags, Context::new()).is_enabled("new_checkout_flow"));
+    /// ```
     pub fn for_test_forced(
         flags: &Flags,
         context: Context,
@@ -316,6 +407,29 @@ pub enum FlagContextRejection {
 
 impl FlagContextRejection {
     /// The response status: 500, since this is a bug in the app's wiring.
+    /// With [`body_text`](Self::body_text), what an app with its own error
+    /// format answers instead:
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use axum::http::StatusCode;
+    /// use flags_middleware::{FlagContext, FlagContextRejection};
+    ///
+    /// async fn handler(flags: Result<FlagContext, FlagContextRejection>) -> (StatusCode, String) {
+    ///     match flags {
+    ///         Ok(flags) => (StatusCode::OK, flags.version().to_string()),
+    ///         Err(e) => (e.status(), format!(r#"{{"error": {:?}}}"#, e.body_text())),
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let app = Router::new().route("/", get(handler)); // no FlagsLayer
+    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 500);
+    /// let body = to_bytes(res.into_body(), 1024).await.unwrap();
+    /// assert!(body.starts_with(br#"{"error": "FlagContext needs FlagsLayer"#));
+    /// # }
+    /// ```
     pub fn status(&self) -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR
     }
