@@ -1,18 +1,17 @@
 //! [`Flags`]: the cloneable handle every part of the system shares. It
 //! reads; changes go through the [`Writer`] it hands out.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::AuditEntry;
 use crate::change::{Control, SourceStatus, Writer};
-use crate::engine::{Mode, Snapshot};
-use crate::error::{LoadError, LoadErrors};
+use crate::engine::Snapshot;
 use crate::live::Live;
-use crate::model::FlagSet;
 use crate::owned::{OwnedEvaluation, OwnedVariant};
-use crate::store::{FileStore, MemoryStore, Store, StoreError};
+use crate::store::{MemoryStore, Store, StoreError};
 use crate::Context;
+
+mod build;
 
 /// The live flag set: an atomically swapped, immutable [`Snapshot`].
 ///
@@ -60,182 +59,6 @@ impl WeakFlags {
     /// The handle, while someone else holds it.
     pub(crate) fn upgrade(&self) -> Option<Flags> {
         self.0.upgrade().map(|inner| Flags { inner })
-    }
-}
-
-/// Building a handle.
-impl Flags {
-    /// A handle serving `snapshot` (its version is kept). Changes are kept
-    /// in memory (a [`MemoryStore`]).
-    ///
-    /// ```
-    /// use flags_middleware::{engine::{Mode, Snapshot}, format::toml, Context, Flags};
-    ///
-    /// let set = toml::parse("[new_checkout_flow]\nusers = [\"user_123\"]\n", "saved.toml").unwrap();
-    /// let flags = Flags::from_snapshot(Snapshot::compile(&set, Mode::Strict, "saved").unwrap().with_version(42));
-    /// assert_eq!(flags.version(), 42);
-    /// assert!(flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123")));
-    /// ```
-    pub fn from_snapshot(snapshot: Snapshot) -> Flags {
-        Flags {
-            inner: Arc::new(Inner {
-                live: Arc::new(Live::new(snapshot)),
-                metrics: crate::metrics::Metrics::default(),
-                exposures: crate::metrics::ClientExposures::default(),
-                control: OnceLock::new(),
-                #[cfg(feature = "postgres")]
-                postgres: OnceLock::new(),
-                tracker: crate::hygiene::Tracker::default(),
-            }),
-        }
-    }
-
-    /// A handle serving `set`, checked strictly, at version 1.
-    ///
-    /// ```
-    /// use flags_middleware::{model::FlagSet, Context, Flags};
-    ///
-    /// let json = r#"{"features": [{"name": "f", "enabled": true, "strategies": [{"name": "myStrategy"}]}]}"#;
-    /// let err = Flags::new(&FlagSet::from_unleash_json(json).unwrap()).unwrap_err().into_vec();
-    /// assert_eq!(err[0].flag.as_deref(), Some("f")); // strict: a strategy it cannot evaluate
-    /// assert!(!Flags::from_unleash_json(json).unwrap().is_enabled("f", &Context::new())); // lenient: off
-    /// ```
-    ///
-    /// # Errors
-    /// Every problem in `set`.
-    pub fn new(set: &FlagSet) -> Result<Flags, LoadErrors> {
-        Ok(Self::from_snapshot(
-            Snapshot::compile(set, Mode::Strict, "flag set")?.with_version(1),
-        ))
-    }
-
-    /// A handle serving Unleash client-API JSON, loaded as Unleash SDKs load
-    /// it (whatever cannot be evaluated is off).
-    ///
-    /// # Errors
-    /// When the text is not client-API JSON.
-    pub fn from_unleash_json(text: &str) -> Result<Flags, LoadErrors> {
-        let set = FlagSet::from_unleash_json(text)?;
-        Ok(Self::from_snapshot(
-            Snapshot::compile(&set, Mode::Lenient, "unleash json")?.with_version(1),
-        ))
-    }
-
-    /// A handle serving flags written in the [TOML format](crate::format::toml),
-    /// at version 1. Not watched: see [`Flags::from_file`] for a file.
-    ///
-    /// ```
-    /// use flags_middleware::{Context, Flags};
-    ///
-    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 100\n", "flags.toml").unwrap();
-    /// assert!(flags.is_enabled("new_checkout_flow", &Context::new().user_id("u1")));
-    /// let err = &Flags::from_toml_str("[new_checkout_flow]\nrollout = 150\n", "flags.toml").unwrap_err().into_vec()[0];
-    /// assert_eq!((err.line, err.field.as_deref()), (Some(2), Some("rollout")));
-    /// ```
-    ///
-    /// # Errors
-    /// Every problem in `text`, with line and column.
-    pub fn from_toml_str(text: &str, source: &str) -> Result<Flags, LoadErrors> {
-        let (_, snap) = crate::format::toml::parse_compiled(text, source)?;
-        Ok(Flags::from_snapshot(snap.with_version(1)))
-    }
-
-    /// Serves the flags in a TOML file and keeps them in step with it: a saved
-    /// edit is live within a second; an edit with errors changes nothing (the
-    /// errors are logged and shown by [`Flags::status`] until a good edit
-    /// replaces it). Changes committed through a [`Writer`] (and the admin
-    /// API) are written back into the file, keeping its comments, and
-    /// appended to the audit log beside it (`flags.toml` → `flags.audit.jsonl`).
-    ///
-    /// Works inside or outside a tokio runtime (watching runs on its own thread).
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), flags_middleware::LoadErrors> {
-    /// use flags_middleware::{Context, Flags};
-    ///
-    /// let flags = Flags::from_file("flags.toml")?;
-    /// let on = flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// When the file cannot be read, is empty (see [`FileStore::options`]),
-    /// or has any error (with line and column).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Flags, LoadErrors> {
-        Flags::from_file_store(FileStore::open(path)?)
-    }
-
-    /// [`Flags::from_file`] for a store opened with options
-    /// ([`FileStore::options`]).
-    ///
-    /// ```
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("flags.toml");
-    /// std::fs::write(&path, "").unwrap(); // a deploy that creates it empty, on purpose
-    /// assert!(flags_middleware::Flags::from_file(&path).is_err());
-    /// let store = flags_middleware::store::FileStore::options().allow_empty(true).open(&path).unwrap();
-    /// assert!(flags_middleware::Flags::from_file_store(store).unwrap().snapshot().is_empty());
-    /// ```
-    ///
-    /// # Errors
-    /// When the flags cannot be compiled or the watcher cannot start.
-    pub fn from_file_store(store: FileStore) -> Result<Flags, LoadErrors> {
-        let source = store.describe();
-        // The version persisted beside the file: never one served before.
-        let version = store.version().unwrap_or(1);
-        let snap =
-            Snapshot::compile(&store.flag_set(), Mode::Strict, &source)?.with_version(version);
-        let audit = AuditLog::beside(store.path());
-        let flags = Flags::from_snapshot(snap);
-        flags
-            .attach(Arc::new(store), Some(audit))
-            .map_err(|e| LoadError::new(source, e.to_string()))?;
-        Ok(flags)
-    }
-
-    /// A handle serving what `store` holds, watching it for outside changes;
-    /// changes committed through a [`Writer`] (and the admin API) are
-    /// written to it. `audit_log` names a JSONL file for the audit log (in
-    /// memory when `None`).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use flags_middleware::{edit::Edit, format::toml, store::{MemoryStore, Store}, Flags};
-    ///
-    /// let store = std::sync::Arc::new(MemoryStore::new(toml::parse("[legacy_api]\n", "seed").unwrap()));
-    /// let flags = Flags::with_store(store.clone(), None).await.unwrap();
-    /// flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap();
-    /// assert!(!store.load().await.unwrap().feature("legacy_api").unwrap().enabled); // written
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    /// When the store cannot be read or holds invalid flags.
-    pub async fn with_store(
-        store: Arc<dyn Store>,
-        audit_log: Option<PathBuf>,
-    ) -> Result<Flags, StoreError> {
-        let set = store.load().await?;
-        let snap = Snapshot::compile(&set, store.compile_mode(), &store.describe())?
-            .with_version(store.version().unwrap_or(1));
-        let flags = Flags::from_snapshot(snap);
-        flags.attach(store, audit_log)?;
-        Ok(flags)
-    }
-
-    /// Makes `store` where this handle's changes go, and starts watching it.
-    fn attach(&self, store: Arc<dyn Store>, audit_log: Option<PathBuf>) -> Result<(), StoreError> {
-        let control = Arc::new(Control::new(self.inner.live.clone(), store, audit_log));
-        // A fresh handle: nobody asked for its (in-memory) control yet.
-        let control = self.inner.control.get_or_init(|| control);
-        // Startup of a served handle: flags the code asks for but the
-        // source lacks are said once, here (see `crate::hygiene`).
-        self.inner
-            .tracker
-            .warn_undefined_once(&self.inner.live.peek());
-        control.start_watching()?;
-        self.start_sharing_last_seen();
-        Ok(())
     }
 }
 

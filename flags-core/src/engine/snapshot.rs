@@ -117,6 +117,7 @@ impl Snapshot {
     /// // Strict (files you write): every problem, by flag and field.
     /// let err = Snapshot::compile(&set, Mode::Strict, "flags.json").unwrap_err();
     /// assert_eq!(err.errors()[0].flag.as_deref(), Some("a"));
+    /// assert_eq!(err.errors()[0].field.as_deref(), Some("strategies[0].parameters.rollout"));
     /// // Lenient (flags another system manages): loads, and the bad rule never matches.
     /// let lenient = Snapshot::compile(&set, Mode::Lenient, "flags.json").unwrap();
     /// assert!(!lenient.is_enabled("a", &Context::new().user_id("u1")));
@@ -349,9 +350,10 @@ impl Snapshot {
     /// let set = toml::parse("[exp]\nvariants = { blue = 50, green = 50 }\n", "flags.toml").unwrap();
     /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
     /// let ann = Context::new().user_id("ann");
-    /// let arm = snapshot.variant("exp", &ann);
-    /// assert!(arm.name == "blue" || arm.name == "green");
-    /// assert_eq!(snapshot.variant("exp", &ann).name, arm.name); // sticky by user id
+    /// let arm = snapshot.variant("exp", &ann).name;
+    /// // Sticky by user id: the same arm from another session, another device.
+    /// let elsewhere = Context::new().user_id("ann").session_id("s-2").property("device", "phone");
+    /// assert_eq!(snapshot.variant("exp", &elsewhere).name, arm);
     /// assert_eq!(snapshot.variant("no_such_flag", &ann).name, "disabled");
     /// ```
     #[inline]

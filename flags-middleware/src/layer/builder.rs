@@ -47,7 +47,7 @@ impl FlagsLayer {
     /// counters on, overrides refused.
     ///
     /// ```
-    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
     /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
     /// use tower::ServiceExt as _;
     ///
@@ -56,11 +56,20 @@ impl FlagsLayer {
     /// let app = Router::new()
     ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
     ///     .layer(FlagsLayer::new(flags.clone()));
-    /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
-    /// // An anonymous visitor gets a session cookie: they stay in the same half of the rollout.
-    /// assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("flags_sid="));
-    /// // The request was counted under the arm it got.
-    /// assert_eq!(flags.metrics().snapshot().flag("new_checkout_flow").unwrap().arms[0].requests, 1);
+    /// let res = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// // An anonymous visitor gets a session cookie, and with it the same half of the rollout.
+    /// let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    /// assert!(cookie.starts_with("flags_sid="));
+    /// let first = to_bytes(res.into_body(), 16).await.unwrap();
+    /// for _ in 0..5 {
+    ///     let again = Request::get("/").header("cookie", &cookie).body(Body::empty()).unwrap();
+    ///     let res = app.clone().oneshot(again).await.unwrap();
+    ///     assert_eq!(to_bytes(res.into_body(), 16).await.unwrap(), first);
+    /// }
+    /// // Every request was counted, under the arm it got.
+    /// let stats = flags.metrics().snapshot();
+    /// let arms = &stats.flag("new_checkout_flow").unwrap().arms;
+    /// assert_eq!(arms.iter().map(|a| a.requests).sum::<u64>(), 6);
     /// # }
     /// ```
     pub fn new(flags: Flags) -> Self {
@@ -227,11 +236,19 @@ impl FlagsLayer {
     /// let app = Router::new()
     ///     .route("/", get(ip))
     ///     .layer(FlagsLayer::new(flags).trusted_proxies(["10.0.0.0/8"]).unwrap());
-    /// let request = Request::get("/")
-    ///     .extension(ConnectInfo(SocketAddr::from(([10, 0, 0, 5], 443)))) // the load balancer
-    ///     .header("x-forwarded-for", "198.51.100.1, 203.0.113.9");
-    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// let from = |peer: [u8; 4]| {
+    ///     Request::get("/")
+    ///         .extension(ConnectInfo(SocketAddr::from((peer, 443))))
+    ///         .header("x-forwarded-for", "198.51.100.1, 203.0.113.9, 10.0.0.7")
+    ///         .body(Body::empty())
+    ///         .unwrap()
+    /// };
+    /// // Through the load balancer: the rightmost hop it does not trust.
+    /// let res = app.clone().oneshot(from([10, 0, 0, 5])).await.unwrap();
     /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "203.0.113.9");
+    /// // Straight from the internet: the header is the caller's own say-so.
+    /// let res = app.oneshot(from([192, 0, 2, 1])).await.unwrap();
+    /// assert_eq!(to_bytes(res.into_body(), 64).await.unwrap(), "192.0.2.1");
     /// # }
     /// ```
     ///

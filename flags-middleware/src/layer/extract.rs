@@ -231,7 +231,7 @@ impl FlagContext {
     /// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
     /// assert_eq!((ctx.version(), flags.version()), (1, 2));
     /// assert!(ctx.is_enabled("new_checkout_flow")); // the version it started with
-    /// assert!(ctx.snapshot().feature("new_checkout_flow").unwrap().enabled);
+    /// assert!(ctx.snapshot().is_enabled("new_checkout_flow", ctx.context()));
     /// # }
     /// ```
     pub fn version(&self) -> u64 {
@@ -413,13 +413,17 @@ impl FlagContextRejection {
     /// ```
     /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
     /// # use tower::ServiceExt as _;
-    /// use axum::http::StatusCode;
+    /// use axum::{http::StatusCode, response::{IntoResponse, Response}, Json};
     /// use flags_middleware::{FlagContext, FlagContextRejection};
     ///
-    /// async fn handler(flags: Result<FlagContext, FlagContextRejection>) -> (StatusCode, String) {
+    /// async fn handler(flags: Result<FlagContext, FlagContextRejection>) -> Response {
     ///     match flags {
-    ///         Ok(flags) => (StatusCode::OK, flags.version().to_string()),
-    ///         Err(e) => (e.status(), format!(r#"{{"error": {:?}}}"#, e.body_text())),
+    ///         Ok(flags) => flags.version().to_string().into_response(),
+    ///         Err(e) => {
+    ///             // Taking the `Result` skips the rejection's own ERROR event: log it here.
+    ///             tracing::error!(target: "flags::rejection", "{e}");
+    ///             (e.status(), Json(serde_json::json!({ "error": e.body_text() }))).into_response()
+    ///         }
     ///     }
     /// }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -427,7 +431,8 @@ impl FlagContextRejection {
     /// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
     /// assert_eq!(res.status(), 500);
     /// let body = to_bytes(res.into_body(), 1024).await.unwrap();
-    /// assert!(body.starts_with(br#"{"error": "FlagContext needs FlagsLayer"#));
+    /// let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    /// assert!(json["error"].as_str().unwrap().starts_with("FlagContext needs FlagsLayer"));
     /// # }
     /// ```
     pub fn status(&self) -> StatusCode {

@@ -1,6 +1,8 @@
 //! Reading a [`Snapshot`]'s definitions back: its version and size, each
-//! flag's definition as loaded, its segments, the whole set as a model. For
-//! tools (admin API, stores, exports), not request paths.
+//! flag's definition as loaded, its segments, the whole set as a model.
+//! Definitions are decoded on each call (`feature`, `features`,
+//! `to_flag_set`): those are for tools (admin API, stores, exports), not
+//! request paths.
 
 use std::sync::Arc;
 
@@ -20,6 +22,16 @@ impl Snapshot {
     }
 
     /// The version of the flag set (bumped by every accepted change).
+    ///
+    /// ```
+    /// use flags_core::{engine::{Change, Mode}, format::toml, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\n", "flags.toml").unwrap();
+    /// let compiled = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// assert_eq!(compiled.version(), 0); // a store stamps the versions it serves
+    /// let changed = compiled.apply(&[Change::Remove("a".into())], Mode::Strict, "x").unwrap();
+    /// assert_eq!(changed.version(), 0);
+    /// ```
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -33,7 +45,6 @@ impl Snapshot {
     /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
     /// assert_eq!((snapshot.len(), snapshot.is_empty()), (2, false));
     /// assert!(Snapshot::default().is_empty());
-    /// assert_eq!(snapshot.version(), 0); // compiled, not yet stamped by a store
     /// ```
     pub fn len(&self) -> usize {
         self.flags.len()

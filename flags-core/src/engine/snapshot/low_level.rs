@@ -66,12 +66,11 @@ impl Snapshot {
     /// # use flags_core::{engine::{FlagId, Mode}, format::toml, Snapshot};
     /// # let set = toml::parse("[a]\n[b]\n", "flags.toml").unwrap();
     /// # let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
-    /// let names: Vec<_> = (0..snapshot.len())
-    ///     .map(|i| snapshot.name(FlagId::from_bits(i as u32)).unwrap())
-    ///     .collect();
-    /// assert!(names.contains(&"a") && names.contains(&"b"));
-    /// // An id past the end names no flag.
-    /// assert_eq!(snapshot.name(FlagId::from_bits(snapshot.len() as u32)), None);
+    /// // A memo keeps ids as bits; the name comes back when it is logged.
+    /// let kept: u32 = snapshot.lookup("b").unwrap().to_bits();
+    /// assert_eq!(snapshot.name(FlagId::from_bits(kept)), Some("b"));
+    /// // An id that is no flag's names none.
+    /// assert_eq!(snapshot.name(FlagId::from_bits(u32::MAX)), None);
     /// ```
     #[inline]
     pub fn name(&self, id: FlagId) -> Option<&str> {
