@@ -89,6 +89,16 @@ impl TestFlags {
     }
 
     /// A flag on for `percent` of users, sticky per user (else session) id.
+    ///
+    /// ```
+    /// use flags_middleware::{testing::TestFlags, Context};
+    ///
+    /// let flags = TestFlags::new().rollout("new_checkout_flow", 20).build();
+    /// let on = (0..1000)
+    ///     .filter(|i| flags.is_enabled("new_checkout_flow", &Context::new().user_id(format!("u{i}"))))
+    ///     .count();
+    /// assert!((150..250).contains(&on), "{on} of 1000");
+    /// ```
     pub fn rollout(self, flag: &str, percent: u32) -> Self {
         let percent = percent.min(100).to_string();
         let s = strategy(
@@ -108,6 +118,16 @@ impl TestFlags {
     }
 
     /// A flag on for everyone, split between `variants` by relative weight.
+    ///
+    /// ```
+    /// use flags_middleware::{testing::TestFlags, Context};
+    ///
+    /// let flags = TestFlags::new().variants("checkout_button", &[("blue", 1), ("green", 3)]).build();
+    /// let green = (0..1000)
+    ///     .filter(|i| flags.variant("checkout_button", &Context::new().user_id(format!("u{i}"))).name == "green")
+    ///     .count();
+    /// assert!((700..800).contains(&green), "{green} of 1000"); // 3 in 4
+    /// ```
     pub fn variants(self, flag: &str, variants: &[(&str, u32)]) -> Self {
         let total: u32 = variants.iter().map(|(_, w)| w).sum::<u32>().max(1);
         let defs = variants
@@ -122,6 +142,17 @@ impl TestFlags {
     }
 
     /// Adds (or replaces) a flag defined in full.
+    ///
+    /// ```
+    /// use flags_middleware::{format::toml, testing::TestFlags, Context};
+    ///
+    /// let set = toml::parse("[beta_search]\nwhen = { plan = \"pro\" }\n", "flags.toml").unwrap();
+    /// let test = TestFlags::new().off("beta_search").with_feature(set.features[0].clone());
+    /// assert_eq!(test.flag_set().features.len(), 1); // replaced, not added
+    /// let flags = test.build();
+    /// assert!(flags.is_enabled("beta_search", &Context::new().property("plan", "pro")));
+    /// assert!(!flags.is_enabled("beta_search", &Context::new()));
+    /// ```
     pub fn with_feature(mut self, feature: Feature) -> Self {
         self.set.features.retain(|f| f.name != feature.name);
         self.set.features.push(feature);

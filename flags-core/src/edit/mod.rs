@@ -152,16 +152,48 @@ pub enum Edit {
 
 impl Edit {
     /// Creates `feature`: [`Edit::Create`].
+    ///
+    /// ```
+    /// use flags_core::{edit::{Edit, EditError}, engine::Change, model::Feature};
+    ///
+    /// let beta = Feature { name: "beta_search".into(), enabled: true, ..Feature::default() };
+    /// let change = Edit::create(beta.clone()).apply(None).unwrap();
+    /// assert_eq!(change, Some(Change::Upsert(beta.clone())));
+    /// // Creating a flag that exists is an error, not a silent replace.
+    /// let e = Edit::create(beta.clone()).apply(Some(&beta)).unwrap_err();
+    /// assert!(matches!(e, EditError::AlreadyExists { .. }));
+    /// ```
     pub fn create(feature: Feature) -> Edit {
         Edit::Create(feature)
     }
 
     /// Replaces the definition of `feature.name`: [`Edit::Replace`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let old = toml::parse("[a]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let new = toml::parse("[a]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+    /// let edit = Edit::replace(new.features[0].clone());
+    /// assert!(!edit.is_derived()); // the whole definition, not a change to the current one
+    /// let Some(Change::Upsert(next)) = edit.apply(old.feature("a")).unwrap() else { panic!() };
+    /// assert_eq!(next.strategies[0].name, "userWithId");
+    /// ```
     pub fn replace(feature: Feature) -> Edit {
         Edit::Replace(feature)
     }
 
     /// Deletes `flag`: [`Edit::Delete`].
+    ///
+    /// ```
+    /// use flags_core::{edit::{Edit, EditError}, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[old_banner]\n", "flags.toml").unwrap();
+    /// let change = Edit::delete("old_banner").apply(set.feature("old_banner")).unwrap();
+    /// assert_eq!(change, Some(Change::Remove("old_banner".into())));
+    /// let e = Edit::delete("typo").apply(set.feature("typo")).unwrap_err();
+    /// assert!(matches!(e, EditError::NoSuchFlag { .. }));
+    /// ```
     pub fn delete(flag: impl Into<String>) -> Edit {
         Edit::Delete(flag.into())
     }
@@ -169,20 +201,50 @@ impl Edit {
     /// Turns `flag` off for everyone: [`Edit::Kill`].
     ///
     /// ```
-    /// # use flags_core::edit::Edit;
-    /// assert_eq!(Edit::kill("legacy_api"), Edit::Kill("legacy_api".into()));
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[legacy_api]\nrollout = 20\n", "flags.toml").unwrap();
+    /// let current = set.feature("legacy_api");
+    /// let Some(Change::Upsert(off)) = Edit::kill("legacy_api").apply(current).unwrap() else { panic!() };
+    /// assert!(!off.enabled);
+    /// assert_eq!(off.rollout_percent(), Some(20)); // kept for when it comes back
     /// ```
     pub fn kill(flag: impl Into<String>) -> Edit {
         Edit::Kill(flag.into())
     }
 
     /// Turns `flag` on again: [`Edit::Enable`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[legacy_api]\nenabled = false\nrollout = 20\n", "flags.toml").unwrap();
+    /// let Some(Change::Upsert(on)) = Edit::enable("legacy_api").apply(set.feature("legacy_api")).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert!(on.enabled);
+    /// assert_eq!(on.rollout_percent(), Some(20)); // back to the same 20% of users
+    /// assert_eq!(Edit::enable("legacy_api").apply(Some(&on)).unwrap(), None); // already on
+    /// ```
     pub fn enable(flag: impl Into<String>) -> Edit {
         Edit::Enable(flag.into())
     }
 
     /// Sets `flag`'s rollout to `percent`, by the one rollout rule:
     /// [`Edit::Rollout`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[new_checkout_flow]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let current = set.feature("new_checkout_flow");
+    /// let Some(Change::Upsert(next)) = Edit::rollout("new_checkout_flow", 25).apply(current).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(next.rollout_percent(), Some(25));
+    /// let e = Edit::rollout("new_checkout_flow", 150).apply(current).unwrap_err();
+    /// assert_eq!(e.field(), Some("rollout"));
+    /// ```
     pub fn rollout(flag: impl Into<String>, percent: u32) -> Edit {
         Edit::Rollout {
             flag: flag.into(),
@@ -209,6 +271,20 @@ impl Edit {
     }
 
     /// The guard watches `flag` with `spec`: [`Edit::Guard`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let spec = serde_json::from_str(r#"{"minRequests": 100}"#).unwrap();
+    /// let Some(Change::Upsert(guarded)) = Edit::guard("a", spec).apply(set.feature("a")).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(guarded.guard.unwrap().min_requests, Some(100));
+    /// // Settings the guard cannot work with are refused, by field.
+    /// let bad = serde_json::from_str(r#"{"alpha": 2.0}"#).unwrap();
+    /// assert_eq!(Edit::guard("a", bad).apply(set.feature("a")).unwrap_err().field(), Some("guard.alpha"));
+    /// ```
     pub fn guard(flag: impl Into<String>, spec: GuardSpec) -> Edit {
         Edit::Guard {
             flag: flag.into(),
@@ -218,6 +294,14 @@ impl Edit {
 
     /// The guard stops watching `flag` (its plan goes too): [`Edit::Guard`]
     /// with no settings.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\nguard = true\nplan = \"gradual\"\n", "flags.toml").unwrap();
+    /// let Some(Change::Upsert(next)) = Edit::unguard("a").apply(set.feature("a")).unwrap() else { panic!() };
+    /// assert!(next.guard.is_none() && next.plan.is_none());
+    /// ```
     pub fn unguard(flag: impl Into<String>) -> Edit {
         Edit::Guard {
             flag: flag.into(),
@@ -226,6 +310,20 @@ impl Edit {
     }
 
     /// The guard walks `spec` on `flag`: [`Edit::Plan`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml, model::PlanSpec};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let plan = PlanSpec::from_steps([(5, 3_600_000), (50, 3_600_000), (100, 0)]);
+    /// let Some(Change::Upsert(next)) = Edit::plan("a", plan.clone()).apply(set.feature("a")).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(next.plan.as_deref(), Some(&plan));
+    /// // Steps must go up.
+    /// let down = PlanSpec::from_steps([(50, 0), (5, 0)]);
+    /// assert_eq!(Edit::plan("a", down).apply(set.feature("a")).unwrap_err().field(), Some("plan"));
+    /// ```
     pub fn plan(flag: impl Into<String>, spec: PlanSpec) -> Edit {
         Edit::Plan {
             flag: flag.into(),
@@ -234,6 +332,16 @@ impl Edit {
     }
 
     /// No more plan on `flag`; it stays guarded: [`Edit::Plan`] with none.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\nguard = true\nplan = \"gradual\"\n", "flags.toml").unwrap();
+    /// let Some(Change::Upsert(next)) = Edit::remove_plan("a").apply(set.feature("a")).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert!(next.plan.is_none() && next.guard.is_some());
+    /// ```
     pub fn remove_plan(flag: impl Into<String>) -> Edit {
         Edit::Plan {
             flag: flag.into(),
@@ -242,6 +350,17 @@ impl Edit {
     }
 
     /// A plan step to `percent`, begun at `at_ms`: [`Edit::PlanStep`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\nplan = \"gradual\"\n", "flags.toml").unwrap();
+    /// let step = Edit::plan_step("a", 25, 1_700_000_000_000);
+    /// assert_eq!(step.action(), "rollout");
+    /// let Some(Change::Upsert(next)) = step.apply(set.feature("a")).unwrap() else { panic!() };
+    /// assert_eq!(next.rollout_percent(), Some(25));
+    /// assert_eq!(next.plan.unwrap().started_ms, Some(1_700_000_000_000));
+    /// ```
     pub fn plan_step(flag: impl Into<String>, percent: u32, at_ms: u64) -> Edit {
         Edit::PlanStep {
             flag: flag.into(),
@@ -251,6 +370,15 @@ impl Edit {
     }
 
     /// An operator's plan operation, done at `at_ms`: [`Edit::PlanOp`].
+    ///
+    /// ```
+    /// use flags_core::{edit::{Edit, PlanOp}, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\nplan = \"gradual\"\n", "flags.toml").unwrap();
+    /// let pause = Edit::plan_op("a", PlanOp::Pause, 1_700_000_000_000);
+    /// let Some(Change::Upsert(next)) = pause.apply(set.feature("a")).unwrap() else { panic!() };
+    /// assert!(next.plan.unwrap().paused);
+    /// ```
     pub fn plan_op(flag: impl Into<String>, op: PlanOp, at_ms: u64) -> Edit {
         Edit::PlanOp {
             flag: flag.into(),
@@ -260,6 +388,14 @@ impl Edit {
     }
 
     /// The flag the edit changes.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, model::Feature};
+    ///
+    /// assert_eq!(Edit::rollout("new_checkout_flow", 25).flag(), "new_checkout_flow");
+    /// let beta = Feature { name: "beta_search".into(), ..Feature::default() };
+    /// assert_eq!(Edit::create(beta).flag(), "beta_search");
+    /// ```
     pub fn flag(&self) -> &str {
         match self {
             Edit::Create(f) | Edit::Replace(f) => &f.name,
@@ -306,6 +442,16 @@ impl Edit {
     /// [`Delete`](Edit::Delete)). A writer that loses a race to another may
     /// apply a derived edit again to the newer definition; a whole
     /// definition applied again would undo the other writer's change.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, format::toml};
+    ///
+    /// // Another writer raised `a` to 50% first: a kill still applies on top of it.
+    /// let newer = toml::parse("[a]\nrollout = 50\n", "flags.toml").unwrap();
+    /// assert!(Edit::kill("a").is_derived());
+    /// assert!(Edit::kill("a").apply(newer.feature("a")).unwrap().is_some());
+    /// assert!(!Edit::delete("a").is_derived());
+    /// ```
     pub fn is_derived(&self) -> bool {
         !matches!(self, Edit::Create(_) | Edit::Replace(_) | Edit::Delete(_))
     }
