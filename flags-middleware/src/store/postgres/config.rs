@@ -129,6 +129,18 @@ impl PostgresConfig {
     /// last-known-good file, no seed file, connect and query timeouts of 5 s,
     /// reconnect backoff from 100 ms doubling to 5 s, a heartbeat every 5 s.
     ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app sslmode=verify-full")
+    ///     .unwrap()
+    ///     .namespace("checkout-service")
+    ///     .instance("web-1");
+    /// assert_eq!((config.namespace_name(), config.instance_name()), ("checkout-service", "web-1"));
+    /// let err = PostgresConfig::new("host=db.internal sslmode=allow").unwrap_err();
+    /// assert!(err.to_string().contains("sslmode"), "{err}");
+    /// ```
+    ///
     /// # Errors
     /// When `conn` is not a connection string, or its `sslmode` is not one
     /// of libpq's (`allow` is not supported either).

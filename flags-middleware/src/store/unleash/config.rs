@@ -128,6 +128,15 @@ impl UnleashConfig {
     /// no last-known-good or bootstrap file, no admin token, no extra root
     /// certificate, no client certificate.
     ///
+    /// ```
+    /// use flags_middleware::store::{UnleashConfig, UnleashConfigError};
+    ///
+    /// let config = UnleashConfig::new("https://unleash.internal/api/", "default:production.4bf0").unwrap();
+    /// assert_eq!(config.url(), "https://unleash.internal/api");
+    /// assert_eq!(config.environment(), "production"); // read from the token
+    /// assert!(matches!(UnleashConfig::new("https://unleash.internal/api", " "), Err(UnleashConfigError::EmptyToken)));
+    /// ```
+    ///
     /// # Errors
     /// An URL that is not `http://` or `https://`, or an empty token.
     pub fn new(url: &str, token: &str) -> Result<UnleashConfig, UnleashConfigError> {
@@ -182,12 +191,32 @@ impl UnleashConfig {
     /// The Unleash environment the token is for: where the guard's kill is
     /// applied. Default: read from the token (`project:environment.secret`),
     /// else `development`.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// // A token for every environment says none: name it.
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "*:*.4bf0").unwrap();
+    /// assert_eq!(config.with_environment("staging").environment(), "staging");
+    /// let plain = UnleashConfig::new("http://unleash:4242/api", "some-secret").unwrap();
+    /// assert_eq!(plain.environment(), "development");
+    /// ```
     pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
         self.environment = Some(environment.into());
         self
     }
 
-    /// How often to ask Unleash for changes. Default 15 s.
+    /// How often to ask Unleash for changes. Default 15 s; at least 10 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
+    /// assert_eq!(config.refresh_every(), Duration::from_secs(15));
+    /// let eager = config.refresh_interval(Duration::ZERO);
+    /// assert_eq!(eager.refresh_every(), Duration::from_millis(10));
+    /// ```
     pub fn refresh_interval(mut self, every: Duration) -> Self {
         self.refresh_interval = every.max(Duration::from_millis(10));
         self
