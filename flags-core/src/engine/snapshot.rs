@@ -382,8 +382,8 @@ impl Snapshot {
     /// assert_eq!((typo.enabled, typo.error), (false, Some(ErrorCode::FlagNotFound)));
     /// ```
     pub fn evaluate<'a>(&'a self, name: &'a str, ctx: &Context) -> Evaluation<'a> {
-        let decision = self.decide(self.lookup(name), ctx);
-        self.evaluation(name, self.lookup(name), &decision)
+        let id = self.lookup(name);
+        self.evaluation(name, id, &self.decide(id, ctx))
     }
 
     /// Evaluates every flag for `ctx` (variants included), in no particular order.
