@@ -200,6 +200,13 @@ impl Context {
 
     /// Sets the application name.
     /// See [`Context::environment`] for an example with both.
+    ///
+    /// ```
+    /// use flags_core::Context;
+    ///
+    /// let ctx = Context::new().app_name("checkout-service");
+    /// assert_eq!(ctx.get("appName"), Some("checkout-service"));
+    /// ```
     #[must_use]
     #[inline]
     pub fn app_name(mut self, name: impl Into<Arc<str>>) -> Self {

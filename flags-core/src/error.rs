@@ -40,6 +40,14 @@ pub struct LoadError {
 
 impl LoadError {
     /// A new error from `source` saying `message`.
+    ///
+    /// ```
+    /// use flags_core::LoadError;
+    ///
+    /// let err = LoadError::new("admin api", "body is not JSON");
+    /// assert_eq!((err.source.as_str(), err.flag.as_deref()), ("admin api", None));
+    /// assert_eq!(err.to_string(), "admin api: body is not JSON");
+    /// ```
     pub fn new(source: impl Into<String>, message: impl Into<String>) -> Self {
         LoadError {
             source: source.into(),
@@ -52,6 +60,14 @@ impl LoadError {
     }
 
     /// Names the flag.
+    ///
+    /// ```
+    /// use flags_core::LoadError;
+    ///
+    /// let err = LoadError::new("flags.toml", "unknown key `rolout`").flag("a");
+    /// assert_eq!(err.flag.as_deref(), Some("a"));
+    /// assert_eq!(err.to_string(), "flags.toml: flag `a`: unknown key `rolout`");
+    /// ```
     #[must_use]
     pub fn flag(mut self, flag: impl Into<String>) -> Self {
         self.flag = Some(flag.into());
@@ -59,6 +75,14 @@ impl LoadError {
     }
 
     /// Names the field.
+    ///
+    /// ```
+    /// use flags_core::LoadError;
+    ///
+    /// let err = LoadError::new("flags.toml", "must be 0 to 100").field("rollout");
+    /// assert_eq!(err.field.as_deref(), Some("rollout"));
+    /// assert_eq!(err.to_string(), "flags.toml: field `rollout`: must be 0 to 100");
+    /// ```
     #[must_use]
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -66,6 +90,14 @@ impl LoadError {
     }
 
     /// Sets the 1-based line and column.
+    ///
+    /// ```
+    /// use flags_core::LoadError;
+    ///
+    /// let err = LoadError::new("flags.toml", "expected `=`").at(4, 9);
+    /// assert_eq!((err.line, err.column), (Some(4), Some(9)));
+    /// assert_eq!(err.to_string(), "flags.toml:4:9: expected `=`");
+    /// ```
     #[must_use]
     pub fn at(mut self, line: usize, column: usize) -> Self {
         self.line = Some(line);
@@ -111,16 +143,40 @@ pub struct LoadErrors(Vec<LoadError>);
 
 impl LoadErrors {
     /// The individual errors, in source order.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let errors = toml::parse("[a]\nrollout = 150\n", "flags.toml").unwrap_err();
+    /// assert_eq!(errors.errors()[0].flag.as_deref(), Some("a"));
+    /// assert_eq!(errors.errors()[0].line, Some(2));
+    /// ```
     pub fn errors(&self) -> &[LoadError] {
         &self.0
     }
 
     /// The individual errors, in source order.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let errors = toml::parse("[a]\nrollout = 150\n[b]\nrollout = -1\n", "flags.toml").unwrap_err();
+    /// let flags: Vec<_> = errors.iter().filter_map(|e| e.flag.as_deref()).collect();
+    /// assert_eq!(flags, ["a", "b"]);
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, LoadError> {
         self.0.iter()
     }
 
     /// The individual errors, owned.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let errors = toml::parse("[a]\nrollout = 150\n", "flags.toml").unwrap_err();
+    /// let first = errors.into_vec().remove(0);
+    /// assert_eq!(first.field.as_deref(), Some("rollout"));
+    /// ```
     pub fn into_vec(self) -> Vec<LoadError> {
         self.0
     }

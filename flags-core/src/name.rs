@@ -111,11 +111,27 @@ enum Problem {
 
 impl FlagNameError {
     /// The name that was refused.
+    ///
+    /// ```
+    /// use flags_core::name::check_flag_name;
+    ///
+    /// let err = check_flag_name("new checkout").unwrap_err();
+    /// assert_eq!(err.name(), "new checkout");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// What is wrong, without the rule: "it contains `/`".
+    ///
+    /// ```
+    /// use flags_core::name::check_flag_name;
+    ///
+    /// assert_eq!(check_flag_name("").unwrap_err().problem(), "it is empty");
+    /// assert_eq!(check_flag_name("-beta").unwrap_err().problem(), "it starts with `-`");
+    /// // An invisible character is named by its code point.
+    /// assert_eq!(check_flag_name("a\u{200b}b").unwrap_err().problem(), "it contains U+200B");
+    /// ```
     pub fn problem(&self) -> String {
         match self.problem {
             Problem::Empty => "it is empty".to_owned(),

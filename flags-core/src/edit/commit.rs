@@ -41,6 +41,14 @@ pub struct Commit {
 
 impl Commit {
     /// Refuses the commit unless the flags are at `version`.
+    ///
+    /// ```
+    /// use flags_core::edit::{Commit, Edit};
+    ///
+    /// let commit = Commit::from(Edit::enable("a")).message("ready").if_version(12);
+    /// assert_eq!(commit.expected_version, Some(12));
+    /// assert_eq!(commit.message.as_deref(), Some("ready"));
+    /// ```
     #[must_use]
     pub fn if_version(mut self, version: u64) -> Commit {
         self.expected_version = Some(version);
@@ -48,6 +56,14 @@ impl Commit {
     }
 
     /// Says why, for the audit log.
+    ///
+    /// ```
+    /// use flags_core::edit::{Commit, Edit};
+    ///
+    /// let commit = Commit::from(Edit::rollout("a", 50)).message("half of the users");
+    /// assert_eq!(commit.message.as_deref(), Some("half of the users"));
+    /// assert_eq!(commit.expected_version, None);
+    /// ```
     #[must_use]
     pub fn message(mut self, message: impl Into<String>) -> Commit {
         self.message = Some(message.into());
@@ -88,12 +104,28 @@ impl From<Edit> for Commit {
 
 impl Edit {
     /// This edit, refused unless the flags are at `version`: [`Commit::if_version`].
+    ///
+    /// ```
+    /// use flags_core::edit::Edit;
+    ///
+    /// let commit = Edit::rollout("a", 25).if_version(3);
+    /// assert_eq!(commit.edit, Edit::rollout("a", 25));
+    /// assert_eq!(commit.expected_version, Some(3));
+    /// ```
     #[must_use]
     pub fn if_version(self, version: u64) -> Commit {
         Commit::from(self).if_version(version)
     }
 
     /// This edit, with why, for the audit log: [`Commit::message`].
+    ///
+    /// ```
+    /// use flags_core::edit::Edit;
+    ///
+    /// let commit = Edit::kill("a").message("5xx spike");
+    /// assert_eq!(commit.edit, Edit::kill("a"));
+    /// assert_eq!(commit.message.as_deref(), Some("5xx spike"));
+    /// ```
     #[must_use]
     pub fn message(self, message: impl Into<String>) -> Commit {
         Commit::from(self).message(message)

@@ -54,6 +54,13 @@ impl EditError {
     }
 
     /// The flag the edit names.
+    ///
+    /// ```
+    /// use flags_core::edit::Edit;
+    ///
+    /// let err = Edit::enable("new_checkout_flow").apply(None).unwrap_err();
+    /// assert_eq!(err.flag(), "new_checkout_flow");
+    /// ```
     pub fn flag(&self) -> &str {
         match self {
             EditError::NoSuchFlag { flag }
@@ -63,6 +70,15 @@ impl EditError {
     }
 
     /// The field the problem is in, when it is in one.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let err = Edit::rollout("a", 150).apply(set.feature("a")).unwrap_err();
+    /// assert_eq!(err.field(), Some("rollout"));
+    /// assert_eq!(Edit::kill("b").apply(None).unwrap_err().field(), None);
+    /// ```
     pub fn field(&self) -> Option<&str> {
         match self {
             EditError::Invalid { field, .. } => Some(field),
@@ -71,6 +87,14 @@ impl EditError {
     }
 
     /// What is wrong, without the flag and field.
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, format::toml};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let err = Edit::rollout("a", 150).apply(set.feature("a")).unwrap_err();
+    /// assert_eq!(err.message(), "a percentage must be between 0 and 100, got 150");
+    /// ```
     pub fn message(&self) -> &str {
         match self {
             EditError::NoSuchFlag { .. } => "no such flag",
@@ -81,6 +105,14 @@ impl EditError {
 
     /// The error as a [`LoadError`] from `source` (`admin api`...), naming
     /// the flag and field, for callers that report every problem alike.
+    ///
+    /// ```
+    /// use flags_core::edit::Edit;
+    ///
+    /// let err = Edit::kill("a").apply(None).unwrap_err().to_load_error("admin api");
+    /// assert_eq!(err.flag.as_deref(), Some("a"));
+    /// assert_eq!(err.to_string(), "admin api: flag `a`: no such flag");
+    /// ```
     pub fn to_load_error(&self, source: &str) -> LoadError {
         let e = LoadError::new(source, self.message()).flag(self.flag());
         match self.field() {

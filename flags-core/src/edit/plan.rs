@@ -41,6 +41,14 @@ impl PlanOp {
     ];
 
     /// The operation's name in the admin API's path and the audit log.
+    ///
+    /// ```
+    /// use flags_core::edit::PlanOp;
+    ///
+    /// let names: Vec<_> = PlanOp::ALL.iter().map(|op| op.as_str()).collect();
+    /// assert_eq!(names, ["pause", "resume", "restart", "abandon"]);
+    /// assert_eq!(PlanOp::Restart.as_str().parse::<PlanOp>(), Ok(PlanOp::Restart));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             PlanOp::Pause => "pause",

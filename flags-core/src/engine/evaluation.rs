@@ -40,6 +40,15 @@ pub enum Reason {
 
 impl Reason {
     /// The lowercase name used in logs and JSON (`targeting_match`...).
+    ///
+    /// ```
+    /// use flags_core::Reason;
+    ///
+    /// assert_eq!(Reason::TargetingMatch.as_str(), "targeting_match");
+    /// // Logs and JSON say the same.
+    /// let json = serde_json::to_string(&Reason::Split).unwrap();
+    /// assert_eq!(json, format!("\"{}\"", Reason::Split.as_str()));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Static => "static",
@@ -73,6 +82,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The lowercase name used in logs and JSON.
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, model::FlagSet, Context, Snapshot};
+    ///
+    /// let snapshot = Snapshot::compile(&FlagSet::default(), Mode::Strict, "empty").unwrap();
+    /// let error = snapshot.evaluate("no_such_flag", &Context::new()).error.unwrap();
+    /// assert_eq!(error.as_str(), "flag_not_found");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::FlagNotFound => "flag_not_found",
@@ -114,6 +131,16 @@ impl Variant<'_> {
     pub const DISABLED_NAME: &'static str = "disabled";
 
     /// "No variant" (`disabled`), for a flag that is on or off.
+    ///
+    /// ```
+    /// use flags_core::{format::toml, Context, Snapshot, Variant};
+    ///
+    /// let set = toml::parse("[plain]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+    /// // On, but without variants: what the snapshot answers too.
+    /// assert_eq!(snapshot.variant("plain", &Context::new()), Variant::none(true));
+    /// assert_eq!(Variant::none(true).name, "disabled");
+    /// ```
     pub fn none(feature_enabled: bool) -> Variant<'static> {
         Variant {
             name: Self::DISABLED_NAME,
@@ -202,6 +229,18 @@ impl Decision {
     /// The decision [`Decision::to_bits`] made these bits from. Bits it
     /// cannot have made read as an unknown flag's decision (off, in error
     /// with [`ErrorCode::FlagNotFound`]).
+    ///
+    /// ```
+    /// use flags_core::engine::{Decision, ErrorCode};
+    /// use flags_core::{format::toml, Context, Snapshot};
+    ///
+    /// let set = toml::parse("[beta]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+    /// let ann = snapshot.decide(snapshot.lookup("beta"), &Context::new().user_id("ann"));
+    /// assert_eq!(Decision::from_bits(ann.to_bits()), ann);
+    /// // Bits `to_bits` never writes: an unknown flag's decision.
+    /// assert_eq!(Decision::from_bits(u64::MAX).error, Some(ErrorCode::FlagNotFound));
+    /// ```
     pub fn from_bits(bits: u64) -> Decision {
         // In declaration order (`to_bits` writes `reason as u64`).
         const REASONS: [Option<Reason>; 8] = [

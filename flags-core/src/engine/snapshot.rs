@@ -89,6 +89,13 @@ impl FlagId {
 
     /// The id [`FlagId::to_bits`] gave. Any number makes an id: one that
     /// names no flag of a snapshot is unknown to it (decided off, no name).
+    ///
+    /// ```
+    /// # use flags_core::{engine::FlagId, Context, Snapshot};
+    /// let empty = Snapshot::default();
+    /// assert_eq!(empty.name(FlagId::from_bits(7)), None);
+    /// assert!(!empty.decide(Some(FlagId::from_bits(7)), &Context::new()).enabled);
+    /// ```
     pub fn from_bits(bits: u32) -> FlagId {
         FlagId(bits)
     }

@@ -58,11 +58,29 @@ pub struct GuardConfig {
 
 impl GuardConfig {
     /// The defaults.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// let settings = GuardConfig::new().settings().clone();
+    /// assert_eq!(settings.min_requests, 50);
+    /// assert_eq!(settings.window, Duration::from_secs(300));
+    /// assert!(settings.latency.is_none());
+    /// ```
     pub fn new() -> GuardConfig {
         GuardConfig::default()
     }
 
     /// Which requests are the new arm. Default: those for which the flag is on.
+    ///
+    /// ```
+    /// use flags_core::guard::{GuardConfig, NewArm};
+    ///
+    /// // Judge the `green` variant against every other request of the flag.
+    /// let config = GuardConfig::new().arm(NewArm::Variant("green".into()));
+    /// assert_eq!(config.settings().arm, NewArm::Variant("green".into()));
+    /// ```
     #[must_use]
     pub fn arm(mut self, arm: NewArm) -> Self {
         self.settings.arm = arm;
@@ -73,6 +91,14 @@ impl GuardConfig {
     /// guard needs before it judges. Default 50: enough that a kill rests on
     /// more than a handful of requests, few enough that at 10 new-arm
     /// requests a second the guard can act within 5 seconds.
+    ///
+    /// ```
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// assert_eq!(GuardConfig::new().min_requests(500).settings().min_requests, 500);
+    /// // The guard never judges on no requests at all.
+    /// assert_eq!(GuardConfig::new().min_requests(0).settings().min_requests, 1);
+    /// ```
     #[must_use]
     pub fn min_requests(mut self, n: u64) -> Self {
         self.settings.min_requests = n.max(1);
@@ -82,6 +108,16 @@ impl GuardConfig {
     /// How much higher (absolute) the new arm's observed error rate must be
     /// than the old arm's for a kill; below it a difference is tolerated even
     /// when it is real. Default 0.01 (one percentage point).
+    ///
+    /// ```
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// let config = GuardConfig::new().min_difference(0.05).unwrap(); // 5 points
+    /// assert_eq!(config.settings().min_difference, 0.05);
+    /// // Zero kills on any real difference; a percentage is refused.
+    /// assert!(GuardConfig::new().min_difference(0.0).is_ok());
+    /// assert!(GuardConfig::new().min_difference(5.0).is_err());
+    /// ```
     ///
     /// # Errors
     /// Unless `0 <= d < 1`.
@@ -95,6 +131,14 @@ impl GuardConfig {
     /// with (a plan at 100%). It is not applied while the old arm fails as
     /// often, since then the flag is not what is broken. Default 0.25.
     ///
+    /// ```
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// let config = GuardConfig::new().max_error_rate(0.1).unwrap();
+    /// assert_eq!(config.settings().max_error_rate, 0.1);
+    /// assert_eq!(GuardConfig::new().max_error_rate(0.0).unwrap_err().field, "max_error_rate");
+    /// ```
+    ///
     /// # Errors
     /// Unless `0 < r < 1`.
     pub fn max_error_rate(mut self, r: f64) -> Result<Self, GuardConfigError> {
@@ -105,6 +149,15 @@ impl GuardConfig {
     /// The evidence needed to kill, as the always-valid p-value the evidence
     /// must reach (see the guard's `detect::stats` in `flags-middleware`). Default 10⁻⁶: with 5 s
     /// buckets, fewer than one false kill in 58 days of healthy traffic.
+    ///
+    /// ```
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// // Kill on weaker evidence: faster to act, more false kills.
+    /// let config = GuardConfig::new().alpha(1e-4).unwrap();
+    /// assert_eq!(config.settings().alpha, 1e-4);
+    /// assert!(GuardConfig::new().alpha(1.0).is_err());
+    /// ```
     ///
     /// # Errors
     /// Unless `0 < alpha < 1`.
@@ -117,6 +170,17 @@ impl GuardConfig {
     /// buckets of 5 seconds. A longer window lets a flag with little traffic
     /// reach the minimum sample; a narrower bucket costs memory
     /// (span / bucket buckets per flag) and raises the false-kill bound.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// let hour = Duration::from_secs(3600);
+    /// let config = GuardConfig::new().window(hour, Duration::from_secs(30)).unwrap();
+    /// assert_eq!(config.settings().window, hour);
+    /// let err = GuardConfig::new().window(hour, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.field, "bucket");
+    /// ```
     ///
     /// # Errors
     /// When the bucket is under 100 ms, longer than the span, the span is
@@ -155,6 +219,14 @@ impl GuardConfig {
     }
 
     /// Also kill when the new arm is slower (see [`LatencyRule`]). Default: off.
+    ///
+    /// ```
+    /// use flags_core::guard::{GuardConfig, LatencyRule};
+    ///
+    /// assert!(GuardConfig::new().settings().latency.is_none());
+    /// let config = GuardConfig::new().latency(LatencyRule::new());
+    /// assert_eq!(config.settings().latency.unwrap().quantile, 0.95);
+    /// ```
     #[must_use]
     pub fn latency(mut self, rule: LatencyRule) -> Self {
         self.settings.latency = Some(rule.settings);
@@ -162,6 +234,14 @@ impl GuardConfig {
     }
 
     /// The settings, to read (`config.settings().alpha`).
+    ///
+    /// ```
+    /// use flags_core::guard::GuardConfig;
+    ///
+    /// let config = GuardConfig::new().min_requests(200);
+    /// assert_eq!(config.settings().min_requests, 200);
+    /// assert_eq!(config.settings().max_error_rate, 0.25); // the default
+    /// ```
     pub fn settings(&self) -> &GuardSettings {
         &self.settings
     }
@@ -196,11 +276,28 @@ pub struct LatencyRule {
 
 impl LatencyRule {
     /// p95, 1.5 times and at least 50 ms slower.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::LatencyRule;
+    ///
+    /// let settings = *LatencyRule::new().settings();
+    /// assert_eq!((settings.quantile, settings.factor), (0.95, 1.5));
+    /// assert_eq!(settings.min_increase, Duration::from_millis(50));
+    /// ```
     pub fn new() -> LatencyRule {
         LatencyRule::default()
     }
 
     /// The quantile compared. Default 0.95.
+    ///
+    /// ```
+    /// use flags_core::guard::LatencyRule;
+    ///
+    /// let rule = LatencyRule::new().quantile(0.99).unwrap(); // p99
+    /// assert_eq!(rule.settings().quantile, 0.99);
+    /// assert_eq!(LatencyRule::new().quantile(99.0).unwrap_err().field, "latency.quantile");
+    /// ```
     ///
     /// # Errors
     /// Unless `0 < q < 1`.
@@ -210,6 +307,14 @@ impl LatencyRule {
     }
 
     /// How many times the old arm's quantile counts as slow. Default 1.5.
+    ///
+    /// ```
+    /// use flags_core::guard::LatencyRule;
+    ///
+    /// assert_eq!(LatencyRule::new().factor(2.0).unwrap().settings().factor, 2.0);
+    /// // Under 1 would call the old arm's own speed slow.
+    /// assert!(LatencyRule::new().factor(0.5).is_err());
+    /// ```
     ///
     /// # Errors
     /// Unless `factor >= 1`.
@@ -226,6 +331,14 @@ impl LatencyRule {
 
     /// The smallest slowdown that counts, however fast the old arm is.
     /// Default 50 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::LatencyRule;
+    ///
+    /// let rule = LatencyRule::new().min_increase(Duration::from_millis(20));
+    /// assert_eq!(rule.settings().min_increase, Duration::from_millis(20));
+    /// ```
     #[must_use]
     pub fn min_increase(mut self, d: Duration) -> Self {
         self.settings.min_increase = d;
@@ -233,6 +346,14 @@ impl LatencyRule {
     }
 
     /// The settings, to read (`rule.settings().factor`).
+    ///
+    /// ```
+    /// use flags_core::guard::LatencyRule;
+    ///
+    /// let rule = LatencyRule::new().factor(3.0).unwrap();
+    /// assert_eq!(rule.settings().factor, 3.0);
+    /// assert_eq!(rule.settings().quantile, 0.95); // the default
+    /// ```
     pub fn settings(&self) -> &LatencySettings {
         &self.settings
     }

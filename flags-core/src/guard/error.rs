@@ -23,6 +23,14 @@ pub struct GuardConfigError {
 
 impl GuardConfigError {
     /// An error about `field`.
+    ///
+    /// ```
+    /// use flags_core::guard::GuardConfigError;
+    ///
+    /// let err = GuardConfigError::new("plan", "a plan needs at least one step");
+    /// assert_eq!(err.field, "plan");
+    /// assert_eq!(err.to_string(), "`plan`: a plan needs at least one step");
+    /// ```
     pub fn new(field: &'static str, message: impl Into<String>) -> GuardConfigError {
         GuardConfigError {
             field,

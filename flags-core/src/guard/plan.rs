@@ -52,12 +52,28 @@ pub struct Plan {
 
 impl Plan {
     /// A plan without steps; add them with [`step`](Self::step).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::Plan;
+    ///
+    /// assert!(Plan::new().steps().is_empty());
+    /// let plan = Plan::new().step(10, Duration::from_secs(3600)).unwrap();
+    /// assert_eq!(plan.steps().len(), 1);
+    /// ```
     pub fn new() -> Plan {
         Plan::default()
     }
 
     /// 5% for a day, 25% for two, 50% for two, then 100%: the classic
     /// "day 1, day 3, day 5, day 7".
+    ///
+    /// ```
+    /// use flags_core::guard::Plan;
+    ///
+    /// let percents: Vec<u32> = Plan::gradual().steps().iter().map(|s| s.percent).collect();
+    /// assert_eq!(percents, [5, 25, 50, 100]);
+    /// ```
     pub fn gradual() -> Plan {
         const DAY: Duration = Duration::from_secs(86_400);
         Plan {
@@ -84,6 +100,17 @@ impl Plan {
 
     /// Adds a step.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::Plan;
+    ///
+    /// let plan = Plan::new().step(10, Duration::from_secs(3600)).unwrap();
+    /// let plan = plan.step(100, Duration::ZERO).unwrap();
+    /// assert_eq!(plan.steps()[1].percent, 100);
+    /// assert!(Plan::new().step(0, Duration::ZERO).is_err());
+    /// assert!(plan.step(50, Duration::ZERO).is_err()); // after 100%
+    /// ```
+    ///
     /// # Errors
     /// When `percent` is not in `1..=100`, or not above the previous step's.
     pub fn step(mut self, percent: u32, min_duration: Duration) -> Result<Self, GuardConfigError> {
@@ -109,6 +136,14 @@ impl Plan {
     }
 
     /// The steps, in order.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::guard::Plan;
+    ///
+    /// let last = *Plan::gradual().steps().last().unwrap();
+    /// assert_eq!((last.percent, last.min_duration), (100, Duration::ZERO));
+    /// ```
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }

@@ -13,6 +13,17 @@ use crate::model::{Feature, GuardSpec, LatencySpec, PlanSpec};
 impl GuardSpec {
     /// The guard settings this spec describes: the defaults, with what it sets.
     ///
+    /// ```
+    /// use flags_core::model::GuardSpec;
+    ///
+    /// let spec = GuardSpec { min_requests: Some(200), ..GuardSpec::default() };
+    /// let config = spec.config().unwrap();
+    /// assert_eq!(config.settings().min_requests, 200);
+    /// assert_eq!(config.settings().alpha, 1e-6); // the default
+    /// let bad = GuardSpec { alpha: Some(2.0), ..GuardSpec::default() };
+    /// assert_eq!(bad.config().unwrap_err().field, "alpha");
+    /// ```
+    ///
     /// # Errors
     /// The first setting that cannot work, by its TOML key.
     pub fn config(&self) -> Result<GuardConfig, GuardConfigError> {
@@ -57,6 +68,16 @@ impl GuardSpec {
 impl LatencySpec {
     /// The latency rule this spec describes.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::model::LatencySpec;
+    ///
+    /// let spec = LatencySpec { min_increase_ms: Some(20), ..LatencySpec::default() };
+    /// let rule = spec.rule().unwrap();
+    /// assert_eq!(rule.settings().min_increase, Duration::from_millis(20));
+    /// assert_eq!(rule.settings().factor, 1.5); // the default
+    /// ```
+    ///
     /// # Errors
     /// The first setting that cannot work.
     pub fn rule(&self) -> Result<LatencyRule, GuardConfigError> {
@@ -77,6 +98,15 @@ impl LatencySpec {
 impl PlanSpec {
     /// The plan these steps describe.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_core::model::PlanSpec;
+    ///
+    /// let plan = PlanSpec::from_steps([(10, 3_600_000), (100, 0)]).plan().unwrap();
+    /// assert_eq!(plan.steps()[0].min_duration, Duration::from_secs(3600));
+    /// assert!(PlanSpec::from_steps([(50, 0), (10, 0)]).plan().is_err());
+    /// ```
+    ///
     /// # Errors
     /// Without steps, or when a percentage is out of 1 to 100 or does not go up.
     pub fn plan(&self) -> Result<Plan, GuardConfigError> {
@@ -94,6 +124,14 @@ impl PlanSpec {
 
 impl Plan {
     /// The spec of this plan, to put in a flag's definition.
+    ///
+    /// ```
+    /// use flags_core::guard::Plan;
+    ///
+    /// let spec = Plan::gradual().to_spec();
+    /// assert_eq!((spec.steps[0].percent, spec.steps[0].min_duration_ms), (5, 86_400_000));
+    /// assert_eq!(spec.plan().unwrap(), Plan::gradual());
+    /// ```
     pub fn to_spec(&self) -> PlanSpec {
         PlanSpec::from_steps(self.steps().iter().map(|s| {
             (

@@ -147,6 +147,14 @@ impl Feature {
 
 impl Strategy {
     /// Which built-in rule this strategy is, from its `name`.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    /// use flags_core::model::StrategyKind;
+    ///
+    /// let set = toml::parse("[a]\nusers = [\"alice\"]\n", "flags.toml").unwrap();
+    /// assert_eq!(set.features[0].strategies[0].kind(), StrategyKind::UserWithId);
+    /// ```
     pub fn kind(&self) -> StrategyKind {
         StrategyKind::from_name(&self.name)
     }

@@ -109,6 +109,14 @@ pub struct PlanSpec {
 
 impl PlanSpec {
     /// A running plan of `(percent, minimum duration in milliseconds)` steps.
+    ///
+    /// ```
+    /// use flags_core::model::PlanSpec;
+    ///
+    /// let spec = PlanSpec::from_steps([(10, 3_600_000), (100, 0)]);
+    /// assert_eq!(spec.steps[1].percent, 100);
+    /// assert!(!spec.paused && spec.started_ms.is_none()); // not started yet
+    /// ```
     pub fn from_steps(steps: impl IntoIterator<Item = (u32, u64)>) -> PlanSpec {
         PlanSpec {
             steps: steps

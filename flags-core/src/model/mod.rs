@@ -122,6 +122,16 @@ impl FlagSet {
     }
 
     /// Applies one delta-API event to this set (hydration replaces it whole).
+    ///
+    /// ```
+    /// use flags_core::model::{DeltaEvent, FlagSet};
+    ///
+    /// let mut set = FlagSet::default();
+    /// let event: DeltaEvent = serde_json::from_str(r#"{"type": "feature-updated", "eventId": 3,
+    ///     "feature": {"name": "a", "enabled": true}}"#).unwrap();
+    /// set.apply_delta(event);
+    /// assert!(set.feature("a").unwrap().enabled);
+    /// ```
     pub fn apply_delta(&mut self, event: DeltaEvent) {
         match event {
             DeltaEvent::Hydration {
@@ -147,16 +157,42 @@ impl FlagSet {
     }
 
     /// The flag named `name`, if any.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let set = toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
+    /// assert_eq!(set.feature("a").unwrap().rollout_percent(), Some(20));
+    /// assert!(set.feature("b").is_none());
+    /// ```
     pub fn feature(&self, name: &str) -> Option<&Feature> {
         self.features.iter().find(|f| f.name == name)
     }
 
     /// The flag named `name`, mutably.
+    ///
+    /// ```
+    /// use flags_core::format::toml;
+    ///
+    /// let mut set = toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
+    /// set.feature_mut("a").unwrap().enabled = false;
+    /// assert!(!set.feature("a").unwrap().enabled);
+    /// ```
     pub fn feature_mut(&mut self, name: &str) -> Option<&mut Feature> {
         self.features.iter_mut().find(|f| f.name == name)
     }
 
     /// Inserts `feature`, replacing a flag of the same name in place.
+    ///
+    /// ```
+    /// use flags_core::model::{Feature, FlagSet};
+    ///
+    /// let mut set = FlagSet::default();
+    /// set.upsert(Feature { name: "a".into(), ..Feature::default() });
+    /// set.upsert(Feature { name: "a".into(), enabled: true, ..Feature::default() });
+    /// assert_eq!(set.features.len(), 1);
+    /// assert!(set.features[0].enabled);
+    /// ```
     pub fn upsert(&mut self, feature: Feature) {
         match self.feature_mut(&feature.name) {
             Some(slot) => *slot = feature,
@@ -165,6 +201,15 @@ impl FlagSet {
     }
 
     /// Serializes to Unleash's client-API JSON.
+    ///
+    /// ```
+    /// use flags_core::{format::toml, model::FlagSet};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 20\n", "flags.toml").unwrap();
+    /// let json = set.to_unleash_json();
+    /// assert!(json.contains("\"flexibleRollout\""));
+    /// assert_eq!(FlagSet::from_unleash_json(&json).unwrap(), set);
+    /// ```
     pub fn to_unleash_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

@@ -58,21 +58,55 @@ pub struct Parameters(Vec<(String, String)>);
 
 impl Parameters {
     /// No parameters.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let mut p = Parameters::new();
+    /// assert!(p.is_empty());
+    /// p.insert("rollout", "20");
+    /// assert_eq!(p.len(), 1);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The value of `key`.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let p: Parameters = [("rollout", "20")].into_iter().collect();
+    /// assert_eq!(p.get("rollout").map(String::as_str), Some("20"));
+    /// assert_eq!(p.get("groupId"), None);
+    /// ```
     pub fn get(&self, key: &str) -> Option<&String> {
         self.position(key).ok().map(|i| &self.0[i].1)
     }
 
     /// Whether `key` is set.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let p: Parameters = [("userIds", "alice,bob")].into_iter().collect();
+    /// assert!(p.contains_key("userIds"));
+    /// assert!(!p.contains_key("userids")); // keys are case-sensitive
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
     }
 
     /// Sets `key`, returning the previous value.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let mut p = Parameters::new();
+    /// assert_eq!(p.insert("rollout", "20"), None);
+    /// assert_eq!(p.insert("rollout", "50").as_deref(), Some("20"));
+    /// assert_eq!(p["rollout"], "50");
+    /// ```
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
         let key = key.into();
         let value = value.into();
@@ -86,26 +120,66 @@ impl Parameters {
     }
 
     /// Removes `key`, returning its value.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let mut p: Parameters = [("rollout", "20"), ("groupId", "checkout")].into_iter().collect();
+    /// assert_eq!(p.remove("groupId").as_deref(), Some("checkout"));
+    /// assert_eq!(p.remove("groupId"), None);
+    /// assert_eq!(p.len(), 1);
+    /// ```
     pub fn remove(&mut self, key: &str) -> Option<String> {
         self.position(key).ok().map(|i| self.0.remove(i).1)
     }
 
     /// The parameters, sorted by key.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let p: Parameters = [("stickiness", "default"), ("rollout", "20")].into_iter().collect();
+    /// let pairs: Vec<_> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    /// assert_eq!(pairs, ["rollout=20", "stickiness=default"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
     /// The keys, sorted.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let p: Parameters = [("stickiness", "default"), ("groupId", "a"), ("rollout", "5")].into_iter().collect();
+    /// assert_eq!(p.keys().collect::<Vec<_>>(), ["groupId", "rollout", "stickiness"]);
+    /// ```
     pub fn keys(&self) -> impl Iterator<Item = &String> {
         self.0.iter().map(|(k, _)| k)
     }
 
     /// How many parameters there are.
+    ///
+    /// ```
+    /// use flags_core::model::Parameters;
+    ///
+    /// let mut p: Parameters = [("rollout", "20")].into_iter().collect();
+    /// p.insert("rollout", "30"); // replaces, does not add
+    /// assert_eq!(p.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether there are none.
+    ///
+    /// ```
+    /// use flags_core::model::Strategy;
+    ///
+    /// // A `default` strategy needs no parameters.
+    /// let s = Strategy { name: "default".into(), ..Strategy::default() };
+    /// assert!(s.parameters.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

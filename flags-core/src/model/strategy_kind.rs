@@ -55,6 +55,13 @@ impl StrategyKind {
 
     /// The kind a strategy `name` stands for (names are case-sensitive, as
     /// in Unleash); [`Unknown`](Self::Unknown) for any other name.
+    ///
+    /// ```
+    /// use flags_core::model::StrategyKind;
+    ///
+    /// assert_eq!(StrategyKind::from_name("userWithId"), StrategyKind::UserWithId);
+    /// assert_eq!(StrategyKind::from_name("UserWithId"), StrategyKind::Unknown);
+    /// ```
     pub fn from_name(name: &str) -> StrategyKind {
         match name {
             "default" => StrategyKind::Default,
@@ -72,6 +79,15 @@ impl StrategyKind {
     /// The name Unleash gives this kind (`flexibleRollout`...);
     /// `unknown` for [`Unknown`](Self::Unknown), which no built-in
     /// strategy is called (a custom strategy keeps its own name).
+    ///
+    /// ```
+    /// use flags_core::model::StrategyKind;
+    ///
+    /// assert_eq!(StrategyKind::RemoteAddress.name(), "remoteAddress");
+    /// for kind in StrategyKind::KNOWN {
+    ///     assert_eq!(StrategyKind::from_name(kind.name()), kind);
+    /// }
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             StrategyKind::Default => "default",
@@ -89,6 +105,14 @@ impl StrategyKind {
     /// The parameter holding the percentage of a percentage strategy:
     /// `rollout` for `flexibleRollout`, `percentage` for the gradual
     /// rollouts; `None` for the others.
+    ///
+    /// ```
+    /// use flags_core::model::StrategyKind;
+    ///
+    /// assert_eq!(StrategyKind::FlexibleRollout.percentage_param(), Some("rollout"));
+    /// assert_eq!(StrategyKind::GradualRolloutRandom.percentage_param(), Some("percentage"));
+    /// assert_eq!(StrategyKind::UserWithId.percentage_param(), None);
+    /// ```
     pub fn percentage_param(self) -> Option<&'static str> {
         match self {
             StrategyKind::FlexibleRollout => Some("rollout"),

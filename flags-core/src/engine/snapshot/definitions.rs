@@ -51,6 +51,14 @@ impl Snapshot {
     }
 
     /// Whether there are no flags.
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, format::toml, Snapshot};
+    ///
+    /// assert!(Snapshot::default().is_empty());
+    /// let set = toml::parse("[a]\n", "flags.toml").unwrap();
+    /// assert!(!Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.flags.is_empty()
     }
@@ -76,6 +84,16 @@ impl Snapshot {
 
     /// Every flag's definition, in no particular order (decoded one by one,
     /// like [`Snapshot::feature`]).
+    ///
+    /// ```
+    /// use flags_core::{engine::Mode, format::toml, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\nrollout = 20\n[b]\nenabled = false\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Mode::Strict, "flags.toml").unwrap();
+    /// let mut off: Vec<String> = snapshot.features().filter(|f| !f.enabled).map(|f| f.name).collect();
+    /// off.sort(); // no particular order
+    /// assert_eq!(off, ["b"]);
+    /// ```
     pub fn features(&self) -> impl Iterator<Item = Feature> + '_ {
         self.flags.iter().map(|f| f.feature())
     }
