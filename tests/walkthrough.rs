@@ -5,6 +5,7 @@
 //! variables set (a working copy of `examples/flags.toml`, the demo token),
 //! and what each line's comment claims is checked, over 400 users where it
 //! is about a share. The shipped `examples/` files must come out unchanged.
+//! And every TOML block of the README loads as written.
 
 mod loopback;
 
@@ -347,4 +348,52 @@ async fn the_readme_walkthrough() {
         restarted.snapshot().feature("new_checkout_flow"),
         flags.snapshot().feature("new_checkout_flow")
     );
+}
+
+/// The README's ```` ```toml ```` blocks, each with the blocks before it in
+/// its section (a section's later block may name the flags of an earlier
+/// one), in order.
+fn readme_toml(readme: &str) -> Vec<String> {
+    let mut loads = Vec::new();
+    let mut section = String::new();
+    let mut block: Option<String> = None;
+    for line in readme.lines() {
+        if let Some(text) = block.as_mut() {
+            if line.trim_start().starts_with("```") {
+                section.push_str(text);
+                loads.push(section.clone());
+                block = None;
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+        } else if line.trim() == "```toml" {
+            block = Some(String::new());
+        } else if line.starts_with("## ") {
+            section.clear();
+        }
+    }
+    loads
+}
+
+#[test]
+fn every_toml_block_in_the_readme_loads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let loads = readme_toml(&readme);
+    assert!(loads.len() >= 3, "the README's TOML blocks: {loads:?}");
+    for text in loads {
+        let flags = Flags::from_toml_str(&text, "README.md")
+            .unwrap_or_else(|e| panic!("a README TOML block does not load: {e}\n{text}"));
+        // Each flag the block defines is there (not silently dropped).
+        let snapshot = flags.snapshot();
+        for line in text.lines() {
+            let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                continue;
+            };
+            if !name.starts_with('[') && !name.contains('.') {
+                assert!(snapshot.feature(name).is_some(), "`{name}` in\n{text}");
+            }
+        }
+    }
 }
