@@ -304,3 +304,84 @@ async fn a_panicking_handler_counts_as_a_5xx() {
     let stats = snap.arm("new_checkout_flow", arm).unwrap();
     assert_eq!((stats.requests, stats.errors), (1, 1));
 }
+
+/// `FlagsLayer` around the whole router (what the README recommends for
+/// speed) serves like `Router::layer`: extraction, the user, the peer's
+/// address, the anonymous cookie, counters and the route each flag was
+/// asked on (which the router only knows after the layer has run).
+#[tokio::test]
+async fn the_layer_around_the_whole_router_serves_the_same() {
+    use tower::Layer as _;
+
+    async fn whoami(flags: FlagContext) -> String {
+        let ctx = flags.context();
+        format!(
+            "{} {} {}",
+            ctx.get_user_id().or(ctx.get_session_id()).unwrap_or("-"),
+            ctx.remote_ip().map_or("-".into(), |ip| ip.to_string()),
+            flags.is_enabled("new_checkout_flow"),
+        )
+    }
+
+    let flags = Flags::from_unleash_json(SEED).unwrap();
+    let router = Router::new()
+        .route("/checkout", get(checkout))
+        .route("/whoami/{id}", get(whoami));
+    let app = FlagsLayer::new(flags.clone())
+        .user_header("x-user-id")
+        .unwrap()
+        .layer(router);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let make = axum::ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(app);
+        axum::serve(listener, make).await.unwrap();
+    });
+    let base = format!("http://{addr}");
+    let client = client();
+
+    let r = get_url(&client, format!("{base}/whoami/1"), &[("x-user-id", "ann")]).await;
+    let expected = Flags::from_unleash_json(SEED)
+        .unwrap()
+        .is_enabled("new_checkout_flow", &Context::new().user_id("ann"));
+    assert_eq!(r.body, format!("ann 127.0.0.1 {expected}"));
+    assert!(
+        r.headers.get("set-cookie").is_none(),
+        "a user needs no cookie"
+    );
+
+    let r = get_url(&client, format!("{base}/whoami/2"), &[]).await;
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_owned();
+    let sid = cookie
+        .strip_prefix("flags_sid=")
+        .and_then(|c| c.split(';').next())
+        .expect("the anonymous visitor's cookie");
+    assert!(
+        r.body.starts_with(&format!("{sid} 127.0.0.1 ")),
+        "{}",
+        r.body
+    );
+
+    // An unrouted request passes through untouched and asks nothing.
+    let r = get_url(&client, format!("{base}/nowhere"), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.headers.get("set-cookie").is_none());
+
+    let mut failures = 0;
+    for i in 0..30 {
+        let fail = i % 3 == 0;
+        failures += u64::from(fail);
+        let url = format!("{base}/checkout?fail={fail}");
+        get_url(&client, url, &[("x-user-id", &format!("user_{i}"))]).await;
+    }
+    let snap = flags.metrics().snapshot();
+    let exp = snap.flags.iter().find(|f| f.flag == "exp").unwrap();
+    let requests: u64 = exp.arms.iter().map(|a| a.requests).sum();
+    let errors: u64 = exp.arms.iter().map(|a| a.errors).sum();
+    assert_eq!((requests, errors), (30, failures));
+    let checkout = flags.evaluations("new_checkout_flow").routes;
+    assert_eq!(checkout.get("/checkout"), Some(&30), "{checkout:?}");
+    assert_eq!(checkout.get("/whoami/{id}"), Some(&2), "{checkout:?}");
+}
