@@ -209,6 +209,39 @@ async fn unknown_flag_names_are_counted_by_name() {
     assert!(text.contains("# TYPE flags_unknown_requests_total counter\n"));
 }
 
+/// Series are bounded: past 4,096 flag and arm pairs per `Flags` handle a
+/// request's sample is dropped, and the drop is counted.
+#[tokio::test]
+async fn past_4096_pairs_samples_are_dropped_and_counted() {
+    const FLAGS: usize = 4_100;
+    let toml: String = (0..FLAGS).map(|i| format!("[f{i}]\n")).collect();
+    let flags = Flags::from_toml_str(&toml, "flags.toml").unwrap();
+    let app = Router::new()
+        .route(
+            "/all",
+            get(|f: FlagContext| async move {
+                let on = (0..FLAGS).filter(|i| f.is_enabled(format!("f{i}"))).count();
+                on.to_string()
+            }),
+        )
+        .layer(FlagsLayer::new(flags.clone()))
+        .merge(Prometheus::new(&flags).router());
+
+    let (status, _, body) = get_text(&app, "/all", None).await;
+    assert_eq!((status, body), (StatusCode::OK, FLAGS.to_string()));
+    let (_, _, text) = get_text(&app, "/metrics", None).await;
+    // Read by line: the parser takes seconds over 70,000 series.
+    let series = |name: &str| text.lines().filter(|l| l.starts_with(name)).count();
+    assert_eq!(series("flags_requests_total{"), 4_096);
+    let dropped = FLAGS - 4_096;
+    assert!(
+        text.contains(&format!("\nflags_metrics_dropped_total {dropped}\n")),
+        "{}",
+        &text[..2_000]
+    );
+    assert_eq!(flags.metrics().snapshot().dropped, dropped as u64);
+}
+
 #[tokio::test]
 async fn label_values_are_escaped() {
     let flags = Flags::from_toml_str(FLAGS, "flags.toml").unwrap();
