@@ -4,15 +4,16 @@
 //! The layer records once per request, when it settles the request, never
 //! per decision: through a [`UsageHandle`] per flag and route that each
 //! thread keeps (layer/counting.rs), so a request adds to atomics only.
-//! The table is copy-on-write like the metrics': only a flag or route never
-//! seen before takes the lock and swaps in a new table.
+//! The table itself sits behind a read-write lock: it is read only when a
+//! thread meets a flag and route it has no handle for, and written (in
+//! place, so a new pair costs the same with 10 flags as with 10,000) only
+//! for a pair never seen before.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
 use crate::shards::{Local, Shards};
@@ -28,24 +29,21 @@ pub const OTHER_ROUTE: &str = "(other)";
 /// Live usage per flag; one per [`Flags`](crate::Flags) handle.
 #[derive(Debug)]
 pub(crate) struct UsageCounter {
-    table: ArcSwap<Table>,
-    write: Mutex<()>,
+    table: RwLock<Table>,
     /// A wall-clock reading and the instant it was taken: request times
     /// are derived from the instant the layer took when the request
     /// started, so recording reads no clock.
     base: (Instant, u64),
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Table {
     flags: HashMap<Box<str>, FlagUsage>,
     pairs: usize,
 }
 
-/// One flag's counters. The route list is part of the copy-on-write table
-/// (a new route swaps in a new table), so a request reads it with the one
-/// table load; the atomics are shared by every copy.
-#[derive(Debug, Default, Clone)]
+/// One flag's counters; each thread's handles share its atomics.
+#[derive(Debug, Default)]
 struct FlagUsage {
     times: Arc<Times>,
     routes: Vec<(Box<str>, Arc<Shards<AtomicU64>>)>,
@@ -134,8 +132,7 @@ impl Default for UsageCounter {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         UsageCounter {
-            table: ArcSwap::from_pointee(Table::default()),
-            write: Mutex::new(()),
+            table: RwLock::default(),
             base: (Instant::now(), unix_ms),
         }
     }
@@ -148,24 +145,29 @@ impl UsageCounter {
     }
 
     /// The counters of `flag` on `route`, made on first use. A handle stays
-    /// valid for the counter's life (the counters are shared by every copy
-    /// of the table), so the layer keeps them per thread and a request
-    /// touches only atomics.
+    /// valid for the counter's life (it shares the table's atomics), so the
+    /// layer keeps them per thread and a request touches only atomics.
     pub(crate) fn handle(&self, flag: &str, route: Option<&str>) -> UsageHandle {
         let route = route.unwrap_or(OTHER_ROUTE);
-        let table = self.table.load();
-        match table.flags.get(flag).and_then(|usage| usage.handle(route)) {
+        let found = self
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flags
+            .get(flag)
+            .and_then(|usage| usage.handle(route));
+        match found {
             Some(handle) => handle,
             None => self.add(flag, route),
         }
     }
 
     /// A flag or a route never seen for it (`(other)` past the pair
-    /// limit): a new table with it.
+    /// limit), added in place.
     #[cold]
     fn add(&self, flag: &str, route: &str) -> UsageHandle {
-        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut table = Table::clone(&self.table.load());
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        let table = &mut *table;
         let route = if table.pairs >= MAX_PAIRS {
             OTHER_ROUTE
         } else {
@@ -185,13 +187,12 @@ impl UsageCounter {
                 }
             }
         };
-        self.table.store(Arc::new(table));
         handle
     }
 
     /// What was recorded for `flag`.
     pub(crate) fn of(&self, flag: &str) -> FlagEvaluations {
-        let table = self.table.load();
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         let Some(usage) = table.flags.get(flag) else {
             return FlagEvaluations {
                 routes: BTreeMap::new(),
@@ -223,7 +224,8 @@ impl UsageCounter {
     /// The flags evaluated so far.
     pub(crate) fn flags(&self) -> Vec<String> {
         self.table
-            .load()
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
             .flags
             .keys()
             .map(|k| k.to_string())
