@@ -175,7 +175,7 @@ impl UsageCounter {
         };
         let pairs = &mut table.pairs;
         let usage = table.flags.entry(flag.into()).or_default();
-        let handle = match usage.handle(route) {
+        match usage.handle(route) {
             Some(handle) => handle,
             None => {
                 let count = Arc::new(Shards::default());
@@ -186,8 +186,7 @@ impl UsageCounter {
                     times: Arc::clone(&usage.times),
                 }
             }
-        };
-        handle
+        }
     }
 
     /// What was recorded for `flag`.
