@@ -82,6 +82,19 @@ impl Flags {
     }
 
     /// The current version.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "flags.toml").unwrap();
+    /// assert_eq!(flags.version(), 1);
+    /// flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap();
+    /// assert_eq!(flags.version(), 2);
+    /// flags.writer("ops").commit(Edit::kill("legacy_api")).await.unwrap(); // already off
+    /// assert_eq!(flags.version(), 2, "a change that changes nothing is no new version");
+    /// # }
+    /// ```
     pub fn version(&self) -> u64 {
         self.inner.live.peek().version()
     }
@@ -162,6 +175,25 @@ impl Flags {
     }
 
     /// Request counters per flag and arm, fed by [`FlagsLayer`](crate::FlagsLayer).
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags.clone()));
+    /// for _ in 0..3 {
+    ///     app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// }
+    /// let counters = flags.metrics().snapshot();
+    /// let on = &counters.flag("new_checkout_flow").unwrap().arms[0];
+    /// assert_eq!((on.arm.as_str(), on.requests), ("on", 3));
+    /// # }
+    /// ```
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.inner.metrics
     }
@@ -169,6 +201,23 @@ impl Flags {
     /// Client-side exposures: what Unleash SDKs served by the
     /// [Frontend API](crate::frontend) and the [client API](crate::client_api)
     /// report they answered, per flag.
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, Router};
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.frontend_router(FrontendConfig::new(["a-frontend-token"]));
+    /// // The browser SDK's usage report:
+    /// let report = r#"{"bucket": {"toggles": {"new_checkout_flow": {"yes": 5, "no": 2}}}}"#;
+    /// let request = Request::post("/client/metrics").header("authorization", "a-frontend-token");
+    /// api.oneshot(request.body(Body::from(report)).unwrap()).await.unwrap();
+    /// let exposures = flags.client_exposures().snapshot();
+    /// assert_eq!(exposures.flag("new_checkout_flow").map(|f| (f.yes, f.no)), Some((5, 2)));
+    /// # }
+    /// ```
     pub fn client_exposures(&self) -> &crate::metrics::ClientExposures {
         &self.inner.exposures
     }
@@ -232,7 +281,22 @@ impl Flags {
     /// entries after skipping `offset`. With a store that keeps the log
     /// itself (PostgreSQL), read it with [`Flags::audit_page`]: this one
     /// holds only what this handle saw, other instances' changes under
-    /// `outside change`. (Example at [`Flags::audit_page`].)
+    /// `outside change`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Flags};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+    /// let flags = Flags::from_file(&path).unwrap();
+    /// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+    /// let newest = &flags.audit_log(0, 10).unwrap()[0];
+    /// assert_eq!((newest.actor.as_str(), newest.action.as_str()), ("ops", "kill"));
+    /// assert!(dir.path().join("flags.audit.jsonl").exists()); // kept beside the file
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the audit file cannot be read.

@@ -197,6 +197,15 @@ impl Flags {
     /// handle is served from such a store inside a tokio runtime; returns
     /// how many flags were written (0 for other stores).
     ///
+    /// ```
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// assert_eq!(flags.share_last_seen().await.unwrap(), 0); // nothing to share with
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// When the database cannot be reached (the times are written later).
     pub async fn share_last_seen(&self) -> Result<usize, StoreError> {

@@ -45,6 +45,23 @@ impl FlagsProvider {
 
     /// A provider for `flags`; it follows their changes (each evaluation
     /// outside a request reads the current snapshot).
+    ///
+    /// ```
+    /// use flags_middleware::{edit::Edit, Flags};
+    /// use flags_openfeature::FlagsProvider;
+    /// use open_feature::{EvaluationContext, OpenFeature};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 100\n", "flags.toml").unwrap();
+    /// let mut api = OpenFeature::default(); // or the `OpenFeature::singleton_mut()`
+    /// api.set_provider(FlagsProvider::new(flags.clone())).await;
+    /// let client = api.create_client();
+    /// let user = EvaluationContext::default().with_targeting_key("user_123");
+    /// assert_eq!(client.get_bool_value("new_checkout_flow", Some(&user), None).await, Ok(true));
+    /// flags.writer("ops").commit(Edit::kill("new_checkout_flow")).await.unwrap();
+    /// assert_eq!(client.get_bool_value("new_checkout_flow", Some(&user), None).await, Ok(false));
+    /// # }
+    /// ```
     pub fn new(flags: Flags) -> Self {
         FlagsProvider {
             flags,

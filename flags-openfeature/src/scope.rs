@@ -94,6 +94,20 @@ pub struct RequestScopeLayer {
 
 impl RequestScopeLayer {
     /// The layer.
+    ///
+    /// ```
+    /// use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// use flags_openfeature::RequestScopeLayer;
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// // Without a `FlagsLayer` around it, requests pass through untouched.
+    /// let app: Router = Router::new().route("/health", get(|| async { "ok" })).layer(RequestScopeLayer::new());
+    /// let res = app.oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 200);
+    /// assert_eq!(to_bytes(res.into_body(), 16).await.unwrap(), "ok");
+    /// # }
+    /// ```
     pub fn new() -> Self {
         RequestScopeLayer::default()
     }

@@ -92,11 +92,54 @@ impl fmt::Debug for AdminConfig {
 
 impl AdminConfig {
     /// No tokens yet: add some with [`AdminConfig::token`].
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// # async fn call(api: &Router, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    /// #     let mut request = Request::builder().method(method).uri(path);
+    /// #     if let Some(token) = token { request = request.header("authorization", format!("Bearer {token}")); }
+    /// #     let res = api.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     (res.status().as_u16(), String::from_utf8(to_bytes(res.into_body(), 4096).await.unwrap().to_vec()).unwrap())
+    /// # }
+    /// use flags_middleware::{admin::AdminConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.admin_router(AdminConfig::new());
+    /// // Never open by accident: without tokens, every API request is refused.
+    /// assert_eq!(call(&api, "GET", "/_status", None).await.0, 503);
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds a token: requests bearing `secret` act as `name` with `role`.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// # async fn call(api: &Router, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    /// #     let mut request = Request::builder().method(method).uri(path);
+    /// #     if let Some(token) = token { request = request.header("authorization", format!("Bearer {token}")); }
+    /// #     let res = api.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     (res.status().as_u16(), String::from_utf8(to_bytes(res.into_body(), 4096).await.unwrap().to_vec()).unwrap())
+    /// # }
+    /// use flags_middleware::{admin::{AdminConfig, Role}, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let config = AdminConfig::new()
+    ///     .token("ops", "s3cret-write-token", Role::Write)
+    ///     .token("dashboard", "s3cret-read-token", Role::Read);
+    /// let api: Router = flags.admin_router(config);
+    /// let whoami = call(&api, "GET", "/_whoami", Some("s3cret-read-token")).await;
+    /// assert_eq!(whoami, (200, r#"{"name":"dashboard","role":"read"}"#.to_owned()));
+    /// assert_eq!(call(&api, "POST", "/new_checkout_flow/kill", Some("s3cret-read-token")).await.0, 403);
+    /// assert_eq!(call(&api, "POST", "/new_checkout_flow/kill", Some("s3cret-write-token")).await.0, 200);
+    /// # }
+    /// ```
     #[must_use]
     pub fn token(mut self, name: impl Into<String>, secret: impl AsRef<[u8]>, role: Role) -> Self {
         self.tokens.push(Token {
@@ -114,6 +157,28 @@ impl AdminConfig {
     /// When the variable is missing or not UTF-8, an entry is malformed, a
     /// role is other than `read` or `write`, or a secret is shorter than 16
     /// characters.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// # async fn call(api: &Router, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    /// #     let mut request = Request::builder().method(method).uri(path);
+    /// #     if let Some(token) = token { request = request.header("authorization", format!("Bearer {token}")); }
+    /// #     let res = api.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     (res.status().as_u16(), String::from_utf8(to_bytes(res.into_body(), 4096).await.unwrap().to_vec()).unwrap())
+    /// # }
+    /// use flags_middleware::{admin::AdminConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # std::env::set_var("FLAGS_ADMIN_TOKENS", "ops:write:0123456789abcdef,grafana:read:fedcba9876543210");
+    /// // FLAGS_ADMIN_TOKENS=ops:write:0123456789abcdef,grafana:read:fedcba9876543210
+    /// let config = AdminConfig::from_env("FLAGS_ADMIN_TOKENS").unwrap();
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.admin_router(config);
+    /// let whoami = call(&api, "GET", "/_whoami", Some("fedcba9876543210")).await;
+    /// assert_eq!(whoami, (200, r#"{"name":"grafana","role":"read"}"#.to_owned()));
+    /// # }
+    /// ```
     pub fn from_env(var: &str) -> Result<Self, AdminConfigError> {
         let text = std::env::var(var).map_err(|e| AdminConfigError(format!("{var}: {e}")))?;
         Self::parse(&text).map_err(|e| AdminConfigError(format!("{var}: {}", e.0)))
@@ -157,6 +222,26 @@ impl AdminConfig {
     /// Serves the admin API without authentication: every request acts as
     /// `anonymous` with [`Role::Write`]. Only for a listener nobody else can
     /// reach (a unix socket, a sidecar); the app must ask for it by name.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// # async fn call(api: &Router, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    /// #     let mut request = Request::builder().method(method).uri(path);
+    /// #     if let Some(token) = token { request = request.header("authorization", format!("Bearer {token}")); }
+    /// #     let res = api.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     (res.status().as_u16(), String::from_utf8(to_bytes(res.into_body(), 4096).await.unwrap().to_vec()).unwrap())
+    /// # }
+    /// use flags_middleware::{admin::AdminConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// // Served on a unix socket only the sidecar can reach.
+    /// let api: Router = flags.admin_router(AdminConfig::new().allow_without_auth());
+    /// let whoami = call(&api, "GET", "/_whoami", None).await;
+    /// assert_eq!(whoami, (200, r#"{"name":"anonymous","role":"write"}"#.to_owned()));
+    /// # }
+    /// ```
     #[must_use]
     pub fn allow_without_auth(mut self) -> Self {
         self.open = true;
@@ -190,6 +275,18 @@ impl AdminConfig {
 
     /// The guard given with [`AdminConfig::guard`], if any (to show its
     /// verdicts elsewhere too, as [`Prometheus`](crate::export::Prometheus) does).
+    ///
+    /// ```
+    /// use flags_middleware::admin::AdminConfig;
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags).watch("new_checkout_flow", GuardConfig::new()).build();
+    /// assert!(AdminConfig::new().attached_guard().is_none());
+    /// let config = AdminConfig::new().guard(guard);
+    /// assert!(config.attached_guard().is_some_and(|g| g.snapshot().flag("new_checkout_flow").is_some()));
+    /// ```
     pub fn attached_guard(&self) -> Option<&crate::guard::Guard> {
         self.guard.as_ref()
     }

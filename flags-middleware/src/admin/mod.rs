@@ -128,6 +128,25 @@ impl Flags {
     /// [`allow_without_auth`](AdminConfig::allow_without_auth)) every API
     /// request is refused with 503 (the web page's files are still served,
     /// to say so), and an error is logged now.
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, Router};
+    /// use flags_middleware::admin::{AdminConfig, Role};
+    /// use flags_middleware::{Context, Flags};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 100\n", "flags.toml").unwrap();
+    /// let config = AdminConfig::new().token("ops", "a-long-random-secret", Role::Write);
+    /// let app: Router = Router::new().nest_service("/admin/flags", flags.admin_router(config));
+    /// let kill = Request::post("/admin/flags/new_checkout_flow/kill")
+    ///     .header("authorization", "Bearer a-long-random-secret");
+    /// let res = app.oneshot(kill.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 200);
+    /// assert!(!flags.is_enabled("new_checkout_flow", &Context::new().user_id("user_123"))); // off, now
+    /// assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, "ops");
+    /// # }
+    /// ```
     pub fn admin_router<S>(&self, config: AdminConfig) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

@@ -92,6 +92,18 @@ impl Writer {
     }
 
     /// Who the commits are audited under: an admin token's name, `guard`...
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{edit::Edit, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[legacy_api]\n", "flags.toml").unwrap();
+    /// let writer = flags.writer("ops");
+    /// assert_eq!(writer.actor(), "ops");
+    /// writer.commit(Edit::kill("legacy_api")).await.unwrap();
+    /// assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, writer.actor());
+    /// # }
+    /// ```
     pub fn actor(&self) -> &str {
         &self.actor
     }

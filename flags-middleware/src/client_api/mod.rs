@@ -72,6 +72,20 @@ pub struct ClientApiConfig {
 impl ClientApiConfig {
     /// Accepts requests bearing one of `tokens` (client tokens: they read
     /// the flag definitions, and cannot change them).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{client_api::ClientApiConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.client_router(ClientApiConfig::new(["a-client-token"]));
+    /// let poll = |token| Request::get("/features").header("authorization", token).body(Body::empty()).unwrap();
+    /// assert_eq!(api.clone().oneshot(poll("a-client-token")).await.unwrap().status(), 200);
+    /// assert_eq!(api.oneshot(poll("a-guess")).await.unwrap().status(), 401);
+    /// # }
+    /// ```
     pub fn new<I, S>(tokens: I) -> ClientApiConfig
     where
         I: IntoIterator<Item = S>,
@@ -83,6 +97,22 @@ impl ClientApiConfig {
     }
 
     /// Tokens of other kinds (admin, frontend): answered 403, not 401.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{client_api::ClientApiConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let config = ClientApiConfig::new(["a-client-token"]).other_tokens(["a-frontend-token"]);
+    /// let api: Router = flags.client_router(config);
+    /// let poll = |token| Request::get("/features").header("authorization", token).body(Body::empty()).unwrap();
+    /// // A frontend token may not read definitions: 403 says it is the wrong kind.
+    /// assert_eq!(api.clone().oneshot(poll("a-frontend-token")).await.unwrap().status(), 403);
+    /// assert_eq!(api.oneshot(poll("a-guess")).await.unwrap().status(), 401);
+    /// # }
+    /// ```
     #[must_use]
     pub fn other_tokens<I, S>(mut self, tokens: I) -> Self
     where
@@ -113,6 +143,25 @@ struct ClientApi {
 impl Flags {
     /// Unleash's client API for these flags, to nest at `/api/client`
     /// (where Unleash's server SDKs look); see [`crate::client_api`].
+    ///
+    /// ```
+    /// use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// use flags_middleware::{client_api::ClientApiConfig, Flags};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 20\n", "flags.toml").unwrap();
+    /// let app: Router = Router::new()
+    ///     .nest_service("/api/client", flags.client_router(ClientApiConfig::new(["a-client-token"])));
+    /// // What a Node or Go service's Unleash SDK polls:
+    /// let request = Request::get("/api/client/features").header("authorization", "a-client-token");
+    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 200);
+    /// let body: serde_json::Value = serde_json::from_slice(&to_bytes(res.into_body(), 8192).await.unwrap()).unwrap();
+    /// assert_eq!(body["features"][0]["name"], "new_checkout_flow");
+    /// assert_eq!(body["features"][0]["strategies"][0]["parameters"]["rollout"], "20");
+    /// # }
+    /// ```
     pub fn client_router<S>(&self, config: ClientApiConfig) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

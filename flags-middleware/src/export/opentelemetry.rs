@@ -46,6 +46,36 @@ pub struct OpenTelemetryMetrics {
 
 impl OpenTelemetryMetrics {
     /// The instruments of `flags`' counters and version.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::export::OpenTelemetryMetrics;
+    /// use flags_middleware::Flags;
+    ///
+    /// # use opentelemetry::metrics::MeterProvider as _;
+    /// # use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    /// # use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
+    /// # // What the app's exporter got for `name` with `attrs` (`k=v`), at a collection.
+    /// # fn collected(e: &InMemoryMetricExporter, p: &SdkMeterProvider, name: &str, attrs: &[&str]) -> Option<u64> {
+    /// #     p.force_flush().unwrap();
+    /// #     let all = e.get_finished_metrics().unwrap();
+    /// #     let metric = all.last()?.scope_metrics().flat_map(|s| s.metrics()).find(|m| m.name() == name)?;
+    /// #     let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else { return None };
+    /// #     let key = |mut v: Vec<String>| { v.sort(); v };
+    /// #     let want = key(attrs.iter().map(|a| a.to_string()).collect());
+    /// #     let point = sum.data_points().find(|p| key(p.attributes().map(|kv| format!("{}={}", kv.key, kv.value)).collect()) == want)?;
+    /// #     Some(point.value())
+    /// # }
+    /// # let exporter = InMemoryMetricExporter::default();
+    /// # let provider = SdkMeterProvider::builder().with_periodic_exporter(exporter.clone()).build();
+    /// # let meter = provider.meter("checkout");
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// OpenTelemetryMetrics::new(&flags).register(&meter); // the app's meter
+    /// flags.metrics().record("f", "on", 503, Duration::from_millis(7));
+    /// // What the app's exporter gets at the SDK's next collection:
+    /// assert_eq!(collected(&exporter, &provider, "flags.requests", &["flag=f", "arm=on"]), Some(1));
+    /// assert_eq!(collected(&exporter, &provider, "flags.request.errors", &["flag=f", "arm=on"]), Some(1));
+    /// ```
     pub fn new(flags: &Flags) -> OpenTelemetryMetrics {
         OpenTelemetryMetrics {
             flags: flags.clone(),
@@ -54,6 +84,45 @@ impl OpenTelemetryMetrics {
     }
 
     /// Adds `guard`'s verdicts and kills per watched flag.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::export::OpenTelemetryMetrics;
+    /// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # use opentelemetry::metrics::MeterProvider as _;
+    /// # use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    /// # use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
+    /// # // What the app's exporter got for `name` with `attrs` (`k=v`), at a collection.
+    /// # fn collected(e: &InMemoryMetricExporter, p: &SdkMeterProvider, name: &str, attrs: &[&str]) -> Option<u64> {
+    /// #     p.force_flush().unwrap();
+    /// #     let all = e.get_finished_metrics().unwrap();
+    /// #     let metric = all.last()?.scope_metrics().flat_map(|s| s.metrics()).find(|m| m.name() == name)?;
+    /// #     let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else { return None };
+    /// #     let key = |mut v: Vec<String>| { v.sort(); v };
+    /// #     let want = key(attrs.iter().map(|a| a.to_string()).collect());
+    /// #     let point = sum.data_points().find(|p| key(p.attributes().map(|kv| format!("{}={}", kv.key, kv.value)).collect()) == want)?;
+    /// #     Some(point.value())
+    /// # }
+    /// # let exporter = InMemoryMetricExporter::default();
+    /// # let provider = SdkMeterProvider::builder().with_periodic_exporter(exporter.clone()).build();
+    /// # let meter = provider.meter("checkout");
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+    /// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+    /// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+    /// OpenTelemetryMetrics::new(&flags).guard(guard.clone()).register(&meter);
+    /// assert_eq!(collected(&exporter, &provider, "flags.guard.kills", &["flag=f"]), Some(0));
+    /// guard.check().await;
+    /// counts.add("f", Side::New, 50, 15);
+    /// counts.add("f", Side::Old, 950, 5);
+    /// clock.advance(Duration::from_secs(5));
+    /// guard.check().await; // a kill
+    /// assert_eq!(collected(&exporter, &provider, "flags.guard.kills", &["flag=f"]), Some(1));
+    /// # }
+    /// ```
     #[must_use]
     pub fn guard(mut self, guard: Guard) -> OpenTelemetryMetrics {
         self.guard = Some(guard);
@@ -62,6 +131,39 @@ impl OpenTelemetryMetrics {
 
     /// Registers the instruments on `meter`; their callbacks live as long
     /// as the meter provider does.
+    ///
+    /// The callbacks read the counters at each collection, not at registration:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::export::OpenTelemetryMetrics;
+    /// use flags_middleware::Flags;
+    ///
+    /// # use opentelemetry::metrics::MeterProvider as _;
+    /// # use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    /// # use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
+    /// # // What the app's exporter got for `name` with `attrs` (`k=v`), at a collection.
+    /// # fn collected(e: &InMemoryMetricExporter, p: &SdkMeterProvider, name: &str, attrs: &[&str]) -> Option<u64> {
+    /// #     p.force_flush().unwrap();
+    /// #     let all = e.get_finished_metrics().unwrap();
+    /// #     let metric = all.last()?.scope_metrics().flat_map(|s| s.metrics()).find(|m| m.name() == name)?;
+    /// #     let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else { return None };
+    /// #     let key = |mut v: Vec<String>| { v.sort(); v };
+    /// #     let want = key(attrs.iter().map(|a| a.to_string()).collect());
+    /// #     let point = sum.data_points().find(|p| key(p.attributes().map(|kv| format!("{}={}", kv.key, kv.value)).collect()) == want)?;
+    /// #     Some(point.value())
+    /// # }
+    /// # let exporter = InMemoryMetricExporter::default();
+    /// # let provider = SdkMeterProvider::builder().with_periodic_exporter(exporter.clone()).build();
+    /// # let meter = provider.meter("checkout");
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// OpenTelemetryMetrics::new(&flags).register(&meter);
+    /// assert_eq!(collected(&exporter, &provider, "flags.requests", &["flag=f", "arm=off"]), None); // nothing served yet
+    /// flags.metrics().record("f", "off", 200, Duration::from_millis(2));
+    /// assert_eq!(collected(&exporter, &provider, "flags.requests", &["flag=f", "arm=off"]), Some(1));
+    /// flags.metrics().record("f", "off", 200, Duration::from_millis(2));
+    /// assert_eq!(collected(&exporter, &provider, "flags.requests", &["flag=f", "arm=off"]), Some(2));
+    /// ```
     pub fn register(self, meter: &Meter) {
         let flags = self.flags.clone();
         meter

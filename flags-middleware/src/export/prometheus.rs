@@ -47,6 +47,16 @@ impl Prometheus {
     pub const CONTENT_TYPE: &'static str = "text/plain; version=0.0.4; charset=utf-8";
 
     /// Exposes `flags`' counters and version.
+    ///
+    /// ```
+    /// use flags_middleware::export::Prometheus;
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[a]\n[b]\n", "flags.toml").unwrap();
+    /// let text = Prometheus::new(&flags).render();
+    /// assert!(text.contains("flags_flags 2\n"));
+    /// assert!(!text.contains("flags_guard_verdict")); // no guard given
+    /// ```
     pub fn new(flags: &Flags) -> Prometheus {
         Prometheus {
             flags: flags.clone(),
@@ -55,6 +65,28 @@ impl Prometheus {
     }
 
     /// Adds `guard`'s verdicts and kills per watched flag.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::export::Prometheus;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let clock = ManualClock::new();
+    /// let guard = Guard::for_flags(&flags).clock(clock.clone()).watch("f", GuardConfig::new()).build();
+    /// let exporter = Prometheus::new(&flags).guard(guard.clone());
+    /// assert!(exporter.render().contains("flags_guard_verdict{flag=\"f\"} 0\n")); // no data
+    /// guard.check().await;
+    /// for _ in 0..60 {
+    ///     flags.metrics().record("f", "on", 200, Duration::from_millis(3));
+    /// }
+    /// clock.advance(Duration::from_secs(5));
+    /// guard.check().await;
+    /// assert!(exporter.render().contains("flags_guard_verdict{flag=\"f\"} 1\n")); // healthy
+    /// # }
+    /// ```
     #[must_use]
     pub fn guard(mut self, guard: Guard) -> Prometheus {
         self.guard = Some(guard);
@@ -62,6 +94,19 @@ impl Prometheus {
     }
 
     /// Like [`Prometheus::guard`], when there may be none.
+    ///
+    /// ```
+    /// use flags_middleware::export::Prometheus;
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Some(Guard::for_flags(&flags).watch("f", GuardConfig::new()).build());
+    /// let with = Prometheus::new(&flags).maybe_guard(guard).render();
+    /// let without = Prometheus::new(&flags).maybe_guard(None).render();
+    /// assert!(with.contains("flags_guard_kills_total{flag=\"f\"} 0\n"));
+    /// assert!(!without.contains("flags_guard_kills_total"));
+    /// ```
     #[must_use]
     pub fn maybe_guard(mut self, guard: Option<Guard>) -> Prometheus {
         self.guard = guard;
@@ -69,6 +114,19 @@ impl Prometheus {
     }
 
     /// The exposition, now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::export::Prometheus;
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let exporter = Prometheus::new(&flags);
+    /// flags.metrics().record("f", "on", 200, Duration::from_millis(3));
+    /// let text = exporter.render(); // read at the scrape: the request above is in it
+    /// assert!(text.contains("flags_request_duration_seconds_bucket{flag=\"f\",arm=\"on\",le=\"0.005\"} 1\n"));
+    /// assert!(text.contains(&format!("flags_version {}\n", flags.version())));
+    /// ```
     pub fn render(&self) -> String {
         let snapshot = self.flags.snapshot();
         let mut out = Text::with_capacity(4096);
@@ -86,6 +144,22 @@ impl Prometheus {
 
     /// A router serving the exposition at `GET /metrics`, without
     /// authentication (merge it into a router only scrapers reach).
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, Router};
+    /// use flags_middleware::export::Prometheus;
+    /// use flags_middleware::Flags;
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let app: Router = Prometheus::new(&flags).router();
+    /// let response = app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(response.headers()["content-type"], Prometheus::CONTENT_TYPE);
+    /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    /// assert!(String::from_utf8(body.to_vec()).unwrap().contains("flags_flags 1\n"));
+    /// # }
+    /// ```
     pub fn router<S>(self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

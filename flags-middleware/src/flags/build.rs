@@ -68,6 +68,19 @@ impl Flags {
     /// A handle serving Unleash client-API JSON, loaded as Unleash SDKs load
     /// it (whatever cannot be evaluated is off).
     ///
+    /// ```
+    /// use flags_middleware::{Context, Flags};
+    ///
+    /// // What `GET /api/client/features` of an Unleash server answers.
+    /// let json = r#"{"version": 2, "features": [
+    ///     {"name": "new_checkout_flow", "enabled": true, "strategies": [{"name": "default"}]},
+    ///     {"name": "custom", "enabled": true, "strategies": [{"name": "myOwnStrategy"}]}]}"#;
+    /// let flags = Flags::from_unleash_json(json).unwrap();
+    /// assert!(flags.is_enabled("new_checkout_flow", &Context::new()));
+    /// assert!(!flags.is_enabled("custom", &Context::new())); // unknown strategy: off, as the SDKs do
+    /// assert!(Flags::from_unleash_json("features: []").is_err());
+    /// ```
+    ///
     /// # Errors
     /// When the text is not client-API JSON.
     pub fn from_unleash_json(text: &str) -> Result<Flags, LoadErrors> {

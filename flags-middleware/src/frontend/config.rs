@@ -83,6 +83,20 @@ impl FrontendConfig {
 
     /// Accepts requests bearing one of `tokens` (frontend tokens: they can
     /// only read the flags' answers for a context, never definitions).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.frontend_router(FrontendConfig::new(["a-frontend-token"]));
+    /// let ask = |token| Request::get("/").header("authorization", token).body(Body::empty()).unwrap();
+    /// assert_eq!(api.clone().oneshot(ask("a-frontend-token")).await.unwrap().status(), 200);
+    /// assert_eq!(api.oneshot(ask("a-guess")).await.unwrap().status(), 401);
+    /// # }
+    /// ```
     pub fn new<I, S>(tokens: I) -> FrontendConfig
     where
         I: IntoIterator<Item = S>,
@@ -101,6 +115,22 @@ impl FrontendConfig {
 
     /// Tokens of other kinds (admin, client API) the app also issues: a
     /// request bearing one is answered 403, as Unleash does, not 401.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let config = FrontendConfig::new(["a-frontend-token"]).other_tokens(["the-admin-token"]);
+    /// let api: Router = flags.frontend_router(config);
+    /// let ask = |token| Request::get("/").header("authorization", token).body(Body::empty()).unwrap();
+    /// // A known token of the wrong kind: the caller learns to use another.
+    /// assert_eq!(api.clone().oneshot(ask("the-admin-token")).await.unwrap().status(), 403);
+    /// assert_eq!(api.oneshot(ask("a-guess")).await.unwrap().status(), 401);
+    /// # }
+    /// ```
     #[must_use]
     pub fn other_tokens<I, S>(mut self, tokens: I) -> Self
     where
@@ -115,6 +145,27 @@ impl FrontendConfig {
     /// browser sends `Origin`) may call the API from a browser; they get
     /// `Access-Control-Allow-Credentials: true`. By default any origin may
     /// (`*`, without credentials), as Unleash allows.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let config = FrontendConfig::new(["a-frontend-token"]).cors_origins(["https://shop.example.com"]);
+    /// let api: Router = flags.frontend_router(config);
+    /// let from = |origin| {
+    ///     let request = Request::get("/").header("authorization", "a-frontend-token").header("origin", origin);
+    ///     request.body(Body::empty()).unwrap()
+    /// };
+    /// let res = api.clone().oneshot(from("https://shop.example.com")).await.unwrap();
+    /// assert_eq!(res.headers()["access-control-allow-origin"], "https://shop.example.com");
+    /// assert_eq!(res.headers()["access-control-allow-credentials"], "true");
+    /// let res = api.oneshot(from("https://elsewhere.example")).await.unwrap();
+    /// assert!(res.headers().get("access-control-allow-origin").is_none()); // the browser blocks it
+    /// # }
+    /// ```
     #[must_use]
     pub fn cors_origins<I, S>(mut self, origins: I) -> Self
     where
@@ -129,6 +180,25 @@ impl FrontendConfig {
     /// (`authorization`, `content-type`, `if-none-match`, `unleash-sdk`,
     /// `unleash-appname`, `unleash-connection-id`): the app's own headers
     /// given to the SDK as `customHeaders`.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.frontend_router(FrontendConfig::new(["a-frontend-token"]).cors_allow_headers(["X-Tenant"]));
+    /// let preflight = Request::options("/")
+    ///     .header("origin", "https://shop.example.com")
+    ///     .header("access-control-request-method", "GET")
+    ///     .header("access-control-request-headers", "authorization, x-tenant");
+    /// let res = api.oneshot(preflight.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 204);
+    /// let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap();
+    /// assert!(allowed.contains("authorization") && allowed.ends_with("x-tenant"), "{allowed}");
+    /// # }
+    /// ```
     #[must_use]
     pub fn cors_allow_headers<I, S>(mut self, headers: I) -> Self
     where
@@ -150,6 +220,27 @@ impl FrontendConfig {
     /// property. Whatever else a client sends is ignored. Behind
     /// [`FlagsLayer`](crate::FlagsLayer), what the app's resolver found wins
     /// over any of them.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # async fn toggles(api: Router) -> Vec<serde_json::Value> {
+    /// #     let request = Request::get("/?userId=u1&properties[plan]=pro").header("authorization", "a-frontend-token");
+    /// #     let res = api.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     let body: serde_json::Value = serde_json::from_slice(&to_bytes(res.into_body(), 4096).await.unwrap()).unwrap();
+    /// #     body["toggles"].as_array().unwrap().clone()
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[pro_reports]\nwhen = { plan = \"pro\" }\n", "flags.toml").unwrap();
+    /// // A browser asks as `?userId=u1&properties[plan]=pro`:
+    /// let by_default = flags.frontend_router(FrontendConfig::new(["a-frontend-token"]));
+    /// assert!(toggles(by_default).await.is_empty(), "the plan is the server's to say");
+    /// let config = FrontendConfig::new(["a-frontend-token"]).client_fields(["userId", "plan"]);
+    /// assert_eq!(toggles(flags.frontend_router(config)).await[0]["name"], "pro_reports");
+    /// # }
+    /// ```
     #[must_use]
     pub fn client_fields<I, S>(mut self, fields: I) -> Self
     where
@@ -164,6 +255,27 @@ impl FrontendConfig {
 
     /// How user and session ids appear in the decision events (as the
     /// layer's [`FlagsLayer::log_ids`](crate::FlagsLayer::log_ids)).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::{IdHashKey, IdLogging};
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let log = tempfile::NamedTempFile::new().unwrap();
+    /// # let subscriber = tracing_subscriber::fmt().with_writer(log.reopen().unwrap()).with_ansi(false).finish();
+    /// # let _guard = tracing::subscriber::set_default(subscriber);
+    /// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let key = IdHashKey::new(*b"not-a-real-key!!"); // in production, from your secret store
+    /// let config = FrontendConfig::new(["a-frontend-token"]).log_ids(IdLogging::Hashed(key.clone()));
+    /// let api: Router = flags.frontend_router(config);
+    /// let request = Request::get("/?userId=user_123").header("authorization", "a-frontend-token");
+    /// api.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// let events = std::fs::read_to_string(log.path()).unwrap();
+    /// assert!(events.contains(&key.hash("user_123")) && !events.contains("user_123"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn log_ids(mut self, ids: IdLogging) -> Self {
         self.ids = ids;

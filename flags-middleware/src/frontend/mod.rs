@@ -103,6 +103,25 @@ impl Flags {
     /// Unleash's Frontend API for these flags, to nest where the app likes
     /// (`/api/frontend` is where Unleash serves it); see
     /// [`crate::frontend`].
+    ///
+    /// ```
+    /// use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nusers = [\"user_123\"]\n", "flags.toml").unwrap();
+    /// let app: Router = Router::new()
+    ///     .nest_service("/api/frontend", flags.frontend_router(FrontendConfig::new(["a-frontend-token"])));
+    /// // What the browser SDK asks for its user:
+    /// let request = Request::get("/api/frontend?userId=user_123").header("authorization", "a-frontend-token");
+    /// let res = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(res.status(), 200);
+    /// let body: serde_json::Value = serde_json::from_slice(&to_bytes(res.into_body(), 4096).await.unwrap()).unwrap();
+    /// assert_eq!(body["toggles"][0]["name"], "new_checkout_flow");
+    /// assert_eq!(body["toggles"][0]["enabled"], true);
+    /// # }
+    /// ```
     pub fn frontend_router<S>(&self, config: FrontendConfig) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,

@@ -87,11 +87,29 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at 2025-01-01T00:00:00Z (a fixed start keeps test
     /// output reproducible).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use flags_middleware::guard::clock::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_735_689_600));
+    /// ```
     pub fn new() -> ManualClock {
         ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_735_689_600))
     }
 
     /// A clock stopped at `at` (clamped to the Unix epoch).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use flags_middleware::guard::clock::{Clock, ManualClock};
+    ///
+    /// let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// assert_eq!(ManualClock::at(start).now(), start);
+    /// let before_1970 = UNIX_EPOCH - Duration::from_secs(60);
+    /// assert_eq!(ManualClock::at(before_1970).now(), UNIX_EPOCH);
+    /// ```
     pub fn at(at: SystemTime) -> ManualClock {
         let micros = at
             .duration_since(UNIX_EPOCH)
@@ -103,6 +121,30 @@ impl ManualClock {
     }
 
     /// Moves the clock forward by `by`.
+    ///
+    /// A guard on this clock takes a plan's next step as soon as the
+    /// step's time has been advanced past (and its traffic was healthy):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Plan, Side};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+    /// let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+    ///     .clock(clock.clone())
+    ///     .plan("f", GuardConfig::new(), Plan::gradual()) // 5% for a day, then 25%
+    ///     .build();
+    /// guard.check().await;
+    /// counts.add("f", Side::New, 500, 0);
+    /// counts.add("f", Side::Old, 9_500, 0);
+    /// clock.advance(Duration::from_secs(24 * 3600));
+    /// let events = guard.check().await;
+    /// assert_eq!(events[0].message, "plan: 5% -> 25% (step 2 of 4), previous step healthy");
+    /// # }
+    /// ```
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_micros()).unwrap_or(u64::MAX);
         self.micros.fetch_add(by, Ordering::SeqCst);

@@ -35,6 +35,17 @@ impl FlagKey {
     }
 
     /// The flag's name.
+    ///
+    /// ```
+    /// use flags_middleware::{flag, Flags};
+    ///
+    /// flag!(NEW_CHECKOUT = "new_checkout_flow");
+    /// const NAME: &str = NEW_CHECKOUT.name(); // usable in constants
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 5\n", "flags.toml").unwrap();
+    /// assert_eq!(NAME, "new_checkout_flow");
+    /// assert_eq!(flags.snapshot().feature(NEW_CHECKOUT.name()).unwrap().rollout_percent(), Some(5));
+    /// ```
     pub const fn name(&self) -> &'static str {
         self.name
     }

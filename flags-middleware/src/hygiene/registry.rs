@@ -120,6 +120,16 @@ impl FlagUse {
 
     /// `file:line:column` with the item's path:
     /// `src/shop.rs:12:8 (my_app::shop::checkout)`.
+    ///
+    /// ```
+    /// use flags_middleware::hygiene::registry;
+    ///
+    /// flags_middleware::flag!(DARK_MODE = "dark_mode");
+    ///
+    /// let site = registry().find(|u| u.name == "dark_mode").unwrap().call_site();
+    /// assert!(site.starts_with(file!()));
+    /// assert!(site.ends_with("::DARK_MODE)"));
+    /// ```
     pub fn call_site(&self) -> String {
         self.to_string()
     }

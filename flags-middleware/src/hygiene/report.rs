@@ -306,18 +306,45 @@ impl Default for StaleOptions {
 
 impl StaleOptions {
     /// 30 days, judged now.
+    ///
+    /// ```
+    /// use flags_middleware::hygiene::StaleOptions;
+    ///
+    /// let options = StaleOptions::new();
+    /// assert_eq!(options.threshold(), chrono::Duration::days(30));
+    /// assert_eq!(options, StaleOptions::default());
+    /// ```
     pub fn new() -> Self {
         StaleOptions::default()
     }
 
     /// How long a flag must have served one arm to everyone, or gone
     /// unevaluated, to be reported.
+    ///
+    /// ```
+    /// use flags_middleware::hygiene::StaleOptions;
+    ///
+    /// assert_eq!(StaleOptions::new().threshold_days(7).threshold().num_days(), 7);
+    /// ```
     #[must_use]
     pub fn threshold(self) -> chrono::Duration {
         self.threshold
     }
 
     /// Sets the threshold in days.
+    ///
+    /// ```
+    /// use flags_middleware::{hygiene::StaleOptions, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[old]\nenabled = false\n", "flags.toml").unwrap();
+    /// let in_10_days = chrono::Utc::now() + chrono::Duration::days(10);
+    /// let month = flags.stale_flags(StaleOptions::new().at(in_10_days)).await.unwrap();
+    /// assert!(month.is_empty()); // off for 10 days only
+    /// let week = StaleOptions::new().threshold_days(7).at(in_10_days);
+    /// assert_eq!(flags.stale_flags(week).await.unwrap()[0].name, "old");
+    /// # }
+    /// ```
     #[must_use]
     pub fn threshold_days(mut self, days: u32) -> Self {
         self.threshold = chrono::Duration::days(i64::from(days));
@@ -325,6 +352,18 @@ impl StaleOptions {
     }
 
     /// Judges as if it were `now` (for tests and reports of the past).
+    ///
+    /// ```
+    /// use flags_middleware::{hygiene::StaleOptions, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[old]\nenabled = false\n", "flags.toml").unwrap();
+    /// assert!(flags.stale_flags(StaleOptions::new()).await.unwrap().is_empty());
+    /// let next_quarter = chrono::Utc::now() + chrono::Duration::days(90);
+    /// let then = flags.stale_flags(StaleOptions::new().at(next_quarter)).await.unwrap();
+    /// assert_eq!(then[0].name, "old");
+    /// # }
+    /// ```
     #[must_use]
     pub fn at(mut self, now: DateTime<Utc>) -> Self {
         self.now = Some(now);

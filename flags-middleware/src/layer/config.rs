@@ -150,11 +150,57 @@ impl Default for SessionCookie {
 
 impl SessionCookie {
     /// The default cookie (`flags_sid`).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{Flags, FlagsLayer};
+    /// # use flags_middleware::FlagContext;
+    /// # async fn set_cookie_of(layer: FlagsLayer) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    /// #         .layer(layer);
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let layer = FlagsLayer::new(flags).session_cookie(SessionCookie::new());
+    /// // What an anonymous visitor gets on its first response:
+    /// let header = set_cookie_of(layer).await;
+    /// assert!(header.starts_with("flags_sid="));
+    /// assert!(header.ends_with("; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"));
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Renames the cookie.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{Flags, FlagsLayer};
+    /// # use flags_middleware::FlagContext;
+    /// # async fn set_cookie_of(layer: FlagsLayer) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    /// #         .layer(layer);
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// assert!(SessionCookie::new().name("visitor id").is_err()); // no spaces in a cookie name
+    /// let cookie = SessionCookie::new().name("visitor").unwrap();
+    /// assert!(set_cookie_of(FlagsLayer::new(flags).session_cookie(cookie)).await.starts_with("visitor="));
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When `name` is not a valid cookie name (an RFC 6265 token).
@@ -170,6 +216,27 @@ impl SessionCookie {
     }
 
     /// Adds `Secure` (send over HTTPS only).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{Flags, FlagsLayer};
+    /// # use flags_middleware::FlagContext;
+    /// # async fn set_cookie_of(layer: FlagsLayer) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    /// #         .layer(layer);
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let layer = FlagsLayer::new(flags).session_cookie(SessionCookie::new().secure(true));
+    /// assert!(set_cookie_of(layer).await.ends_with("; SameSite=Lax; Secure"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn secure(mut self, secure: bool) -> Self {
         self.secure = secure;
@@ -177,6 +244,29 @@ impl SessionCookie {
     }
 
     /// How long the browser keeps the cookie (default one year).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{Flags, FlagsLayer};
+    /// # use flags_middleware::FlagContext;
+    /// # async fn set_cookie_of(layer: FlagsLayer) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    /// #         .layer(layer);
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// let cookie = SessionCookie::new().max_age(Duration::from_secs(30 * 24 * 3600));
+    /// let header = set_cookie_of(FlagsLayer::new(flags).session_cookie(cookie)).await;
+    /// assert!(header.contains("; Max-Age=2592000;"), "{header}");
+    /// # }
+    /// ```
     #[must_use]
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -184,6 +274,29 @@ impl SessionCookie {
     }
 
     /// The cookie's `Path` (default `/`).
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::SessionCookie;
+    /// use flags_middleware::{Flags, FlagsLayer};
+    /// # use flags_middleware::FlagContext;
+    /// # async fn set_cookie_of(layer: FlagsLayer) -> String {
+    /// #     let app = Router::new()
+    /// #         .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    /// #         .layer(layer);
+    /// #     let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    /// #     res.headers()["set-cookie"].to_str().unwrap().to_owned()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nrollout = 50\n", "flags.toml").unwrap();
+    /// assert!(SessionCookie::new().path("/shop; Domain=evil.example").is_err());
+    /// let cookie = SessionCookie::new().path("/shop").unwrap();
+    /// let header = set_cookie_of(FlagsLayer::new(flags).session_cookie(cookie)).await;
+    /// assert!(header.contains("; Path=/shop;"), "{header}");
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When `path` holds a control character or `;`.
@@ -276,11 +389,28 @@ pub struct IdHashKey([u8; 16]);
 
 impl IdHashKey {
     /// A key from 16 secret bytes (keep them out of the logs and the code).
+    ///
+    /// ```
+    /// use flags_middleware::layer::IdHashKey;
+    ///
+    /// let key = IdHashKey::new(*b"0123456789abcdef"); // in production, from your secret store
+    /// assert_eq!(format!("{key:?}"), "IdHashKey(..)"); // the bytes are never printed
+    /// ```
     pub fn new(key: [u8; 16]) -> Self {
         IdHashKey(key)
     }
 
     /// The hash of `id` under this key, as 16 lowercase hex digits.
+    ///
+    /// ```
+    /// use flags_middleware::layer::IdHashKey;
+    ///
+    /// let key = IdHashKey::new([7; 16]);
+    /// let hashed = key.hash("user_123");
+    /// assert!(hashed.len() == 16 && hashed.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    /// assert_eq!(hashed, key.hash("user_123")); // the same id, the same hash: joins still work
+    /// assert_ne!(hashed, key.hash("user_456"));
+    /// ```
     pub fn hash(&self, id: &str) -> String {
         use std::hash::Hasher;
         let mut h = siphasher::sip::SipHasher24::new_with_key(&self.0);

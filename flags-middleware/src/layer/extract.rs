@@ -238,7 +238,18 @@ impl FlagContext {
         self.state.snapshot.version()
     }
 
-    /// The snapshot this request sees (example at [`FlagContext::version`]).
+    /// The snapshot this request sees.
+    ///
+    /// ```
+    /// use flags_middleware::{Context, FlagContext, Flags};
+    ///
+    /// let flags = Flags::from_toml_str("[a]\n[b]\nenabled = false\n[c]\n", "flags.toml").unwrap();
+    /// let ctx = FlagContext::for_test(&flags, Context::new());
+    /// let snapshot = ctx.snapshot(); // every flag, as this request sees them
+    /// let mut on: Vec<&str> = snapshot.names().filter(|n| snapshot.is_enabled(n, ctx.context())).collect();
+    /// on.sort_unstable();
+    /// assert_eq!(on, ["a", "c"]);
+    /// ```
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.state.snapshot
     }
@@ -440,6 +451,13 @@ impl FlagContextRejection {
     }
 
     /// The response body.
+    ///
+    /// ```
+    /// use flags_middleware::FlagContextRejection;
+    ///
+    /// let text = FlagContextRejection::MissingLayer.body_text();
+    /// assert!(text.contains("FlagsLayer::new(flags)"), "it says how to fix it");
+    /// ```
     pub fn body_text(&self) -> &'static str {
         match self {
             FlagContextRejection::MissingLayer => {

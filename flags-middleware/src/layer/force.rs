@@ -43,17 +43,44 @@ pub(crate) enum Forced {
 
 impl ForceFlags {
     /// Nothing forced yet.
+    ///
+    /// ```
+    /// use flags_middleware::{layer::ForceFlags, testing::TestFlags, Context, FlagContext};
+    ///
+    /// let flags = TestFlags::new().on("new_checkout_flow").build();
+    /// let ctx = FlagContext::for_test_forced(&flags, Context::new(), ForceFlags::new());
+    /// assert!(ctx.is_enabled("new_checkout_flow")); // nothing forced: the flags answer
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Forces `flag` on (no variant).
+    ///
+    /// ```
+    /// use flags_middleware::{layer::ForceFlags, testing::TestFlags, Context, FlagContext};
+    ///
+    /// let flags = TestFlags::new().off("new_checkout_flow").build();
+    /// let forced = ForceFlags::new().on("new_checkout_flow");
+    /// let ctx = FlagContext::for_test_forced(&flags, Context::new(), forced);
+    /// assert!(ctx.is_enabled("new_checkout_flow"));
+    /// assert_eq!(ctx.variant("new_checkout_flow").name, "disabled"); // on, with no variant
+    /// ```
     #[must_use]
     pub fn on(self, flag: &str) -> Self {
         self.with(flag, Forced::On)
     }
 
     /// Forces `flag` off.
+    ///
+    /// ```
+    /// use flags_middleware::{layer::ForceFlags, testing::TestFlags, Context, FlagContext};
+    ///
+    /// let flags = TestFlags::new().on("new_checkout_flow").build();
+    /// let forced = ForceFlags::new().off("new_checkout_flow");
+    /// let ctx = FlagContext::for_test_forced(&flags, Context::new(), forced);
+    /// assert!(!ctx.is_enabled("new_checkout_flow")); // the legacy path, whatever the flags say
+    /// ```
     #[must_use]
     pub fn off(self, flag: &str) -> Self {
         self.with(flag, Forced::Off)
@@ -61,6 +88,17 @@ impl ForceFlags {
 
     /// Forces `flag` on with variant `variant` (with the payload the flag
     /// defines for it, if it does).
+    ///
+    /// ```
+    /// use flags_middleware::{layer::ForceFlags, Context, FlagContext, Flags};
+    ///
+    /// let toml = "[[exp.variants]]\nname = \"green\"\npayload = { type = \"string\", value = \"#0a0\" }\n\
+    ///             [[exp.variants]]\nname = \"blue\"\n";
+    /// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+    /// let ctx = FlagContext::for_test_forced(&flags, Context::new(), ForceFlags::new().variant("exp", "green"));
+    /// let green = ctx.variant("exp");
+    /// assert_eq!((green.name, green.payload.map(|p| p.value.as_str())), ("green", Some("#0a0")));
+    /// ```
     #[must_use]
     pub fn variant(self, flag: &str, variant: &str) -> Self {
         self.with(flag, Forced::Variant(variant.into()))
@@ -73,6 +111,14 @@ impl ForceFlags {
     }
 
     /// Parses a [`FORCE_HEADER`] value; empty entries are skipped.
+    ///
+    /// ```
+    /// use flags_middleware::layer::ForceFlags;
+    ///
+    /// let forced = ForceFlags::parse("new_checkout_flow, legacy_api=off, exp=green,");
+    /// let built = ForceFlags::new().on("new_checkout_flow").off("legacy_api").variant("exp", "green");
+    /// assert_eq!(forced, built);
+    /// ```
     pub fn parse(text: &str) -> Self {
         text.split(',')
             .map(str::trim)
@@ -92,6 +138,24 @@ impl ForceFlags {
     }
 
     /// The [`FORCE_HEADER`] value that forces the same flags.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::layer::{ForceFlags, FORCE_HEADER};
+    /// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\nenabled = false\n", "flags.toml").unwrap();
+    /// let app = Router::new()
+    ///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+    ///     .layer(FlagsLayer::new(flags).allow_overrides(true)); // a test or staging build only
+    /// let forced = ForceFlags::new().on("new_checkout_flow");
+    /// assert_eq!(forced.header_value(), "new_checkout_flow=on");
+    /// let request = Request::get("/").header(FORCE_HEADER, forced.header_value()).body(Body::empty()).unwrap();
+    /// assert_eq!(to_bytes(app.oneshot(request).await.unwrap().into_body(), 16).await.unwrap(), "true");
+    /// # }
+    /// ```
     pub fn header_value(&self) -> String {
         let mut out = String::new();
         for (i, (flag, forced)) in self.entries.iter().enumerate() {

@@ -46,16 +46,54 @@ pub struct FlagsService<S> {
 
 impl<S> FlagsService<S> {
     /// The wrapped service.
+    ///
+    /// ```
+    /// use flags_middleware::{layer::FlagsService, Flags, FlagsLayer};
+    /// use tower_layer::Layer as _;
+    ///
+    /// #[derive(Clone)]
+    /// struct Api { calls: u32 } // the app's own service
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let service: FlagsService<Api> = FlagsLayer::new(flags).layer(Api { calls: 0 });
+    /// assert_eq!(service.get_ref().calls, 0);
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// use flags_middleware::{layer::FlagsService, Flags, FlagsLayer};
+    /// use tower_layer::Layer as _;
+    ///
+    /// #[derive(Clone)]
+    /// struct Api { calls: u32 } // the app's own service
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let mut service = FlagsLayer::new(flags).layer(Api { calls: 0 });
+    /// service.get_mut().calls = 7;
+    /// assert_eq!(service.get_ref().calls, 7);
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Unwraps the service.
+    ///
+    /// ```
+    /// use flags_middleware::{layer::FlagsService, Flags, FlagsLayer};
+    /// use tower_layer::Layer as _;
+    ///
+    /// #[derive(Clone)]
+    /// struct Api { calls: u32 } // the app's own service
+    ///
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// let service = FlagsLayer::new(flags).layer(Api { calls: 3 });
+    /// let api: Api = service.into_inner(); // the layer gone, the service as it was
+    /// assert_eq!(api.calls, 3);
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }

@@ -95,6 +95,19 @@ impl Metrics {
     pub const DEFAULT_CAPACITY: usize = 4096;
 
     /// Counters tracking at most `capacity` flag/arm pairs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::with_capacity(2);
+    /// for (flag, arm) in [("a", "on"), ("a", "off"), ("b", "on")] {
+    ///     metrics.record(flag, arm, 200, Duration::ZERO);
+    /// }
+    /// let snapshot = metrics.snapshot();
+    /// assert!(snapshot.flag("b").is_none()); // no room left for a third pair
+    /// assert_eq!(snapshot.dropped, 1);
+    /// ```
     pub fn with_capacity(capacity: usize) -> Metrics {
         Metrics {
             inner: Arc::new(Inner {
@@ -108,12 +121,36 @@ impl Metrics {
 
     /// Records one request that got `arm` of `flag` and answered `status`
     /// (5xx counts as an error) after `latency`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// metrics.record("f", "on", 500, Duration::from_millis(20));
+    /// metrics.record("f", "on", 499, Duration::from_millis(10));
+    /// let snapshot = metrics.snapshot();
+    /// let on = snapshot.arm("f", "on").unwrap();
+    /// assert_eq!((on.requests, on.errors, on.latency_sum_us), (2, 1, 30_000));
+    /// ```
     pub fn record(&self, flag: &str, arm: &str, status: u16, latency: Duration) {
         self.record_each([(flag, arm)], status, latency);
     }
 
     /// Records one request under several flag/arm pairs at once (the
     /// layer's case: every flag the request evaluated).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// // One failed request that asked for two flags.
+    /// metrics.record_each([("new_checkout_flow", "on"), ("button_color", "blue")], 503, Duration::from_millis(4));
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!(snapshot.arm("new_checkout_flow", "on").unwrap().errors, 1);
+    /// assert_eq!(snapshot.arm("button_color", "blue").unwrap().errors, 1);
+    /// ```
     pub fn record_each<'a>(
         &self,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -185,6 +222,23 @@ impl Metrics {
     }
 
     /// A copy of every counter, sorted by flag then arm.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// for (flag, arm) in [("b", "on"), ("a", "on"), ("a", "off")] {
+    ///     metrics.record(flag, arm, 200, Duration::ZERO);
+    /// }
+    /// let snapshot = metrics.snapshot();
+    /// let pairs: Vec<(&str, &str)> = snapshot.flags.iter()
+    ///     .flat_map(|f| f.arms.iter().map(move |a| (f.flag.as_str(), a.arm.as_str())))
+    ///     .collect();
+    /// assert_eq!(pairs, [("a", "off"), ("a", "on"), ("b", "on")]);
+    /// metrics.record("b", "on", 200, Duration::ZERO);
+    /// assert_eq!(snapshot.arm("b", "on").unwrap().requests, 1); // a copy: later requests are not in it
+    /// ```
     pub fn snapshot(&self) -> MetricsSnapshot {
         let table = self.inner.table.load_full();
         let mut flags: Vec<FlagStats> = table

@@ -92,6 +92,16 @@ pub struct FlagExposures {
 
 impl ClientExposures {
     /// Adds one report for `flag`.
+    ///
+    /// ```
+    /// use flags_middleware::metrics::ClientExposures;
+    ///
+    /// let exposures = ClientExposures::default();
+    /// exposures.add("button_color", 5, 0, [("blue", 3), ("green", 2)]);
+    /// exposures.add("button_color", 1, 4, [("blue", 1), ("disabled", 4)]);
+    /// let color = exposures.snapshot().flag("button_color").cloned().unwrap();
+    /// assert_eq!((color.yes, color.no, color.variants["blue"]), (6, 4, 4));
+    /// ```
     pub fn add<'a>(
         &self,
         flag: &str,
@@ -120,6 +130,17 @@ impl ClientExposures {
     }
 
     /// A copy of every count.
+    ///
+    /// ```
+    /// use flags_middleware::metrics::ClientExposures;
+    ///
+    /// let exposures = ClientExposures::default();
+    /// exposures.add("f", 1, 0, []);
+    /// let before = exposures.snapshot();
+    /// exposures.add("f", 1, 0, []);
+    /// assert_eq!(before.flag("f").unwrap().yes, 1); // a copy
+    /// assert_eq!(exposures.snapshot().flag("f").unwrap().yes, 2);
+    /// ```
     pub fn snapshot(&self) -> ExposuresSnapshot {
         self.table
             .lock()
@@ -130,6 +151,16 @@ impl ClientExposures {
 
 impl ExposuresSnapshot {
     /// The counts of `flag`, if any SDK reported it.
+    ///
+    /// ```
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\n[g]\n", "flags.toml").unwrap();
+    /// flags.client_exposures().add("f", 0, 2, []);
+    /// let snapshot = flags.client_exposures().snapshot();
+    /// assert_eq!(snapshot.flag("f").map(|f| f.no), Some(2));
+    /// assert!(snapshot.flag("g").is_none()); // defined, never reported
+    /// ```
     pub fn flag(&self, flag: &str) -> Option<&FlagExposures> {
         self.flags.get(flag)
     }

@@ -122,6 +122,16 @@ impl LatencyHistogram {
     }
 
     /// Counts one request that took `latency`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::{LatencyHistogram, LATENCY_BUCKETS_MS};
+    ///
+    /// let mut h = LatencyHistogram::default();
+    /// h.record(Duration::from_millis(7)); // more than 5 ms, at most 10 ms
+    /// let bin = LATENCY_BUCKETS_MS.iter().position(|&ms| ms == 10).unwrap();
+    /// assert_eq!((h.get(bin), h.count()), (1, 1));
+    /// ```
     pub fn record(&mut self, latency: Duration) {
         self.add_to_bin(Self::bin(latency), 1);
     }
@@ -139,11 +149,35 @@ impl LatencyHistogram {
     }
 
     /// The count in `bin` (0 past the last bin).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::{LatencyHistogram, LATENCY_BUCKETS_MS};
+    ///
+    /// let mut h = LatencyHistogram::default();
+    /// h.record(Duration::from_millis(1)); // the first bin: at most 1 ms
+    /// h.record(Duration::from_secs(30)); // slower than the last bound, 10 s
+    /// assert_eq!(h.get(0), 1);
+    /// assert_eq!(h.get(LATENCY_BUCKETS_MS.len()), 1); // the overflow bin
+    /// assert_eq!(h.get(99), 0);
+    /// ```
     pub fn get(&self, bin: usize) -> u64 {
         self.counts.get(bin).copied().unwrap_or(0)
     }
 
     /// Requests counted.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::default();
+    /// assert_eq!(h.count(), 0);
+    /// for ms in [1, 40, 900, 60_000] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count(), 4);
+    /// ```
     pub fn count(&self) -> u64 {
         saturating_sum(&self.counts)
     }
@@ -173,6 +207,20 @@ impl LatencyHistogram {
 
     /// Quantile `q` (0..=1), as the upper bound of its bin
     /// (`Duration::MAX` when it is in the overflow bin); `None` when empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::default();
+    /// assert_eq!(h.quantile(0.95), None);
+    /// for _ in 0..19 {
+    ///     h.record(Duration::from_millis(20));
+    /// }
+    /// h.record(Duration::from_secs(30));
+    /// assert_eq!(h.quantile(0.95), Some(Duration::from_millis(25)));
+    /// assert_eq!(h.quantile(1.0), Some(Duration::MAX)); // in the overflow bin
+    /// ```
     pub fn quantile(&self, q: f64) -> Option<Duration> {
         self.quantile_bin(q)
             .map(|b| Self::bound(b).unwrap_or(Duration::MAX))

@@ -94,6 +94,18 @@ pub struct ArmStats {
 
 impl ArmStats {
     /// The share of requests answered with a 5xx status (0 when none).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// for status in [200, 503, 404, 200] {
+    ///     metrics.record("f", "on", status, Duration::ZERO);
+    /// }
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!(snapshot.arm("f", "on").unwrap().error_rate(), 0.25); // a 404 is no error
+    /// ```
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {
             0.0
@@ -105,6 +117,20 @@ impl ArmStats {
     /// The smallest bucket bound under which at least `q` (0..=1) of the
     /// requests fall, in ms; `None` when there are no requests or the
     /// quantile lies in the open-ended last bucket.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// for ms in [3, 8, 12, 20_000] {
+    ///     metrics.record("f", "on", 200, Duration::from_millis(ms));
+    /// }
+    /// let snapshot = metrics.snapshot();
+    /// let on = snapshot.arm("f", "on").unwrap();
+    /// assert_eq!(on.latency_quantile_ms(0.5), Some(10)); // half took at most 10 ms
+    /// assert_eq!(on.latency_quantile_ms(1.0), None); // the slowest took over 10 s
+    /// ```
     pub fn latency_quantile_ms(&self, q: f64) -> Option<u64> {
         let bin = self.latency.quantile_bin(q)?;
         LatencyHistogram::bound(bin).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -126,17 +152,53 @@ impl ArmStats {
 
 impl MetricsSnapshot {
     /// The counters of `arm` of `flag`, if any request got it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// metrics.record("button_color", "blue", 200, Duration::ZERO);
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!(snapshot.arm("button_color", "blue").unwrap().requests, 1);
+    /// assert!(snapshot.arm("button_color", "green").is_none()); // no request got it yet
+    /// ```
     pub fn arm(&self, flag: &str, arm: &str) -> Option<&ArmStats> {
         self.flag(flag)?.arms.iter().find(|a| a.arm == arm)
     }
 
     /// The counters of `flag`, if any request evaluated it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// metrics.record_each([("a", "on"), ("b", "off")], 200, Duration::ZERO);
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!(snapshot.flag("b").unwrap().arms[0].arm, "off");
+    /// assert!(snapshot.flag("c").is_none());
+    /// ```
     pub fn flag(&self, flag: &str) -> Option<&FlagStats> {
         self.flags.iter().find(|f| f.flag == flag)
     }
 
     /// What happened between `earlier` and `self` (both from the same
     /// [`Metrics`](super::Metrics)): every counter minus its earlier value.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// metrics.record("f", "on", 503, Duration::from_millis(1));
+    /// let before = metrics.snapshot();
+    /// metrics.record("f", "on", 200, Duration::from_millis(1));
+    /// metrics.record("f", "off", 200, Duration::from_millis(1));
+    /// let since = metrics.snapshot().since(&before);
+    /// assert_eq!(since.arm("f", "on").map(|a| (a.requests, a.errors)), Some((1, 0)));
+    /// assert_eq!(since.arm("f", "off").unwrap().requests, 1); // new since: all of it
+    /// ```
     pub fn since(&self, earlier: &MetricsSnapshot) -> MetricsSnapshot {
         MetricsSnapshot {
             flags: self

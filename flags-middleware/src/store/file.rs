@@ -73,12 +73,33 @@ impl FileStoreOptions {
     /// At run time an empty save is always taken for an editor's half-done
     /// write and changes nothing (write a comment to empty the file on
     /// purpose).
+    ///
+    /// ```
+    /// use flags_middleware::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "").unwrap();
+    /// assert!(FileStore::open(&path).is_err()); // a truncated deploy, by default
+    /// let store = FileStore::options().allow_empty(true).open(&path).unwrap();
+    /// assert!(store.flag_set().features.is_empty());
+    /// ```
     pub fn allow_empty(mut self, allow: bool) -> Self {
         self.allow_empty = allow;
         self
     }
 
     /// Reads and checks the file at `path`, and finds its version.
+    ///
+    /// ```
+    /// use flags_middleware::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\nrollout = 150\n").unwrap();
+    /// let errors = FileStore::options().open(&path).unwrap_err().into_vec();
+    /// assert_eq!((errors[0].line, errors[0].field.as_deref()), (Some(2), Some("rollout")));
+    /// ```
     ///
     /// # Errors
     /// When the file cannot be read, is empty (unless allowed), or has any
@@ -158,6 +179,17 @@ impl FileStore {
     /// Reads and checks the file at `path`, refusing an empty one
     /// (see [`FileStore::options`] to allow it).
     ///
+    /// ```
+    /// use flags_middleware::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "# no flags yet\n").unwrap(); // empty on purpose: a comment
+    /// assert!(FileStore::open(&path).unwrap().flag_set().features.is_empty());
+    /// std::fs::write(&path, " \n").unwrap(); // empty by accident
+    /// assert!(FileStore::open(&path).unwrap_err().to_string().contains("empty"));
+    /// ```
+    ///
     /// # Errors
     /// When the file cannot be read, is empty, or has any error (with line
     /// and column).
@@ -166,22 +198,67 @@ impl FileStore {
     }
 
     /// Options for opening a file store (an empty file at startup).
+    ///
+    /// ```
+    /// use flags_middleware::{store::FileStore, Context, Flags};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "").unwrap(); // a deploy that creates it empty, on purpose
+    /// let store = FileStore::options().allow_empty(true).open(&path).unwrap();
+    /// let flags = Flags::from_file_store(store).unwrap();
+    /// assert!(!flags.is_enabled("new_checkout_flow", &Context::new())); // every flag off
+    /// ```
     pub fn options() -> FileStoreOptions {
         FileStoreOptions::default()
     }
 
     /// The file.
+    ///
+    /// ```
+    /// use flags_middleware::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+    /// assert_eq!(FileStore::open(&path).unwrap().path(), path);
+    /// ```
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// The file that keeps the flags' version across restarts, beside the
     /// flags file (`flags.toml` → `flags.version.json`).
+    ///
+    /// ```
+    /// use flags_middleware::store::{FileStore, Store};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\n").unwrap();
+    /// let store = FileStore::open(&path).unwrap();
+    /// assert_eq!(store.version_path().file_name().unwrap(), "flags.version.json");
+    /// drop(store);
+    /// std::fs::write(&path, "[new_checkout_flow]\nrollout = 5\n").unwrap(); // edited while down
+    /// assert_eq!(FileStore::open(&path).unwrap().version(), Some(2));
+    /// ```
     pub fn version_path(&self) -> &Path {
         self.inner.versions.path()
     }
 
     /// The flags the file holds (as last loaded or written).
+    ///
+    /// ```
+    /// use flags_middleware::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flags.toml");
+    /// std::fs::write(&path, "[new_checkout_flow]\nrollout = 20\n[dark_mode]\n").unwrap();
+    /// let set = FileStore::open(&path).unwrap().flag_set();
+    /// let mut names: Vec<&str> = set.features.iter().map(|f| f.name.as_str()).collect();
+    /// names.sort_unstable();
+    /// assert_eq!(names, ["dark_mode", "new_checkout_flow"]);
+    /// ```
     pub fn flag_set(&self) -> FlagSet {
         self.inner.lock().set.clone()
     }

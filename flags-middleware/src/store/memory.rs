@@ -30,6 +30,17 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// A store holding `set`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::{format::toml, store::{MemoryStore, Store}};
+    ///
+    /// let store = MemoryStore::new(toml::parse("[new_checkout_flow]\nrollout = 20\n", "seed").unwrap());
+    /// let set = store.load().await.unwrap();
+    /// assert!(set.feature("new_checkout_flow").is_some());
+    /// assert_eq!(store.version(), None); // the handle numbers versions, from 1
+    /// # }
+    /// ```
     pub fn new(set: FlagSet) -> Self {
         MemoryStore {
             set: Mutex::new(set),

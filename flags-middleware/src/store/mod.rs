@@ -385,6 +385,19 @@ impl WatchGuard {
     /// Wraps whatever keeps a watcher running (a thread handle, a
     /// `notify` watcher, a task's abort handle); `mode` says how the store
     /// watches (`inotify`, `polling`, `listen/notify`).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use flags_middleware::store::WatchGuard;
+    ///
+    /// // A watcher thread polls until its stop channel closes.
+    /// let (stop, stopped) = mpsc::channel::<()>();
+    /// let guard = WatchGuard::new(stop, "polling");
+    /// assert_eq!(guard.mode(), "polling");
+    /// assert_eq!(stopped.try_recv(), Err(mpsc::TryRecvError::Empty)); // running
+    /// drop(guard);
+    /// assert_eq!(stopped.try_recv(), Err(mpsc::TryRecvError::Disconnected)); // told to stop
+    /// ```
     pub fn new(inner: impl Send + Sync + 'static, mode: &'static str) -> Self {
         WatchGuard {
             _inner: Box::new(inner),
@@ -393,11 +406,28 @@ impl WatchGuard {
     }
 
     /// A guard for a store that never changes outside this process.
+    ///
+    /// ```
+    /// use flags_middleware::store::WatchGuard;
+    ///
+    /// // What a store that only this process writes returns from `Store::watch`.
+    /// assert_eq!(WatchGuard::none().mode(), "none");
+    /// ```
     pub fn none() -> Self {
         Self::new((), "none")
     }
 
     /// How the store watches.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::Arc;
+    /// use flags_middleware::{store::{MemoryStore, Store}, Flags};
+    ///
+    /// let flags = Flags::with_store(Arc::new(MemoryStore::default()), None).await.unwrap();
+    /// assert_eq!(flags.status().watching, "none"); // what the admin API's `/_status` shows
+    /// # }
+    /// ```
     pub fn mode(&self) -> &'static str {
         self.mode
     }

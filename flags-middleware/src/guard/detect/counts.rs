@@ -43,6 +43,17 @@ pub struct ArmCounts {
 
 impl ArmCounts {
     /// Counts one request.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::detect::ArmCounts;
+    ///
+    /// let mut arm = ArmCounts::default();
+    /// arm.record(false, Duration::from_millis(40));
+    /// arm.record(true, Duration::from_secs(2));
+    /// assert_eq!((arm.requests, arm.errors), (2, 1));
+    /// assert_eq!(arm.latency.quantile(1.0), Some(Duration::from_millis(2500))); // its bin's bound
+    /// ```
     pub fn record(&mut self, error: bool, latency: Duration) {
         self.requests += 1;
         self.errors += u64::from(error);
@@ -67,6 +78,16 @@ impl ArmCounts {
     }
 
     /// Errors per request (0 when there were no requests).
+    ///
+    /// ```
+    /// use flags_middleware::guard::detect::ArmCounts;
+    ///
+    /// let mut arm = ArmCounts::default();
+    /// assert_eq!(arm.error_rate(), 0.0); // no requests: 0, not NaN
+    /// arm.requests = 200;
+    /// arm.errors = 3;
+    /// assert_eq!(arm.error_rate(), 0.015);
+    /// ```
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {
             0.0
@@ -196,11 +217,32 @@ pub struct ManualCounts {
 
 impl ManualCounts {
     /// No counts yet.
+    ///
+    /// ```
+    /// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm, Side};
+    ///
+    /// let counts = ManualCounts::new();
+    /// assert!(counts.read("f", &NewArm::Enabled).is_none());
+    /// let for_the_app = counts.clone(); // clones share the counts
+    /// for_the_app.add("f", Side::Old, 10, 0);
+    /// assert_eq!(counts.read("f", &NewArm::Enabled).unwrap().old.requests, 10);
+    /// ```
     pub fn new() -> ManualCounts {
         ManualCounts::default()
     }
 
     /// Counts one request of `flag` on `side`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm, Side};
+    ///
+    /// let counts = ManualCounts::new();
+    /// counts.record("f", Side::New, false, Duration::from_millis(120));
+    /// let new = counts.read("f", &NewArm::Enabled).unwrap().new;
+    /// assert_eq!((new.requests, new.errors, new.latency.count()), (1, 0, 1));
+    /// assert_eq!(new.latency.quantile(0.5), Some(Duration::from_millis(250)));
+    /// ```
     pub fn record(&self, flag: &str, side: Side, error: bool, latency: Duration) {
         let mut flags = self.flags.lock().unwrap_or_else(PoisonError::into_inner);
         let counts = match flags.get_mut(flag) {
@@ -215,6 +257,16 @@ impl ManualCounts {
 
     /// Adds `requests` and `errors` to `flag`'s `side` at once (latency not
     /// recorded); handy for simulating a second of traffic.
+    ///
+    /// ```
+    /// use flags_middleware::guard::detect::{CountSource, ManualCounts, NewArm, Side};
+    ///
+    /// let counts = ManualCounts::new();
+    /// counts.add("f", Side::New, 100, 7);
+    /// counts.add("f", Side::New, 100, 1);
+    /// let new = counts.read("f", &NewArm::Enabled).unwrap().new;
+    /// assert_eq!((new.requests, new.errors, new.latency.count()), (200, 8, 0));
+    /// ```
     pub fn add(&self, flag: &str, side: Side, requests: u64, errors: u64) {
         let mut flags = self.flags.lock().unwrap_or_else(PoisonError::into_inner);
         let counts = flags.entry(flag.to_owned()).or_default();

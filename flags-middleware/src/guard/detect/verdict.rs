@@ -189,6 +189,32 @@ pub struct Finding {
 impl Finding {
     /// The one-line summary used in audit entries and log events, e.g.
     /// `guard: new arm 31.2% errors over 412 requests vs 0.4% over 7,803, p < 0.001`.
+    ///
+    /// At 100% there is no old arm, and the ceiling is the rule:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{
+    ///     EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side,
+    /// };
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 100\n", "flags.toml").unwrap();
+    /// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+    /// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+    /// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+    /// guard.check().await;
+    /// counts.add("f", Side::New, 400, 200);
+    /// clock.advance(Duration::from_secs(5));
+    /// let events = guard.check().await;
+    /// let EventKind::Killed { finding } = &events[0].kind else { panic!("{events:?}") };
+    /// assert_eq!(
+    ///     finding.message(),
+    ///     "guard: new arm 50.0% errors over 400 requests, above the 25.0% ceiling, p < 0.001"
+    /// );
+    /// # }
+    /// ```
     pub fn message(&self) -> String {
         self.to_string()
     }
@@ -310,6 +336,27 @@ pub struct Verdict {
 
 impl Verdict {
     /// The kill message, when the verdict is a kill.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Side};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+    /// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags))
+    /// #     .clock(clock.clone()).watch("f", GuardConfig::new()).build();
+    /// let kill_message = |g: &Guard| g.snapshot().flag("f").unwrap().last.as_ref().unwrap().kill_message();
+    /// guard.check().await;
+    /// assert_eq!(kill_message(&guard), None); // no data yet
+    /// counts.add("f", Side::New, 50, 15);
+    /// counts.add("f", Side::Old, 950, 5);
+    /// clock.advance(Duration::from_secs(5));
+    /// guard.check().await;
+    /// assert!(kill_message(&guard).unwrap().starts_with("guard: new arm 30.0% errors"));
+    /// # }
+    /// ```
     pub fn kill_message(&self) -> Option<String> {
         match (&self.status, &self.finding) {
             (Status::Kill, Some(f)) => Some(f.message()),

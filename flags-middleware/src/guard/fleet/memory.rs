@@ -59,6 +59,21 @@ pub struct MemoryFleet {
 
 impl MemoryFleet {
     /// An empty table keeping time by `clock`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+    /// use flags_middleware::guard::ManualClock;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let table = MemoryFleet::new(ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_000)));
+    /// assert_eq!(table.rows(), 0);
+    /// let mut share = Share::new("f", 1, Duration::from_secs(5), Duration::from_secs(300));
+    /// share.delta.old.requests = 8;
+    /// let fleet = table.exchange(&[share]).await.unwrap();
+    /// assert_eq!(fleet[0][0].start_ms, 1_000_000); // the bucket of the table's time
+    /// # });
+    /// ```
     pub fn new(clock: impl Clock) -> MemoryFleet {
         MemoryFleet {
             rows: Arc::default(),
@@ -69,6 +84,22 @@ impl MemoryFleet {
     }
 
     /// A handle on the same table for the instance named `name`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+    /// use flags_middleware::guard::ManualClock;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let table = MemoryFleet::new(ManualClock::new());
+    /// let mut share = Share::new("f", 1, Duration::from_secs(5), Duration::from_secs(300));
+    /// share.delta.new.requests = 5;
+    /// table.instance("web-1").exchange(&[share.clone()]).await.unwrap();
+    /// let fleet = table.instance("web-2").exchange(&[share]).await.unwrap();
+    /// assert_eq!(table.rows(), 2); // one row per instance
+    /// assert_eq!(fleet[0][0].counts.new.requests, 10);
+    /// # });
+    /// ```
     pub fn instance(&self, name: impl Into<String>) -> MemoryFleet {
         MemoryFleet {
             instance: name.into(),
@@ -78,11 +109,55 @@ impl MemoryFleet {
 
     /// Makes the table unreachable (every exchange fails) or reachable
     /// again, for every handle.
+    ///
+    /// A guard judges on its own traffic while the table is away:
+    ///
+    /// ```
+    /// use flags_middleware::guard::fleet::MemoryFleet;
+    /// use flags_middleware::guard::{FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let (clock, table) = (ManualClock::new(), MemoryFleet::new(ManualClock::new()));
+    /// let guard = Guard::builder(ManualCounts::new(), FlagsApplier::new(flags))
+    ///     .clock(clock)
+    ///     .shared_counts(table.instance("web-1"))
+    ///     .watch("f", GuardConfig::new())
+    ///     .build();
+    /// let on_the_fleet = |g: &Guard| g.snapshot().flag("f").unwrap().fleet;
+    /// table.set_reachable(false);
+    /// guard.check().await;
+    /// assert!(!on_the_fleet(&guard));
+    /// table.set_reachable(true);
+    /// guard.check().await;
+    /// assert!(on_the_fleet(&guard));
+    /// # }
+    /// ```
     pub fn set_reachable(&self, reachable: bool) {
         self.reachable.store(reachable, Ordering::SeqCst);
     }
 
     /// How many rows the table holds (old ones are pruned at each exchange).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::fleet::{MemoryFleet, Share, SharedCounts};
+    /// use flags_middleware::guard::ManualClock;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let clock = ManualClock::new();
+    /// let table = MemoryFleet::new(clock.clone());
+    /// let mut share = Share::new("f", 1, Duration::from_secs(5), Duration::from_secs(300));
+    /// share.delta.new.requests = 1;
+    /// table.exchange(&[share.clone()]).await.unwrap();
+    /// assert_eq!(table.rows(), 1);
+    /// clock.advance(Duration::from_secs(3600)); // far past the window
+    /// share.delta.new.requests = 0; // nothing to add
+    /// table.exchange(&[share]).await.unwrap();
+    /// assert_eq!(table.rows(), 0);
+    /// # });
+    /// ```
     pub fn rows(&self) -> usize {
         self.rows
             .lock()

@@ -107,6 +107,20 @@ pub struct Share {
 impl Share {
     /// Nothing to add yet for `flag` under `definition`; buckets of
     /// `bucket`, a window of `window`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::detect::FlagCounts;
+    /// use flags_middleware::guard::fleet::{definition_key, Share};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let definition = definition_key(&flags.snapshot().feature("f").unwrap());
+    /// let share = Share::new("f", definition, Duration::from_secs(5), Duration::from_secs(300));
+    /// assert_eq!(share.delta, FlagCounts::default()); // fill in what was served
+    /// let zero = Share::new("f", definition, Duration::ZERO, Duration::from_secs(300));
+    /// assert_eq!(zero.bucket, Duration::from_millis(1)); // at least 1 ms
+    /// ```
     pub fn new(
         flag: impl Into<String>,
         definition: u64,

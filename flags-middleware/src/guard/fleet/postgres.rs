@@ -63,6 +63,17 @@ pub struct PostgresFleet {
 impl PostgresFleet {
     /// Shared counts in `config`'s database, for the instance `config` names.
     /// Connects at the first exchange.
+    ///
+    /// ```
+    /// use flags_middleware::guard::fleet::PostgresFleet;
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = PostgresConfig::new("host=db user=app dbname=app")?.instance("web-1");
+    /// let fleet = PostgresFleet::new(config);
+    /// assert_eq!(fleet.statements(), 0); // not connected yet
+    /// # Ok(()) }
+    /// ```
     pub fn new(config: PostgresConfig) -> PostgresFleet {
         PostgresFleet {
             config,
@@ -74,6 +85,26 @@ impl PostgresFleet {
     }
 
     /// Statements sent so far (the load the sharing adds to the database).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use flags_middleware::guard::{fleet::PostgresFleet, Guard, GuardConfig};
+    /// use flags_middleware::store::PostgresConfig;
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = PostgresConfig::new("host=db user=app dbname=app")?.instance("web-1");
+    /// let flags = Flags::from_postgres(config.clone()).await?;
+    /// let fleet = Arc::new(PostgresFleet::new(config));
+    /// let guard = Guard::for_flags(&flags)
+    ///     .shared_counts(Arc::clone(&fleet))
+    ///     .watch("new_checkout_flow", GuardConfig::new())
+    ///     .build();
+    /// guard.check().await;
+    /// // At most three a check: add this instance's shares, read the sums, prune.
+    /// assert!(fleet.statements() <= 3);
+    /// # Ok(()) }
+    /// ```
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }

@@ -44,6 +44,15 @@ pub struct Action {
 impl Action {
     /// `edit`, made for `reason` (for the audit log: the figures that
     /// triggered a kill, the plan step taken).
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    ///
+    /// let step = Action::new(Edit::plan_step("f", 25, 1_735_689_600_000), "plan: 5% -> 25%");
+    /// assert_eq!(step.flag(), "f");
+    /// assert!(step.judged().is_none()); // made whatever the flag's definition is by then
+    /// ```
     pub fn new(edit: Edit, reason: impl Into<String>) -> Action {
         Action {
             edit,
@@ -76,21 +85,66 @@ impl Action {
     }
 
     /// The definition the action is conditioned on, if any.
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let kill = Action::new(Edit::kill("f"), "guard");
+    /// assert!(kill.judged().is_none());
+    /// let kill = kill.unless_changed_from(flags.snapshot().feature("f").unwrap());
+    /// assert_eq!(kill.judged().unwrap().rollout_percent(), Some(5));
+    /// ```
     pub fn judged(&self) -> Option<&Feature> {
         self.judged.as_deref()
     }
 
     /// The change.
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    ///
+    /// let step = Action::new(Edit::plan_step("f", 25, 0), "plan");
+    /// assert!(matches!(step.edit(), Edit::PlanStep { percent: 25, .. }));
+    /// assert_eq!(step.edit().action(), "rollout"); // as the audit log names it
+    /// ```
     pub fn edit(&self) -> &Edit {
         &self.edit
     }
 
     /// The flag changed.
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    ///
+    /// let kill = Action::new(Edit::kill("new_checkout_flow"), "guard");
+    /// assert_eq!(kill.flag(), "new_checkout_flow");
+    /// ```
     pub fn flag(&self) -> &str {
         self.edit.flag()
     }
 
     /// Why, for the audit log.
+    ///
+    /// [`FlagsApplier`] commits it as the audit entry's message:
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let kill = Action::new(Edit::kill("f"), "guard: new arm 30.0% errors over 50 requests");
+    /// FlagsApplier::new(flags.clone()).apply(&kill).await.unwrap();
+    /// let entry = &flags.audit_log(0, 1).unwrap()[0];
+    /// assert_eq!(entry.message.as_deref(), Some(kill.reason()));
+    /// # }
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -122,6 +176,13 @@ pub struct ApplyError {
 
 impl ApplyError {
     /// An error about `flag`, for an [`Applier`] of your own.
+    ///
+    /// ```
+    /// use flags_middleware::guard::run::ApplyError;
+    ///
+    /// let error = ApplyError::new("f", "the flags are read-only here");
+    /// assert_eq!(error.to_string(), "flag `f`: the flags are read-only here");
+    /// ```
     pub fn new(flag: impl Into<String>, message: impl Into<String>) -> Self {
         ApplyError {
             flag: flag.into(),
@@ -206,6 +267,14 @@ pub struct Applied {
 
 impl Applied {
     /// `changed` at `version`, not superseded.
+    ///
+    /// ```
+    /// use flags_middleware::guard::Applied;
+    ///
+    /// // What an applier of your own answers when the flag already was off.
+    /// let applied = Applied::new(12, false);
+    /// assert_eq!((applied.version, applied.changed, applied.superseded), (12, false, false));
+    /// ```
     pub fn new(version: u64, changed: bool) -> Applied {
         Applied {
             version,
@@ -215,6 +284,25 @@ impl Applied {
     }
 
     /// Nothing done at `version`: the flag changed since it was judged.
+    ///
+    /// [`FlagsApplier`] answers it when the flag changed under the guard:
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::{Action, Applied, Applier, FlagsApplier};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let judged = flags.snapshot().feature("f").unwrap();
+    /// let applier = FlagsApplier::new(flags.clone());
+    /// // Another instance kills the flag first.
+    /// applier.apply(&Action::new(Edit::kill("f"), "web-2")).await.unwrap();
+    /// let late = Action::new(Edit::kill("f"), "web-1").unless_changed_from(judged);
+    /// let applied = applier.apply_checked(&late).await.unwrap();
+    /// assert_eq!(applied, Applied::superseded(flags.version()));
+    /// # }
+    /// ```
     pub fn superseded(version: u64) -> Applied {
         Applied {
             version,
@@ -334,6 +422,21 @@ pub struct FlagsApplier {
 
 impl FlagsApplier {
     /// Applies to `flags`.
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let applier = FlagsApplier::new(flags.clone());
+    /// let step = Action::new(Edit::plan_step("f", 25, 1_735_689_600_000), "plan");
+    /// let version = applier.apply(&step).await.unwrap();
+    /// assert_eq!(version, flags.version());
+    /// assert_eq!(flags.snapshot().feature("f").unwrap().rollout_percent(), Some(25));
+    /// # }
+    /// ```
     pub fn new(flags: Flags) -> FlagsApplier {
         FlagsApplier {
             writer: flags.writer(actors::GUARD),

@@ -40,6 +40,24 @@ impl Guard {
     /// Reads the counts of every watched flag, judges each, and applies
     /// kills and due plan steps; returns what was done. The spawned task
     /// calls this every interval; tests call it directly.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n[g]\nrollout = 0\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags)
+    ///     .clock(ManualClock::new())
+    ///     .watch("f", GuardConfig::new())
+    ///     .plan("g", GuardConfig::new(), Plan::gradual())
+    ///     .build();
+    /// let events = guard.check().await;
+    /// let done: Vec<(&str, &str)> = events.iter().map(|e| (e.flag.as_str(), e.message.as_str())).collect();
+    /// assert_eq!(done, [("g", "plan: start at 5% (step 1 of 4)")]); // nothing to do for `f`
+    /// assert_eq!(guard.snapshot().checks, 1);
+    /// # }
+    /// ```
     pub async fn check(&self) -> Vec<GuardEvent> {
         let _op = self.shared.ops.lock().await;
         let mut events = self.follow_definitions();

@@ -67,6 +67,21 @@ impl std::error::Error for ControlError {}
 impl Guard {
     /// Gives `flag` a plan (replacing any) and applies its first step now.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml")?;
+    /// let guard = Guard::for_flags(&flags).clock(ManualClock::new()).watch("f", GuardConfig::new()).build();
+    /// let hour = Duration::from_secs(3600);
+    /// let event = guard.start_plan("f", Plan::new().step(10, hour)?.step(100, hour)?).await?;
+    /// assert_eq!(event.message, "plan: start at 10% (step 1 of 2)");
+    /// assert_eq!(flags.snapshot().feature("f").unwrap().rollout_percent(), Some(10));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// When the flag is not watched, the plan has no steps, or the first
     /// step cannot be applied.
@@ -86,6 +101,29 @@ impl Guard {
     /// flag again, percentages being sticky), turns the flag back on, and
     /// starts judging it afresh: the way on after a kill and a fix.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{EventKind, FlagsApplier, Guard, GuardConfig, ManualClock, ManualCounts, Plan, Side};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// # let (counts, clock) = (ManualCounts::new(), ManualClock::new());
+    /// # let guard = Guard::builder(counts.clone(), FlagsApplier::new(flags.clone()))
+    /// #     .clock(clock.clone()).plan("f", GuardConfig::new(), Plan::gradual()).build();
+    /// guard.check().await; // 5%
+    /// counts.add("f", Side::New, 50, 15);
+    /// counts.add("f", Side::Old, 950, 5);
+    /// clock.advance(Duration::from_secs(5));
+    /// guard.check().await; // killed: the plan halts
+    /// assert!(!flags.snapshot().feature("f").unwrap().enabled);
+    /// // The bug fixed and deployed: from the first step again.
+    /// let event = guard.restart("f").await.unwrap();
+    /// assert_eq!(event.kind, EventKind::Restarted { to: 5 });
+    /// assert!(flags.snapshot().feature("f").unwrap().enabled);
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// When there is no plan or the first step cannot be applied.
     pub async fn restart(&self, flag: &str) -> Result<GuardEvent, ControlError> {
@@ -95,6 +133,27 @@ impl Guard {
     /// Pauses `flag`'s plan: it stays at its step, and the step's time
     /// stands still. The guard keeps watching.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan, PlanStatus};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// let clock = ManualClock::new();
+    /// let guard = Guard::for_flags(&flags)
+    ///     .clock(clock.clone())
+    ///     .plan("f", GuardConfig::new(), Plan::gradual())
+    ///     .build();
+    /// guard.check().await; // 5% for a day
+    /// clock.advance(Duration::from_secs(3600));
+    /// guard.pause("f").await.unwrap();
+    /// clock.advance(Duration::from_secs(5 * 3600));
+    /// let plan = guard.snapshot().flag("f").unwrap().plan.clone().unwrap();
+    /// assert_eq!((plan.status, plan.time_in_step_ms), (PlanStatus::Paused, Some(3_600_000)));
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// When there is no running plan.
     pub async fn pause(&self, flag: &str) -> Result<GuardEvent, ControlError> {
@@ -102,6 +161,27 @@ impl Guard {
     }
 
     /// Resumes `flag`'s paused plan.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan, PlanStatus};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// # let clock = ManualClock::new();
+    /// # let guard = Guard::for_flags(&flags).clock(clock.clone())
+    /// #     .plan("f", GuardConfig::new(), Plan::gradual()).build();
+    /// guard.check().await;
+    /// assert!(guard.resume("f").await.is_err()); // not paused
+    /// guard.pause("f").await.unwrap();
+    /// clock.advance(Duration::from_secs(10 * 3600));
+    /// guard.resume("f").await.unwrap();
+    /// clock.advance(Duration::from_secs(3600));
+    /// let plan = guard.snapshot().flag("f").unwrap().plan.clone().unwrap();
+    /// assert_eq!((plan.status, plan.time_in_step_ms), (PlanStatus::Running, Some(3_600_000)));
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the plan is not paused (a halted plan needs a restart).
@@ -111,6 +191,22 @@ impl Guard {
 
     /// Gives `flag`'s plan up; the flag stays as it is, and the guard keeps
     /// watching it.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan, PlanStatus};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// # let guard = Guard::for_flags(&flags).clock(ManualClock::new())
+    /// #     .plan("f", GuardConfig::new(), Plan::gradual()).build();
+    /// guard.check().await; // 5%
+    /// guard.abandon("f").await.unwrap();
+    /// let f = guard.snapshot().flag("f").unwrap().clone();
+    /// assert_eq!(f.plan.unwrap().status, PlanStatus::Abandoned);
+    /// assert_eq!(flags.snapshot().feature("f").unwrap().rollout_percent(), Some(5));
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the plan is already over.
@@ -126,6 +222,23 @@ impl Guard {
     /// flag's definition it is recorded there too (`paused`, the plan
     /// removed on abandon, the first step's percentage on restart), so
     /// every instance sharing the store, and a restarted one, follows it.
+    ///
+    /// ```
+    /// use flags_middleware::guard::run::PlanOp;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock, Plan};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 0\n", "flags.toml").unwrap();
+    /// # let guard = Guard::for_flags(&flags).clock(ManualClock::new())
+    /// #     .plan("f", GuardConfig::new(), Plan::gradual()).build();
+    /// guard.check().await;
+    /// let event = guard.operate("f", PlanOp::Pause, Some("alice")).await.unwrap();
+    /// assert_eq!(event.message, "plan: paused by alice");
+    /// let entry = &flags.audit_log(0, 1).unwrap()[0];
+    /// assert_eq!(entry.message.as_deref(), Some("plan: paused by alice"));
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// When the flag is not watched, has no plan, the plan's state does not

@@ -191,6 +191,17 @@ impl Guard {
 
     /// Watches `flag` with `config` (replacing an earlier config, and
     /// starting its window afresh; a plan is kept).
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags).build();
+    /// assert!(guard.snapshot().flag("f").is_none());
+    /// guard.watch("f", GuardConfig::new().min_requests(500)); // e.g. from a config reload
+    /// assert_eq!(guard.snapshot().flag("f").unwrap().config.settings().min_requests, 500);
+    /// ```
     pub fn watch(&self, flag: impl Into<String>, config: GuardConfig) {
         let mut state = self.state();
         let flag = flag.into();
@@ -207,6 +218,17 @@ impl Guard {
     }
 
     /// Stops watching `flag` (and drops its plan); whether it was watched.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags).watch("f", GuardConfig::new()).build();
+    /// assert!(guard.unwatch("f"));
+    /// assert!(!guard.unwatch("f"));
+    /// assert!(guard.snapshot().flags.is_empty());
+    /// ```
     pub fn unwatch(&self, flag: &str) -> bool {
         self.state().flags.remove(flag).is_some()
     }

@@ -45,6 +45,16 @@ pub struct GuardSnapshot {
 
 impl GuardSnapshot {
     /// The flag named `flag`.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig};
+    /// use flags_middleware::Flags;
+    ///
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n[g]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let snapshot = Guard::for_flags(&flags).watch("f", GuardConfig::new()).build().snapshot();
+    /// assert_eq!(snapshot.flag("f").unwrap().kills, 0);
+    /// assert!(snapshot.flag("g").is_none()); // defined, not watched
+    /// ```
     pub fn flag(&self, flag: &str) -> Option<&FlagSnapshot> {
         self.flags.iter().find(|f| f.flag == flag)
     }
@@ -103,6 +113,27 @@ pub struct FlagSnapshot {
 impl Guard {
     /// The guard's state: per flag, the window's counts per arm, the last
     /// verdict and the plan's position; and the recent events.
+    ///
+    /// As the admin API serves it:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags)
+    ///     .clock(ManualClock::new())
+    ///     .interval(Duration::from_secs(2))
+    ///     .watch("f", GuardConfig::new())
+    ///     .build();
+    /// guard.check().await;
+    /// let json = serde_json::to_value(guard.snapshot()).unwrap();
+    /// assert_eq!((json["interval_ms"].as_u64(), json["checks"].as_u64()), (Some(2000), Some(1)));
+    /// assert_eq!(json["flags"][0]["last"]["status"], "no_data");
+    /// # }
+    /// ```
     pub fn snapshot(&self) -> GuardSnapshot {
         // Show flags that opted in since the last check, unless a check or
         // an operation is under way (it follows them itself).

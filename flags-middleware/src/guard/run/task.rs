@@ -8,6 +8,24 @@ impl Guard {
     ///
     /// # Panics
     /// Outside a tokio runtime.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags).clock(ManualClock::new()).watch("f", GuardConfig::new()).build();
+    /// let task = guard.spawn();
+    /// // The first check is due at once; let the task run.
+    /// for _ in 0..100 {
+    ///     if guard.snapshot().checks > 0 { break }
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(guard.snapshot().checks, 1);
+    /// drop(task);
+    /// # }
+    /// ```
     pub fn spawn(&self) -> GuardTask {
         let guard = self.clone();
         let handle = tokio::spawn(async move {
@@ -53,6 +71,22 @@ pub struct GuardTask {
 
 impl GuardTask {
     /// Stops the checks.
+    ///
+    /// ```
+    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let guard = Guard::for_flags(&flags).clock(ManualClock::new()).watch("f", GuardConfig::new()).build();
+    /// let task = guard.spawn();
+    /// task.stop(); // before this single-threaded runtime got to run it
+    /// for _ in 0..100 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(guard.snapshot().checks, 0);
+    /// # }
+    /// ```
     pub fn stop(self) {}
 }
 

@@ -170,6 +170,15 @@ impl PostgresConfig {
 
     /// The flag set to serve: several services (or environments) can keep
     /// their flags in one database, each under its own name. Default `default`.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// assert_eq!(config.namespace_name(), "default");
+    /// let checkout = config.namespace("checkout-service");
+    /// assert_eq!(checkout.namespace_name(), "checkout-service");
+    /// ```
     #[must_use]
     pub fn namespace(mut self, name: impl Into<String>) -> Self {
         self.namespace = name.into();
@@ -180,6 +189,14 @@ impl PostgresConfig {
     /// sent in the connections' `application_name`
     /// (`flags:<name>:<role>`, e.g. `flags:web-1:listen`).
     /// Default: `<hostname>:<pid>`.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// assert!(config.instance_name().ends_with(&format!(":{}", std::process::id())));
+    /// assert_eq!(config.instance("web-1").instance_name(), "web-1");
+    /// ```
     #[must_use]
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         self.instance = name.into();
@@ -190,6 +207,16 @@ impl PostgresConfig {
     /// by; the same as `sslrootcert=<path>` in the connection string, which
     /// it replaces. With `sslmode` `prefer` or `require` it makes the chain
     /// checked too, as in libpq. See [TLS](Self#tls).
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal sslmode=verify-full sslrootcert=/etc/ssl/old-ca.pem")
+    ///     .unwrap()
+    ///     .root_cert("/etc/ssl/db-ca.pem");
+    /// let debug = format!("{config:?}");
+    /// assert!(debug.contains("/etc/ssl/db-ca.pem") && !debug.contains("old-ca"), "{debug}");
+    /// ```
     #[must_use]
     pub fn root_cert(mut self, path: impl AsRef<Path>) -> Self {
         self.root_cert = Some(path.as_ref().to_owned());
@@ -232,6 +259,15 @@ impl PostgresConfig {
     /// atomically after every sync). When the database is down at startup,
     /// the instance serves it until the database is back. Without one, a
     /// database that is down at startup is an error.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app")
+    ///     .unwrap()
+    ///     .last_known_good("/var/lib/app/flags.last-good.json");
+    /// assert!(format!("{config:?}").contains("/var/lib/app/flags.last-good.json"));
+    /// ```
     #[must_use]
     pub fn last_known_good(mut self, path: impl AsRef<Path>) -> Self {
         self.last_known_good = Some(path.as_ref().to_owned());
@@ -241,6 +277,15 @@ impl PostgresConfig {
     /// A TOML flags file (see [`crate::format::toml`]) loaded into the
     /// database once, when the namespace is created. Later starts ignore it:
     /// the database is the source of truth from then on.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app")
+    ///     .unwrap()
+    ///     .seed_file("flags.toml"); // read by the first instance to start, never again
+    /// assert!(format!("{config:?}").contains(r#"seed_file: Some("flags.toml")"#));
+    /// ```
     #[must_use]
     pub fn seed_file(mut self, path: impl AsRef<Path>) -> Self {
         self.seed_file = Some(path.as_ref().to_owned());
@@ -249,6 +294,17 @@ impl PostgresConfig {
 
     /// Refuse to start when the database is down, even with a last-known-good
     /// file. Default `false`.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// // Rather down than serving flags that may be stale.
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app")
+    ///     .unwrap()
+    ///     .last_known_good("/var/lib/app/flags.last-good.json")
+    ///     .refuse_without_database(true);
+    /// assert!(format!("{config:?}").contains("refuse_without_database: true"));
+    /// ```
     #[must_use]
     pub fn refuse_without_database(mut self, refuse: bool) -> Self {
         self.refuse_without_database = refuse;
@@ -256,6 +312,16 @@ impl PostgresConfig {
     }
 
     /// How long to wait for a connection. Default 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// assert!(format!("{config:?}").contains("connect_timeout: 5s"));
+    /// let config = config.connect_timeout(Duration::from_secs(2));
+    /// assert!(format!("{config:?}").contains("connect_timeout: 2s"));
+    /// ```
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -264,6 +330,16 @@ impl PostgresConfig {
 
     /// How long a read or write may take before the connection is taken for
     /// dead. Default 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app")
+    ///     .unwrap()
+    ///     .query_timeout(Duration::from_millis(1500));
+    /// assert!(format!("{config:?}").contains("query_timeout: 1.5s"));
+    /// ```
     #[must_use]
     pub fn query_timeout(mut self, timeout: Duration) -> Self {
         self.query_timeout = timeout;
@@ -272,6 +348,18 @@ impl PostgresConfig {
 
     /// Waits between reconnect attempts: from `min`, doubling up to `max`,
     /// each with up to 20% random jitter. Default 100 ms to 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// let patient = config.clone().reconnect_backoff(Duration::from_secs(1), Duration::from_secs(30));
+    /// assert!(format!("{patient:?}").contains("reconnect_backoff: (1s, 30s)"));
+    /// // A maximum below the minimum is raised to it.
+    /// let fixed = config.reconnect_backoff(Duration::from_secs(2), Duration::ZERO);
+    /// assert!(format!("{fixed:?}").contains("reconnect_backoff: (2s, 2s)"));
+    /// ```
     #[must_use]
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
@@ -282,6 +370,16 @@ impl PostgresConfig {
     /// How often the listening connection is checked with a query, so a
     /// connection that died silently (a network partition) is noticed.
     /// Default 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app")
+    ///     .unwrap()
+    ///     .heartbeat(Duration::from_secs(1)); // notice a partition within about a second
+    /// assert!(format!("{config:?}").contains("heartbeat: 1s"));
+    /// ```
     #[must_use]
     pub fn heartbeat(mut self, every: Duration) -> Self {
         self.heartbeat = every;
@@ -289,11 +387,25 @@ impl PostgresConfig {
     }
 
     /// This instance's name.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// assert_eq!(config.instance("web-1").instance_name(), "web-1");
+    /// ```
     pub fn instance_name(&self) -> &str {
         &self.instance
     }
 
     /// The namespace served.
+    ///
+    /// ```
+    /// use flags_middleware::store::PostgresConfig;
+    ///
+    /// let config = PostgresConfig::new("host=db.internal user=flags dbname=app").unwrap();
+    /// assert_eq!(config.namespace_name(), "default");
+    /// ```
     pub fn namespace_name(&self) -> &str {
         &self.namespace
     }
@@ -360,6 +472,10 @@ impl fmt::Debug for PostgresConfig {
             .field("last_known_good", &self.last_known_good)
             .field("seed_file", &self.seed_file)
             .field("refuse_without_database", &self.refuse_without_database)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("query_timeout", &self.query_timeout)
+            .field("reconnect_backoff", &(self.backoff_min, self.backoff_max))
+            .field("heartbeat", &self.heartbeat)
             .finish_non_exhaustive()
     }
 }

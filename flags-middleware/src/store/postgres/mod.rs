@@ -129,6 +129,18 @@ impl PostgresStore {
     /// (and [`refuse_without_database`](PostgresConfig::refuse_without_database)
     /// is off), and catches up once the database is back.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::store::{PostgresConfig, PostgresStore, StoreError};
+    ///
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// // No database listens there, and there is nothing to start from without one:
+    /// let config = PostgresConfig::new(&format!("host=127.0.0.1 port={port} user=flags dbname=app")).unwrap();
+    /// let err = PostgresStore::connect(config).await.unwrap_err();
+    /// assert!(matches!(&err, StoreError::Unavailable(m) if m.contains("no last-known-good file")), "{err}");
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database is down and there is no
     /// usable last-known-good file; [`StoreError::Invalid`] for a bad seed
@@ -167,11 +179,27 @@ impl PostgresStore {
     }
 
     /// Whether the listening connection is up (changes are being pushed).
+    ///
+    /// ```no_run
+    /// # use flags_middleware::store::{PostgresConfig, PostgresStore};
+    /// # async fn probe(store: PostgresStore) {
+    /// // A readiness probe: while it is down, other instances' changes do not arrive.
+    /// let status = if store.is_listening() { 200 } else { 503 };
+    /// # let _ = status; }
+    /// ```
     pub fn is_listening(&self) -> bool {
         self.inner.listening.load(Ordering::Relaxed)
     }
 
     /// The version this instance last synced.
+    ///
+    /// ```no_run
+    /// # use flags_middleware::store::{PostgresConfig, PostgresStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = PostgresStore::connect(PostgresConfig::new("host=db.internal user=flags dbname=app")?).await?;
+    /// tracing::info!(version = store.synced_version(), "flags synced");
+    /// # Ok(()) }
+    /// ```
     pub fn synced_version(&self) -> u64 {
         self.inner.synced_version()
     }
@@ -179,6 +207,15 @@ impl PostgresStore {
     /// The namespace's audit log, newest first: `limit` entries after
     /// skipping `offset`, each naming the instance that made the change
     /// (what [`Flags::audit_page`](crate::Flags::audit_page) and the admin API's `GET /_audit` serve).
+    ///
+    /// ```no_run
+    /// # use flags_middleware::store::{PostgresConfig, PostgresStore};
+    /// # async fn run(store: PostgresStore) -> Result<(), Box<dyn std::error::Error>> {
+    /// for e in store.audit_log(0, 20).await? {
+    ///     println!("{} v{} {} {} by {} on {:?}", e.at, e.version, e.action, e.flag, e.actor, e.instance);
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// When the database cannot be reached.

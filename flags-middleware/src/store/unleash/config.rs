@@ -176,6 +176,15 @@ impl UnleashConfig {
 
     /// The name Unleash shows for this app (`unleash-appname`). Default
     /// `flags-rust`.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
+    /// assert!(format!("{config:?}").contains(r#"app_name: "flags-rust""#));
+    /// let config = config.app_name("checkout");
+    /// assert!(format!("{config:?}").contains(r#"app_name: "checkout""#));
+    /// ```
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = name.into();
         self
@@ -183,6 +192,15 @@ impl UnleashConfig {
 
     /// This instance's id (`unleash-instanceid`). Default: the host name and
     /// the process id.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .instance_id("web-1");
+    /// assert!(format!("{config:?}").contains(r#"instance_id: "web-1""#));
+    /// ```
     pub fn instance_id(mut self, id: impl Into<String>) -> Self {
         self.instance_id = id.into();
         self
@@ -240,6 +258,16 @@ impl UnleashConfig {
     }
 
     /// How long one request to Unleash may take. Default 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
+    /// assert!(format!("{config:?}").contains("timeout: 10s"));
+    /// let config = config.timeout(Duration::from_secs(2));
+    /// assert!(format!("{config:?}").contains("timeout: 2s"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -247,6 +275,15 @@ impl UnleashConfig {
 
     /// A file rewritten (atomically) after every successful fetch, and
     /// served at startup while Unleash cannot be reached.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .last_known_good("/var/lib/checkout/unleash.last-good.json");
+    /// assert!(format!("{config:?}").contains("/var/lib/checkout/unleash.last-good.json"));
+    /// ```
     pub fn last_known_good(mut self, path: impl AsRef<Path>) -> Self {
         self.last_known_good = Some(path.as_ref().to_owned());
         self
@@ -255,6 +292,17 @@ impl UnleashConfig {
     /// Flags to serve until the first fetch succeeds when there is no
     /// last-known-good file yet: a TOML file (`.toml`) or Unleash client-API
     /// JSON (anything else).
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// // Until the first fetch on a fresh machine: the flags shipped with the app.
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .last_known_good("/var/lib/checkout/unleash.last-good.json")
+    ///     .bootstrap("flags.toml");
+    /// assert!(format!("{config:?}").contains(r#"bootstrap: Some("flags.toml")"#));
+    /// ```
     pub fn bootstrap(mut self, path: impl AsRef<Path>) -> Self {
         self.bootstrap = Some(path.as_ref().to_owned());
         self
@@ -263,6 +311,17 @@ impl UnleashConfig {
     /// An Unleash admin token (a personal access token or admin API token):
     /// the rollout guard's kill is then made in Unleash (the flag's
     /// environment turned off), not only here.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .admin_token("user:9f1c0e-admin-secret");
+    /// let debug = format!("{config:?}");
+    /// assert!(debug.contains(r#"admin_token: Some("<set>")"#)); // never the token itself
+    /// assert!(!debug.contains("admin-secret"));
+    /// ```
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_token = Some(token.into());
         self
@@ -330,12 +389,27 @@ impl UnleashConfig {
     }
 
     /// The API root, without a trailing `/`.
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new(" https://unleash.internal/api/ ", "default:production.4bf0").unwrap();
+    /// assert_eq!(config.url(), "https://unleash.internal/api");
+    /// ```
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The Unleash environment kills are made in (see
     /// [`with_environment`](Self::with_environment)).
+    ///
+    /// ```
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "shop:production.4bf0").unwrap();
+    /// assert_eq!(config.environment(), "production"); // `project:environment.secret`
+    /// assert_eq!(config.with_environment("staging").environment(), "staging");
+    /// ```
     pub fn environment(&self) -> &str {
         if let Some(env) = &self.environment {
             return env;
@@ -350,6 +424,16 @@ impl UnleashConfig {
     }
 
     /// The refresh interval.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::store::UnleashConfig;
+    ///
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
+    /// assert_eq!(config.refresh_every(), Duration::from_secs(15));
+    /// let config = config.refresh_interval(Duration::from_secs(5));
+    /// assert_eq!(config.refresh_every(), Duration::from_secs(5));
+    /// ```
     pub fn refresh_every(&self) -> Duration {
         self.refresh_interval
     }

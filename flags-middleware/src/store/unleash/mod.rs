@@ -148,6 +148,23 @@ impl UnleashStore {
     /// [type docs](UnleashStore)). Polling starts when the store is
     /// watched (as [`Flags::with_store`](crate::Flags::with_store) does).
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::store::{Store, UnleashConfig, UnleashStore};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bootstrap = dir.path().join("flags.toml");
+    /// std::fs::write(&bootstrap, "[new_checkout_flow]\n").unwrap();
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// // Nothing answers at that port: the store starts from the bootstrap file.
+    /// let url = format!("http://127.0.0.1:{port}/api");
+    /// let config = UnleashConfig::new(&url, "default:development.secret").unwrap().bootstrap(&bootstrap);
+    /// let store = UnleashStore::connect(config).await.unwrap();
+    /// assert!(store.load().await.unwrap().feature("new_checkout_flow").is_some());
+    /// assert_eq!(store.remote_status().unwrap().serving, "bootstrap");
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`StoreError::Unavailable`] outside a tokio runtime (or, in theory,
     /// when the TLS client cannot be set up).
@@ -187,6 +204,19 @@ impl UnleashStore {
     }
 
     /// This process's `unleash-connection-id` (one per process).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use flags_middleware::store::{UnleashConfig, UnleashStore};
+    ///
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let config = UnleashConfig::new(&format!("http://127.0.0.1:{port}/api"), "default:development.secret").unwrap();
+    /// let one = UnleashStore::connect(config.clone()).await.unwrap();
+    /// let two = UnleashStore::connect(config).await.unwrap();
+    /// assert_eq!(one.connection_id(), two.connection_id()); // one per process
+    /// assert_eq!(one.connection_id().len(), 36); // shaped like a UUID
+    /// # }
+    /// ```
     pub fn connection_id(&self) -> &str {
         &self.inner.connection_id
     }
