@@ -2,10 +2,9 @@
 //! atomics, added to on the request path without a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use foldhash::HashMap;
 
 use super::histogram::{LatencyHistogram, BINS};
@@ -36,9 +35,10 @@ pub struct Metrics {
 }
 
 struct Inner {
-    /// Copy-on-write: readers never lock; a new pair swaps in a new table.
-    table: ArcSwap<Table>,
-    write: Mutex<()>,
+    /// Read when a pair is looked up by name (the layer does so once per
+    /// pair and thread, then keeps the handle) and when summed; written in
+    /// place for a new pair, so a new pair costs the same at any size.
+    table: RwLock<Table>,
     capacity: usize,
     dropped: AtomicU64,
 }
@@ -46,7 +46,7 @@ struct Inner {
 /// The arms of one flag seen so far, by name (a handful: a linear scan).
 type Arms = Vec<(Box<str>, Arc<ArmCounters>)>;
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Table {
     flags: HashMap<Box<str>, Arms>,
     pairs: usize,
@@ -78,7 +78,7 @@ impl Shard for ArmCounts {
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("pairs", &self.inner.table.load().pairs)
+            .field("pairs", &self.inner.read().pairs)
             .field("capacity", &self.inner.capacity)
             .finish_non_exhaustive()
     }
@@ -111,8 +111,7 @@ impl Metrics {
     pub fn with_capacity(capacity: usize) -> Metrics {
         Metrics {
             inner: Arc::new(Inner {
-                table: ArcSwap::from_pointee(Table::default()),
-                write: Mutex::new(()),
+                table: RwLock::default(),
                 capacity,
                 dropped: AtomicU64::new(0),
             }),
@@ -158,17 +157,17 @@ impl Metrics {
         latency: Duration,
     ) {
         let sample = Sample::new(status, latency);
-        let table = self.inner.table.load();
         for (flag, arm) in pairs {
-            // The common case: the pair exists; no lock, no reference counting.
-            match Table::find(&table, flag, arm) {
-                Some(c) => add_to_shared(c, &sample),
-                None => match self.insert(flag, arm) {
+            // The common case: the pair exists, and a shared lock will do.
+            let found =
+                Table::find(&self.inner.read(), flag, arm).map(|c| add_to_shared(c, &sample));
+            if found.is_none() {
+                match self.insert(flag, arm) {
                     Some(c) => add_to_shared(&c, &sample),
                     None => {
                         self.inner.dropped.fetch_add(1, Ordering::Relaxed);
                     }
-                },
+                }
             }
         }
     }
@@ -176,27 +175,25 @@ impl Metrics {
     /// Adds a pair under the write lock; `None` when the table is full.
     #[cold]
     fn insert(&self, flag: &str, arm: &str) -> Option<Arc<ArmCounters>> {
-        let _guard = self
+        let mut table = self
             .inner
-            .write
-            .lock()
+            .table
+            .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let current = self.inner.table.load_full();
         // Another writer may have added it while we waited.
-        if let Some(c) = Table::find(&current, flag, arm) {
+        if let Some(c) = Table::find(&table, flag, arm) {
             return Some(Arc::clone(c));
         }
-        if current.pairs >= self.inner.capacity {
+        if table.pairs >= self.inner.capacity {
             return None;
         }
-        let mut next = Table::clone(&current);
         let counters = Arc::new(ArmCounters::default());
-        next.flags
+        table
+            .flags
             .entry(flag.into())
             .or_default()
             .push((arm.into(), Arc::clone(&counters)));
-        next.pairs += 1;
-        self.inner.table.store(Arc::new(next));
+        table.pairs += 1;
         Some(counters)
     }
 
@@ -204,11 +201,8 @@ impl Metrics {
     /// table is full. For the layer, which caches the handle per snapshot
     /// so that a request settles without looking names up.
     pub(crate) fn arm_handle(&self, flag: &str, arm: &str) -> Option<ArmHandle> {
-        let table = self.inner.table.load();
-        match Table::find(&table, flag, arm) {
-            Some(c) => Some(ArmHandle(c.local())),
-            None => self.insert(flag, arm).map(|c| ArmHandle(c.local())),
-        }
+        let found = Table::find(&self.inner.read(), flag, arm).map(|c| ArmHandle(c.local()));
+        found.or_else(|| self.insert(flag, arm).map(|c| ArmHandle(c.local())))
     }
 
     /// Counts a sample for a pair the full table has no room for.
@@ -240,7 +234,7 @@ impl Metrics {
     /// assert_eq!(snapshot.arm("b", "on").unwrap().requests, 1); // a copy: later requests are not in it
     /// ```
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let table = self.inner.table.load_full();
+        let table = self.inner.read();
         let mut flags: Vec<FlagStats> = table
             .flags
             .iter()
@@ -258,6 +252,12 @@ impl Metrics {
             flags,
             dropped: self.inner.dropped.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl Inner {
+    fn read(&self) -> RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

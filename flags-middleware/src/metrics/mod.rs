@@ -23,11 +23,12 @@
 //! assert_eq!((arm.requests, arm.errors), (1, 1));
 //! ```
 //!
-//! Recording is lock-free once a flag and arm have been seen: a table lookup
-//! through an `ArcSwap` and a few relaxed atomic additions. The layer keeps
-//! a copy of each pair's counters per thread (up to 64 threads; more share
-//! one), which only that thread adds to, with plain stores and no cache line
-//! shared across cores; a snapshot sums the copies. Memory is bounded: at
+//! Recording a pair already seen is a lookup under a shared lock and a few
+//! relaxed atomic additions; only a new pair takes the lock alone. The layer
+//! looks a pair up once per thread and snapshot and keeps the handle, which
+//! holds that thread's own copy of the pair's counters (up to 64 threads;
+//! more share one): only that thread adds to it, with plain stores and no
+//! cache line shared across cores; a snapshot sums the copies. Memory is bounded: at
 //! most [`Metrics::DEFAULT_CAPACITY`] flag/arm pairs are tracked (a copy is
 //! 128 bytes); samples for pairs beyond that are counted in
 //! [`MetricsSnapshot::dropped`].
