@@ -4,10 +4,10 @@
 //! The layer records once per request, when it settles the request, never
 //! per decision: through a [`UsageHandle`] per flag and route that each
 //! thread keeps (layer/counting.rs), so a request adds to atomics only.
-//! The table itself sits behind a read-write lock: it is read only when a
-//! thread meets a flag and route it has no handle for, and written (in
-//! place, so a new pair costs the same with 10 flags as with 10,000) only
-//! for a pair never seen before.
+//! The table itself sits behind a read-write lock: read when a thread meets
+//! a flag and route it has no handle for and when a report lists it, and
+//! written (in place, so a new pair costs the same with 10 flags as with
+//! 10,000) only for a pair never seen before.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +43,7 @@ struct Table {
 }
 
 /// One flag's counters; each thread's handles share its atomics.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct FlagUsage {
     times: Arc<Times>,
     routes: Vec<(Box<str>, Arc<Shards<AtomicU64>>)>,
@@ -149,13 +149,19 @@ impl UsageCounter {
     /// layer keeps them per thread and a request touches only atomics.
     pub(crate) fn handle(&self, flag: &str, route: Option<&str>) -> UsageHandle {
         let route = route.unwrap_or(OTHER_ROUTE);
-        let found = self
-            .table
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flags
-            .get(flag)
-            .and_then(|usage| usage.handle(route));
+        let found = {
+            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+            let usage = table.flags.get(flag);
+            let full = table.pairs >= MAX_PAIRS;
+            usage.and_then(|usage| {
+                // Past the pair limit a new route counts as `(other)`,
+                // which the flag may have already: no need for the lock
+                // alone.
+                usage
+                    .handle(route)
+                    .or_else(|| full.then(|| usage.handle(OTHER_ROUTE)).flatten())
+            })
+        };
         match found {
             Some(handle) => handle,
             None => self.add(flag, route),
@@ -191,8 +197,15 @@ impl UsageCounter {
 
     /// What was recorded for `flag`.
     pub(crate) fn of(&self, flag: &str) -> FlagEvaluations {
-        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(usage) = table.flags.get(flag) else {
+        // Copied out (a few `Arc`s), so summing does not hold the lock.
+        let usage = self
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flags
+            .get(flag)
+            .cloned();
+        let Some(usage) = usage else {
             return FlagEvaluations {
                 routes: BTreeMap::new(),
                 first_evaluated: None,
@@ -229,5 +242,30 @@ impl UsageCounter {
             .keys()
             .map(|k| k.to_string())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_pair_limit_new_routes_count_as_other() {
+        let usage = UsageCounter::default();
+        for i in 0..MAX_PAIRS {
+            usage.handle(&format!("f{i}"), Some("/a")).record(1);
+        }
+        // Known pairs keep their own counters.
+        usage.handle("f0", Some("/a")).record(2);
+        // New routes, for a known flag or a new one, go to `(other)`.
+        usage.handle("f0", Some("/b")).record(3);
+        usage.handle("f0", Some("/c")).record(4);
+        usage.handle("new", Some("/a")).record(5);
+        let f0 = usage.of("f0");
+        let routes: Vec<(&str, u64)> = f0.routes.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+        assert_eq!(routes, [(OTHER_ROUTE, 2), ("/a", 2)]);
+        assert_eq!(usage.of("new").routes[OTHER_ROUTE], 1);
+        assert_eq!(usage.table.read().unwrap().pairs, MAX_PAIRS + 2);
+        assert_eq!(usage.flags().len(), MAX_PAIRS + 1);
     }
 }

@@ -1,5 +1,6 @@
-//! The live counters: a copy-on-write table of flag/arm pairs, each a few
-//! atomics, added to on the request path without a lock.
+//! The live counters: a table of flag/arm pairs, each a few atomics. The
+//! layer adds to them through per-thread handles, without a lock; the table
+//! is locked only to look a pair up by name, to add one, or to list them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -158,18 +159,27 @@ impl Metrics {
     ) {
         let sample = Sample::new(status, latency);
         for (flag, arm) in pairs {
-            // The common case: the pair exists, and a shared lock will do.
-            let found =
-                Table::find(&self.inner.read(), flag, arm).map(|c| add_to_shared(c, &sample));
-            if found.is_none() {
-                match self.insert(flag, arm) {
-                    Some(c) => add_to_shared(&c, &sample),
-                    None => {
-                        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+            match self.counters(flag, arm) {
+                Some(c) => add_to_shared(&c, &sample),
+                None => self.count_dropped(),
             }
         }
+    }
+
+    /// The counters of one flag/arm pair, made if new; `None` when the
+    /// table is full. Only a new pair takes the lock alone: a known one, or
+    /// one there is no room for, is answered under the shared lock.
+    fn counters(&self, flag: &str, arm: &str) -> Option<Arc<ArmCounters>> {
+        {
+            let table = self.inner.read();
+            if let Some(c) = Table::find(&table, flag, arm) {
+                return Some(Arc::clone(c));
+            }
+            if table.pairs >= self.inner.capacity {
+                return None;
+            }
+        }
+        self.insert(flag, arm)
     }
 
     /// Adds a pair under the write lock; `None` when the table is full.
@@ -201,8 +211,7 @@ impl Metrics {
     /// table is full. For the layer, which caches the handle per snapshot
     /// so that a request settles without looking names up.
     pub(crate) fn arm_handle(&self, flag: &str, arm: &str) -> Option<ArmHandle> {
-        let found = Table::find(&self.inner.read(), flag, arm).map(|c| ArmHandle(c.local()));
-        found.or_else(|| self.insert(flag, arm).map(|c| ArmHandle(c.local())))
+        self.counters(flag, arm).map(|c| ArmHandle(c.local()))
     }
 
     /// Counts a sample for a pair the full table has no room for.
@@ -234,17 +243,21 @@ impl Metrics {
     /// assert_eq!(snapshot.arm("b", "on").unwrap().requests, 1); // a copy: later requests are not in it
     /// ```
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let table = self.inner.read();
-        let mut flags: Vec<FlagStats> = table
+        // The pairs are listed under the lock and summed after it, so a
+        // scrape or a guard check does not hold up a new pair.
+        let listed: Vec<(String, Arms)> = self
+            .inner
+            .read()
             .flags
             .iter()
+            .map(|(flag, arms)| (flag.to_string(), arms.clone()))
+            .collect();
+        let mut flags: Vec<FlagStats> = listed
+            .into_iter()
             .map(|(flag, arms)| {
                 let mut arms: Vec<ArmStats> = arms.iter().map(|(arm, c)| read(c, arm)).collect();
                 arms.sort_by(|a, b| a.arm.cmp(&b.arm));
-                FlagStats {
-                    flag: flag.to_string(),
-                    arms,
-                }
+                FlagStats { flag, arms }
             })
             .collect();
         flags.sort_by(|a, b| a.flag.cmp(&b.flag));
