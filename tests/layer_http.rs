@@ -384,4 +384,8 @@ async fn the_layer_around_the_whole_router_serves_the_same() {
     let checkout = flags.evaluations("new_checkout_flow").routes;
     assert_eq!(checkout.get("/checkout"), Some(&30), "{checkout:?}");
     assert_eq!(checkout.get("/whoami/{id}"), Some(&2), "{checkout:?}");
+    // The unrouted request asked nothing, so no flag was used off a route.
+    let other = flags_middleware::hygiene::OTHER_ROUTE;
+    assert!(!checkout.contains_key(other), "{checkout:?}");
+    assert_eq!(checkout.len(), 2, "{checkout:?}");
 }

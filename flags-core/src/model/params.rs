@@ -174,11 +174,12 @@ impl Parameters {
     /// Whether there are none.
     ///
     /// ```
-    /// use flags_core::model::Strategy;
+    /// use flags_core::format::toml;
     ///
-    /// // A `default` strategy needs no parameters.
-    /// let s = Strategy { name: "default".into(), ..Strategy::default() };
-    /// assert!(s.parameters.is_empty());
+    /// let set = toml::parse("[on_for_all]\n[some]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let params = |flag: &str| &set.feature(flag).unwrap().strategies[0].parameters;
+    /// assert!(params("on_for_all").is_empty()); // `default`: nothing to say
+    /// assert!(!params("some").is_empty()); // `flexibleRollout`: rollout, stickiness, groupId
     /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -93,7 +93,11 @@ impl ManualClock {
     /// use flags_middleware::guard::clock::{Clock, ManualClock};
     ///
     /// let clock = ManualClock::new();
-    /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_735_689_600));
+    /// let start = clock.now();
+    /// assert!(start > UNIX_EPOCH);
+    /// assert_eq!(clock.now(), start, "stopped until advanced");
+    /// clock.advance(Duration::from_secs(5));
+    /// assert_eq!(clock.now(), start + Duration::from_secs(5));
     /// ```
     pub fn new() -> ManualClock {
         ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_735_689_600))

@@ -238,17 +238,20 @@ impl FlagContext {
         self.state.snapshot.version()
     }
 
-    /// The snapshot this request sees.
+    /// The snapshot this request pinned: the version its answers come from.
+    /// Asking the snapshot directly skips the request's memo, forced flags,
+    /// events and counters; ask the `FlagContext` to decide, and read the
+    /// snapshot for what the version defines.
     ///
     /// ```
     /// use flags_middleware::{Context, FlagContext, Flags};
     ///
     /// let flags = Flags::from_toml_str("[a]\n[b]\nenabled = false\n[c]\n", "flags.toml").unwrap();
     /// let ctx = FlagContext::for_test(&flags, Context::new());
-    /// let snapshot = ctx.snapshot(); // every flag, as this request sees them
-    /// let mut on: Vec<&str> = snapshot.names().filter(|n| snapshot.is_enabled(n, ctx.context())).collect();
-    /// on.sort_unstable();
-    /// assert_eq!(on, ["a", "c"]);
+    /// let mut defined: Vec<&str> = ctx.snapshot().names().collect();
+    /// defined.sort_unstable();
+    /// assert_eq!(defined, ["a", "b", "c"]);
+    /// assert_eq!(ctx.snapshot().version(), ctx.version());
     /// ```
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.state.snapshot

@@ -10,19 +10,21 @@ impl Guard {
     /// Outside a tokio runtime.
     ///
     /// ```
-    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig};
     /// use flags_middleware::Flags;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
-    /// let guard = Guard::for_flags(&flags).clock(ManualClock::new()).watch("f", GuardConfig::new()).build();
-    /// let task = guard.spawn();
-    /// // The first check is due at once; let the task run.
-    /// for _ in 0..100 {
-    ///     if guard.snapshot().checks > 0 { break }
-    ///     tokio::task::yield_now().await;
-    /// }
-    /// assert_eq!(guard.snapshot().checks, 1);
+    /// let guard = Guard::for_flags(&flags).watch("f", GuardConfig::new()).build();
+    /// let task = guard.spawn(); // keep it: dropping it stops the checks
+    /// // The first check is due at once.
+    /// let first = async {
+    ///     while guard.snapshot().checks == 0 {
+    ///         tokio::time::sleep(Duration::from_millis(1)).await;
+    ///     }
+    /// };
+    /// tokio::time::timeout(Duration::from_secs(10), first).await.expect("a first check");
     /// drop(task);
     /// # }
     /// ```
@@ -73,17 +75,20 @@ impl GuardTask {
     /// Stops the checks.
     ///
     /// ```
-    /// use flags_middleware::guard::{Guard, GuardConfig, ManualClock};
+    /// use std::time::Duration;
+    /// use flags_middleware::guard::{Guard, GuardConfig};
     /// use flags_middleware::Flags;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// # let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
-    /// let guard = Guard::for_flags(&flags).clock(ManualClock::new()).watch("f", GuardConfig::new()).build();
+    /// let guard = Guard::for_flags(&flags)
+    ///     .interval(Duration::from_millis(5))
+    ///     .watch("f", GuardConfig::new())
+    ///     .build();
     /// let task = guard.spawn();
-    /// task.stop(); // before this single-threaded runtime got to run it
-    /// for _ in 0..100 {
-    ///     tokio::task::yield_now().await;
-    /// }
+    /// task.stop(); // as dropping it does
+    /// // Ten intervals later, not one check has run.
+    /// tokio::time::sleep(Duration::from_millis(50)).await;
     /// assert_eq!(guard.snapshot().checks, 0);
     /// # }
     /// ```

@@ -133,8 +133,11 @@ impl PostgresStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use flags_middleware::store::{PostgresConfig, PostgresStore, StoreError};
     ///
-    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    /// // No database listens there, and there is nothing to start from without one:
+    /// # // A server that hangs up on every connection, kept for the whole example.
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let port = listener.local_addr().unwrap().port();
+    /// # tokio::spawn(async move { while let Ok((conn, _)) = listener.accept().await { drop(conn) } });
+    /// // No database answers there, and there is nothing to start from without one:
     /// let config = PostgresConfig::new(&format!("host=127.0.0.1 port={port} user=flags dbname=app")).unwrap();
     /// let err = PostgresStore::connect(config).await.unwrap_err();
     /// assert!(matches!(&err, StoreError::Unavailable(m) if m.contains("no last-known-good file")), "{err}");

@@ -180,10 +180,9 @@ impl UnleashConfig {
     /// ```
     /// use flags_middleware::store::UnleashConfig;
     ///
-    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
-    /// assert!(format!("{config:?}").contains(r#"app_name: "flags-rust""#));
-    /// let config = config.app_name("checkout");
-    /// assert!(format!("{config:?}").contains(r#"app_name: "checkout""#));
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .app_name("checkout"); // how Unleash's UI lists this app's instances
     /// ```
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = name.into();
@@ -199,7 +198,6 @@ impl UnleashConfig {
     /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
     ///     .unwrap()
     ///     .instance_id("web-1");
-    /// assert!(format!("{config:?}").contains(r#"instance_id: "web-1""#));
     /// ```
     pub fn instance_id(mut self, id: impl Into<String>) -> Self {
         self.instance_id = id.into();
@@ -263,10 +261,9 @@ impl UnleashConfig {
     /// use std::time::Duration;
     /// use flags_middleware::store::UnleashConfig;
     ///
-    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0").unwrap();
-    /// assert!(format!("{config:?}").contains("timeout: 10s"));
-    /// let config = config.timeout(Duration::from_secs(2));
-    /// assert!(format!("{config:?}").contains("timeout: 2s"));
+    /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
+    ///     .unwrap()
+    ///     .timeout(Duration::from_secs(2));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -282,7 +279,6 @@ impl UnleashConfig {
     /// let config = UnleashConfig::new("http://unleash:4242/api", "default:development.4bf0")
     ///     .unwrap()
     ///     .last_known_good("/var/lib/checkout/unleash.last-good.json");
-    /// assert!(format!("{config:?}").contains("/var/lib/checkout/unleash.last-good.json"));
     /// ```
     pub fn last_known_good(mut self, path: impl AsRef<Path>) -> Self {
         self.last_known_good = Some(path.as_ref().to_owned());
@@ -301,7 +297,6 @@ impl UnleashConfig {
     ///     .unwrap()
     ///     .last_known_good("/var/lib/checkout/unleash.last-good.json")
     ///     .bootstrap("flags.toml");
-    /// assert!(format!("{config:?}").contains(r#"bootstrap: Some("flags.toml")"#));
     /// ```
     pub fn bootstrap(mut self, path: impl AsRef<Path>) -> Self {
         self.bootstrap = Some(path.as_ref().to_owned());

@@ -155,7 +155,10 @@ impl UnleashStore {
     /// let dir = tempfile::tempdir().unwrap();
     /// let bootstrap = dir.path().join("flags.toml");
     /// std::fs::write(&bootstrap, "[new_checkout_flow]\n").unwrap();
-    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// # // A server that hangs up on every connection, kept for the whole example.
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let port = listener.local_addr().unwrap().port();
+    /// # tokio::spawn(async move { while let Ok((conn, _)) = listener.accept().await { drop(conn) } });
     /// // Nothing answers at that port: the store starts from the bootstrap file.
     /// let url = format!("http://127.0.0.1:{port}/api");
     /// let config = UnleashConfig::new(&url, "default:development.secret").unwrap().bootstrap(&bootstrap);
@@ -209,7 +212,10 @@ impl UnleashStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use flags_middleware::store::{UnleashConfig, UnleashStore};
     ///
-    /// # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// # // A server that hangs up on every connection, kept for the whole example.
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let port = listener.local_addr().unwrap().port();
+    /// # tokio::spawn(async move { while let Ok((conn, _)) = listener.accept().await { drop(conn) } });
     /// let config = UnleashConfig::new(&format!("http://127.0.0.1:{port}/api"), "default:development.secret").unwrap();
     /// let one = UnleashStore::connect(config.clone()).await.unwrap();
     /// let two = UnleashStore::connect(config).await.unwrap();
