@@ -245,17 +245,22 @@ impl Metrics {
     pub fn snapshot(&self) -> MetricsSnapshot {
         // The pairs are listed under the lock and summed after it, so a
         // scrape or a guard check does not hold up a new pair.
-        let listed: Vec<(String, Arms)> = self
+        type Listed = Vec<(String, Arc<ArmCounters>)>;
+        let listed: Vec<(String, Listed)> = self
             .inner
             .read()
             .flags
             .iter()
-            .map(|(flag, arms)| (flag.to_string(), arms.clone()))
+            .map(|(flag, arms)| {
+                let arms = arms.iter().map(|(arm, c)| (arm.to_string(), Arc::clone(c)));
+                (flag.to_string(), arms.collect())
+            })
             .collect();
         let mut flags: Vec<FlagStats> = listed
             .into_iter()
             .map(|(flag, arms)| {
-                let mut arms: Vec<ArmStats> = arms.iter().map(|(arm, c)| read(c, arm)).collect();
+                let mut arms: Vec<ArmStats> =
+                    arms.into_iter().map(|(arm, c)| read(&c, arm)).collect();
                 arms.sort_by(|a, b| a.arm.cmp(&b.arm));
                 FlagStats { flag, arms }
             })
@@ -327,12 +332,12 @@ fn add_to_shared(counters: &ArmCounters, s: &Sample) {
 }
 
 /// The pair's statistics, every thread's copy summed.
-fn read(counters: &ArmCounters, arm: &str) -> ArmStats {
+fn read(counters: &ArmCounters, arm: String) -> ArmStats {
     let counts = counters.sum();
     let latency =
         LatencyHistogram::from_counts(counts.latency.iter().map(|b| b.load(Ordering::Relaxed)));
     ArmStats {
-        arm: arm.to_string(),
+        arm,
         requests: latency.count(),
         errors: counts.errors.load(Ordering::Relaxed),
         latency_sum_us: counts.latency_sum_us.load(Ordering::Relaxed),
