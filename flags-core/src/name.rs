@@ -22,9 +22,26 @@
 use std::fmt;
 
 /// The longest legal flag name, in characters.
+///
+/// ```
+/// use flags_core::name::{check_flag_name, MAX_FLAG_NAME_CHARS};
+///
+/// // Characters, not bytes: each `ø` is two bytes.
+/// assert!(check_flag_name(&"ø".repeat(MAX_FLAG_NAME_CHARS)).is_ok());
+/// let err = check_flag_name(&"x".repeat(MAX_FLAG_NAME_CHARS + 1)).unwrap_err();
+/// assert_eq!(err.problem(), format!("it has {} characters", MAX_FLAG_NAME_CHARS + 1));
+/// ```
 pub const MAX_FLAG_NAME_CHARS: usize = 100;
 
 /// The rule in one sentence, for error messages and docs.
+///
+/// ```
+/// use flags_core::name::{check_flag_name, FLAG_NAME_RULE};
+///
+/// // Every refusal ends with the rule, so it says what would pass.
+/// let err = check_flag_name("new checkout").unwrap_err();
+/// assert!(err.to_string().ends_with(FLAG_NAME_RULE));
+/// ```
 pub const FLAG_NAME_RULE: &str = "a flag name is 1 to 100 characters: letters and digits of any \
 script, `_`, `-`, `.`, `~` and non-ASCII symbols such as emoji, starting with a letter or digit, \
 with no spaces, control or invisible characters, or other ASCII punctuation";

@@ -41,6 +41,20 @@ pub struct FlagsProvider {
 
 impl FlagsProvider {
     /// The provider's name in OpenFeature's metadata.
+    ///
+    /// ```
+    /// use flags_middleware::Flags;
+    /// use flags_openfeature::FlagsProvider;
+    /// use open_feature::OpenFeature;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut api = OpenFeature::default();
+    /// assert_ne!(api.provider_metadata().await.name, FlagsProvider::NAME); // the SDK's no-op provider
+    /// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+    /// api.set_provider(FlagsProvider::new(flags)).await;
+    /// assert_eq!(api.provider_metadata().await.name, FlagsProvider::NAME);
+    /// # }
+    /// ```
     pub const NAME: &'static str = "flags";
 
     /// A provider for `flags`; it follows their changes (each evaluation

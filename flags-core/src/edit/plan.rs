@@ -33,6 +33,18 @@ pub enum PlanOp {
 
 impl PlanOp {
     /// Every operation.
+    ///
+    /// ```
+    /// use flags_core::edit::PlanOp;
+    ///
+    /// // E.g. to list the admin API's plan routes: each name reads back as its operation.
+    /// let routes: Vec<_> = PlanOp::ALL.iter().map(|op| format!("/f/plan/{op}")).collect();
+    /// assert_eq!(routes[0], "/f/plan/pause");
+    /// for op in PlanOp::ALL {
+    ///     assert_eq!(op.as_str().parse::<PlanOp>(), Ok(op));
+    ///     assert_eq!(serde_json::to_value(op).unwrap(), op.as_str()); // the audit log's JSON
+    /// }
+    /// ```
     pub const ALL: [PlanOp; 4] = [
         PlanOp::Pause,
         PlanOp::Resume,

@@ -128,6 +128,16 @@ pub struct Variant<'a> {
 
 impl Variant<'_> {
     /// The name Unleash gives "no variant".
+    ///
+    /// ```
+    /// use flags_core::{format::toml, Context, Snapshot, Variant};
+    ///
+    /// let set = toml::parse("[off]\nenabled = false\nvariants = { blue = 100 }\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+    /// // A flag that is off gives no variant, whatever variants it lists; so does an unknown flag.
+    /// assert_eq!(snapshot.variant("off", &Context::new()).name, Variant::DISABLED_NAME);
+    /// assert_eq!(snapshot.variant("no_such_flag", &Context::new()).name, Variant::DISABLED_NAME);
+    /// ```
     pub const DISABLED_NAME: &'static str = "disabled";
 
     /// "No variant" (`disabled`), for a flag that is on or off.
@@ -191,6 +201,20 @@ pub(crate) struct VariantPick {
 
 impl Decision {
     /// How many low bits of a `u64` [`Decision::to_bits`] uses.
+    ///
+    /// ```
+    /// use flags_core::engine::{Decision, FlagId};
+    /// use flags_core::{format::toml, Context, Snapshot};
+    ///
+    /// let set = toml::parse("[a]\n[beta]\nusers = [\"ann\"]\n", "flags.toml").unwrap();
+    /// let snapshot = Snapshot::compile(&set, Default::default(), "flags.toml").unwrap();
+    /// let id = snapshot.lookup("beta").unwrap();
+    /// let decision = snapshot.decide(Some(id), &Context::new().user_id("ann"));
+    /// // The flag's id above the decision: one word, e.g. for an `AtomicU64`.
+    /// let word = u64::from(id.to_bits()) << Decision::BITS | decision.to_bits();
+    /// assert_eq!(FlagId::from_bits((word >> Decision::BITS) as u32), id);
+    /// assert_eq!(Decision::from_bits(word & ((1 << Decision::BITS) - 1)), decision);
+    /// ```
     pub const BITS: u32 = 40;
 
     /// The decision as the low [`Decision::BITS`] bits of a `u64` (the rest

@@ -42,6 +42,16 @@ pub enum StrategyKind {
 
 impl StrategyKind {
     /// Every kind this engine evaluates, in Unleash's documentation order.
+    ///
+    /// ```
+    /// use flags_core::{format::toml, model::StrategyKind};
+    ///
+    /// assert!(!StrategyKind::KNOWN.contains(&StrategyKind::Unknown));
+    /// // A TOML rule naming another strategy is refused with this list.
+    /// let err = toml::parse("[f]\n[[f.rules]]\nstrategy = \"myStrategy\"\n", "flags.toml").unwrap_err();
+    /// let known = StrategyKind::KNOWN.map(StrategyKind::name).join(", ");
+    /// assert!(err.to_string().contains(&known), "{err}");
+    /// ```
     pub const KNOWN: [StrategyKind; 8] = [
         StrategyKind::Default,
         StrategyKind::UserWithId,

@@ -44,6 +44,22 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// The `Content-Type` of the text format.
+    ///
+    /// ```
+    /// # use axum::{body::Body, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{admin::{AdminConfig, Role}, export::Prometheus, Flags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\n", "flags.toml").unwrap();
+    /// let api: Router = flags.admin_router(AdminConfig::new().token("scraper", "s3cret-read-token", Role::Read));
+    /// let scrape = Request::get("/_metrics").header("authorization", "Bearer s3cret-read-token");
+    /// let response = api.oneshot(scrape.body(Body::empty()).unwrap()).await.unwrap();
+    /// // The admin API's scrape is the same format as `Prometheus::router`'s.
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["content-type"], Prometheus::CONTENT_TYPE);
+    /// # }
+    /// ```
     pub const CONTENT_TYPE: &'static str = "text/plain; version=0.0.4; charset=utf-8";
 
     /// Exposes `flags`' counters and version.

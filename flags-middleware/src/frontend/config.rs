@@ -79,6 +79,32 @@ impl FrontendConfig {
     /// (used only when the app's own resolver knows no user), its session
     /// id and its app name. Properties, the remote address (taken from the
     /// connection), the environment and the current time are the server's.
+    ///
+    /// ```
+    /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
+    /// # use tower::ServiceExt as _;
+    /// use flags_middleware::{frontend::FrontendConfig, Flags};
+    ///
+    /// # async fn toggles(api: Router) -> Vec<String> {
+    /// #     let request = Request::get("/?userId=u1&properties[plan]=pro").header("authorization", "a-frontend-token");
+    /// #     let res = api.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    /// #     let body: serde_json::Value = serde_json::from_slice(&to_bytes(res.into_body(), 4096).await.unwrap()).unwrap();
+    /// #     let mut names: Vec<String> = body["toggles"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    /// #     names.sort();
+    /// #     names
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let toml = "[beta]\nusers = [\"u1\"]\n[pro_reports]\nwhen = { plan = \"pro\" }\n";
+    /// let flags = Flags::from_toml_str(toml, "flags.toml").unwrap();
+    /// // A browser asks as `?userId=u1&properties[plan]=pro`: by default its user id counts, its plan not.
+    /// let by_default = FrontendConfig::new(["a-frontend-token"]);
+    /// assert_eq!(toggles(flags.frontend_router(by_default)).await, ["beta"]);
+    /// // The defaults and one property more.
+    /// let fields = FrontendConfig::DEFAULT_CLIENT_FIELDS.into_iter().chain(["plan"]);
+    /// let config = FrontendConfig::new(["a-frontend-token"]).client_fields(fields);
+    /// assert_eq!(toggles(flags.frontend_router(config)).await, ["beta", "pro_reports"]);
+    /// # }
+    /// ```
     pub const DEFAULT_CLIENT_FIELDS: [&'static str; 3] = ["userId", "sessionId", "appName"];
 
     /// Accepts requests bearing one of `tokens` (frontend tokens: they can

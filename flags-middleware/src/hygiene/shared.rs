@@ -11,6 +11,49 @@ use chrono::{DateTime, Utc};
 use super::usage::UsageCounter;
 
 /// How often one instance writes one flag's last evaluation, at most.
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use axum::{body::Body, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// # use flags_middleware::store::{BoxFuture, MemoryStore, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
+/// # use flags_middleware::{format::toml, model::FlagSet, FlagContext, Flags, FlagsLayer};
+/// /// Memory, and the flags each write of last evaluations named.
+/// #[derive(Debug)]
+/// struct Shared(MemoryStore, Mutex<Vec<String>>);
+///
+/// impl Store for Shared {
+///     fn record_last_seen<'a>(&'a self, seen: &'a [(String, chrono::DateTime<chrono::Utc>)])
+///         -> Option<BoxFuture<'a, Result<(), StoreError>>> {
+///         self.1.lock().unwrap().extend(seen.iter().map(|(flag, _)| flag.clone()));
+///         Some(Box::pin(async { Ok(()) }))
+///     }
+/// #   fn describe(&self) -> String { self.0.describe() }
+/// #   fn load(&self) -> BoxFuture<'_, Result<FlagSet, StoreError>> { self.0.load() }
+/// #   fn apply<'a>(&'a self, w: StoreWrite<'a>) -> BoxFuture<'a, Result<(), StoreError>> { self.0.apply(w) }
+/// #   fn watch(&self, wake: Wake) -> Result<WatchGuard, StoreError> { self.0.watch(wake) }
+/// #   fn refresh(&self) -> BoxFuture<'_, Result<Option<Update>, StoreError>> { self.0.refresh() }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let store = Arc::new(Shared(MemoryStore::new(toml::parse("[f]\n", "flags.toml").unwrap()), Mutex::default()));
+/// let flags = Flags::with_store(store.clone(), None).await.unwrap();
+/// let app = Router::new()
+///     .route("/", get(|f: FlagContext| async move { f.is_enabled("f").to_string() }))
+///     .layer(FlagsLayer::new(flags.clone()));
+/// let mut last = Vec::new();
+/// for _ in 0..2 {
+///     app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+///     last.push(flags.evaluations("f").last_evaluated.unwrap());
+///     flags.share_last_seen().await.unwrap();
+///     // The next request in a later millisecond, so it has news to write.
+///     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+/// }
+/// assert!(last[1] > last[0]);
+/// // Evaluated again within `SHARE_INTERVAL`: not written again before it has passed.
+/// assert_eq!(*store.1.lock().unwrap(), ["f"]);
+/// # }
+/// ```
 pub const SHARE_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]

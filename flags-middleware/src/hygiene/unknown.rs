@@ -14,6 +14,19 @@ use super::startup::HYGIENE_TARGET;
 
 /// How many distinct unknown names are kept by default; the rest are
 /// counted together ([`UnknownFlags::other`]).
+///
+/// ```
+/// use flags_middleware::{hygiene::DEFAULT_UNKNOWN_CAPACITY, Context, Flags};
+///
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// // Names from outside (a query parameter, say): one more than are kept.
+/// for i in 0..=DEFAULT_UNKNOWN_CAPACITY {
+///     assert!(!flags.is_enabled(format!("probe_{i}"), &Context::new()));
+/// }
+/// let unknown = flags.unknown_flags();
+/// assert_eq!(unknown.flags.len(), DEFAULT_UNKNOWN_CAPACITY);
+/// assert_eq!(unknown.other, 1);
+/// ```
 pub const DEFAULT_UNKNOWN_CAPACITY: usize = 1_000;
 
 /// Names longer than this are kept cut (at a character boundary): asked

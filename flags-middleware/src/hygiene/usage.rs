@@ -24,6 +24,21 @@ const MAX_PAIRS: usize = 10_000;
 
 /// The route recorded for requests without a matched route template, or
 /// beyond the pair limit.
+///
+/// ```
+/// # use axum::{body::Body, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// use flags_middleware::{hygiene::OTHER_ROUTE, FlagContext, Flags, FlagsLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_404_page]\n", "flags.toml").unwrap();
+/// let not_found = |f: FlagContext| async move { f.is_enabled("new_404_page").to_string() };
+/// // The fallback matches no route template.
+/// let app = Router::new().route("/", get(|| async { "home" })).fallback(not_found).layer(FlagsLayer::new(flags.clone()));
+/// app.oneshot(Request::get("/no/such/page").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(flags.evaluations("new_404_page").routes.get(OTHER_ROUTE), Some(&1));
+/// # }
+/// ```
 pub const OTHER_ROUTE: &str = "(other)";
 
 /// Live usage per flag; one per [`Flags`](crate::Flags) handle.

@@ -17,11 +17,79 @@ use crate::Context;
 
 /// The target of decision events (the first evaluation of each flag in a
 /// request).
+///
+/// ```
+/// # use axum::{body::Body, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// use flags_middleware::layer::{DecisionLog, DECISION_TARGET};
+/// use flags_middleware::{FlagContext, Flags, FlagsLayer};
+/// use tracing_subscriber::EnvFilter;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let log = tempfile::NamedTempFile::new().unwrap();
+/// // The decisions only, e.g. as an experiment's exposure log.
+/// let filter = EnvFilter::new(format!("{DECISION_TARGET}=info"));
+/// let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(log.reopen().unwrap()).with_ansi(false).finish();
+/// let _guard = tracing::subscriber::set_default(subscriber);
+/// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let app = Router::new()
+///     .route("/", get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() }))
+///     .layer(FlagsLayer::new(flags).decision_log(DecisionLog::PerDecision));
+/// app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// let events = std::fs::read_to_string(log.path()).unwrap();
+/// assert!(events.contains("flag decision") && events.contains("new_checkout_flow"), "{events}");
+/// assert!(!events.contains("request finished"));
+/// # }
+/// ```
 pub const DECISION_TARGET: &str = "flags::decision";
 /// The target of the event that closes a request that evaluated flags.
+///
+/// ```
+/// # use axum::{body::Body, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// use flags_middleware::{layer::REQUEST_TARGET, FlagContext, Flags, FlagsLayer};
+/// use tracing_subscriber::EnvFilter;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let log = tempfile::NamedTempFile::new().unwrap();
+/// // The app's INFO logs, without a line per request from the flags.
+/// let filter = EnvFilter::new(format!("info,{REQUEST_TARGET}=off"));
+/// let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(log.reopen().unwrap()).with_ansi(false).finish();
+/// let _guard = tracing::subscriber::set_default(subscriber);
+/// # let flags = Flags::from_toml_str("[new_checkout_flow]\n", "flags.toml").unwrap();
+/// let handler = |f: FlagContext| async move {
+///     tracing::info!("checkout served");
+///     f.is_enabled("new_checkout_flow").to_string()
+/// };
+/// let app = Router::new().route("/", get(handler)).layer(FlagsLayer::new(flags));
+/// app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// let events = std::fs::read_to_string(log.path()).unwrap();
+/// assert!(events.contains("checkout served") && !events.contains("request finished"), "{events}");
+/// # }
+/// ```
 pub const REQUEST_TARGET: &str = "flags::request";
 /// The target of the error logged when the extractor is used without the
 /// layer.
+///
+/// ```
+/// # use axum::{body::Body, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// use flags_middleware::{layer::REJECTION_TARGET, FlagContext};
+/// use tracing_subscriber::EnvFilter;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let log = tempfile::NamedTempFile::new().unwrap();
+/// // A wiring bug worth an alert of its own.
+/// let filter = EnvFilter::new(format!("{REJECTION_TARGET}=error"));
+/// let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(log.reopen().unwrap()).with_ansi(false).finish();
+/// let _guard = tracing::subscriber::set_default(subscriber);
+/// let app = Router::new().route("/", get(|f: FlagContext| async move { f.version().to_string() })); // no FlagsLayer
+/// let res = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(res.status(), 500);
+/// let events = std::fs::read_to_string(log.path()).unwrap();
+/// assert!(events.contains("FlagContext used without FlagsLayer"), "{events}");
+/// # }
+/// ```
 pub const REJECTION_TARGET: &str = "flags::rejection";
 
 /// `tracing::event!` at a level chosen at run time (the macro wants a

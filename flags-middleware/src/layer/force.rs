@@ -10,6 +10,25 @@ use http::request::Parts;
 /// The header that forces flags for one request when the layer allows it:
 /// `flag=on`, `flag=off` or `flag=<variant>`, comma-separated (a bare `flag`
 /// means `on`).
+///
+/// ```
+/// # use axum::{body::{to_bytes, Body}, http::Request, routing::get, Router};
+/// # use tower::ServiceExt as _;
+/// use flags_middleware::{layer::FORCE_HEADER, FlagContext, Flags, FlagsLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let flags = Flags::from_toml_str("[new_checkout_flow]\nenabled = false\n", "flags.toml").unwrap();
+/// let ask = get(|f: FlagContext| async move { f.is_enabled("new_checkout_flow").to_string() });
+/// let staging = Router::new().route("/", ask.clone()).layer(FlagsLayer::new(flags.clone()).allow_overrides(true));
+/// let production = Router::new().route("/", ask).layer(FlagsLayer::new(flags));
+/// // Heeded only where the layer allows overrides.
+/// for (app, answer) in [(staging, "true"), (production, "false")] {
+///     let request = Request::get("/").header(FORCE_HEADER, "new_checkout_flow").body(Body::empty()).unwrap();
+///     let res = app.oneshot(request).await.unwrap();
+///     assert_eq!(to_bytes(res.into_body(), 16).await.unwrap(), answer);
+/// }
+/// # }
+/// ```
 pub const FORCE_HEADER: &str = "x-flags-force";
 
 /// Flags forced for one request; see [`testing`](crate::testing) for how

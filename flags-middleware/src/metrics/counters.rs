@@ -93,6 +93,19 @@ impl Default for Metrics {
 
 impl Metrics {
     /// How many flag/arm pairs are tracked by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flags_middleware::metrics::Metrics;
+    ///
+    /// let metrics = Metrics::default();
+    /// for i in 0..=Metrics::DEFAULT_CAPACITY {
+    ///     metrics.record(&format!("flag_{i}"), "on", 200, Duration::ZERO);
+    /// }
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!(snapshot.flags.len(), Metrics::DEFAULT_CAPACITY);
+    /// assert_eq!(snapshot.dropped, 1); // the pair past the capacity
+    /// ```
     pub const DEFAULT_CAPACITY: usize = 4096;
 
     /// Counters tracking at most `capacity` flag/arm pairs.

@@ -14,6 +14,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Upper bounds of the latency bins, in milliseconds; a last bin (`+Inf`)
 /// holds everything slower. Fixed so histograms from different processes
 /// and times can be added and subtracted.
+///
+/// ```
+/// use std::time::Duration;
+/// use flags_middleware::metrics::{LatencyHistogram, LATENCY_BUCKETS_MS};
+///
+/// let mut h = LatencyHistogram::default();
+/// h.record(Duration::from_millis(25)); // on a bound: that bound's bin
+/// h.record(Duration::from_millis(26));
+/// h.record(Duration::from_secs(60)); // slower than the last bound
+/// let bin_of = |ms| LATENCY_BUCKETS_MS.iter().position(|&bound| bound == ms).unwrap();
+/// assert_eq!((h.get(bin_of(25)), h.get(bin_of(50))), (1, 1));
+/// assert_eq!(h.get(LATENCY_BUCKETS_MS.len()), 1); // the `+Inf` bin
+/// ```
 pub const LATENCY_BUCKETS_MS: [u64; 13] =
     [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
