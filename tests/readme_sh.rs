@@ -6,28 +6,51 @@
 
 use std::collections::HashMap;
 
-/// The lines of each ```` ```sh ```` block in the section headed `heading`
-/// (up to the next heading).
-pub fn sh_blocks(markdown: &str, heading: &str) -> Vec<Vec<String>> {
+/// One fenced code block of a Markdown text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fenced {
+    /// The heading it sits under (without its `#`s), empty before any.
+    pub heading: String,
+    /// What follows the opening fence (`sh`, `toml`, `rust,ignore`).
+    pub info: String,
+    pub lines: Vec<String>,
+}
+
+/// Every fenced code block of `markdown`, in order.
+pub fn fenced_blocks(markdown: &str) -> Vec<Fenced> {
     let mut blocks = Vec::new();
-    let mut in_section = false;
-    let mut block: Option<Vec<String>> = None;
+    let mut heading = String::new();
+    let mut block: Option<Fenced> = None;
     for line in markdown.lines() {
-        if let Some(lines) = block.as_mut() {
+        if let Some(open) = block.as_mut() {
             if line.trim_start().starts_with("```") {
                 blocks.extend(block.take());
             } else {
-                lines.push(line.to_owned());
+                open.lines.push(line.to_owned());
             }
             continue;
         }
         if line.starts_with('#') {
-            in_section = line.trim_start_matches('#').trim() == heading;
-        } else if in_section && line.trim() == "```sh" {
-            block = Some(Vec::new());
+            heading = line.trim_start_matches('#').trim().to_owned();
+        } else if let Some(info) = line.trim_start().strip_prefix("```") {
+            block = Some(Fenced {
+                heading: heading.clone(),
+                info: info.trim().to_owned(),
+                lines: Vec::new(),
+            });
         }
     }
     blocks
+}
+
+/// The lines of each ```` ```sh ```` block in the section headed `heading`
+/// (up to the next heading).
+pub fn sh_blocks(markdown: &str, heading: &str) -> Vec<Vec<String>> {
+    fenced_blocks(markdown)
+        .into_iter()
+        .filter(|b| b.heading == heading && b.info == "sh")
+        .map(|b| b.lines)
+        .collect()
 }
 
 /// One word of a shell line, or an operator between commands.

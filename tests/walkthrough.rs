@@ -350,30 +350,25 @@ async fn the_readme_walkthrough() {
     );
 }
 
-/// The README's ```` ```toml ```` blocks, each with the blocks before it in
-/// its section (a section's later block may name the flags of an earlier
-/// one), in order.
+/// The README's ```` ```toml ```` blocks (`toml,ignore` and the like too:
+/// a block that does not load must say why in its text, not hide from this
+/// test), each with the blocks before it in its section (a section's later
+/// block may name the flags of an earlier one), in order.
 fn readme_toml(readme: &str) -> Vec<String> {
     let mut loads = Vec::new();
-    let mut section = String::new();
-    let mut block: Option<String> = None;
-    for line in readme.lines() {
-        if let Some(text) = block.as_mut() {
-            if line.trim_start().starts_with("```") {
-                section.push_str(text);
-                loads.push(section.clone());
-                block = None;
-            } else {
-                text.push_str(line);
-                text.push('\n');
-            }
-        } else if line.trim_start().starts_with("```toml") {
-            // `toml,ignore` and the like too: a README block that does not
-            // load must say why in its text, not hide from this test.
-            block = Some(String::new());
-        } else if line.starts_with("## ") {
-            section.clear();
+    let mut section = (String::new(), String::new());
+    for block in readme_sh::fenced_blocks(readme) {
+        if !block.info.starts_with("toml") {
+            continue;
         }
+        if block.heading != section.0 {
+            section = (block.heading, String::new());
+        }
+        for line in &block.lines {
+            section.1.push_str(line);
+            section.1.push('\n');
+        }
+        loads.push(section.1.clone());
     }
     loads
 }

@@ -57,6 +57,20 @@ struct Table {
     pairs: usize,
 }
 
+impl Table {
+    fn full(&self) -> bool {
+        self.pairs >= MAX_PAIRS
+    }
+
+    /// The handle of `flag` on `route`, if there is one; past the pair
+    /// limit a route the flag lacks counts as `(other)`, which it may have.
+    fn find(&self, flag: &str, route: &str) -> Option<UsageHandle> {
+        let usage = self.flags.get(flag)?;
+        let other = || self.full().then(|| usage.handle(OTHER_ROUTE)).flatten();
+        usage.handle(route).or_else(other)
+    }
+}
+
 /// One flag's counters; each thread's handles share its atomics.
 #[derive(Debug, Default, Clone)]
 struct FlagUsage {
@@ -164,23 +178,12 @@ impl UsageCounter {
     /// layer keeps them per thread and a request touches only atomics.
     pub(crate) fn handle(&self, flag: &str, route: Option<&str>) -> UsageHandle {
         let route = route.unwrap_or(OTHER_ROUTE);
-        let found = {
-            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-            let usage = table.flags.get(flag);
-            let full = table.pairs >= MAX_PAIRS;
-            usage.and_then(|usage| {
-                // Past the pair limit a new route counts as `(other)`,
-                // which the flag may have already: no need for the lock
-                // alone.
-                usage
-                    .handle(route)
-                    .or_else(|| full.then(|| usage.handle(OTHER_ROUTE)).flatten())
-            })
-        };
-        match found {
-            Some(handle) => handle,
-            None => self.add(flag, route),
-        }
+        let found = self
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(flag, route);
+        found.unwrap_or_else(|| self.add(flag, route))
     }
 
     /// A flag or a route never seen for it (`(other)` past the pair
@@ -188,25 +191,18 @@ impl UsageCounter {
     #[cold]
     fn add(&self, flag: &str, route: &str) -> UsageHandle {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        let table = &mut *table;
-        let route = if table.pairs >= MAX_PAIRS {
-            OTHER_ROUTE
-        } else {
-            route
-        };
-        let pairs = &mut table.pairs;
+        // Another thread may have added it while we waited.
+        if let Some(handle) = table.find(flag, route) {
+            return handle;
+        }
+        let route = if table.full() { OTHER_ROUTE } else { route };
+        table.pairs += 1;
         let usage = table.flags.entry(flag.into()).or_default();
-        match usage.handle(route) {
-            Some(handle) => handle,
-            None => {
-                let count = Arc::new(Shards::default());
-                usage.routes.push((route.into(), Arc::clone(&count)));
-                *pairs += 1;
-                UsageHandle {
-                    count: count.local(),
-                    times: Arc::clone(&usage.times),
-                }
-            }
+        let count = Arc::new(Shards::default());
+        usage.routes.push((route.into(), Arc::clone(&count)));
+        UsageHandle {
+            count: count.local(),
+            times: Arc::clone(&usage.times),
         }
     }
 
