@@ -11,8 +11,11 @@
 //!
 //! The admin API serves it newest first, paged (`GET /_audit?limit=50&offset=0`).
 
+mod newest_first;
+
 use std::collections::VecDeque;
 use std::io::Write as _;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -183,20 +186,25 @@ impl AuditLog {
                 .cloned()
                 .collect());
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        // A line cut short by a crash is skipped rather than failing the page.
-        Ok(text
-            .lines()
-            .rev()
-            .filter_map(|line| serde_json::from_str::<AuditEntry>(line).ok())
-            .filter(|e| wanted(e))
-            .skip(offset)
-            .take(limit)
-            .collect())
+        // Read from the end, and only as far back as the page reaches. A
+        // line cut short by a crash is skipped rather than failing the page.
+        let mut skip = offset;
+        let mut page = Vec::new();
+        if limit == 0 {
+            return Ok(page);
+        }
+        newest_first::lines(path, |line| {
+            match serde_json::from_slice::<AuditEntry>(line) {
+                Ok(e) if wanted(&e) && skip > 0 => skip -= 1,
+                Ok(e) if wanted(&e) => page.push(e),
+                _ => {}
+            }
+            match page.len() == limit {
+                true => ControlFlow::Break(()),
+                false => ControlFlow::Continue(()),
+            }
+        })?;
+        Ok(page)
     }
 
     fn lock_memory(&self) -> std::sync::MutexGuard<'_, VecDeque<AuditEntry>> {
@@ -329,6 +337,43 @@ mod tests {
         log.append(&[entry(1), entry(2)]).unwrap();
         let page: Vec<u64> = log.page(0, 10).unwrap().iter().map(|e| e.version).collect();
         assert_eq!(page, vec![2, 1]);
+    }
+
+    #[test]
+    fn pages_reach_back_across_read_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(Some(dir.path().join("a.audit.jsonl")));
+        // ~1 KB an entry: 300 of them span several of the reader's blocks.
+        for v in 1..=300 {
+            let mut e = entry(v);
+            e.message = Some("x".repeat(1_000 + v as usize));
+            if v % 7 == 0 {
+                e.flag = "b".into();
+            }
+            log.append(&[e]).unwrap();
+        }
+        let versions = |page: Vec<AuditEntry>| page.iter().map(|e| e.version).collect::<Vec<_>>();
+        assert_eq!(versions(log.page(0, 3).unwrap()), [300, 299, 298]);
+        assert_eq!(versions(log.page(250, 3).unwrap()), [50, 49, 48]);
+        assert_eq!(versions(log.page(298, 5).unwrap()), [2, 1]);
+        assert!(log.page(300, 5).unwrap().is_empty());
+        assert!(log.page(0, 0).unwrap().is_empty());
+        assert_eq!(
+            versions(log.page_where(Some("b"), 40, 10).unwrap()),
+            [14, 7]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_old_line_costs_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.audit.jsonl");
+        // Not even text: the whole log used to be unreadable for it.
+        std::fs::write(&path, b"\xff\xfe garbage\n").unwrap();
+        let log = AuditLog::new(Some(path));
+        log.append(&[entry(1), entry(2)]).unwrap();
+        let page = log.page(0, 10).unwrap();
+        assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 1]);
     }
 
     #[test]
