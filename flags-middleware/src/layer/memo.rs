@@ -18,6 +18,8 @@ use std::cell::OnceCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use foldhash::HashMap;
+
 use crate::engine::{Decision, FlagId};
 
 /// How many answers are kept without a lock.
@@ -72,7 +74,21 @@ struct Listed {
     entries: Vec<Entry>,
     /// Names of flags the snapshot does not know, as asked.
     unknown: Vec<Box<str>>,
+    /// Where each flag's entry is, made once the list is long enough that
+    /// a scan would make a request asking hundreds of flags quadratic.
+    /// Boxed, so a memo that never needs it (nearly all) stays small.
+    index: Option<Box<Index>>,
 }
+
+/// Positions in [`Listed::entries`]: by id, or by name for unknown flags.
+#[derive(Debug, Default)]
+struct Index {
+    known: HashMap<FlagId, usize>,
+    unknown: HashMap<Box<str>, usize>,
+}
+
+/// Entries scanned before they are indexed.
+const SCANNED: usize = 16;
 
 impl Memo {
     /// The request's answer for `flag` (`id` in the snapshot, if known),
@@ -119,12 +135,8 @@ impl Memo {
         decide: &dyn Fn() -> Answer,
     ) -> (Answer, bool) {
         let mut listed = self.listed.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = |e: &Entry| match id {
-            Some(_) => e.id == id,
-            None => e.id.is_none() && listed.unknown_name(e) == Some(flag),
-        };
-        if let Some(e) = listed.entries.iter().find(|e| known(e)) {
-            return (e.answer, false);
+        if let Some(at) = listed.position(id, flag) {
+            return (listed.entries[at].answer, false);
         }
         let answer = decided.unwrap_or_else(decide);
         let mut entry = Entry {
@@ -137,6 +149,7 @@ impl Memo {
             entry.unknown = u32::try_from(listed.unknown.len()).unwrap_or(u32::MAX);
             listed.unknown.push(flag.into());
         }
+        listed.index_next(id, flag);
         let position = listed.entries.len() as u64;
         // Point an inline slot at an unknown name's entry while there is
         // one free, so it is read in the order asked. (A known flag only
@@ -289,6 +302,43 @@ impl Known {
 }
 
 impl Listed {
+    /// Where the entry for `flag` (`id` in the snapshot, if known) is.
+    fn position(&self, id: Option<FlagId>, flag: &str) -> Option<usize> {
+        if let Some(index) = &self.index {
+            return match id {
+                Some(id) => index.known.get(&id).copied(),
+                None => index.unknown.get(flag).copied(),
+            };
+        }
+        self.entries.iter().position(|e| match id {
+            Some(_) => e.id == id,
+            None => e.id.is_none() && self.unknown_name(e) == Some(flag),
+        })
+    }
+
+    /// Indexes the entry about to be pushed (and, the first time, every
+    /// entry before it) once the list is past [`SCANNED`].
+    fn index_next(&mut self, id: Option<FlagId>, flag: &str) {
+        if self.index.is_none() && self.entries.len() >= SCANNED {
+            let mut index = Index::default();
+            for (at, e) in self.entries.iter().enumerate() {
+                match (e.id, self.unknown_name(e)) {
+                    (Some(id), _) => index.known.insert(id, at),
+                    (None, Some(name)) => index.unknown.insert(name.into(), at),
+                    (None, None) => None,
+                };
+            }
+            self.index = Some(Box::new(index));
+        }
+        let at = self.entries.len();
+        if let Some(index) = &mut self.index {
+            match id {
+                Some(id) => index.known.insert(id, at),
+                None => index.unknown.insert(flag.into(), at),
+            };
+        }
+    }
+
     fn unknown_name(&self, entry: &Entry) -> Option<&str> {
         match entry.id {
             Some(_) => None,
@@ -373,6 +423,33 @@ mod tests {
             .map(|(i, (flag, _))| (*flag, Answer::Forced(i as u32)))
             .collect();
         assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn past_the_scanned_entries_answers_come_from_the_index() {
+        let memo = Memo::default();
+        // Known and unknown flags, well past the inline slots and the
+        // entries scanned before the list is indexed.
+        let asks: Vec<(Option<FlagId>, String)> = (0..INLINE + 10 * SCANNED)
+            .map(|i| {
+                (
+                    (i % 4 != 3).then(|| FlagId::from_bits(i as u32)),
+                    format!("n{i}"),
+                )
+            })
+            .collect();
+        for (i, (flag, name)) in asks.iter().enumerate() {
+            assert!(memo.answer(*flag, name, forced(i as u32)).1, "{name}");
+        }
+        // Asked again in another order: every first answer, none new.
+        for (i, (flag, name)) in asks.iter().enumerate().rev() {
+            let again = memo.answer(*flag, name, forced(9_999));
+            assert_eq!(again, (Answer::Forced(i as u32), false), "{name}");
+        }
+        assert!(memo.listed.lock().unwrap().index.is_some());
+        let read = memo.read();
+        let seen: Vec<Option<FlagId>> = read.iter().map(|e| e.id).collect();
+        assert_eq!(seen, asks.iter().map(|(id, _)| *id).collect::<Vec<_>>());
     }
 
     #[test]
