@@ -186,21 +186,24 @@ impl AdminConfig {
 
     fn parse(text: &str) -> Result<Self, AdminConfigError> {
         let mut config = AdminConfig::new();
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        // A malformed entry is named by its position only: a bare or
+        // misordered one would put its secret in the message, which startup
+        // code prints.
+        let entries = text.split(',').map(str::trim).filter(|e| !e.is_empty());
+        for (n, entry) in entries.enumerate().map(|(i, e)| (i + 1, e)) {
             let mut parts = entry.splitn(3, ':');
             let (Some(name), Some(role), Some(secret)) = (parts.next(), parts.next(), parts.next())
             else {
                 return Err(AdminConfigError(format!(
-                    "`{}` is not name:role:secret",
-                    entry.split(':').next().unwrap_or("")
+                    "token entry {n} is not name:role:secret"
                 )));
             };
             let role = match role {
                 "read" => Role::Read,
                 "write" => Role::Write,
-                other => {
+                _ => {
                     return Err(AdminConfigError(format!(
-                        "token `{name}`: role is read or write, not `{other}`"
+                        "token entry {n}: the role, between the name and the secret, is `read` or `write` (entries are name:role:secret)"
                     )))
                 }
             };
@@ -425,6 +428,24 @@ mod tests {
         assert!(AdminConfig::parse("ops:write:short").is_err());
         assert!(AdminConfig::parse("just-a-secret").is_err());
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_malformed_entry_is_named_without_its_secret() {
+        let secret = "0123456789abcdefXYZ";
+        for (text, says) in [
+            // A bare secret, and one with the fields in the wrong order.
+            (secret.to_owned(), "token entry 1 is not name:role:secret"),
+            (format!("ops:{secret}:write"), "token entry 1: the role"),
+            (
+                format!("a:read:{secret},ops:{secret}"),
+                "token entry 2 is not",
+            ),
+        ] {
+            let e = AdminConfig::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+            assert!(!e.contains(secret), "{e}");
+        }
     }
 
     #[test]
