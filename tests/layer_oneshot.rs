@@ -121,7 +121,20 @@ async fn user_from_a_header_or_a_cookie() {
             "user_123 true false",
         ),
         (req("/"), "- false false"),
+        // Not ASCII (an upstream proxy passing a UTF-8 name): still the
+        // user, not an anonymous visitor.
+        (
+            req("/").header("x-user-id", utf8("jürgen")),
+            "jürgen false false",
+        ),
+        (
+            req("/").header("cookie", utf8("uid=zoë")),
+            "zoë false false",
+        ),
     ];
+    fn utf8(text: &str) -> axum::http::HeaderValue {
+        axum::http::HeaderValue::from_bytes(text.as_bytes()).unwrap()
+    }
     for (builder, want) in cases {
         let (status, text) = get_text(&app, builder.body(Body::empty()).unwrap()).await;
         assert_eq!((status, text.as_str()), (StatusCode::OK, want));

@@ -200,6 +200,26 @@ async fn per_decision_mode_still_logs_each_decision() {
 }
 
 #[tokio::test]
+async fn per_decision_mode_with_decision_events_filtered_keeps_the_reasons() {
+    // Decision events wanted, but the subscriber's filter turns them away:
+    // the request event is then the only line, so it carries the reasons.
+    let (buf, _guard) = JsonLines::install("flags=info,flags::decision=off");
+    let app = app(layer().decision_log(DecisionLog::PerDecision));
+    call(&app, "/api/v1/products/1", &[("x-user-id", "user_123")]).await;
+    let text = buf.text();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["target"], "flags::request");
+    assert_eq!(
+        lines[0]["fields"]["feature_flag.reasons"],
+        "new_checkout_flow=targeting_match,legacy_api=disabled,exp=static"
+    );
+}
+
+#[tokio::test]
 async fn request_events_off_means_no_decision_is_logged() {
     let (rec, _guard) = Recorder::install();
     let app = app(layer().request_events(None));

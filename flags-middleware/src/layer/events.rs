@@ -177,10 +177,11 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
     };
     let resolved = &state.resolved;
     let list = |part| List { state, memo, part };
-    // With an event per decision, those carry each flag's reason and marks,
-    // and this event only lists the arms; otherwise it says it all. Fields
-    // left `None` are left out of the event.
-    let summary = !state.config.per_decision();
+    // When this request's decisions had events of their own, those carry
+    // each flag's reason and marks, and this event only lists the arms;
+    // otherwise (the default, or decision events filtered away) it says it
+    // all. Fields left `None` are left out of the event.
+    let summary = !state.decision_events;
     // The flags marked forced, random or unknown: usually none, and then
     // the fields are left out.
     let marked =

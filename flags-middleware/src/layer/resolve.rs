@@ -131,18 +131,28 @@ pub(crate) fn remote_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     for hop in hops.iter().rev() {
-        match hop.trim_ascii().parse::<IpAddr>() {
-            Ok(ip) => {
+        match hop_address(hop.trim_ascii()) {
+            Some(ip) => {
                 client = canonical(ip);
                 if !is_trusted(&client) {
                     break;
                 }
             }
             // A malformed entry: we cannot see past it.
-            Err(_) => break,
+            None => break,
         }
     }
     Some(client)
+}
+
+/// An `X-Forwarded-For` entry's address: bare (`1.2.3.4`, `2001:db8::1`),
+/// or as some proxies write it, with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`) or in brackets (`[2001:db8::1]`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) as plain IPv4.
@@ -221,6 +231,22 @@ mod tests {
                 Some("5.5.5.5"),
             ),
             ("[::ffff:127.0.0.1]:1", &xff, Some("1.2.3.4")),
+            // Entries with a port, or an IPv6 one in brackets.
+            (
+                "10.1.1.1:1",
+                &[("x-forwarded-for", "5.6.7.8:5678, 10.0.0.2:443")],
+                Some("5.6.7.8"),
+            ),
+            (
+                "10.1.1.1:1",
+                &[("x-forwarded-for", "[2001:db8::1]:443")],
+                Some("2001:db8::1"),
+            ),
+            (
+                "10.1.1.1:1",
+                &[("x-forwarded-for", "[2001:db8::2]")],
+                Some("2001:db8::2"),
+            ),
         ];
         for (peer, headers, want) in cases {
             let got = remote_ip(&parts(peer, headers), &trusted);

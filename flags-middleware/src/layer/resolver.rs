@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use http::request::Parts;
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
 
 use crate::Context;
 
@@ -47,9 +47,11 @@ impl Resolver {
     /// The user id is the value of header `name`.
     pub(crate) fn header(name: HeaderName) -> Resolver {
         Resolver::Sync(Arc::new(move |parts: &Parts| {
-            // `to_str` admits visible ASCII only, so ASCII trimming is
-            // the whole of it (and cheaper than `trim`'s Unicode table).
-            let value = parts.headers.get(&name)?.to_str().ok()?.trim_ascii();
+            // UTF-8, not `to_str`'s visible ASCII: a proxy may pass a name
+            // like `jürgen`, and refusing it would make the user anonymous.
+            // ASCII trimming: HTTP's whitespace (and cheaper than `trim`'s
+            // Unicode table).
+            let value = text(parts.headers.get(&name)?)?.trim_ascii();
             (!value.is_empty()).then(|| Context::new().user_id(value))
         }))
     }
@@ -82,12 +84,17 @@ pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .headers
         .get_all(http::header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(text)
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (k, v) = pair.split_once('=')?;
             (k.trim_ascii() == name).then(|| v.trim_ascii().trim_matches('"'))
         })
+}
+
+/// A header's value as text, if it is UTF-8.
+fn text(value: &HeaderValue) -> Option<&str> {
+    std::str::from_utf8(value.as_bytes()).ok()
 }
 
 #[cfg(test)]
