@@ -111,6 +111,13 @@ async fn a_kill_through_a_is_served_by_b_and_audited_with_the_instance() {
     let older = b.audit_page_of("legacy_api", 1, 5).await.unwrap();
     assert_eq!(older.len(), 1);
     assert_eq!(older[0].action, "seed");
+    // B's own log (and its `flags::audit` event) names A's kill as a
+    // change from outside, not as a hand edit of a file.
+    let seen = b.audit_log(0, 1).unwrap();
+    assert_eq!(
+        (seen[0].actor.as_str(), seen[0].flag.as_str()),
+        ("outside change", "legacy_api")
+    );
 }
 
 /// The rollout guard's kill goes through the store: instance B stops

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
-use crate::audit::AuditEntry;
+use crate::audit::{actors, AuditEntry};
 use crate::engine::{Mode, Snapshot};
 use crate::model::FlagSet;
 
@@ -510,6 +510,12 @@ impl Store for PostgresStore {
             }
             result
         })
+    }
+
+    /// Other instances' changes: each one audited them in the database
+    /// under its own actor; here they are seen as coming from outside.
+    fn outside_actor(&self) -> Option<&'static str> {
+        Some(actors::OUTSIDE_CHANGE)
     }
 
     fn version(&self) -> Option<u64> {
