@@ -18,6 +18,17 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 /// may be old or torn.
 pub(crate) fn write_file(path: &Path, bytes: &[u8], synced: bool) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // A link (a flags file kept in a repository, linked into place) is
+    // written through: renaming over the link itself would replace it with
+    // a plain file, and the target would no longer be what is served.
+    let target;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            target = std::fs::canonicalize(path)?;
+            target.as_path()
+        }
+        _ => path,
+    };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()

@@ -37,6 +37,40 @@ fn a_change_keeps_comments_and_layout() {
     assert!(after.starts_with("# Our flags.\n"));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_linked_flags_file_is_written_through_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, app) = (dir.path().join("repo"), dir.path().join("app"));
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(repo.join("flags.toml"), "[legacy_api]\n").unwrap();
+    let link = app.join("flags.toml");
+    std::os::unix::fs::symlink(repo.join("flags.toml"), &link).unwrap();
+    let store = FileStore::open(&link).unwrap();
+    store.inner.apply(&[killed(&store, "legacy_api")]).unwrap();
+    // Still a link, and the change is in its target.
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(repo.join("flags.toml")).unwrap(),
+        "[legacy_api]\nenabled = false\n"
+    );
+    // No temporary file left in either directory.
+    for d in [&repo, &app] {
+        let names: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
+            "{names:?}"
+        );
+    }
+}
+
 #[test]
 fn enabling_again_flips_the_users_line() {
     let (_dir, store) = store_with("[a]\nenabled = false # off for now\n");
