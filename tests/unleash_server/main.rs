@@ -219,21 +219,30 @@ async fn a_toggle_is_served_at_the_next_poll_and_unchanged_polls_are_304s() {
         .commit(flags_middleware::edit::Edit::kill("new_checkout"))
         .await
         .unwrap();
-    let (s, feature) = server
-        .admin(
-            "GET",
-            "/projects/default/features/new_checkout",
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, 200);
-    let dev = feature["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "development")
-        .unwrap();
-    assert_eq!(dev["enabled"], false, "killed in Unleash");
+    // Made in Unleash in the background (the kill is served here at once).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, feature) = server
+            .admin(
+                "GET",
+                "/projects/default/features/new_checkout",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200);
+        let dev = feature["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "development")
+            .unwrap()
+            .clone();
+        if dev["enabled"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never killed in Unleash: {dev}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     eventually("the kill reaches the other app", 20, || {
         flags
             .snapshot()

@@ -24,19 +24,38 @@ pub(super) async fn apply(inner: &Arc<Inner>, write: StoreWrite<'_>) -> Result<(
     if let Some(refused) = refuses(inner, write.actor, write.action) {
         return Err(refused);
     }
-    for change in write.changes {
-        let Change::Upsert(feature) = change else {
-            continue;
-        };
-        let name = &feature.name;
-        let project = feature.project.as_deref().unwrap_or("default");
-        match &inner.config.admin_token {
-            Some(token) => inner.kill_in_unleash(token, project, name).await,
-            None => tracing::warn!(
-                target: "flags::unleash",
-                flag = %name,
-                "the rollout guard killed the flag here only (no Unleash admin token): it is back as Unleash has it at Unleash's next change"
-            ),
+    let killed: Vec<(String, String)> = write
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Upsert(f) => Some((
+                f.project.clone().unwrap_or_else(|| "default".to_owned()),
+                f.name.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    match &inner.config.admin_token {
+        // Made in Unleash in the background: the kill is served here as
+        // soon as this returns, however long Unleash takes to answer (the
+        // write holds the commit lock, and the server may be the problem).
+        Some(token) if !killed.is_empty() => {
+            let (inner, token) = (Arc::clone(inner), token.clone());
+            tokio::spawn(async move {
+                for (project, name) in &killed {
+                    inner.kill_in_unleash(&token, project, name).await;
+                }
+            });
+        }
+        Some(_) => {}
+        None => {
+            for (_, name) in &killed {
+                tracing::warn!(
+                    target: "flags::unleash",
+                    flag = %name,
+                    "the rollout guard killed the flag here only (no Unleash admin token): it is back as Unleash has it at Unleash's next change"
+                );
+            }
         }
     }
     // Nothing to make durable here; the version moves on like any change.

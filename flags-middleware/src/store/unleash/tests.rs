@@ -2,6 +2,7 @@
 //! ETags, back-off, the token refused, startup without Unleash, read-only
 //! writes, the guard's kill, metrics.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +48,8 @@ struct Fake {
     status: Mutex<Option<u16>>,
     metrics_status: Mutex<Vec<u16>>,
     seen: Mutex<Vec<Seen>>,
+    /// Takes requests to turn a flag off and never answers them.
+    hold_off: AtomicBool,
 }
 
 impl Fake {
@@ -56,6 +59,7 @@ impl Fake {
             status: Mutex::new(None),
             metrics_status: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            hold_off: AtomicBool::new(false),
         })
     }
 
@@ -86,6 +90,9 @@ async fn handle(State(fake): State<Arc<Fake>>, req: Request) -> Response {
         headers: parts.headers.clone(),
         body,
     });
+    if path.ends_with("/off") && fake.hold_off.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     if path.ends_with("/client/metrics") {
         let mut queued = fake.metrics_status.lock().unwrap();
         let code = if queued.is_empty() {
@@ -453,6 +460,11 @@ async fn with_an_admin_token_the_guards_kill_is_made_in_unleash() {
         .await
         .unwrap();
     assert!(!flags.is_enabled("checkout", &u("u1")));
+    // Made in Unleash in the background.
+    eventually("the kill is made in Unleash", || {
+        !fake.seen("/off").is_empty()
+    })
+    .await;
     let off = fake.seen("/off");
     assert_eq!(off.len(), 1);
     assert_eq!(off[0].method, "POST");
@@ -461,6 +473,31 @@ async fn with_an_admin_token_the_guards_kill_is_made_in_unleash() {
         "/api/admin/projects/shop/features/checkout/environments/development/off"
     );
     assert_eq!(off[0].headers.get("authorization").unwrap(), "admin-secret");
+}
+
+#[tokio::test]
+async fn the_guards_kill_is_served_here_without_waiting_for_unleash() {
+    let fake = Fake::new();
+    fake.hold_off.store(true, Ordering::SeqCst);
+    let (url, _server) = start(&fake).await;
+    // Unleash takes the kill and never answers; the client would wait a
+    // minute for it.
+    let config = config(&url)
+        .admin_token("admin-secret")
+        .timeout(Duration::from_secs(60));
+    let flags = Flags::from_unleash(config).await.unwrap();
+    let kill = flags.writer("guard").commit(Edit::kill("checkout"));
+    // Bounded only so that a regression fails rather than hangs: the
+    // commit does not depend on Unleash's answer at all.
+    tokio::time::timeout(Duration::from_secs(20), kill)
+        .await
+        .expect("the kill waited for Unleash")
+        .unwrap();
+    assert!(!flags.is_enabled("checkout", &u("u1")));
+    eventually("the kill is asked of Unleash", || {
+        !fake.seen("/off").is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
