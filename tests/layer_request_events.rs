@@ -220,6 +220,36 @@ async fn per_decision_mode_with_decision_events_filtered_keeps_the_reasons() {
 }
 
 #[tokio::test]
+async fn a_request_dropped_before_it_answers_is_counted_and_logged_as_499() {
+    let (rec, _guard) = Recorder::install();
+    let flags = Flags::from_unleash_json(SEED).unwrap();
+    let hangs = |f: FlagContext| async move {
+        let _ = f.is_enabled("new_checkout_flow");
+        std::future::pending::<()>().await;
+    };
+    let layer = FlagsLayer::new(flags.clone())
+        .user_header("x-user-id")
+        .unwrap();
+    let app = Router::new().route("/hang", get(hangs)).layer(layer);
+    let req = Request::get("/hang").header("x-user-id", "user_123");
+    // What a client hanging up, or a timeout layer outside, does: give up
+    // on the response and drop it.
+    let answer = app.oneshot(req.body(Body::empty()).unwrap());
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(20), answer).await;
+    assert!(gave_up.is_err(), "the handler never answers");
+
+    let metrics = flags.metrics().snapshot();
+    let on = metrics.arm("new_checkout_flow", "on").unwrap();
+    assert_eq!((on.requests, on.errors), (1, 1), "a failure of its arm");
+    let requests = rec.with_target("flags::request");
+    assert_eq!(requests.len(), 1);
+    let e = &requests[0];
+    assert_eq!(e.field("http.response.status_code"), Some(&json!(499)));
+    assert_eq!(e.field("error"), Some(&json!(true)));
+    assert_eq!(e.str("feature_flag.decisions"), "new_checkout_flow=on");
+}
+
+#[tokio::test]
 async fn request_events_off_means_no_decision_is_logged() {
     let (rec, _guard) = Recorder::install();
     let app = app(layer().request_events(None));

@@ -13,7 +13,7 @@
 //! | name | type | labels |
 //! |---|---|---|
 //! | `flags_requests_total` | counter | `flag`, `arm` |
-//! | `flags_request_errors_total` | counter (5xx, caught panics included) | `flag`, `arm` |
+//! | `flags_request_errors_total` | counter (5xx, caught panics and dropped requests included) | `flag`, `arm` |
 //! | `flags_request_duration_seconds` | histogram (buckets 1 ms … 10 s, [`LATENCY_BUCKETS_MS`](crate::metrics::LATENCY_BUCKETS_MS)) | `flag`, `arm`, `le` |
 //! | `flags_version` | gauge: the flag-set version served | |
 //! | `flags_flags` | gauge: how many flags are defined | |

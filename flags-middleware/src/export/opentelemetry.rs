@@ -17,7 +17,7 @@ use crate::Flags;
 /// | instrument | kind | attributes |
 /// |---|---|---|
 /// | `flags.requests` | counter | `flag`, `arm` |
-/// | `flags.request.errors` | counter (5xx, caught panics included) | `flag`, `arm` |
+/// | `flags.request.errors` | counter (5xx, caught panics and dropped requests included) | `flag`, `arm` |
 /// | `flags.request.duration.sum` | counter, seconds | `flag`, `arm` |
 /// | `flags.request.duration.bucket` | counter: requests at most `le` seconds | `flag`, `arm`, `le` |
 /// | `flags.version` | gauge | |
@@ -178,7 +178,7 @@ impl OpenTelemetryMetrics {
         meter
             .u64_observable_counter("flags.request.errors")
             .with_unit("{request}")
-            .with_description("Requests answered with a 5xx status (caught panics included).")
+            .with_description("Requests answered with a 5xx status (caught panics included) or dropped before they answered.")
             .with_callback(move |o| {
                 for_each_arm(&flags, |attrs, a| o.observe(a.errors, attrs));
             })

@@ -225,7 +225,7 @@ fn render_counters(out: &mut Text, metrics: &MetricsSnapshot) {
     out.family(
         "flags_request_errors_total",
         "counter",
-        "Of those requests, the ones answered with a 5xx status (caught panics included).",
+        "Of those requests, the ones answered with a 5xx status (caught panics included) or dropped before they answered.",
     );
     for (l, a) in &labels {
         out.sample("flags_request_errors_total", l, a.errors);

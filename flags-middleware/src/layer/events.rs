@@ -192,7 +192,7 @@ pub(crate) fn request(state: &RequestState, status: u16, latency: Duration, memo
         http.request.method = state.method.as_str(),
         http.route = state.route(),
         http.response.status_code = status,
-        error = status >= 500,
+        error = crate::metrics::is_error(status),
         // Whole microseconds, so the JSON shows `1.92`, not `1.9200000000000002`.
         latency_ms = latency.as_micros() as f64 / 1000.0,
         feature_flag.context.id = logged_id(&state.config.ids, &resolved.context).as_deref(),

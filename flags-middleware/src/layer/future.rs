@@ -13,6 +13,7 @@ use super::counting;
 use super::events;
 use super::request::RequestState;
 use super::slot::{self, Slot};
+use crate::metrics::CANCELLED;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
@@ -46,6 +47,19 @@ pin_project! {
         pub(crate) slot: Slot,
         // When the request entered the layer, if anything reads latency.
         pub(crate) started: Option<Instant>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        // Dropped before it answered (the client went away, or a timeout
+        // layer outside this one gave up): the request still counts, as
+        // `CANCELLED`, so an arm that hangs shows in its counters, its
+        // latency and the guard's error rate rather than vanishing.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Slot::Live(state) = mem::take(this.slot) {
+                settle(&state, *this.started, CANCELLED, None);
+            }
+        }
     }
 }
 

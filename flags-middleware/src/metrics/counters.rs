@@ -133,7 +133,8 @@ impl Metrics {
     }
 
     /// Records one request that got `arm` of `flag` and answered `status`
-    /// (5xx counts as an error) after `latency`.
+    /// (5xx, and 499 for a request dropped before it answered, count as
+    /// errors) after `latency`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -318,10 +319,21 @@ pub(crate) struct Sample {
     bucket: usize,
 }
 
+/// The status a request dropped before it answered (the client went away,
+/// or a timeout layer outside the flags layer gave up) is counted and
+/// logged with: 499, as nginx logs a request its client closed.
+pub(crate) const CANCELLED: u16 = 499;
+
+/// Whether a request that ended with `status` counts as failed: a 5xx, or
+/// dropped before it answered.
+pub(crate) fn is_error(status: u16) -> bool {
+    status >= 500 || status == CANCELLED
+}
+
 impl Sample {
     pub(crate) fn new(status: u16, latency: Duration) -> Sample {
         Sample {
-            error: status >= 500,
+            error: is_error(status),
             latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             bucket: LatencyHistogram::bin(latency),
         }

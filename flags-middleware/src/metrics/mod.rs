@@ -1,4 +1,5 @@
-//! Request counters per flag and arm: requests, 5xx responses, latency.
+//! Request counters per flag and arm: requests, failures (5xx responses,
+//! and requests dropped before they answered), latency.
 //!
 //! [`FlagsLayer`](crate::FlagsLayer) records one sample per flag a request
 //! evaluated, under the arm the request got: the variant's name, or `on` /
@@ -44,7 +45,7 @@ mod histogram;
 mod snapshot;
 
 pub use counters::Metrics;
-pub(crate) use counters::{ArmHandle, Sample};
+pub(crate) use counters::{is_error, ArmHandle, Sample, CANCELLED};
 pub use exposures::{ClientExposures, ExposuresSnapshot, FlagExposures};
 pub use histogram::{LatencyHistogram, LATENCY_BUCKETS_MS};
 pub use snapshot::{ArmStats, FlagStats, MetricsSnapshot};

@@ -84,7 +84,8 @@ pub struct ArmStats {
     pub arm: String,
     /// Requests that got this arm.
     pub requests: u64,
-    /// Those of them answered with a 5xx status (a caught panic included).
+    /// Those of them answered with a 5xx status (a caught panic included)
+    /// or dropped before they answered (counted as 499).
     pub errors: u64,
     /// Total latency, in microseconds (to the response head).
     pub latency_sum_us: u64,
@@ -93,7 +94,8 @@ pub struct ArmStats {
 }
 
 impl ArmStats {
-    /// The share of requests answered with a 5xx status (0 when none).
+    /// The share of requests that failed: answered with a 5xx status or
+    /// dropped before they answered (0 when none).
     ///
     /// ```
     /// use std::time::Duration;

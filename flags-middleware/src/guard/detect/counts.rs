@@ -34,7 +34,8 @@ use crate::metrics::LatencyHistogram;
 pub struct ArmCounts {
     /// Requests served.
     pub requests: u64,
-    /// Requests that failed: a 5xx status, or a panic the app turned into one.
+    /// Requests that failed: a 5xx status, a panic the app turned into one,
+    /// or a request dropped before it answered.
     pub errors: u64,
     /// How long the requests took (only read when the flag's guard has a
     /// latency rule; may stay empty otherwise).
