@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::change::CommitError;
-use crate::edit::Edit;
+use crate::edit::{Edit, EditError};
 use crate::hygiene::StaleReason;
 use crate::hygiene::{
     self, DeadCode, FlagEvaluations, FlagInventory, StaleFlag, StaleInputs, StaleOptions,
@@ -161,12 +161,19 @@ impl Flags {
             if flag.reasons.contains(&StaleReason::MarkedStale) {
                 continue;
             }
-            let Some(mut feature) = self.snapshot().feature(&flag.name) else {
-                continue; // deleted meanwhile
-            };
-            feature.stale = true;
-            self.writer(actor).commit(Edit::replace(feature)).await?;
-            marked.push(flag.name);
+            // Applied to the definition live when its turn comes, so a
+            // change made meanwhile (a kill) is kept, not undone.
+            match self
+                .writer(actor)
+                .commit(Edit::mark_stale(&flag.name))
+                .await
+            {
+                Ok(done) if done.changed => marked.push(flag.name),
+                Ok(_) => {}
+                // Deleted meanwhile: nothing to mark.
+                Err(CommitError::Edit(EditError::NoSuchFlag { .. })) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(marked)
     }

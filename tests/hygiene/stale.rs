@@ -267,3 +267,46 @@ async fn a_threshold_longer_than_the_calendar_reports_nothing_one_armed() {
     assert_eq!(report["threshold_days"], 4294967295u64);
     assert!(report["flags"].is_array(), "{report}");
 }
+
+#[tokio::test]
+async fn marking_stale_sets_only_the_mark_and_is_audited_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let flags = flags_with_history(&dir, now);
+    let before = flags.snapshot().feature("stale_killed_long_ago").unwrap();
+    let marked = flags
+        .mark_stale("ops", StaleOptions::new().at(now))
+        .await
+        .unwrap();
+    // Already marked flags are left alone; the others reported are marked.
+    assert!(
+        marked.contains(&"stale_killed_long_ago".to_owned()),
+        "{marked:?}"
+    );
+    assert!(!marked.contains(&"stale_marked".to_owned()), "{marked:?}");
+    let after = flags.snapshot().feature("stale_killed_long_ago").unwrap();
+    assert!(after.stale);
+    assert_eq!(
+        serde_json::to_value(flags_middleware::model::Feature {
+            stale: false,
+            ..after
+        })
+        .unwrap(),
+        serde_json::to_value(before).unwrap(),
+        "nothing else changed"
+    );
+    let log = flags
+        .audit_page_of("stale_killed_long_ago", 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].action.as_str()),
+        ("ops", "mark stale")
+    );
+    // And in the file: the mark is there, the kill still is.
+    let text = std::fs::read_to_string(dir.path().join("flags.toml")).unwrap();
+    assert!(
+        text.contains("[stale_killed_long_ago]\nenabled = false\nstale = true\n"),
+        "{text}"
+    );
+}

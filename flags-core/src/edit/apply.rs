@@ -54,6 +54,7 @@ impl Edit {
             Edit::Replace(new) => next = new.clone(),
             Edit::Kill(_) => next.enabled = false,
             Edit::Enable(_) => next.enabled = true,
+            Edit::MarkStale(_) => next.stale = true,
             Edit::Rollout { percent, .. } => rollout::set_rollout(&mut next, *percent)?,
             Edit::Users { users, .. } => users::set_users(&mut next, users)?,
             Edit::Guard {

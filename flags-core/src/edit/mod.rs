@@ -69,6 +69,9 @@ pub enum Edit {
     Kill(String),
     /// On again (`enabled = true`), for whoever the strategies pick.
     Enable(String),
+    /// Marks the flag stale (Unleash's `stale`: due for removal from the
+    /// code), leaving the rest of its live definition as it is.
+    MarkStale(String),
     /// Sets the flag's rollout to `percent`. **The one rollout rule:**
     ///
     /// * A flag with percentage strategies (`flexibleRollout`, the gradual
@@ -228,6 +231,24 @@ impl Edit {
     /// ```
     pub fn enable(flag: impl Into<String>) -> Edit {
         Edit::Enable(flag.into())
+    }
+
+    /// Marks `flag` stale: [`Edit::MarkStale`].
+    ///
+    /// ```
+    /// use flags_core::{edit::Edit, engine::Change, format::toml};
+    ///
+    /// let set = toml::parse("[old_banner]\nenabled = false\n", "flags.toml").unwrap();
+    /// let current = set.feature("old_banner");
+    /// let Some(Change::Upsert(marked)) = Edit::mark_stale("old_banner").apply(current).unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert!(marked.stale && !marked.enabled); // only the mark changed
+    /// assert_eq!(Edit::mark_stale("old_banner").apply(Some(&marked)).unwrap(), None);
+    /// assert!(Edit::mark_stale("old_banner").is_derived()); // applied to the live definition
+    /// ```
+    pub fn mark_stale(flag: impl Into<String>) -> Edit {
+        Edit::MarkStale(flag.into())
     }
 
     /// Sets `flag`'s rollout to `percent`, by the one rollout rule:
@@ -399,7 +420,9 @@ impl Edit {
     pub fn flag(&self) -> &str {
         match self {
             Edit::Create(f) | Edit::Replace(f) => &f.name,
-            Edit::Delete(flag) | Edit::Kill(flag) | Edit::Enable(flag) => flag,
+            Edit::Delete(flag) | Edit::Kill(flag) | Edit::Enable(flag) | Edit::MarkStale(flag) => {
+                flag
+            }
             Edit::Rollout { flag, .. }
             | Edit::Users { flag, .. }
             | Edit::Guard { flag, .. }
@@ -425,6 +448,7 @@ impl Edit {
             Edit::Delete(_) => "delete".into(),
             Edit::Kill(_) => "kill".into(),
             Edit::Enable(_) => "enable".into(),
+            Edit::MarkStale(_) => "mark stale".into(),
             Edit::Rollout { percent, .. } => format!("rollout {percent}%"),
             Edit::Users { .. } => "users".into(),
             Edit::Guard { spec: Some(_), .. } => "guard".into(),
