@@ -229,6 +229,14 @@ async fn bad_bodies_are_400_and_change_nothing() {
             json!({"name": "beta_search", "enabled": true, "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "150"}}]}),
             "strategies[0].parameters.rollout",
         ),
+        // Unleash's shape without `enabled` (a typo, or left out): not
+        // taken as a flag that is off for everyone.
+        (
+            Method::PUT,
+            "/admin/flags/beta_search",
+            json!({"strategies": [{"name": "default"}], "enable": true}),
+            "enabled",
+        ),
     ];
     for (method, path, body, field) in cases {
         let (status, got, _) = call(
@@ -948,7 +956,8 @@ mod guard {
         )
         .await;
         assert_eq!(audit["entries"][0]["action"], "rollout");
-        assert_eq!(audit["entries"][0]["actor"], "guard");
+        // The operator restarted it: theirs, not the guard's.
+        assert_eq!(audit["entries"][0]["actor"], "ops");
     }
 
     /// Opting in at run time: the settings and the plan go into the flag's
@@ -1012,19 +1021,18 @@ mod guard {
             (plan.status, plan.percent)
         };
         assert_eq!(position(&guard), (PlanStatus::Running, Some(20)));
-        let (status, _) = {
-            let (s, b, _) = call(
-                &app,
-                Method::POST,
-                &format!("/admin/flags/{FLAG}/plan/pause"),
-                Some(WRITE),
-                None,
-                None,
-            )
-            .await;
-            (s, b)
-        };
-        assert_eq!(status, StatusCode::OK);
+        // With an `If-Match` the flags have moved past: refused, nothing done.
+        let pause = format!("/admin/flags/{FLAG}/plan/pause");
+        let seen = format!("\"{}\"", e.flags.version() - 1);
+        let (status, body, _) =
+            call(&app, Method::POST, &pause, Some(WRITE), None, Some(&seen)).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+        assert_eq!(body["current_version"], e.flags.version(), "{body}");
+        assert_eq!(position(&guard), (PlanStatus::Running, Some(20)));
+        let now = format!("\"{}\"", e.flags.version());
+        let (status, body, _) =
+            call(&app, Method::POST, &pause, Some(WRITE), None, Some(&now)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         let (_, audit, _) = call(
             &app,
             Method::GET,
@@ -1036,6 +1044,8 @@ mod guard {
         .await;
         let entry = &audit["entries"][0];
         assert_eq!(entry["action"], "plan pause");
+        // The operator made it, not the guard.
+        assert_eq!(entry["actor"], "ops");
         assert_eq!(entry["message"], "plan: paused by ops");
         assert_eq!(entry["after"]["plan"]["paused"], true);
         let on_disk = std::fs::read_to_string(&e.path).unwrap();

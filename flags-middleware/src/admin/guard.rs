@@ -3,14 +3,16 @@
 //! running [`Guard`] ([`AdminConfig::guard`](super::AdminConfig::guard)).
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
+use super::handlers::if_match;
 use crate::edit::PlanOp;
-use crate::guard::run::ControlError;
+use crate::guard::run::{ApplyError, ControlError, Operator};
 use crate::guard::Guard;
 
 /// `GET /_guard`: per watched flag, the window's counts per arm, the last
@@ -20,16 +22,25 @@ pub(crate) async fn snapshot(State(guard): State<Option<Guard>>) -> Result<Respo
     Ok(Json(guard.snapshot()).into_response())
 }
 
-/// `POST /{name}/plan/{pause|resume|restart|abandon}`.
+/// `POST /{name}/plan/{pause|resume|restart|abandon}`: made as the caller
+/// (the audit log's actor), and with `If-Match`, only if the flags are still
+/// at that version when the change is made (412 otherwise).
 pub(crate) async fn plan(
     State(guard): State<Option<Guard>>,
     Extension(caller): Extension<Caller>,
     Path((name, op)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, AdminError> {
     let guard = guard.ok_or(AdminError::NoGuard)?;
     let op: PlanOp = op.parse().map_err(AdminError::BadRequest)?;
-    let done = guard.operate(&name, op, Some(&caller.actor())).await;
-    let event = done.map_err(control_error)?;
+    let expected_version = if_match(&headers)?;
+    let actor = caller.actor();
+    let operator = Operator {
+        by: Some(&actor),
+        expected_version,
+    };
+    let done = guard.operate_as(&name, op, operator).await;
+    let event = done.map_err(|e| control_error(e, expected_version))?;
     tracing::info!(
         target: "flags::admin",
         actor = %caller.name,
@@ -42,9 +53,16 @@ pub(crate) async fn plan(
     Ok(Json(json!({ "event": event, "plan": plan })).into_response())
 }
 
-fn control_error(e: ControlError) -> AdminError {
+fn control_error(e: ControlError, expected: Option<u64>) -> AdminError {
     match e {
         ControlError::NotWatched(flag) => AdminError::NotGuarded(flag),
+        ControlError::Apply(ApplyError {
+            current_version: Some(current),
+            ..
+        }) => AdminError::VersionMismatch {
+            expected: expected.unwrap_or_default(),
+            current,
+        },
         ControlError::Apply(e) => AdminError::Unavailable(e.to_string()),
         // No plan, or a plan in the wrong state for this operation.
         other => AdminError::Conflict(other.to_string()),

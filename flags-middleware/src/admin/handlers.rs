@@ -277,6 +277,15 @@ fn definition(name: &str, mut body: Value, snap: &Snapshot) -> Result<Definition
         }
     }
     if obj.contains_key("strategies") {
+        // Unleash's own JSON always says; a body that does not (left out,
+        // or misspelt) would otherwise make a flag that is off for everyone.
+        if !obj.contains_key("enabled") {
+            return Err(AdminError::field(
+                name,
+                "enabled",
+                "an Unleash feature says whether it is enabled: add `\"enabled\": true` (or false)",
+            ));
+        }
         obj.insert("name".into(), Value::String(name.to_owned()));
         return serde_json::from_value::<Feature>(body)
             .map(|feature| Definition {

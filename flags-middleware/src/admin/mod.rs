@@ -34,7 +34,7 @@
 //! | `GET /` | every flag: definition (TOML shape and Unleash shape), counters per arm, client-side exposures reported by Unleash SDKs (`client_exposures`) | |
 //! | `POST /` | creates a flag (201; 409 if it exists) | `{"name": "x", "rollout": 5}` or an Unleash feature |
 //! | `GET /{name}` | one flag | |
-//! | `PUT /{name}` | replaces its definition | `{"rollout": 20, "when": {"beta": true}}` or an Unleash feature (`{"strategies": [..]}`) |
+//! | `PUT /{name}` | replaces its definition | `{"rollout": 20, "when": {"beta": true}}` or an Unleash feature (`{"enabled": true, "strategies": [..]}`) |
 //! | `DELETE /{name}` | deletes it (400 while others require it) | |
 //! | `POST /{name}/kill` | off for everyone, now | |
 //! | `POST /{name}/enable` | on again | |
@@ -100,7 +100,6 @@ mod handlers;
 mod hygiene;
 mod opt_in;
 mod plain_errors;
-mod precondition;
 mod ui;
 mod whoami;
 
@@ -160,13 +159,7 @@ impl Flags {
         }
         let guarded = Router::new()
             .route("/_guard", get(guard::snapshot))
-            .route(
-                "/{name}/plan/{op}",
-                post(guard::plan).route_layer(axum::middleware::from_fn_with_state(
-                    self.clone(),
-                    precondition::version_matches,
-                )),
-            )
+            .route("/{name}/plan/{op}", post(guard::plan))
             .with_state(config.guard.clone());
         let api = Router::new()
             .route("/", get(handlers::list).post(handlers::create))

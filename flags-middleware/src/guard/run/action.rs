@@ -39,6 +39,8 @@ pub struct Action {
     edit: Edit,
     reason: String,
     judged: Option<Box<Feature>>,
+    by: Option<String>,
+    expected_version: Option<u64>,
 }
 
 impl Action {
@@ -58,7 +60,80 @@ impl Action {
             edit,
             reason: reason.into(),
             judged: None,
+            by: None,
+            expected_version: None,
         }
+    }
+
+    /// Made for an operator (a plan paused through the admin API), who is
+    /// then the audit log's actor rather than the guard.
+    ///
+    /// ```
+    /// use flags_middleware::edit::{Edit, PlanOp};
+    /// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\nplan = \"gradual\"\n", "flags.toml").unwrap();
+    /// let pause = Action::new(Edit::plan_op("f", PlanOp::Pause, 0), "plan: paused by ops").by("ops");
+    /// assert_eq!(pause.actor(), Some("ops"));
+    /// FlagsApplier::new(flags.clone()).apply(&pause).await.unwrap();
+    /// assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, "ops");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn by(mut self, actor: impl Into<String>) -> Action {
+        self.by = Some(actor.into());
+        self
+    }
+
+    /// The operator the action is made for, if any ([`Action::by`]).
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    ///
+    /// assert_eq!(Action::new(Edit::kill("f"), "guard: ...").actor(), None); // the guard's own
+    /// ```
+    pub fn actor(&self) -> Option<&str> {
+        self.by.as_deref()
+    }
+
+    /// Refused unless the flags are at `version` when it is applied (an
+    /// operator's `If-Match`): [`FlagsApplier`] commits it as
+    /// [`Commit::if_version`], and a refusal says the version the flags
+    /// were at ([`ApplyError::current_version`]).
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::{Action, Applier, FlagsApplier};
+    /// use flags_middleware::Flags;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let flags = Flags::from_toml_str("[f]\nrollout = 5\n", "flags.toml").unwrap();
+    /// let kill = Action::new(Edit::kill("f"), "ops saw version 7").if_version(7);
+    /// assert_eq!(kill.expected_version(), Some(7));
+    /// let refused = FlagsApplier::new(flags.clone()).apply(&kill).await.unwrap_err();
+    /// assert_eq!(refused.current_version, Some(1));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn if_version(mut self, version: u64) -> Action {
+        self.expected_version = Some(version);
+        self
+    }
+
+    /// The version the action expects the flags at, if any
+    /// ([`Action::if_version`]).
+    ///
+    /// ```
+    /// use flags_middleware::edit::Edit;
+    /// use flags_middleware::guard::Action;
+    ///
+    /// assert_eq!(Action::new(Edit::kill("f"), "guard").expected_version(), None);
+    /// ```
+    pub fn expected_version(&self) -> Option<u64> {
+        self.expected_version
     }
 
     /// Makes the action only while the flag's definition is still
@@ -172,6 +247,9 @@ pub struct ApplyError {
     pub flag: String,
     /// What went wrong.
     pub message: String,
+    /// When the action [expected a version](Action::if_version) the flags
+    /// were no longer at: the version they were at.
+    pub current_version: Option<u64>,
 }
 
 impl ApplyError {
@@ -187,6 +265,7 @@ impl ApplyError {
         ApplyError {
             flag: flag.into(),
             message: message.into(),
+            current_version: None,
         }
     }
 }
@@ -390,7 +469,7 @@ pub trait Applier: Send + Sync + 'static {
 }
 
 /// Applies actions to a [`Flags`] handle through its [writer](Flags::writer),
-/// as actor `guard`: with a shared store (PostgreSQL) every instance stops
+/// as actor `guard` (or as the operator an action is made [by](Action::by)): with a shared store (PostgreSQL) every instance stops
 /// serving a killed arm, with a file store the kill survives a restart,
 /// and each action is in the audit log with its reason (for a kill, the
 /// figures that triggered it) as the entry's
@@ -417,6 +496,7 @@ pub trait Applier: Send + Sync + 'static {
 /// ```
 #[derive(Debug, Clone)]
 pub struct FlagsApplier {
+    flags: Flags,
     writer: Writer,
 }
 
@@ -440,6 +520,7 @@ impl FlagsApplier {
     pub fn new(flags: Flags) -> FlagsApplier {
         FlagsApplier {
             writer: flags.writer(actors::GUARD),
+            flags,
         }
     }
 }
@@ -455,8 +536,17 @@ impl Applier for FlagsApplier {
             if let Some(judged) = action.judged() {
                 commit = commit.unless_changed_from(judged.clone());
             }
-            let done = self.writer.commit(commit).await.map_err(|e| ApplyError {
+            commit.expected_version = action.expected_version();
+            let done = match action.actor() {
+                Some(operator) => self.flags.writer(operator).commit(commit).await,
+                None => self.writer.commit(commit).await,
+            };
+            let done = done.map_err(|e| ApplyError {
                 flag: action.flag().to_owned(),
+                current_version: match &e {
+                    CommitError::VersionMismatch { current, .. } => Some(*current),
+                    _ => None,
+                },
                 message: match e {
                     CommitError::Edit(e) => e.message().to_owned(),
                     other => other.to_string(),

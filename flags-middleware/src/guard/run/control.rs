@@ -94,7 +94,7 @@ impl Guard {
             run.can_restart().map_err(|r| refused(flag, r))?;
             w.plan = Some(run);
         }
-        self.first_step(flag, false, "").await
+        self.first_step(flag, false, Operator::default()).await
     }
 
     /// Sends `flag`'s plan back to its first step (the same users get the
@@ -249,12 +249,32 @@ impl Guard {
         op: PlanOp,
         by: Option<&str>,
     ) -> Result<GuardEvent, ControlError> {
+        self.operate_as(
+            flag,
+            op,
+            Operator {
+                by,
+                expected_version: None,
+            },
+        )
+        .await
+    }
+
+    /// [`Guard::operate`] for `operator`: the audit log's actor when named,
+    /// and refused unless the flags are still at the version the operator
+    /// saw (the admin API's `If-Match`), checked when the change is made.
+    pub(crate) async fn operate_as(
+        &self,
+        flag: &str,
+        op: PlanOp,
+        operator: Operator<'_>,
+    ) -> Result<GuardEvent, ControlError> {
         let _op = self.shared.ops.lock().await;
         self.follow_definitions();
-        let by = by.map(|who| format!(" by {who}")).unwrap_or_default();
         if op == PlanOp::Restart {
-            return self.first_step(flag, true, &by).await;
+            return self.first_step(flag, true, operator).await;
         }
+        let by = operator.suffix();
         let (kind, message) = match op {
             PlanOp::Pause => (EventKind::Paused, format!("plan: paused{by}")),
             PlanOp::Resume => (EventKind::Resumed, format!("plan: resumed{by}")),
@@ -272,7 +292,7 @@ impl Guard {
             let mut trial = plan_of(&state, flag)?.clone();
             operation(&mut trial, now).map_err(|r| refused(flag, r))?;
         }
-        let action = Action::new(Edit::plan_op(flag, op, unix_millis(now)), message.clone());
+        let action = operator.action(Edit::plan_op(flag, op, unix_millis(now)), &message);
         let mut state = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         if let Some(plan) = &mut w.plan {
@@ -306,8 +326,9 @@ impl Guard {
         &self,
         flag: &str,
         restart: bool,
-        by: &str,
+        operator: Operator<'_>,
     ) -> Result<GuardEvent, ControlError> {
+        let by = operator.suffix();
         let (to, of) = {
             let state = self.state();
             let plan = plan_of(&state, flag)?;
@@ -320,7 +341,7 @@ impl Guard {
             format!("plan: start at {to}% (step 1 of {of}){by}")
         };
         let now = self.shared.clock.now();
-        let action = Action::new(Edit::plan_step(flag, to, unix_millis(now)), message.clone());
+        let action = operator.action(Edit::plan_step(flag, to, unix_millis(now)), &message);
         let mut state = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         w.window.clear();
@@ -368,5 +389,33 @@ fn refused(flag: &str, r: Refused) -> ControlError {
     ControlError::Refused {
         flag: flag.to_owned(),
         message: r.0,
+    }
+}
+
+/// Who asks for a plan operation, when an operator does.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Operator<'a> {
+    /// The audit log's actor (the guard's own when `None`).
+    pub(crate) by: Option<&'a str>,
+    /// The version the operator saw, if they said.
+    pub(crate) expected_version: Option<u64>,
+}
+
+impl Operator<'_> {
+    /// ` by <who>`, for the event's message.
+    fn suffix(&self) -> String {
+        self.by.map(|who| format!(" by {who}")).unwrap_or_default()
+    }
+
+    /// `edit` as this operator's action.
+    fn action(&self, edit: Edit, message: &str) -> Action {
+        let mut action = Action::new(edit, message);
+        if let Some(by) = self.by {
+            action = action.by(by);
+        }
+        if let Some(version) = self.expected_version {
+            action = action.if_version(version);
+        }
+        action
     }
 }

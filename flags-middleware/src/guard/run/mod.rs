@@ -29,6 +29,7 @@ pub use action::{
 };
 pub use builder::GuardBuilder;
 pub use control::ControlError;
+pub(crate) use control::Operator;
 pub use guard::Guard;
 pub use snapshot::{FlagSnapshot, GuardSnapshot};
 pub use task::GuardTask;

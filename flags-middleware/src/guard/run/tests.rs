@@ -358,10 +358,7 @@ impl Applier for Flaky {
         Box::pin(async move {
             if self.failures.load(Ordering::SeqCst) > 0 {
                 self.failures.fetch_sub(1, Ordering::SeqCst);
-                return Err(ApplyError {
-                    flag: action.flag().to_owned(),
-                    message: "store unavailable".into(),
-                });
+                return Err(ApplyError::new(action.flag(), "store unavailable"));
             }
             self.inner.apply(action).await
         })
