@@ -23,8 +23,8 @@ use super::sql::{Notice, CHANNEL};
 use super::Inner;
 use crate::store::Wake;
 
-/// How often a wake-up that has not been answered yet (the refresh failed)
-/// is repeated.
+/// How soon a wake-up that has not been answered yet (the refresh failed)
+/// is first repeated; it then backs off, up to the store's back-off cap.
 const RETRY_WAKE: Duration = Duration::from_millis(200);
 
 /// Keeps listening, reconnecting, until aborted.
@@ -99,12 +99,12 @@ async fn listen(inner: &Arc<Inner>, wake: &Wake, backoff: &mut Backoff) -> Strin
     inner.ask(wake);
 
     let mut next_beat = after(config.heartbeat);
+    let mut retry = Retry::new(config.backoff_max);
     loop {
-        let tick = if inner.pending() {
-            RETRY_WAKE
-        } else {
-            next_beat.saturating_duration_since(Instant::now())
-        };
+        let retry_at = retry.next(inner.pending());
+        let tick = retry_at
+            .map_or(next_beat, |at| at.min(next_beat))
+            .saturating_duration_since(Instant::now());
         tokio::select! {
             message = rx.recv() => match message {
                 Some(Ok(payload)) => on_notice(inner, wake, &payload),
@@ -112,8 +112,11 @@ async fn listen(inner: &Arc<Inner>, wake: &Wake, backoff: &mut Backoff) -> Strin
                 None => return "the connection ended".to_owned(),
             },
             () = tokio::time::sleep(tick) => {
-                if inner.pending() {
-                    wake();
+                if retry_at.is_some_and(|at| Instant::now() >= at) {
+                    retry.fired();
+                    if inner.pending() {
+                        wake();
+                    }
                 }
                 if Instant::now() >= next_beat {
                     let beat = tokio::time::timeout(config.heartbeat, client.simple_query("SELECT 1")).await;
@@ -185,6 +188,41 @@ impl Backoff {
     }
 }
 
+/// When to repeat a wake-up the refresh has not answered: soon at first,
+/// then backing off, so a database that keeps failing the refresh (no
+/// connection slots left, a migration lock held) is not asked again five
+/// times a second by every instance.
+struct Retry {
+    backoff: Backoff,
+    at: Option<Instant>,
+}
+
+impl Retry {
+    fn new(max: Duration) -> Retry {
+        Retry {
+            backoff: Backoff::new(RETRY_WAKE, max.max(RETRY_WAKE)),
+            at: None,
+        }
+    }
+
+    /// The next retry's time while a wake-up is `pending`; none, and the
+    /// back-off reset, once it was answered.
+    fn next(&mut self, pending: bool) -> Option<Instant> {
+        if !pending {
+            self.backoff.reset();
+            self.at = None;
+            return None;
+        }
+        let backoff = &mut self.backoff;
+        Some(*self.at.get_or_insert_with(|| after(backoff.next_wait())))
+    }
+
+    /// The retry's time came: the next one is a longer wait away.
+    fn fired(&mut self) {
+        self.at = None;
+    }
+}
+
 /// `wait` from now; a wait too long for the clock (`Duration::MAX`, say)
 /// is a year, which is never in practice.
 fn after(wait: Duration) -> Instant {
@@ -212,6 +250,29 @@ mod tests {
         }
         b.reset();
         assert!(b.next_wait() <= Duration::from_millis(120));
+    }
+
+    #[test]
+    fn an_unanswered_wake_up_is_retried_ever_less_often_until_answered() {
+        let mut retry = Retry::new(Duration::from_secs(5));
+        assert_eq!(retry.next(false), None);
+        // Each retry waits longer than the last (doubling beats the
+        // jitter), up to the cap; asking again before it fires keeps it.
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let start = Instant::now();
+            let at = retry.next(true).unwrap();
+            assert_eq!(retry.next(true), Some(at));
+            waits.push(at - start);
+            retry.fired();
+        }
+        assert!(waits[..5].windows(2).all(|w| w[0] < w[1]), "{waits:?}");
+        assert!(waits[0] <= Duration::from_millis(250), "{waits:?}");
+        assert!(waits[7] >= Duration::from_secs(4), "{waits:?}");
+        // Answered: the next failure starts soon again.
+        assert_eq!(retry.next(false), None);
+        let at = retry.next(true).unwrap();
+        assert!(at - Instant::now() <= Duration::from_millis(250));
     }
 
     #[test]
