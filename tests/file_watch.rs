@@ -259,6 +259,33 @@ fn half_written_saves_never_flap() {
     assert!(flags.status().last_error.is_none());
 }
 
+#[test]
+fn a_write_left_open_is_not_read_half_way() {
+    use std::io::Write as _;
+
+    let (_dir, path, flags) = setup();
+    // Written in place in two pieces with a pause between, as a slow copy
+    // does. The first piece alone parses: it would turn new_checkout_flow
+    // on for everyone and drop legacy_api.
+    let full = FILE.replace("rollout = 20", "rollout = 60");
+    let cut = full.find("rollout = 60").unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(&full.as_bytes()[..cut]).unwrap();
+    // Far longer than the debounce, well within the wait for an open write.
+    std::thread::sleep(Duration::from_millis(300));
+    file.write_all(&full.as_bytes()[cut..]).unwrap();
+    drop(file);
+    wait_until("the whole file", || rollout(&flags) == "60");
+    // One new version: the half file was never served.
+    assert_eq!(flags.version(), 2);
+    assert!(flags.snapshot().feature("legacy_api").is_some());
+    assert!(flags.status().last_error.is_none());
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]

@@ -10,8 +10,11 @@
 //!
 //! Bursts of events (an editor truncating, then writing in pieces) are
 //! debounced: the store is woken once the file has been quiet for
-//! [`QUIET`]. Waking is only a hint; the store compares contents, so its own
-//! writes and no-op saves change nothing.
+//! [`QUIET`]. A write that has not been closed yet (a slow `scp`, a tool
+//! writing in chunks) is waited for until it is closed, or quiet for
+//! [`OPEN_WRITE_QUIET`]: half a file can parse (`[flag]` alone means on for
+//! everyone), so it must not be read in a pause. Waking is only a hint; the
+//! store compares contents, so its own writes and no-op saves change nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +25,10 @@ use super::{StoreError, Wake, WatchGuard};
 
 /// How long the file must be quiet before it is read.
 const QUIET: Duration = Duration::from_millis(50);
+/// How long a write not closed yet must be quiet before the file is read
+/// all the same (a writer that keeps the file open).
+#[cfg(feature = "file-watch")]
+const OPEN_WRITE_QUIET: Duration = Duration::from_secs(2);
 /// Poll interval when polling is the only way to notice edits.
 const POLL_ALONE: Duration = Duration::from_millis(250);
 /// Poll interval beside inotify (catches what events miss, e.g. a
@@ -47,23 +54,49 @@ impl Drop for StopOnDrop {
 /// Starts watching `path`; `wake` is called after each burst of changes.
 pub(crate) fn watch_file(path: &Path, wake: Wake) -> Result<WatchGuard, StoreError> {
     #[cfg(feature = "file-watch")]
-    match inotify(path, wake.clone()) {
-        Ok(watcher) => {
-            let poller = poll(path, wake, POLL_BACKUP)?;
-            return Ok(WatchGuard::new((watcher, poller), "inotify"));
+    {
+        let writing = Arc::new(AtomicBool::new(false));
+        match inotify(path, wake.clone(), writing.clone()) {
+            Ok(watcher) => {
+                let poller = poll(path, wake, POLL_BACKUP, writing)?;
+                return Ok(WatchGuard::new((watcher, poller), "inotify"));
+            }
+            Err(e) => tracing::warn!(
+                target: "flags::reload",
+                file = %path.display(),
+                error = %e,
+                "cannot watch the flags file with inotify; polling instead"
+            ),
         }
-        Err(e) => tracing::warn!(
-            target: "flags::reload",
-            file = %path.display(),
-            error = %e,
-            "cannot watch the flags file with inotify; polling instead"
-        ),
     }
-    Ok(WatchGuard::new(poll(path, wake, POLL_ALONE)?, "polling"))
+    // Alone, the poll cannot see a write still open: it reads what is there
+    // once the file has been quiet for a poll interval.
+    let writing = Arc::new(AtomicBool::new(false));
+    Ok(WatchGuard::new(
+        poll(path, wake, POLL_ALONE, writing)?,
+        "polling",
+    ))
 }
 
+/// What an inotify event says about the flags file.
 #[cfg(feature = "file-watch")]
-fn inotify(path: &Path, wake: Wake) -> notify::Result<notify::RecommendedWatcher> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Bytes written, the file still open for writing.
+    Written,
+    /// Anything else that can change its bytes: a write closed, a file
+    /// renamed into place, created or removed.
+    Changed,
+}
+
+/// Watches `path`'s directory; while a write to the file is open,
+/// `writing` is set (so the poll holds off too).
+#[cfg(feature = "file-watch")]
+fn inotify(
+    path: &Path,
+    wake: Wake,
+    writing: Arc<AtomicBool>,
+) -> notify::Result<notify::RecommendedWatcher> {
     use notify::Watcher as _;
 
     let dir = path
@@ -72,19 +105,30 @@ fn inotify(path: &Path, wake: Wake) -> notify::Result<notify::RecommendedWatcher
         .unwrap_or_else(|| Path::new("."))
         .to_owned();
     let name = path.file_name().map(ToOwned::to_owned);
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (tx, rx) = std::sync::mpsc::channel::<Seen>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let relevant = match &event {
-            Ok(e) => {
-                may_change_bytes(&e.kind)
-                    && (e.paths.is_empty()
-                        || e.paths.iter().any(|p| p.file_name() == name.as_deref()))
+        let seen = match &event {
+            Ok(e) if !may_change_bytes(&e.kind) => None,
+            Ok(e)
+                if !e.paths.is_empty()
+                    && !e.paths.iter().any(|p| p.file_name() == name.as_deref()) =>
+            {
+                None
             }
+            Ok(e)
+                if matches!(
+                    e.kind,
+                    notify::EventKind::Modify(notify::event::ModifyKind::Data(_))
+                ) =>
+            {
+                Some(Seen::Written)
+            }
+            Ok(_) => Some(Seen::Changed),
             // An error (say, a queue overflow): look at the file to be sure.
-            Err(_) => true,
+            Err(_) => Some(Seen::Changed),
         };
-        if relevant {
-            let _ = tx.send(());
+        if let Some(seen) = seen {
+            let _ = tx.send(seen);
         }
     })?;
     watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
@@ -92,14 +136,18 @@ fn inotify(path: &Path, wake: Wake) -> notify::Result<notify::RecommendedWatcher
     std::thread::Builder::new()
         .name("flags-watch".into())
         .spawn(move || {
-            while rx.recv().is_ok() {
+            while let Ok(mut seen) = rx.recv() {
                 loop {
-                    match rx.recv_timeout(QUIET) {
-                        Ok(()) => continue,
+                    let open = seen == Seen::Written;
+                    writing.store(open, Ordering::SeqCst);
+                    let quiet = if open { OPEN_WRITE_QUIET } else { QUIET };
+                    match rx.recv_timeout(quiet) {
+                        Ok(next) => seen = next,
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
                         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                     }
                 }
+                writing.store(false, Ordering::SeqCst);
                 wake();
             }
         })
@@ -185,8 +233,15 @@ impl Stamp {
 
 /// Stats the file every `every` and wakes the store when its metadata
 /// changed, or while its last change is too recent for timestamps to show
-/// a further one (see [`TIMESTAMP_SLACK`]). An idle file is never read.
-fn poll(path: &Path, wake: Wake, every: Duration) -> Result<StopOnDrop, StoreError> {
+/// a further one (see [`TIMESTAMP_SLACK`]); not while `writing` says a
+/// write is still open (inotify wakes the store once it is closed). An idle
+/// file is never read.
+fn poll(
+    path: &Path,
+    wake: Wake,
+    every: Duration,
+    writing: Arc<AtomicBool>,
+) -> Result<StopOnDrop, StoreError> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let path: PathBuf = path.to_owned();
@@ -217,7 +272,7 @@ fn poll(path: &Path, wake: Wake, every: Duration) -> Result<StopOnDrop, StoreErr
                     std::thread::sleep(QUIET);
                     (taken, last) = (SystemTime::now(), Stamp::of(&path));
                 }
-                if changed || unsure {
+                if (changed || unsure) && !writing.load(Ordering::SeqCst) {
                     wake();
                 }
             }
@@ -261,7 +316,7 @@ mod tests {
         // Old enough that its timestamps would show another save.
         std::thread::sleep(TIMESTAMP_SLACK + Duration::from_millis(100));
         let (woken, wake) = counter();
-        let guard = poll(&path, wake, Duration::from_millis(5)).unwrap();
+        let guard = poll(&path, wake, Duration::from_millis(5), Arc::default()).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(woken.load(Ordering::SeqCst), 0, "woken by an idle file");
         // Same size, so only the timestamps or the inode can tell.
@@ -278,7 +333,7 @@ mod tests {
         // Just written: a second save in the same timestamp tick would look
         // the same, so the store is asked to compare contents.
         let (woken, wake) = counter();
-        let guard = poll(&path, wake, Duration::from_millis(5)).unwrap();
+        let guard = poll(&path, wake, Duration::from_millis(5), Arc::default()).unwrap();
         // Poll after poll, not once.
         wait_for_wakes(&woken, 3);
         // Once the save is older than the slack, the idle file wakes no one:
