@@ -177,9 +177,37 @@ async fn no_tokens_means_no_access_unless_opted_out() {
         "/f",
         flags.admin_router(AdminConfig::new().allow_without_auth()),
     );
-    let (status, _, _) = call(&open, Method::POST, "/f/a/kill", None, None, None).await;
-    assert_eq!(status, StatusCode::OK);
+    // A page of another site, posting through a visitor's browser (a form
+    // needs no preflight): refused, whatever the browser says it by.
+    let from = |headers: &[(&str, &str)]| {
+        let mut req = Request::post("/f/a/kill").header("host", "127.0.0.1:3000");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        open.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "https://attacker.example")],
+        &[("origin", "null")],
+    ] {
+        let res = from(headers).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    assert!(
+        flags.is_enabled("a", &Context::new()),
+        "nothing was changed"
+    );
+    // Its own pages, and clients that are not browsers, are served.
+    let own = from(&[
+        ("origin", "http://127.0.0.1:3000"),
+        ("sec-fetch-site", "same-origin"),
+    ]);
+    assert_eq!(own.await.unwrap().status(), StatusCode::OK);
     assert!(!flags.is_enabled("a", &Context::new()));
+    let (status, _, _) = call(&open, Method::POST, "/f/a/enable", None, None, None).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(flags.audit_log(0, 1).unwrap()[0].actor, "anonymous");
 }
 

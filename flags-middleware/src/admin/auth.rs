@@ -225,6 +225,9 @@ impl AdminConfig {
     /// Serves the admin API without authentication: every request acts as
     /// `anonymous` with [`Role::Write`]. Only for a listener nobody else can
     /// reach (a unix socket, a sidecar); the app must ask for it by name.
+    /// A browser is such a client too, for any page it opens: so a change
+    /// a browser says comes from another site (`Sec-Fetch-Site`, or an
+    /// `Origin` other than the `Host` asked) is refused (403 `cross_site`).
     ///
     /// ```
     /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
@@ -352,6 +355,12 @@ pub(crate) async fn require_token(
     next: Next,
 ) -> Response {
     let caller = if config.open {
+        // Without tokens, nothing stops a page on any site from making the
+        // browser post a kill here (a form needs no preflight): refuse what
+        // the browser says is not this site's own.
+        if !matches!(*req.method(), Method::GET | Method::HEAD) && cross_site(req.headers()) {
+            return AdminError::CrossSite.into_response();
+        }
         Caller {
             name: "anonymous".into(),
             role: Role::Write,
@@ -383,6 +392,30 @@ pub(crate) async fn require_token(
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// Whether a browser says the request comes from a page of another site:
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed in, a
+/// bookmark), or else an `Origin` whose host is not the `Host` asked.
+/// Clients that are not browsers send neither.
+fn cross_site(headers: &http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, host)| host);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        // `Origin: null` (a sandboxed page, a file), or no `Host` to match.
+        _ => true,
+    }
 }
 
 /// The credentials of an `Authorization: Bearer <token>` header. The scheme

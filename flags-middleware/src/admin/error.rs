@@ -18,6 +18,8 @@ pub(crate) enum AdminError {
     Unauthorized,
     /// 403: a read token on a write.
     Forbidden(String),
+    /// 403: a write from another site's page, with no tokens to tell.
+    CrossSite,
     /// 503: no tokens configured and no explicit opt-out.
     Disabled,
     /// 404.
@@ -81,6 +83,14 @@ impl IntoResponse for AdminError {
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "a valid bearer token is required".to_owned(),
+                json!({}),
+            ),
+            AdminError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "a change from another site's page is refused: this admin API takes no tokens, so it \
+                 accepts changes only from its own pages and from clients that are not browsers"
+                    .to_owned(),
                 json!({}),
             ),
             AdminError::Forbidden(name) => (
