@@ -106,15 +106,9 @@ impl Flags {
     /// # Errors
     /// When the audit log cannot be read.
     pub async fn stale_flags(&self, options: StaleOptions) -> Result<Vec<StaleFlag>, StoreError> {
-        let mut audit = Vec::new();
-        while audit.len() < AUDIT_SCAN_LIMIT {
-            let page = self.audit_page(audit.len(), 1_000).await?;
-            let done = page.len() < 1_000;
-            audit.extend(page);
-            if done {
-                break;
-            }
-        }
+        // One page, newest first: paging on would read the log's end again
+        // for every page (a file is read from its end, a database sorts).
+        let audit = self.audit_page(0, AUDIT_SCAN_LIMIT).await?;
         let inventory = self.inventory();
         let inputs = StaleInputs {
             now: options.now(),
