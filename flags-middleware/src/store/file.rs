@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use toml_edit::DocumentMut;
 
-use super::atomic_write::write_atomically;
+use super::atomic_write::write_atomically_unless_changed;
 use super::file_version::VersionFile;
 use super::memory::apply_changes;
 use super::{BoxFuture, Store, StoreError, StoreWrite, Update, Wake, WatchGuard};
@@ -343,8 +343,18 @@ impl Inner {
                     self.versions.path().display()
                 ))
             })?;
-        write_atomically(&self.path, text.as_bytes())
+        // Checked again once the new text is on disk, just before it
+        // replaces the file: a hand edit saved meanwhile is not overwritten.
+        let unchanged = || self.read_text().is_ok_and(|now| now == state.text);
+        let written_over = write_atomically_unless_changed(&self.path, text.as_bytes(), unchanged)
             .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
+        if !written_over {
+            return Err(StoreError::Conflict(format!(
+                "{} was edited while this change was being written; the edit is kept: \
+                 retry once it is loaded",
+                self.source
+            )));
+        }
         let state = &mut *state;
         state.version = version;
         match written {
