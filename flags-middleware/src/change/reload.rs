@@ -47,6 +47,7 @@ impl Control {
             Ok(v) => v,
             Err(e) => return self.reject(&source, StoreError::Invalid(e)),
         };
+        self.store.served(version);
         {
             let mut status = self.status_mut();
             status.last_reload = Some(Utc::now());

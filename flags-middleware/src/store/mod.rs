@@ -229,9 +229,15 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         None
     }
 
-    /// Resolves once the store holds fresh flags from its source (a polled
-    /// server answered), or fails when it never will (its token was
-    /// refused). The default: at once.
+    /// An update this store gave ([`Store::refresh`]) is now served, as
+    /// `version`. The default: nothing to do.
+    fn served(&self, version: u64) {
+        let _ = version;
+    }
+
+    /// Resolves once flags fresh from the store's source are served (a
+    /// polled server answered, and its flags are live), or fails when it
+    /// never will (its token was refused). The default: at once.
     fn until_ready(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }

@@ -260,6 +260,9 @@ impl Inner {
             self.last_good.save_body(&self.runtime, version, body);
             state.initial = set;
             state.status.serving = "unleash";
+            drop(state);
+            // Served from the start: the handle is built with them.
+            self.mark_ready();
             return;
         }
         let (serving, set) = if let Some((_, set)) = saved {
@@ -350,6 +353,10 @@ impl Store for UnleashStore {
             failures: state.schedule.failures(),
             ..state.status.clone()
         })
+    }
+
+    fn served(&self, _version: u64) {
+        self.inner.mark_ready();
     }
 
     fn until_ready(&self) -> BoxFuture<'_, Result<(), StoreError>> {

@@ -92,7 +92,17 @@ impl Inner {
         if status.last_failure.take().is_some() {
             tracing::info!(target: "flags::unleash", url = %self.features_url, "Unleash answers again");
         }
+        // Flags fetched but not swapped in yet: ready once they are served
+        // (`Store::served`), so a caller told "ready" gets them.
+        let fresh = state.pending.is_some();
         drop(state);
+        if !fresh {
+            self.mark_ready();
+        }
+    }
+
+    /// Says the store is ready, the first time.
+    pub(super) fn mark_ready(&self) {
         self.ready.send_if_modified(|r| {
             let was = *r == Readiness::Waiting;
             if was {
