@@ -427,6 +427,18 @@ impl PostgresConfig {
         pg.keepalives(true);
         pg.keepalives_idle(Duration::from_secs(30));
         pg.ssl_mode(self.driver_ssl_mode());
+        // The server gives up too, a little after we do: a statement we
+        // stopped waiting for (a row lock held by someone's open `BEGIN`)
+        // must not keep its session queued, holding a connection slot.
+        let ms = (self.query_timeout + Duration::from_secs(1)).as_millis();
+        let ours = format!(
+            "-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
+        );
+        let options = match self.pg.get_options() {
+            Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {ours}"),
+            _ => ours,
+        };
+        pg.options(options);
         pg
     }
 
@@ -480,6 +492,24 @@ fn default_instance() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_is_told_to_give_up_a_little_after_us() {
+        let c = PostgresConfig::new("postgres://u@db/flags?options=-c%20search_path%3Dops")
+            .unwrap()
+            .query_timeout(Duration::from_millis(1500));
+        let pg = c.pg_config("rw");
+        let options = pg.get_options().unwrap();
+        // The app's own options are kept, ours come after.
+        assert!(options.starts_with("-c search_path=ops "), "{options}");
+        for setting in [
+            "statement_timeout",
+            "lock_timeout",
+            "idle_in_transaction_session_timeout",
+        ] {
+            assert!(options.contains(&format!("-c {setting}=2500")), "{options}");
+        }
+    }
 
     #[test]
     fn target_names_host_port_and_database_without_the_password() {

@@ -467,9 +467,21 @@ impl Store for PostgresStore {
                 action: &action,
                 message: message.as_deref(),
             };
-            let written = inner
-                .timed(sql::apply(client, &inner.config, version, &set, &write))
-                .await;
+            let written = tokio::time::timeout(
+                inner.config.query_timeout,
+                sql::apply(client, &inner.config, version, &set, &write),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                // The commit may have been sent, and made, before the wait
+                // ran out: say so, rather than "not changed".
+                Err(StoreError::Unavailable(format!(
+                    "the database did not answer within {:?}; the change may have been \
+                     made all the same (it then arrives like another instance's): check \
+                     before retrying",
+                    inner.config.query_timeout
+                )))
+            });
             let next = inner.keep_if_ok(&mut slot, written)?;
             apply_changes(&mut set, &changes);
             inner.synced_to(next, set);
