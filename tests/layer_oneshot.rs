@@ -575,6 +575,33 @@ async fn counters_follow_the_flags_across_a_change_and_across_layers() {
     assert_eq!(o.arm("beta_search", "off").map(|a| a.requests), Some(1));
 }
 
+/// Two layers around one route (an app serving two `Flags` handles), each
+/// asked for its flags by an anonymous visitor: one session cookie for the
+/// browser to keep, not two of the same name.
+#[tokio::test]
+async fn nested_layers_set_one_session_cookie() {
+    async fn ask_outer(
+        flags: FlagContext,
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        let _ = flags.is_enabled("beta_search");
+        next.run(req).await
+    }
+    let app = Router::new()
+        .route("/", get(who))
+        .layer(FlagsLayer::new(seed()))
+        .layer(axum::middleware::from_fn(ask_outer))
+        .layer(FlagsLayer::new(seed()));
+    let res = app
+        .oneshot(req("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let cookies: Vec<_> = res.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].to_str().unwrap().starts_with("flags_sid="));
+}
+
 /// The peer's address from `ConnectInfo` reaches the `remoteAddress`
 /// strategy and a text constraint on `remoteAddress` (the layer hands the
 /// engine the parsed address; its text is made only when read).

@@ -120,8 +120,12 @@ pub(crate) fn settle(
     if let (Some(id), Some(cookie), Some(headers)) =
         (&resolved.new_session, &state.config.session, headers)
     {
-        if let Ok(value) = HeaderValue::from_str(&cookie.set_cookie(id)) {
-            headers.append(SET_COOKIE, value);
+        // A layer inside this one (or the app) set it already: one id for
+        // the browser to keep, not two of the same name.
+        if !sets_cookie(headers, &cookie.name) {
+            if let Ok(value) = HeaderValue::from_str(&cookie.set_cookie(id)) {
+                headers.append(SET_COOKIE, value);
+            }
         }
     }
     let memo = state.memo.read();
@@ -131,4 +135,12 @@ pub(crate) fn settle(
     let latency = started.map_or(Duration::ZERO, |t| t.elapsed());
     counting::record(state, &memo, status, latency, started);
     events::request(state, status, latency, &memo);
+}
+
+/// Whether `headers` already set cookie `name`.
+fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers.get_all(SET_COOKIE).iter().any(|v| {
+        let v = v.as_bytes();
+        v.len() > name.len() && v.starts_with(name.as_bytes()) && v[name.len()] == b'='
+    })
 }
