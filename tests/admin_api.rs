@@ -1058,9 +1058,11 @@ mod guard {
         assert_eq!(body["current_version"], e.flags.version(), "{body}");
         assert_eq!(position(&guard), (PlanStatus::Running, Some(20)));
         let now = format!("\"{}\"", e.flags.version());
-        let (status, body, _) =
+        let (status, body, etag) =
             call(&app, Method::POST, &pause, Some(WRITE), None, Some(&now)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        // Like every flag write's answer, it carries the new version.
+        assert_eq!(etag, Some(format!("\"{}\"", e.flags.version())));
         let (_, audit, _) = call(
             &app,
             Method::GET,

@@ -10,14 +10,17 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
-use super::handlers::if_match;
+use super::handlers::{if_match, with_etag};
 use crate::edit::PlanOp;
 use crate::guard::run::{ApplyError, ControlError, Operator};
 use crate::guard::Guard;
+use crate::Flags;
 
 /// `GET /_guard`: per watched flag, the window's counts per arm, the last
 /// verdict and the plan's position; and the guard's recent events.
-pub(crate) async fn snapshot(State(guard): State<Option<Guard>>) -> Result<Response, AdminError> {
+pub(crate) async fn snapshot(
+    State((_, guard)): State<(Flags, Option<Guard>)>,
+) -> Result<Response, AdminError> {
     let guard = guard.ok_or(AdminError::NoGuard)?;
     Ok(Json(guard.snapshot()).into_response())
 }
@@ -26,7 +29,7 @@ pub(crate) async fn snapshot(State(guard): State<Option<Guard>>) -> Result<Respo
 /// (the audit log's actor), and with `If-Match`, only if the flags are still
 /// at that version when the change is made (412 otherwise).
 pub(crate) async fn plan(
-    State(guard): State<Option<Guard>>,
+    State((flags, guard)): State<(Flags, Option<Guard>)>,
     Extension(caller): Extension<Caller>,
     Path((name, op)): Path<(String, String)>,
     headers: HeaderMap,
@@ -50,7 +53,10 @@ pub(crate) async fn plan(
         event.message
     );
     let plan = guard.snapshot().flag(&name).and_then(|f| f.plan.clone());
-    Ok(Json(json!({ "event": event, "plan": plan })).into_response())
+    Ok(with_etag(
+        flags.version(),
+        json!({ "event": event, "plan": plan }),
+    ))
 }
 
 fn control_error(e: ControlError, expected: Option<u64>) -> AdminError {

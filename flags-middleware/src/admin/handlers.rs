@@ -86,7 +86,7 @@ pub(super) fn segments(snap: &Snapshot) -> Vec<Segment> {
     snap.segments().cloned().collect()
 }
 
-fn with_etag(version: u64, body: Value) -> Response {
+pub(super) fn with_etag(version: u64, body: Value) -> Response {
     let mut resp = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         resp.headers_mut().insert(header::ETAG, v);

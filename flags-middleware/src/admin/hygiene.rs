@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::error::AdminError;
+use super::handlers::with_etag;
 use crate::hygiene::StaleOptions;
 use crate::store::StoreError;
 use crate::Flags;
@@ -62,8 +63,9 @@ pub(crate) async fn mark_stale(
 ) -> Result<Response, AdminError> {
     let options = StaleOptions::new().threshold_days(threshold.days);
     let marked = flags.mark_stale(&caller.actor(), options).await?;
-    Ok(Json(
-        json!({ "threshold_days": threshold.days, "marked": marked, "version": flags.version() }),
-    )
-    .into_response())
+    let version = flags.version();
+    Ok(with_etag(
+        version,
+        json!({ "threshold_days": threshold.days, "marked": marked, "version": version }),
+    ))
 }

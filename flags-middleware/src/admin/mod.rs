@@ -160,7 +160,7 @@ impl Flags {
         let guarded = Router::new()
             .route("/_guard", get(guard::snapshot))
             .route("/{name}/plan/{op}", post(guard::plan))
-            .with_state(config.guard.clone());
+            .with_state((self.clone(), config.guard.clone()));
         let api = Router::new()
             .route("/", get(handlers::list).post(handlers::create))
             .route("/_status", get(handlers::status))
