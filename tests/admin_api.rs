@@ -212,6 +212,24 @@ async fn no_tokens_means_no_access_unless_opted_out() {
 }
 
 #[tokio::test]
+async fn answers_are_not_kept_by_caches() {
+    let e = env();
+    for (token, path) in [(Some(READ), "/admin/flags"), (None, "/admin/flags/_status")] {
+        let mut req = Request::get(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = e
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn bad_bodies_are_400_and_change_nothing() {
     let e = env();
     let cases = [

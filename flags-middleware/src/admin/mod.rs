@@ -202,6 +202,7 @@ impl Flags {
                 auth::require_token,
             ))
             .layer(axum::middleware::from_fn(plain_errors::as_json))
+            .layer(axum::middleware::map_response(not_stored))
             .with_state(self.clone());
         // The web page's files need no token (they hold no data); a browser
         // opening the root is sent to the page.
@@ -209,6 +210,15 @@ impl Flags {
             .merge(api)
             .layer(axum::middleware::from_fn(ui::browser_root))
     }
+}
+
+/// Answers hold flag definitions and who changed them, for a token's eyes:
+/// no cache (a browser's, a proxy's) keeps a copy.
+async fn not_stored(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut()
+        .entry(http::header::CACHE_CONTROL)
+        .or_insert(http::HeaderValue::from_static("no-store"));
+    res
 }
 
 #[cfg(test)]
