@@ -230,6 +230,24 @@ async fn answers_are_not_kept_by_caches() {
 }
 
 #[tokio::test]
+async fn a_created_flag_is_at_its_location() {
+    let e = env();
+    let req = Request::post("/admin/flags")
+        .header(header::AUTHORIZATION, format!("Bearer {WRITE}"))
+        .body(Body::from(
+            json!({"name": "dark_mode", "rollout": 5}).to_string(),
+        ))
+        .unwrap();
+    let res = e.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, "/admin/flags/dark_mode");
+    let (status, body, _) = call(&e.app, Method::GET, &location, Some(READ), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["flag"]["name"], "dark_mode", "{body}");
+}
+
+#[tokio::test]
 async fn bad_bodies_are_400_and_change_nothing() {
     let e = env();
     let cases = [

@@ -1,7 +1,7 @@
 //! The admin API's handlers.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -361,6 +361,7 @@ pub(crate) async fn replace(
 pub(crate) async fn create(
     State(flags): State<Flags>,
     Extension(caller): Extension<Caller>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AdminError> {
@@ -379,7 +380,14 @@ pub(crate) async fn create(
     let resp = commit(&flags, &caller, &headers, Edit::create(def.feature.clone()))
         .await
         .map_err(|e| def.explain(e))?;
-    Ok((http::StatusCode::CREATED, resp).into_response())
+    // Where the new flag is, as the caller reached this router (nested or
+    // not); names are plain path segments by the naming rule.
+    let at = format!("{}/{name}", uri.path().trim_end_matches('/'));
+    let mut resp = (http::StatusCode::CREATED, resp).into_response();
+    if let Ok(location) = HeaderValue::from_str(&at) {
+        resp.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(resp)
 }
 
 /// `DELETE /{name}`.

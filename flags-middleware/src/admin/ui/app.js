@@ -102,9 +102,20 @@ function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const flag = hash.match(/^\/flag\/(.+)$/);
   const audit = hash.match(/^\/audit(?:\/(\d+))?$/);
-  if (flag) flagPage(ctx, main, decodeURIComponent(flag[1]));
+  if (flag) flagPage(ctx, main, decoded(flag[1]));
   else if (audit) auditPage(ctx, main, Number(audit[1] || 0));
   else listPage(ctx, main);
+}
+
+// A hand-typed address may not be valid percent-encoding (`%E0`): the
+// text as it stands then, rather than an exception that leaves the page
+// as it was.
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch (_) {
+    return text;
+  }
 }
 
 function start(me) {
@@ -148,7 +159,10 @@ signout.addEventListener('click', () => {
 
 theme();
 if (api.token()) {
-  api.call('GET', '_whoami').then(start, (e) => signIn(e.message));
+  // A refused token is handled by `whenUnauthorized` (one sign-in form).
+  api.call('GET', '_whoami').then(start, (e) => {
+    if (!(e instanceof api.ApiError && e.status === 401)) signIn(e.message);
+  });
 } else {
   signIn('');
 }
