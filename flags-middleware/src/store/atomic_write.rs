@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Writes `bytes` to a temporary file beside `path`, syncs it, renames it
 /// over `path` and syncs the directory: after a crash the file is either
 /// the old one or the new one, never a mix.
+#[cfg(any(feature = "postgres", feature = "unleash"))]
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_file(path, bytes, true)
 }
