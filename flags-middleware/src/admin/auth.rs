@@ -209,7 +209,7 @@ impl AdminConfig {
             };
             if secret.len() < 16 {
                 return Err(AdminConfigError(format!(
-                    "token `{name}`: a secret needs at least 16 characters"
+                    "token entry {n}: a secret needs at least 16 characters"
                 )));
             }
             config = config.token(name, secret, role);
@@ -226,8 +226,8 @@ impl AdminConfig {
     /// `anonymous` with [`Role::Write`]. Only for a listener nobody else can
     /// reach (a unix socket, a sidecar); the app must ask for it by name.
     /// A browser is such a client too, for any page it opens: so a change
-    /// a browser says comes from another site (`Sec-Fetch-Site`, or an
-    /// `Origin` other than the `Host` asked) is refused (403 `cross_site`).
+    /// a browser says comes from another origin (`Sec-Fetch-Site`, or an
+    /// `Origin` other than the host asked) is refused (403 `cross_site`).
     ///
     /// ```
     /// # use axum::{body::{to_bytes, Body}, http::Request, Router};
@@ -358,7 +358,7 @@ pub(crate) async fn require_token(
         // Without tokens, nothing stops a page on any site from making the
         // browser post a kill here (a form needs no preflight): refuse what
         // the browser says is not this site's own.
-        if !matches!(*req.method(), Method::GET | Method::HEAD) && cross_site(req.headers()) {
+        if !matches!(*req.method(), Method::GET | Method::HEAD) && cross_site(&req) {
             return AdminError::CrossSite.into_response();
         }
         Caller {
@@ -394,11 +394,13 @@ pub(crate) async fn require_token(
     next.run(req).await
 }
 
-/// Whether a browser says the request comes from a page of another site:
+/// Whether a browser says the request comes from a page of another origin:
 /// `Sec-Fetch-Site` other than `same-origin` or `none` (typed in, a
-/// bookmark), or else an `Origin` whose host is not the `Host` asked.
-/// Clients that are not browsers send neither.
-fn cross_site(headers: &http::HeaderMap) -> bool {
+/// bookmark), or else an `Origin` whose host is not the one asked (`Host`,
+/// or over HTTP/2 the URI's authority). Clients that are not browsers send
+/// neither.
+fn cross_site(req: &Request) -> bool {
+    let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
@@ -410,7 +412,10 @@ fn cross_site(headers: &http::HeaderMap) -> bool {
         .ok()
         .and_then(|o| o.split_once("://"))
         .map(|(_, host)| host);
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
     match (origin_host, host) {
         (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
         // `Origin: null` (a sandboxed page, a file), or no `Host` to match.
@@ -473,6 +478,11 @@ mod tests {
             (
                 format!("a:read:{secret},ops:{secret}"),
                 "token entry 2 is not",
+            ),
+            // Name and secret swapped: the "secret" is then too short.
+            (
+                format!("{secret}:write:ops"),
+                "token entry 1: a secret needs",
             ),
         ] {
             let e = AdminConfig::parse(&text).unwrap_err().to_string();

@@ -427,19 +427,19 @@ impl PostgresConfig {
         pg.keepalives(true);
         pg.keepalives_idle(Duration::from_secs(30));
         pg.ssl_mode(self.driver_ssl_mode());
-        // The server gives up too, a little after we do: a statement we
-        // stopped waiting for (a row lock held by someone's open `BEGIN`)
-        // must not keep its session queued, holding a connection slot.
-        let ms = (self.query_timeout + Duration::from_secs(1)).as_millis();
-        let ours = format!(
-            "-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
-        );
-        let options = match self.pg.get_options() {
-            Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {ours}"),
-            _ => ours,
-        };
-        pg.options(options);
         pg
+    }
+
+    /// How long the server may take over a write's statements before it
+    /// gives up too: a second past the query timeout (so the store's own
+    /// error comes first), in whole milliseconds, within what PostgreSQL
+    /// takes (`i32::MAX`).
+    pub(super) fn server_timeout_ms(&self) -> u64 {
+        let ms = self
+            .query_timeout
+            .saturating_add(Duration::from_secs(1))
+            .as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX).min(i32::MAX as u64)
     }
 
     /// What the driver is told to do about TLS. Over Unix sockets the
@@ -494,21 +494,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_server_is_told_to_give_up_a_little_after_us() {
-        let c = PostgresConfig::new("postgres://u@db/flags?options=-c%20search_path%3Dops")
-            .unwrap()
-            .query_timeout(Duration::from_millis(1500));
-        let pg = c.pg_config("rw");
-        let options = pg.get_options().unwrap();
-        // The app's own options are kept, ours come after.
-        assert!(options.starts_with("-c search_path=ops "), "{options}");
-        for setting in [
-            "statement_timeout",
-            "lock_timeout",
-            "idle_in_transaction_session_timeout",
-        ] {
-            assert!(options.contains(&format!("-c {setting}=2500")), "{options}");
-        }
+    fn the_server_gives_up_a_second_after_us_within_its_range() {
+        let c = |t: Duration| PostgresConfig::new("host=db").unwrap().query_timeout(t);
+        assert_eq!(c(Duration::from_millis(1500)).server_timeout_ms(), 2500);
+        // "No timeout" given as a huge one: PostgreSQL's largest.
+        assert_eq!(c(Duration::MAX).server_timeout_ms(), i32::MAX as u64);
     }
 
     #[test]

@@ -389,11 +389,20 @@ impl Inner {
         &self,
         work: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        self.timed_saying(work, "").await
+    }
+
+    /// [`Inner::timed`], the timeout's error ending with `more`.
+    async fn timed_saying<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+        more: &str,
+    ) -> Result<T, StoreError> {
         tokio::time::timeout(self.config.query_timeout, work)
             .await
             .unwrap_or_else(|_| {
                 Err(StoreError::Unavailable(format!(
-                    "the database did not answer within {:?}",
+                    "the database did not answer within {:?}{more}",
                     self.config.query_timeout
                 )))
             })
@@ -467,21 +476,15 @@ impl Store for PostgresStore {
                 action: &action,
                 message: message.as_deref(),
             };
-            let written = tokio::time::timeout(
-                inner.config.query_timeout,
-                sql::apply(client, &inner.config, version, &set, &write),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                // The commit may have been sent, and made, before the wait
-                // ran out: say so, rather than "not changed".
-                Err(StoreError::Unavailable(format!(
-                    "the database did not answer within {:?}; the change may have been \
-                     made all the same (it then arrives like another instance's): check \
-                     before retrying",
-                    inner.config.query_timeout
-                )))
-            });
+            // The commit may have been sent, and made, before the wait ran
+            // out: say so, rather than "not changed".
+            let written = inner
+                .timed_saying(
+                    sql::apply(client, &inner.config, version, &set, &write),
+                    "; the change may have been made all the same (it then arrives like \
+                     another instance's): check before retrying",
+                )
+                .await;
             let next = inner.keep_if_ok(&mut slot, written)?;
             apply_changes(&mut set, &changes);
             inner.synced_to(next, set);

@@ -147,6 +147,16 @@ pub(super) async fn apply(
     write: &StoreWrite<'_>,
 ) -> Result<u64, StoreError> {
     let tx = client.transaction().await.map_err(db_error)?;
+    // The server gives up too, a little after the store does: a write that
+    // waits on a row lock (someone's open `BEGIN`) must not stay queued,
+    // holding a connection slot, once the store stopped waiting. `LOCAL`:
+    // this transaction only, which works through a pooler too.
+    let ms = config.server_timeout_ms();
+    tx.batch_execute(&format!(
+        "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}"
+    ))
+    .await
+    .map_err(db_error)?;
     // The row lock taken here serializes writers; a writer that waited
     // re-reads the row and finds the version moved.
     let bumped = tx

@@ -40,8 +40,11 @@ pub(super) async fn apply(inner: &Arc<Inner>, write: StoreWrite<'_>) -> Result<(
         // soon as this returns, however long Unleash takes to answer (the
         // write holds the commit lock, and the server may be the problem).
         Some(token) if !killed.is_empty() => {
+            // On the store's runtime, as its polling is: not on whichever
+            // runtime the commit was awaited on, which may end first.
+            let runtime = inner.runtime.clone();
             let (inner, token) = (Arc::clone(inner), token.clone());
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 for (project, name) in &killed {
                     inner.kill_in_unleash(&token, project, name).await;
                 }
