@@ -37,13 +37,22 @@ pub(crate) async fn plan(
     let guard = guard.ok_or(AdminError::NoGuard)?;
     let op: PlanOp = op.parse().map_err(AdminError::BadRequest)?;
     let expected_version = if_match(&headers)?;
+    // Checked here too, for an applier of the app's own that does not
+    // honour the version (`FlagsApplier` checks it again, under the commit
+    // lock, when the change is made).
+    if let Some(expected) = expected_version {
+        let current = flags.version();
+        if expected != current {
+            return Err(AdminError::VersionMismatch { expected, current });
+        }
+    }
     let actor = caller.actor();
     let operator = Operator {
         by: Some(&actor),
         expected_version,
     };
     let done = guard.operate_as(&name, op, operator).await;
-    let event = done.map_err(|e| control_error(e, expected_version))?;
+    let (event, version) = done.map_err(|e| control_error(e, expected_version))?;
     tracing::info!(
         target: "flags::admin",
         actor = %caller.name,
@@ -53,10 +62,7 @@ pub(crate) async fn plan(
         event.message
     );
     let plan = guard.snapshot().flag(&name).and_then(|f| f.plan.clone());
-    Ok(with_etag(
-        flags.version(),
-        json!({ "event": event, "plan": plan }),
-    ))
+    Ok(with_etag(version, json!({ "event": event, "plan": plan })))
 }
 
 fn control_error(e: ControlError, expected: Option<u64>) -> AdminError {

@@ -425,6 +425,13 @@ pub type AppliedFuture<'a> = Pin<Box<dyn Future<Output = Result<Applied, ApplyEr
 
 /// Applies the guard's actions.
 ///
+/// An action may name the operator it is made [for](Action::actor) and the
+/// [version it expects](Action::expected_version) (a plan paused through the
+/// admin API with `If-Match`): [`FlagsApplier`] commits as that operator and
+/// refuses the action when the flags moved on. An applier of your own
+/// should do the same; the admin API checks the version before it asks,
+/// but only an applier can check it when the change is made.
+///
 /// An applier of your own, here one that only records what the guard
 /// would change (a dry run):
 ///

@@ -94,7 +94,9 @@ impl Guard {
             run.can_restart().map_err(|r| refused(flag, r))?;
             w.plan = Some(run);
         }
-        self.first_step(flag, false, Operator::default()).await
+        self.first_step(flag, false, Operator::default())
+            .await
+            .map(|(event, _)| event)
     }
 
     /// Sends `flag`'s plan back to its first step (the same users get the
@@ -214,8 +216,9 @@ impl Guard {
         self.operate(flag, PlanOp::Abandon, None).await
     }
 
-    /// Carries out an operator's plan operation, on behalf of `by` (named
-    /// in the audit entry's message; the admin API passes its caller).
+    /// Carries out an operator's plan operation, on behalf of `by` (the
+    /// audit entry's actor, and named in its message; the admin API passes
+    /// its caller; `None`: the guard's own).
     ///
     /// Every operation goes through the [`Applier`](super::Applier), so it is in the audit
     /// log; with [`FlagsApplier`](super::FlagsApplier) and a plan from the
@@ -236,6 +239,7 @@ impl Guard {
     /// let event = guard.operate("f", PlanOp::Pause, Some("alice")).await.unwrap();
     /// assert_eq!(event.message, "plan: paused by alice");
     /// let entry = &flags.audit_log(0, 1).unwrap()[0];
+    /// assert_eq!(entry.actor, "alice");
     /// assert_eq!(entry.message.as_deref(), Some("plan: paused by alice"));
     /// # }
     /// ```
@@ -258,17 +262,19 @@ impl Guard {
             },
         )
         .await
+        .map(|(event, _)| event)
     }
 
     /// [`Guard::operate`] for `operator`: the audit log's actor when named,
     /// and refused unless the flags are still at the version the operator
     /// saw (the admin API's `If-Match`), checked when the change is made.
+    /// With the event, the flag set's version the change made.
     pub(crate) async fn operate_as(
         &self,
         flag: &str,
         op: PlanOp,
         operator: Operator<'_>,
-    ) -> Result<GuardEvent, ControlError> {
+    ) -> Result<(GuardEvent, u64), ControlError> {
         let _op = self.shared.ops.lock().await;
         self.follow_definitions();
         if op == PlanOp::Restart {
@@ -293,7 +299,7 @@ impl Guard {
             operation(&mut trial, now).map_err(|r| refused(flag, r))?;
         }
         let action = operator.action(Edit::plan_op(flag, op, unix_millis(now)), &message);
-        let mut state = self.apply_for(flag, &action).await?;
+        let (mut state, version) = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         if let Some(plan) = &mut w.plan {
             // Already done if the definitions were followed meanwhile.
@@ -301,23 +307,25 @@ impl Guard {
         }
         let e = event(unix_millis(now), flag, kind, message);
         record(&mut state, std::slice::from_ref(&e));
-        Ok(e)
+        Ok((e, version))
     }
 
-    /// Applies an operator's `action`, then locks the state, to record it.
+    /// Applies an operator's `action`, then locks the state, to record it;
+    /// with the version the change made.
     async fn apply_for(
         &self,
         flag: &str,
         action: &Action,
-    ) -> Result<MutexGuard<'_, State>, ControlError> {
-        self.shared
+    ) -> Result<(MutexGuard<'_, State>, u64), ControlError> {
+        let version = self
+            .shared
             .applier
             .apply(action)
             .await
             .map_err(ControlError::Apply)?;
         let state = self.state();
         watched(&state, flag)?;
-        Ok(state)
+        Ok((state, version))
     }
 
     /// Applies the first step of `flag`'s plan, to start or `restart` it;
@@ -327,7 +335,7 @@ impl Guard {
         flag: &str,
         restart: bool,
         operator: Operator<'_>,
-    ) -> Result<GuardEvent, ControlError> {
+    ) -> Result<(GuardEvent, u64), ControlError> {
         let by = operator.suffix();
         let (to, of) = {
             let state = self.state();
@@ -342,7 +350,7 @@ impl Guard {
         };
         let now = self.shared.clock.now();
         let action = operator.action(Edit::plan_step(flag, to, unix_millis(now)), &message);
-        let mut state = self.apply_for(flag, &action).await?;
+        let (mut state, version) = self.apply_for(flag, &action).await?;
         let w = watched_mut(&mut state, flag)?;
         w.window.clear();
         if let Some(plan) = &mut w.plan {
@@ -360,7 +368,7 @@ impl Guard {
         };
         let e = event(unix_millis(now), flag, kind, message);
         record(&mut state, std::slice::from_ref(&e));
-        Ok(e)
+        Ok((e, version))
     }
 }
 
