@@ -245,6 +245,20 @@ async fn a_created_flag_is_at_its_location() {
     let (status, body, _) = call(&e.app, Method::GET, &location, Some(READ), None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["flag"]["name"], "dark_mode", "{body}");
+    // A name in any script: percent-encoded, and found again.
+    let req = Request::post("/admin/flags")
+        .header(header::AUTHORIZATION, format!("Bearer {WRITE}"))
+        .body(Body::from(json!({"name": "sidebar_ø"}).to_string()))
+        .unwrap();
+    let res = e.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, "/admin/flags/sidebar_%C3%B8");
+    let (status, body, _) = call(&e.app, Method::GET, &location, Some(READ), None, None).await;
+    assert_eq!(
+        (status, &body["flag"]["name"]),
+        (StatusCode::OK, &json!("sidebar_ø"))
+    );
 }
 
 #[tokio::test]

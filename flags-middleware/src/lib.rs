@@ -91,6 +91,7 @@ pub mod store;
 #[cfg(test)]
 mod test_tracing;
 pub mod testing;
+mod url;
 
 pub use flags::Flags;
 #[doc(inline)]

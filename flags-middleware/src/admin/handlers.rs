@@ -381,8 +381,12 @@ pub(crate) async fn create(
         .await
         .map_err(|e| def.explain(e))?;
     // Where the new flag is, as the caller reached this router (nested or
-    // not); names are plain path segments by the naming rule.
-    let at = format!("{}/{name}", uri.path().trim_end_matches('/'));
+    // not); a name may hold any letter, so it is percent-encoded.
+    let at = format!(
+        "{}/{}",
+        uri.path().trim_end_matches('/'),
+        crate::url::path_segment(&name)
+    );
     let mut resp = (http::StatusCode::CREATED, resp).into_response();
     if let Ok(location) = HeaderValue::from_str(&at) {
         resp.headers_mut().insert(header::LOCATION, location);

@@ -9,6 +9,7 @@ use super::Inner;
 use crate::audit::actors;
 use crate::engine::Change;
 use crate::store::{StoreError, StoreWrite};
+use crate::url::path_segment;
 
 /// Why a write by `actor` is refused: every write but the guard's kill.
 pub(super) fn refuses(inner: &Inner, actor: &str, action: &str) -> Option<StoreError> {
@@ -102,26 +103,5 @@ impl Inner {
                 "cannot reach Unleash for the rollout guard's kill; the flag is off here only, until Unleash's next change"
             ),
         }
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(super::path_segment("a b/ü.x-y_z~"), "a%20b%2F%C3%BC.x-y_z~");
     }
 }
