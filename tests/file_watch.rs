@@ -264,6 +264,8 @@ fn a_write_left_open_is_not_read_half_way() {
     use std::io::Write as _;
 
     let (_dir, path, flags) = setup();
+    // Only inotify says when a write is closed.
+    assert_eq!(flags.status().watching, "inotify");
     // Written in place in two pieces with a pause between, as a slow copy
     // does. The first piece alone parses: it would turn new_checkout_flow
     // on for everyone and drop legacy_api.

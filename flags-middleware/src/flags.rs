@@ -239,12 +239,15 @@ impl Flags {
         self.control().status()
     }
 
-    /// Waits until the source has delivered fresh flags (an Unleash server
-    /// answered), at most `timeout`. Other stores are ready at once.
+    /// Waits until fresh flags from the source are served (an Unleash
+    /// server answered, and its flags are live: a request right after gets
+    /// them), at most `timeout`. Other stores are ready at once.
     ///
     /// Until then the handle serves what it started from (for Unleash: the
     /// last-known-good or bootstrap file, or no flags); whether to start
-    /// serving requests without fresh flags is the app's choice.
+    /// serving requests without fresh flags is the app's choice. An answer
+    /// whose flags cannot be served (refused when compiled: see
+    /// [`Flags::status`]) does not make the handle ready.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {

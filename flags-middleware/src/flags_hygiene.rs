@@ -15,6 +15,8 @@ use crate::Flags;
 
 /// At most this many audit entries are read to find each flag's last change.
 const AUDIT_SCAN_LIMIT: usize = 100_000;
+/// Entries read at a time.
+const AUDIT_SCAN_PAGE: usize = 10_000;
 
 /// Hygiene.
 impl Flags {
@@ -106,9 +108,17 @@ impl Flags {
     /// # Errors
     /// When the audit log cannot be read.
     pub async fn stale_flags(&self, options: StaleOptions) -> Result<Vec<StaleFlag>, StoreError> {
-        // One page, newest first: paging on would read the log's end again
-        // for every page (a file is read from its end, a database sorts).
-        let audit = self.audit_page(0, AUDIT_SCAN_LIMIT).await?;
+        // Large pages: each page reads the log's end again (a file from its
+        // end, a database by offset), and each has its own time limit.
+        let mut audit = Vec::new();
+        while audit.len() < AUDIT_SCAN_LIMIT {
+            let page = self.audit_page(audit.len(), AUDIT_SCAN_PAGE).await?;
+            let done = page.len() < AUDIT_SCAN_PAGE;
+            audit.extend(page);
+            if done {
+                break;
+            }
+        }
         let inventory = self.inventory();
         let inputs = StaleInputs {
             now: options.now(),

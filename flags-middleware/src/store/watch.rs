@@ -10,8 +10,8 @@
 //!
 //! Bursts of events (an editor truncating, then writing in pieces) are
 //! debounced: the store is woken once the file has been quiet for
-//! [`QUIET`]. A write that has not been closed yet (a slow `scp`, a tool
-//! writing in chunks) is waited for until it is closed, or quiet for
+//! [`QUIET`]. On Linux, a write that has not been closed yet (a slow `scp`,
+//! a tool writing in chunks) is waited for until it is closed, or quiet for
 //! [`OPEN_WRITE_QUIET`]: half a file can parse (`[flag]` alone means on for
 //! everyone), so it must not be read in a pause. Waking is only a hint; the
 //! store compares contents, so its own writes and no-op saves change nothing.
@@ -115,11 +115,14 @@ fn inotify(
             {
                 None
             }
+            // Only inotify says when a write is closed; elsewhere every
+            // save would wait out the open-write quiet.
             Ok(e)
-                if matches!(
-                    e.kind,
-                    notify::EventKind::Modify(notify::event::ModifyKind::Data(_))
-                ) =>
+                if cfg!(target_os = "linux")
+                    && matches!(
+                        e.kind,
+                        notify::EventKind::Modify(notify::event::ModifyKind::Data(_))
+                    ) =>
             {
                 Some(Seen::Written)
             }
