@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use flags_core::guard::{GuardConfig, Plan};
 
-use super::action::{Applier, FlagsApplier};
+use super::action::Applier;
+use super::flags_applier::FlagsApplier;
 use super::guard::{Guard, Shared, State, Watched};
 use crate::guard::clock::{Clock, SystemClock};
 use crate::guard::detect::CountSource;

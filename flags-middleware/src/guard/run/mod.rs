@@ -16,6 +16,7 @@ mod action;
 mod builder;
 mod check;
 mod control;
+mod flags_applier;
 mod follow;
 mod guard;
 mod record;
@@ -24,12 +25,11 @@ mod snapshot;
 mod tally;
 mod task;
 
-pub use action::{
-    Action, Applied, AppliedFuture, Applier, ApplyError, ApplyFuture, FlagsApplier, PlanOp,
-};
+pub use action::{Action, Applied, AppliedFuture, Applier, ApplyError, ApplyFuture, PlanOp};
 pub use builder::GuardBuilder;
 pub use control::ControlError;
 pub(crate) use control::Operator;
+pub use flags_applier::FlagsApplier;
 pub use guard::Guard;
 pub use snapshot::{FlagSnapshot, GuardSnapshot};
 pub use task::GuardTask;
