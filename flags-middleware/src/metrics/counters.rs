@@ -142,10 +142,11 @@ impl Metrics {
     ///
     /// let metrics = Metrics::default();
     /// metrics.record("f", "on", 500, Duration::from_millis(20));
-    /// metrics.record("f", "on", 499, Duration::from_millis(10));
+    /// metrics.record("f", "on", 404, Duration::from_millis(10)); // the caller's mistake
+    /// metrics.record("f", "on", 499, Duration::from_millis(5)); // dropped before it answered
     /// let snapshot = metrics.snapshot();
     /// let on = snapshot.arm("f", "on").unwrap();
-    /// assert_eq!((on.requests, on.errors, on.latency_sum_us), (2, 1, 30_000));
+    /// assert_eq!((on.requests, on.errors, on.latency_sum_us), (3, 2, 35_000));
     /// ```
     pub fn record(&self, flag: &str, arm: &str, status: u16, latency: Duration) {
         self.record_each([(flag, arm)], status, latency);
