@@ -56,8 +56,12 @@ pin_project! {
         // latency and the guard's error rate rather than vanishing.
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Slot::Live(state) = mem::take(this.slot) {
-                settle(&state, *this.started, CANCELLED, None);
+            // Looked at before it is taken: nearly every future ends here
+            // settled (`Empty`) or never asked (`Ready`), with nothing to do.
+            if matches!(this.slot, Slot::Live(_)) {
+                if let Slot::Live(state) = mem::take(this.slot) {
+                    settle(&state, *this.started, CANCELLED, None);
+                }
             }
         }
     }
