@@ -69,8 +69,8 @@ pub(crate) fn watch_file(path: &Path, wake: Wake) -> Result<WatchGuard, StoreErr
             ),
         }
     }
-    // Alone, the poll cannot see a write still open: it reads what is there
-    // once the file has been quiet for a poll interval.
+    // Alone, the poll cannot tell a write still open from a finished one:
+    // the file is read shortly after the poll sees it change.
     let writing = Arc::new(AtomicBool::new(false));
     Ok(WatchGuard::new(
         poll(path, wake, POLL_ALONE, writing)?,
