@@ -314,17 +314,24 @@ impl Inner {
         Ok((set, regions))
     }
 
+    /// Why a write is refused when the file is not what was loaded: a hand
+    /// edit, kept, not overwritten (seen before the write, or just before
+    /// its rename).
+    fn edited(&self) -> StoreError {
+        StoreError::Conflict(format!(
+            "{} was edited and the edit is not loaded yet (or is invalid: see the status); \
+             fix or save the file, then retry",
+            self.source
+        ))
+    }
+
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         let mut state = self.lock();
         // The whole file is read to see a hand edit not loaded yet: cheap
         // next to the write (no parsing), and exact where a file's size and
         // time can miss a quick edit.
         if self.read()? != state.text {
-            return Err(StoreError::Conflict(format!(
-                "{} was edited and the edit is not loaded yet (or is invalid: see the status); \
-                 fix or save the file, then retry",
-                self.source
-            )));
+            return Err(self.edited());
         }
         let written = match self.splice(&state, changes) {
             Some(splice) => Written::Flag(splice),
@@ -349,11 +356,7 @@ impl Inner {
         let written_over = write_atomically_unless_changed(&self.path, text.as_bytes(), unchanged)
             .map_err(|e| StoreError::Unavailable(format!("cannot write {}: {e}", self.source)))?;
         if !written_over {
-            return Err(StoreError::Conflict(format!(
-                "{} was edited while this change was being written; the edit is kept: \
-                 retry once it is loaded",
-                self.source
-            )));
+            return Err(self.edited());
         }
         let state = &mut *state;
         state.version = version;
